@@ -1,0 +1,337 @@
+package stackauth
+
+// The CTS wire client (spec section 2): every call is a POST; credentials travel in the
+// body; non-2xx answers go to a classifier; only "no response at all" is REQUEST_ERROR.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version is this library's version, sent in the user-agent.
+const Version = "0.1.0"
+
+// UserAgent is sent on every request: stack-auth/<version> (<os> <arch>), with Rust's
+// spelling of OS and architecture names as upstream sends them.
+var UserAgent = fmt.Sprintf("stack-auth/%s (%s %s)", Version, rustOS(runtime.GOOS), rustArch(runtime.GOARCH))
+
+func rustOS(goos string) string {
+	if goos == "darwin" {
+		return "macos"
+	}
+	return goos
+}
+
+func rustArch(goarch string) string {
+	switch goarch {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	case "386":
+		return "x86"
+	}
+	return goarch
+}
+
+// maxResponseBytes bounds what we read from a server; tokens are a few KiB.
+const maxResponseBytes = 1 << 20
+
+// defaultHTTPClient has upstream's limits: 10 s to connect, 30 s per request, idle
+// connections kept 5 s, at most 10 per host. One instance serves every strategy.
+var defaultHTTPClient = &http.Client{
+	Timeout: 30 * time.Second,
+	Transport: &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     5 * time.Second,
+		MaxIdleConnsPerHost: 10,
+		ForceAttemptHTTP2:   true,
+	},
+}
+
+// ensureTrailingSlash makes relative joins keep the base path.
+func ensureTrailingSlash(u *url.URL) *url.URL {
+	c := *u
+	if !strings.HasSuffix(c.Path, "/") {
+		c.Path += "/"
+		if c.RawPath != "" {
+			c.RawPath += "/"
+		}
+	}
+	return &c
+}
+
+// joinRelative resolves path against base as a relative reference, so a base of
+// http://host/api/v1/ gives http://host/api/v1/<path>.
+func joinRelative(base *url.URL, path string) string {
+	return ensureTrailingSlash(base).ResolveReference(&url.URL{Path: path}).String()
+}
+
+// resolveBaseURL applies the precedence override > CS_CTS_HOST > fallback.
+func resolveBaseURL(override string, getenv func(string) string, fallback func() (*url.URL, error)) (*url.URL, error) {
+	if override != "" {
+		u, err := parseAbsoluteURL(override)
+		if err != nil {
+			return nil, newError(CodeInvalidURL, err.Error())
+		}
+		return ensureTrailingSlash(u), nil
+	}
+	if env := getenv("CS_CTS_HOST"); env != "" {
+		u, err := parseAbsoluteURL(env)
+		if err != nil {
+			return nil, newError(CodeInvalidURL, "CS_CTS_HOST: "+err.Error())
+		}
+		return ensureTrailingSlash(u), nil
+	}
+	u, err := fallback()
+	if err != nil {
+		return nil, err
+	}
+	return ensureTrailingSlash(u), nil
+}
+
+func discoveryURL(r Region) func() (*url.URL, error) {
+	return func() (*url.URL, error) { return url.Parse(r.CTSEndpoint()) }
+}
+
+type ctsClient struct {
+	base  *url.URL
+	http  *http.Client
+	clock Clock
+	log   *slog.Logger
+}
+
+// form is an ordered x-www-form-urlencoded body: upstream's field order is part of the
+// wire contract (url.Values would sort it).
+type form [][2]string
+
+func (f form) encode() []byte {
+	var b bytes.Buffer
+	for i, kv := range f {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[0]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv[1]))
+	}
+	return b.Bytes()
+}
+
+// response is a server's answer, whatever its status.
+type response struct {
+	status int
+	body   []byte
+}
+
+func (r response) ok() bool { return r.status >= 200 && r.status < 300 }
+
+// post sends one request. Only a failure to get any response is an error (REQUEST_ERROR).
+// The request body is zeroed afterwards: it carries credentials.
+func (c *ctsClient) post(ctx context.Context, endpoint, contentType string, body []byte, header http.Header) (response, error) {
+	defer clear(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return response{}, newError(CodeInvalidURL, err.Error())
+	}
+	req.Header.Set("content-type", contentType)
+	req.Header.Set("user-agent", UserAgent)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return response{}, wrapError(CodeRequest, err, transportErrorText(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return response{}, wrapError(CodeRequest, err, "error reading response body: "+transportErrorText(err))
+	}
+	c.log.Debug("cts response", "url", redactURL(endpoint), "status", resp.StatusCode, "body_len", len(data))
+	return response{status: resp.StatusCode, body: data}, nil
+}
+
+// transportErrorText describes a transport failure without echoing request content.
+func transportErrorText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + " " + redactURL(ue.URL) + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// redactURL drops user info and query, which could carry credentials.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<invalid url>"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
+func (c *ctsClient) postJSON(ctx context.Context, path string, v any) (response, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return response{}, NewInternalError("encoding request: " + err.Error())
+	}
+	return c.post(ctx, joinRelative(c.base, path), "application/json", body, nil)
+}
+
+func (c *ctsClient) postForm(ctx context.Context, path string, f form) (response, error) {
+	return c.post(ctx, joinRelative(c.base, path), "application/x-www-form-urlencoded", f.encode(), nil)
+}
+
+func decodeSuccess(r response, v any) error {
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return NewRequestError("error decoding response body: " + jsonErrorSummary(err))
+	}
+	return nil
+}
+
+// bodyText renders a non-2xx body for a SERVER_ERROR message, bounded in length.
+func bodyText(b []byte) string {
+	const max = 512
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+func (c *ctsClient) now() uint64 { return uint64(c.clock.Now().Unix()) }
+
+type authoriseResponse struct {
+	AccessToken *SecretToken `json:"accessToken"`
+	Expiry      *uint64      `json:"expiry"`
+}
+
+// authorise performs POST api/authorise (access key or OIDC body). expiry is an absolute
+// Unix time and is used as it is (the CIP-3233 fix).
+func (c *ctsClient) authorise(ctx context.Context, body any) (*Token, error) {
+	r, err := c.postJSON(ctx, "api/authorise", body)
+	if err != nil {
+		return nil, err
+	}
+	if !r.ok() {
+		if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
+			return nil, ae
+		}
+		return nil, NewServerError(strconv.Itoa(r.status) + ": " + bodyText(r.body))
+	}
+	var resp authoriseResponse
+	if err := decodeSuccess(r, &resp); err != nil {
+		return nil, err
+	}
+	if resp.AccessToken == nil || resp.Expiry == nil {
+		return nil, NewRequestError("error decoding response body: missing accessToken or expiry")
+	}
+	return &Token{AccessToken: *resp.AccessToken, TokenType: "Bearer", ExpiresAt: *resp.Expiry}, nil
+}
+
+type accessKeyBody struct {
+	AccessKey SecretToken `json:"accessKey"`
+	Audience  string      `json:"audience,omitempty"`
+}
+
+type oidcBody struct {
+	OidcToken   SecretToken `json:"oidcToken"`
+	WorkspaceID string      `json:"workspaceId"`
+}
+
+// oauthError is the RFC 6749 error body.
+type oauthError struct {
+	Error       *string `json:"error"`
+	Description string  `json:"error_description"`
+}
+
+func parseOAuthError(body []byte) (oauthError, bool) {
+	var e oauthError
+	if json.Unmarshal(body, &e) != nil || e.Error == nil {
+		return e, false
+	}
+	return e, true
+}
+
+// mapOAuthError maps the error codes shared by polling and refresh.
+func mapOAuthError(e oauthError) *AuthError {
+	switch *e.Error {
+	case "access_denied":
+		return newError(CodeAccessDenied, "")
+	case "invalid_grant":
+		return newError(CodeInvalidGrant, "")
+	case "invalid_client":
+		return newError(CodeInvalidClient, "")
+	case "expired_token":
+		return newError(CodeExpiredToken, "")
+	}
+	return NewServerError(e.Description)
+}
+
+type oauthTokenResponse struct {
+	AccessToken  *SecretToken `json:"access_token"`
+	TokenType    *string      `json:"token_type"`
+	ExpiresIn    *uint64      `json:"expires_in"`
+	RefreshToken SecretToken  `json:"refresh_token"`
+}
+
+// token converts an OAuth token response; expires_in is relative here.
+func (r oauthTokenResponse) token(now uint64) (*Token, error) {
+	if r.AccessToken == nil || r.TokenType == nil || r.ExpiresIn == nil {
+		return nil, NewRequestError("error decoding response body: missing access_token, token_type or expires_in")
+	}
+	return &Token{
+		AccessToken:  *r.AccessToken,
+		RefreshToken: r.RefreshToken,
+		TokenType:    *r.TokenType,
+		ExpiresAt:    saturatingAdd(now, *r.ExpiresIn),
+	}, nil
+}
+
+// refresh performs the OAuth refresh grant (spec 2.7).
+func (c *ctsClient) refresh(ctx context.Context, refreshToken SecretToken, clientID, deviceInstanceID string) (*Token, error) {
+	f := form{{"grant_type", "refresh_token"}, {"client_id", clientID}, {"refresh_token", refreshToken.Reveal()}}
+	if deviceInstanceID != "" {
+		f = append(f, [2]string{"device_instance_id", deviceInstanceID})
+	}
+	r, err := c.postForm(ctx, "oauth/token", f)
+	if err != nil {
+		return nil, err
+	}
+	if !r.ok() {
+		return nil, oauthFailure(r)
+	}
+	var resp oauthTokenResponse
+	if err := decodeSuccess(r, &resp); err != nil {
+		return nil, err
+	}
+	return resp.token(c.now())
+}
+
+// oauthFailure classifies a non-2xx answer of the token endpoints: 402 first, then the
+// OAuth error body.
+func oauthFailure(r response) *AuthError {
+	if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
+		return ae
+	}
+	e, ok := parseOAuthError(r.body)
+	if !ok {
+		return NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body)))
+	}
+	return mapOAuthError(e)
+}

@@ -1,0 +1,467 @@
+package stackauth
+
+// The refresh engine: upstream's AutoRefresh (spec section 4, with every fix) and the
+// improvements of DESIGN section 6:
+//
+//   - fresh token:    one atomic load, no lock, no allocation;
+//   - stale token:    (inside the refresh window but still usable) returned to every caller
+//                     at once while one detached background refresh runs;
+//   - no usable token: callers wait single-flight for one refresh, each on its own context;
+//                     a caller that gives up never cancels the shared refresh.
+//
+// Refreshes run in their own goroutine with their own deadline, and every exit path of
+// that goroutine wakes every waiter (close of flight.done). Hooks (store I/O, refreshers,
+// events) never run while e.mu is held, except the store load of a cold start, which runs
+// inside the flight and therefore outside the lock too.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DenialTTL is how long an account refusal (usage limit, unprovisioned org) is answered
+// from memory instead of asking the server again.
+const DenialTTL = 60 * time.Second
+
+const (
+	defaultRefreshTimeout = 60 * time.Second
+	backoffBase           = 1 * time.Second
+	backoffMax            = 30 * time.Second
+)
+
+// refresher is the flow-specific part of the engine (spec 4.2).
+type refresher interface {
+	// canRefresh reports whether cur (nil on a cold start) carries what refresh needs.
+	canRefresh(cur *Token) bool
+	// refresh exchanges cur's credential for a new token. An error wrapping errConsumed
+	// means the credential was spent upstream and must never be replayed.
+	refresh(ctx context.Context, cur *Token) (*Token, error)
+}
+
+// errConsumed marks a refresh whose upstream exchange succeeded but whose result could not
+// be persisted: the rotated credential is gone, so the old one must not be replayed.
+var errConsumed = errors.New("credential consumed")
+
+type consumedError struct{ *AuthError }
+
+func (e consumedError) Unwrap() []error { return []error{e.AuthError, errConsumed} }
+
+// entry is one installed token with every decision about it precomputed, so that the
+// fresh path is a load and a comparison. Entries are immutable once published.
+type entry struct {
+	tok        *Token
+	svc        ServiceToken
+	verifyErr  error  // the strategy's check of this token (workspace binding)
+	freshUntil uint64 // fresh while now < freshUntil
+	gen        uint64
+	spent      bool // the refresh credential was consumed: never refresh from it
+	invalid    bool // rejected by Invalidate: not usable
+}
+
+func (e *entry) usableAt(now uint64) bool { return !e.invalid && e.tok.IsUsableAt(now) }
+
+// flight is one refresh in progress; done is closed when it ends, however it ends.
+type flight struct {
+	done   chan struct{}
+	result *entry
+	err    error
+}
+
+type denial struct {
+	err *AuthError
+	at  uint64
+}
+
+func (d *denial) freshAt(now uint64) bool {
+	return d != nil && now >= d.at && now-d.at < uint64(DenialTTL/time.Second)
+}
+
+// Engine caches a token and refreshes it. It is safe for concurrent use.
+type Engine struct {
+	cur atomic.Pointer[entry]
+
+	r      refresher
+	store  TokenStore
+	verify func(ServiceToken) error
+	cfg    *options
+
+	ctx    context.Context // cancelled by Close; parent of every refresh
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	flight   *flight
+	denial   *denial
+	failures int       // consecutive failed background refreshes
+	retryAt  time.Time // no background refresh before this
+	gen      uint64
+	closed   bool
+
+	onWait func() // test hook: a caller is about to wait for a flight
+}
+
+func newEngine(r refresher, store TokenStore, verify func(ServiceToken) error, cfg *options) *Engine {
+	if store == nil {
+		store = NoStore{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{r: r, store: store, verify: verify, cfg: cfg, ctx: ctx, cancel: cancel}
+}
+
+// seed installs an initial token (a device session's token from login or the profile).
+func (e *Engine) seed(t *Token) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.installLocked(t, false)
+}
+
+func (e *Engine) now() uint64 { return uint64(e.cfg.clock.Now().Unix()) }
+
+// GetToken returns a usable token, refreshing when needed.
+func (e *Engine) GetToken(ctx context.Context) (ServiceToken, error) {
+	if ent := e.cur.Load(); ent != nil && e.now() < ent.freshUntil {
+		return ent.svc, ent.verifyErr
+	}
+	return e.slow(ctx)
+}
+
+// TryGetToken never blocks: it returns the cached token when one is usable (starting a
+// background refresh if it is stale) and ok=false when the caller would have to wait.
+func (e *Engine) TryGetToken() (tok ServiceToken, err error, ok bool) {
+	if ent := e.cur.Load(); ent != nil && e.now() < ent.freshUntil {
+		return ent.svc, ent.verifyErr, true
+	}
+	now := e.now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ent := e.cur.Load(); ent != nil && ent.usableAt(now) {
+		e.maybeRefreshInBackgroundLocked(now, ent)
+		return ent.svc, ent.verifyErr, true
+	}
+	if e.denial.freshAt(now) {
+		return ServiceToken{}, e.denial.err, true
+	}
+	if e.closed {
+		return ServiceToken{}, errClosed(), true
+	}
+	return ServiceToken{}, nil, false
+}
+
+func errClosed() *AuthError { return NewInternalError("strategy is closed") }
+
+func (e *Engine) slow(ctx context.Context) (ServiceToken, error) {
+	now := e.now()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ServiceToken{}, errClosed()
+	}
+	ent := e.cur.Load()
+	if ent != nil && ent.usableAt(now) {
+		if now >= ent.freshUntil {
+			e.maybeRefreshInBackgroundLocked(now, ent)
+		}
+		e.mu.Unlock()
+		return ent.svc, ent.verifyErr
+	}
+	f := e.flight
+	if f == nil {
+		if e.denial.freshAt(now) {
+			err := e.denial.err
+			e.mu.Unlock()
+			return ServiceToken{}, err
+		}
+		if ent != nil && (ent.spent || !e.r.canRefresh(ent.tok)) {
+			e.mu.Unlock()
+			return ServiceToken{}, newError(CodeExpiredToken, "")
+		}
+		reason := ReasonExpired
+		switch {
+		case ent == nil:
+			reason = ReasonInitial
+		case ent.invalid:
+			reason = ReasonForced
+		}
+		f = e.startFlightLocked(ent, reason)
+	}
+	onWait := e.onWait
+	e.mu.Unlock()
+
+	if onWait != nil {
+		onWait()
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return ServiceToken{}, wrapError(CodeRequest, ctx.Err(), "gave up waiting for a token: "+ctx.Err().Error())
+	}
+	if f.err != nil {
+		// A refresh that failed while a token was still usable leaves that token in place.
+		if cur := e.cur.Load(); cur != nil && cur.usableAt(e.now()) {
+			return cur.svc, cur.verifyErr
+		}
+		return ServiceToken{}, f.err
+	}
+	return f.result.svc, f.result.verifyErr
+}
+
+// maybeRefreshInBackgroundLocked starts a refresh of a stale but usable token unless one
+// is running, a refusal is remembered, the backoff after a failure has not elapsed, or
+// there is no credential to refresh with.
+func (e *Engine) maybeRefreshInBackgroundLocked(now uint64, ent *entry) {
+	if e.flight != nil || e.closed || e.denial.freshAt(now) || ent.spent ||
+		e.cfg.clock.Now().Before(e.retryAt) || !e.r.canRefresh(ent.tok) {
+		return
+	}
+	e.startFlightLocked(ent, ReasonStale)
+}
+
+func (e *Engine) startFlightLocked(base *entry, reason RefreshReason) *flight {
+	f := &flight{done: make(chan struct{})}
+	e.flight = f
+	go e.run(f, base, reason)
+	return f
+}
+
+// run performs one refresh. Its deferred block is the only place a flight ends: it
+// publishes the outcome, clears e.flight and wakes every waiter, even on a panic.
+func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
+	start := e.cfg.clock.Now()
+	source := SourceNetwork
+	defer func() {
+		if p := recover(); p != nil {
+			f.result, f.err = nil, NewInternalError(fmt.Sprintf("refresh panicked: %v", p))
+		}
+		e.mu.Lock()
+		e.flight = nil
+		if f.err != nil {
+			e.recordFailureLocked(f.err, base, reason)
+		}
+		// A stale token served from the store still needs its refresh.
+		if cur := e.cur.Load(); f.err == nil && cur != nil && source == SourceStore {
+			e.maybeRefreshInBackgroundLocked(e.now(), cur)
+		}
+		e.mu.Unlock()
+		close(f.done)
+		ev := Event{Reason: reason, Source: source, Latency: e.cfg.clock.Now().Sub(start)}
+		if f.err != nil {
+			ev.Kind, ev.ErrorCode = RefreshFailed, AsAuthError(f.err).Code
+		} else {
+			ev.Kind, ev.Generation = RefreshSucceeded, f.result.gen
+		}
+		e.emit(ev)
+	}()
+	e.emit(Event{Kind: RefreshStarted, Reason: reason})
+
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.refreshTimeout)
+	defer cancel()
+
+	var baseTok *Token
+	if base != nil {
+		baseTok = base.tok
+	} else {
+		// Cold start: the store may hold a token (another instance or process minted it).
+		if t := e.loadFromStore(ctx); t != nil {
+			if t.IsUsableAt(e.now()) {
+				source = SourceStore
+				f.result = e.install(t, false)
+				return
+			}
+			baseTok = t // expired, but it may carry a refresh credential
+		}
+		if !e.r.canRefresh(baseTok) {
+			f.err = newError(CodeNotAuthenticated, "")
+			return
+		}
+	}
+
+	tok, err := e.r.refresh(ctx, baseTok)
+	if err != nil {
+		f.err = AsAuthError(err)
+		if errors.Is(err, errConsumed) && base != nil {
+			e.markSpent(base)
+			e.cfg.logger.Error("refreshed token could not be persisted; its refresh credential is spent", "code", CodeStore)
+		}
+		return
+	}
+	f.result = e.install(tok, true)
+	e.saveToStore(ctx, tok)
+}
+
+func (e *Engine) loadFromStore(ctx context.Context) *Token {
+	t, err := e.store.Load(ctx)
+	if err != nil {
+		e.cfg.logger.Warn("token store load failed", "error", err)
+		e.emit(Event{Kind: StoreDegraded, ErrorCode: AsAuthError(err).Code})
+		return nil
+	}
+	return t
+}
+
+func (e *Engine) saveToStore(ctx context.Context, t *Token) {
+	if err := e.store.Save(ctx, t); err != nil {
+		e.cfg.logger.Warn("token store save failed", "error", err)
+		e.emit(Event{Kind: StoreDegraded, ErrorCode: AsAuthError(err).Code})
+	}
+}
+
+func (e *Engine) install(t *Token, fromNetwork bool) *entry {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.installLocked(t, fromNetwork)
+}
+
+func (e *Engine) installLocked(t *Token, fromNetwork bool) *entry {
+	now := e.now()
+	svc := serviceTokenFrom(t)
+	e.gen++
+	ent := &entry{tok: t, svc: svc, freshUntil: t.ExpiresAt - min(t.ExpiresAt, e.window(t, svc, now)), gen: e.gen}
+	if e.verify != nil {
+		ent.verifyErr = e.verify(svc)
+	}
+	e.cur.Store(ent)
+	if fromNetwork {
+		e.denial, e.failures, e.retryAt = nil, 0, time.Time{}
+	}
+	return ent
+}
+
+// window is how long before expiry a token counts as stale: upstream's 90 s leeway, but
+// never more than half the token's lifetime, so a 60 s token is not refreshed on every
+// call. The lifetime runs from the JWT's iat when it has a sensible one, else from now.
+func (e *Engine) window(t *Token, svc ServiceToken, now uint64) uint64 {
+	issued := now
+	if svc.c != nil {
+		if iat, ok := numericClaim(svc.c.Iat); ok && iat <= now && iat < t.ExpiresAt {
+			issued = iat
+		}
+	}
+	lifetime := t.ExpiresAt - min(t.ExpiresAt, issued)
+	return min(e.cfg.leeway, lifetime/2)
+}
+
+// markSpent republishes base without its credential, unless a newer token replaced it.
+func (e *Engine) markSpent(base *entry) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur.Load() != base {
+		return
+	}
+	spent := *base
+	spent.spent = true
+	e.cur.Store(&spent)
+}
+
+// recordFailureLocked remembers account refusals for DenialTTL and backs off background
+// refreshes of a still-usable token with jittered exponential delays.
+func (e *Engine) recordFailureLocked(err error, base *entry, reason RefreshReason) {
+	now := e.now()
+	ae := AsAuthError(err)
+	if ae.IsAccountRefusal() {
+		e.denial = &denial{err: ae, at: now}
+	}
+	if reason == ReasonStale {
+		e.failures++
+		backoff := min(backoffMax, backoffBase<<min(e.failures-1, 16))
+		jittered := backoff/2 + time.Duration(e.cfg.rand()*float64(backoff/2))
+		e.retryAt = e.cfg.clock.Now().Add(jittered)
+		e.cfg.logger.Warn("background token refresh failed; serving the current token", "code", ae.Code, "retry_in", jittered)
+	}
+}
+
+// Invalidate reports that the server rejected token (a 401). It forces a refresh only if
+// token is still the current one, so a late 401 never throws away a newer token.
+func (e *Engine) Invalidate(token SecretToken) bool {
+	for {
+		ent := e.cur.Load()
+		if ent == nil || ent.invalid || !ent.tok.AccessToken.Equal(token) {
+			return false
+		}
+		inv := *ent
+		inv.invalid, inv.freshUntil = true, 0
+		if e.cur.CompareAndSwap(ent, &inv) {
+			e.emit(Event{Kind: TokenInvalidated, Generation: ent.gen})
+			return true
+		}
+	}
+}
+
+// Close stops any refresh in progress and makes later calls fail. Idempotent.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.cancel()
+}
+
+// Current returns the cached token model (a copy), or nil.
+func (e *Engine) current() *Token {
+	if ent := e.cur.Load(); ent != nil {
+		return ent.tok.Clone()
+	}
+	return nil
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.cfg.events == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			e.cfg.logger.Error("event hook panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	e.cfg.events(ev)
+}
+
+// Events.
+
+type EventKind string
+
+const (
+	RefreshStarted   EventKind = "refresh_started"
+	RefreshSucceeded EventKind = "refresh_succeeded"
+	RefreshFailed    EventKind = "refresh_failed"
+	TokenInvalidated EventKind = "token_invalidated"
+	StoreDegraded    EventKind = "store_degraded"
+)
+
+type RefreshReason string
+
+const (
+	ReasonInitial RefreshReason = "initial"
+	ReasonStale   RefreshReason = "stale"
+	ReasonExpired RefreshReason = "expired"
+	ReasonForced  RefreshReason = "forced"
+)
+
+type TokenSource string
+
+const (
+	SourceMemory  TokenSource = "memory"
+	SourceStore   TokenSource = "store"
+	SourceNetwork TokenSource = "network"
+)
+
+// Event reports what the engine did. It never carries a secret.
+type Event struct {
+	Kind       EventKind
+	Reason     RefreshReason
+	Source     TokenSource
+	Latency    time.Duration
+	ErrorCode  string // on failure
+	Generation uint64 // of the token installed or invalidated
+}
+
+func (ev Event) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kind", string(ev.Kind)), slog.String("reason", string(ev.Reason)),
+		slog.String("source", string(ev.Source)), slog.Duration("latency", ev.Latency),
+		slog.String("error_code", ev.ErrorCode), slog.Uint64("generation", ev.Generation))
+}
+
+func defaultRand() float64 { return rand.Float64() }

@@ -1,0 +1,347 @@
+package stackauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error codes: upstream's strings, identical in every language.
+const (
+	CodeRequest             = "REQUEST_ERROR"
+	CodeAccessDenied        = "ACCESS_DENIED"
+	CodeInvalidGrant        = "INVALID_GRANT"
+	CodeInvalidClient       = "INVALID_CLIENT"
+	CodeInvalidURL          = "INVALID_URL"
+	CodeInvalidRegion       = "INVALID_REGION"
+	CodeInvalidCrn          = "INVALID_CRN"
+	CodeMissingWorkspaceCrn = "MISSING_WORKSPACE_CRN"
+	CodeNotAuthenticated    = "NOT_AUTHENTICATED"
+	CodeExpiredToken        = "EXPIRED_TOKEN"
+	CodeInvalidAccessKey    = "INVALID_ACCESS_KEY"
+	CodeInvalidToken        = "INVALID_TOKEN"
+	CodeServer              = "SERVER_ERROR"
+	CodeStore               = "STORE_ERROR"
+	CodeWorkspaceMismatch   = "WORKSPACE_MISMATCH"
+	CodeInvalidWorkspaceID  = "INVALID_WORKSPACE_ID"
+	CodeUsageLimitExceeded  = "USAGE_LIMIT_EXCEEDED"
+	CodeOrgNotProvisioned   = "ORG_NOT_PROVISIONED"
+	CodeAlreadyConsumed     = "ALREADY_CONSUMED"
+	CodeInternal            = "INTERNAL_ERROR"
+	CodeCustom              = "CUSTOM"
+)
+
+// ErrorCodes is the exhaustive list of codes an AuthError can carry.
+var ErrorCodes = []string{
+	CodeRequest, CodeAccessDenied, CodeInvalidGrant, CodeInvalidClient, CodeInvalidURL,
+	CodeInvalidRegion, CodeInvalidCrn, CodeMissingWorkspaceCrn, CodeNotAuthenticated,
+	CodeExpiredToken, CodeInvalidAccessKey, CodeInvalidToken, CodeServer, CodeStore,
+	CodeWorkspaceMismatch, CodeInvalidWorkspaceID, CodeUsageLimitExceeded,
+	CodeOrgNotProvisioned, CodeAlreadyConsumed, CodeInternal, CodeCustom,
+}
+
+const (
+	defaultUsageLimitMessage  = "Workspace has exceeded its usage limit and cannot issue an access token"
+	defaultNotProvisionedText = "Organisation is not provisioned in the usage system and cannot issue an access token"
+	usageLimitURL             = "https://dashboard.cipherstash.com/billing"
+	supportURL                = "https://cipherstash.com/support"
+)
+
+// errorKind describes one code: how its message is formed, its help text and URL.
+type errorKind struct {
+	format    string // "%s" receives the detail; a format without a verb is fixed
+	help      string
+	url       string
+	retryable bool
+}
+
+var errorKinds = map[string]errorKind{
+	CodeRequest:       {format: "HTTP request failed: %s", retryable: true},
+	CodeAccessDenied:  {format: "Authorization was denied"},
+	CodeInvalidGrant:  {format: "Invalid grant"},
+	CodeInvalidClient: {format: "Invalid client"},
+	CodeInvalidURL:    {format: "Invalid URL: %s"},
+	CodeInvalidRegion: {format: "Unsupported region: %s", help: "Use a supported region, e.g. `ap-southeast-2.aws`."},
+	CodeInvalidCrn: {format: "Invalid workspace CRN: %s",
+		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`."},
+	CodeMissingWorkspaceCrn: {
+		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
+		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategyBuilder::with_workspace_crn`."},
+	CodeNotAuthenticated: {format: "Not authenticated",
+		help: "Log in with `stash login`, or set `CS_CLIENT_ACCESS_KEY` for service-to-service auth."},
+	CodeExpiredToken:     {format: "Token expired"},
+	CodeInvalidAccessKey: {format: "Invalid access key: %s", help: "Access keys have the form `CSAK<key-id>.<secret>`."},
+	CodeInvalidToken:     {format: "Invalid token: %s"},
+	CodeServer:           {format: "Server error: %s", retryable: true},
+	CodeStore:            {format: "Token store error: %s", retryable: true},
+	CodeWorkspaceMismatch: {format: "Workspace mismatch: token issued for %[2]s, but strategy is configured for %[1]s",
+		help: "The access key or workspace CRN is scoped to a different workspace than the one requested — check which workspace the credential belongs to."},
+	CodeInvalidWorkspaceID: {format: "Invalid workspace ID: %s"},
+	CodeUsageLimitExceeded: {format: "%s",
+		help: "The organisation has used its allowance for the current billing period. Upgrade the plan from the CipherStash dashboard, then retry.",
+		url:  usageLimitURL},
+	CodeOrgNotProvisioned: {format: "%s",
+		help: "The organisation is not set up for usage tracking. Contact CipherStash support — retrying and upgrading the plan will both fail.",
+		url:  supportURL},
+	CodeAlreadyConsumed: {format: "Handle already consumed"},
+	CodeInternal:        {format: "Internal error: %s", retryable: true},
+	CodeCustom:          {format: "%s", retryable: true},
+}
+
+// AuthError is the one error type of this library. Code is one of ErrorCodes; Message is
+// the human text (upstream's Display); Help and URL say what to do; Payload carries
+// structured detail (WORKSPACE_MISMATCH: expected, actual; device binding: status).
+// Messages never contain secrets.
+type AuthError struct {
+	Code    string
+	Message string
+	Help    string
+	URL     string
+	Payload map[string]any
+	// Detail is the variant's inner text (the %s of the message), kept for re-encoding.
+	Detail string
+	cause  error
+}
+
+func (e *AuthError) Error() string { return e.Message }
+func (e *AuthError) Unwrap() error { return e.cause }
+
+// Is matches any *AuthError with the same code, so errors.Is(err, ErrNotAuthenticated)
+// works for errors created anywhere.
+func (e *AuthError) Is(target error) bool {
+	t, ok := target.(*AuthError)
+	return ok && t.Code == e.Code
+}
+
+// Retryable reports whether trying again may succeed: transport and server faults, store
+// errors, internal and custom errors. Settled answers (refusals, bad input) are not.
+func (e *AuthError) Retryable() bool { return errorKinds[e.Code].retryable }
+
+// IsAccountRefusal reports an organisation-level refusal that is remembered for 60 s.
+func (e *AuthError) IsAccountRefusal() bool {
+	return e.Code == CodeUsageLimitExceeded || e.Code == CodeOrgNotProvisioned
+}
+
+// MarshalJSON writes the FFI envelope of spec 7.2: payload keys first, then type,
+// message, help and url (fixed keys win collisions).
+func (e *AuthError) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(e.Payload)+4)
+	for k, v := range e.Payload {
+		m[k] = v
+	}
+	m["type"] = e.Code
+	m["message"] = e.Message
+	delete(m, "help")
+	delete(m, "url")
+	if e.Help != "" {
+		m["help"] = e.Help
+	}
+	if e.URL != "" {
+		m["url"] = e.URL
+	}
+	return json.Marshal(m)
+}
+
+// newError builds an AuthError for code with the variant detail (ignored by fixed messages).
+func newError(code, detail string) *AuthError {
+	k, ok := errorKinds[code]
+	if !ok {
+		return &AuthError{Code: CodeCustom, Message: detail, Detail: detail}
+	}
+	msg := k.format
+	if strings.Contains(k.format, "%") {
+		msg = fmt.Sprintf(k.format, detail)
+	}
+	return &AuthError{Code: code, Message: msg, Help: k.help, URL: k.url, Detail: detail}
+}
+
+func wrapError(code string, cause error, detail string) *AuthError {
+	e := newError(code, detail)
+	e.cause = cause
+	return e
+}
+
+// Sentinels for errors.Is; compare by code.
+var (
+	ErrRequest             = newError(CodeRequest, "")
+	ErrAccessDenied        = newError(CodeAccessDenied, "")
+	ErrInvalidGrant        = newError(CodeInvalidGrant, "")
+	ErrInvalidClient       = newError(CodeInvalidClient, "")
+	ErrInvalidURL          = newError(CodeInvalidURL, "")
+	ErrInvalidRegion       = newError(CodeInvalidRegion, "")
+	ErrInvalidCrn          = newError(CodeInvalidCrn, "")
+	ErrMissingWorkspaceCrn = newError(CodeMissingWorkspaceCrn, "")
+	ErrNotAuthenticated    = newError(CodeNotAuthenticated, "")
+	ErrTokenExpired        = newError(CodeExpiredToken, "")
+	ErrInvalidAccessKey    = newError(CodeInvalidAccessKey, "")
+	ErrInvalidToken        = newError(CodeInvalidToken, "")
+	ErrServer              = newError(CodeServer, "")
+	ErrStore               = newError(CodeStore, "")
+	ErrWorkspaceMismatch   = newError(CodeWorkspaceMismatch, "")
+	ErrInvalidWorkspaceID  = newError(CodeInvalidWorkspaceID, "")
+	ErrUsageLimitExceeded  = newError(CodeUsageLimitExceeded, "")
+	ErrOrgNotProvisioned   = newError(CodeOrgNotProvisioned, "")
+	ErrAlreadyConsumed     = newError(CodeAlreadyConsumed, "")
+	ErrInternal            = newError(CodeInternal, "")
+	ErrCustom              = newError(CodeCustom, "")
+)
+
+// Constructors for the variants that carry detail.
+
+func NewRequestError(detail string) *AuthError      { return newError(CodeRequest, detail) }
+func NewServerError(detail string) *AuthError       { return newError(CodeServer, detail) }
+func NewStoreError(detail string) *AuthError        { return newError(CodeStore, detail) }
+func NewInvalidTokenError(detail string) *AuthError { return newError(CodeInvalidToken, detail) }
+func NewInternalError(detail string) *AuthError     { return newError(CodeInternal, detail) }
+
+// NewCustomError is for user strategies; the message is kept verbatim.
+func NewCustomError(message string) *AuthError { return newError(CodeCustom, message) }
+
+// NewUsageLimitExceeded uses the default message when message is blank.
+func NewUsageLimitExceeded(message string) *AuthError {
+	if strings.TrimSpace(message) == "" {
+		message = defaultUsageLimitMessage
+	}
+	return newError(CodeUsageLimitExceeded, message)
+}
+
+// NewOrgNotProvisioned uses the default message when message is blank.
+func NewOrgNotProvisioned(message string) *AuthError {
+	if strings.TrimSpace(message) == "" {
+		message = defaultNotProvisionedText
+	}
+	return newError(CodeOrgNotProvisioned, message)
+}
+
+// NewWorkspaceMismatch reports a token for workspace actual where expected was configured.
+func NewWorkspaceMismatch(expected, actual string) *AuthError {
+	k := errorKinds[CodeWorkspaceMismatch]
+	return &AuthError{
+		Code:    CodeWorkspaceMismatch,
+		Message: fmt.Sprintf(k.format, expected, actual),
+		Help:    k.help,
+		Payload: map[string]any{"expected": expected, "actual": actual},
+	}
+}
+
+// FromErrorCode rebuilds an error from its code, message and payload (spec 7.2): unit
+// codes become their typed error, account refusals keep their message, WORKSPACE_MISMATCH
+// needs its payload, and anything else is a CUSTOM error with the message verbatim.
+func FromErrorCode(code, message string, payload map[string]any) *AuthError {
+	switch code {
+	case CodeNotAuthenticated, CodeExpiredToken, CodeAccessDenied, CodeInvalidGrant,
+		CodeInvalidClient, CodeMissingWorkspaceCrn, CodeAlreadyConsumed:
+		return newError(code, "")
+	case CodeUsageLimitExceeded:
+		return NewUsageLimitExceeded(message)
+	case CodeOrgNotProvisioned:
+		return NewOrgNotProvisioned(message)
+	case CodeWorkspaceMismatch:
+		exp, ok1 := payload["expected"].(string)
+		act, ok2 := payload["actual"].(string)
+		if ok1 && ok2 {
+			return NewWorkspaceMismatch(exp, act)
+		}
+	}
+	return NewCustomError(message)
+}
+
+// AsAuthError converts any error into an *AuthError: AuthErrors (wrapped or not) are
+// returned as they are; anything else becomes CUSTOM with its message.
+func AsAuthError(err error) *AuthError {
+	if err == nil {
+		return nil
+	}
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var dce *DeviceClientError
+	if errors.As(err, &dce) {
+		return dce.AuthError()
+	}
+	e := NewCustomError(err.Error())
+	e.cause = err
+	return e
+}
+
+// classifyIssuanceFailure is upstream's 402 classifier (spec 2.9): a typed account
+// refusal, or nil to let the caller fall back to its generic handling.
+func classifyIssuanceFailure(status int, body []byte) *AuthError {
+	if status != 402 {
+		return nil
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return NewUsageLimitExceeded("")
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil || obj == nil {
+		return nil
+	}
+	code := CodeUsageLimitExceeded
+	if raw, ok := obj["cs_code"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil
+		}
+		switch strings.TrimSpace(s) {
+		case CodeUsageLimitExceeded:
+		case CodeOrgNotProvisioned:
+			code = CodeOrgNotProvisioned
+		default:
+			return nil
+		}
+	}
+	var desc string
+	if raw, ok := obj["error_description"]; ok {
+		_ = json.Unmarshal(raw, &desc) // a non-string description falls back to the default
+	}
+	if code == CodeOrgNotProvisioned {
+		return NewOrgNotProvisioned(strings.TrimSpace(desc))
+	}
+	return NewUsageLimitExceeded(strings.TrimSpace(desc))
+}
+
+// DeviceClientError is the error of BindClientDevice (spec 7.3). It maps onto AuthError
+// with AuthError(); its message never contains the server's response body.
+type DeviceClientError struct {
+	Kind   string // "profile", "auth", "request", "server", "invalid_url"
+	Status int    // for "server"; the response body is deliberately not kept
+	err    error
+}
+
+func (e *DeviceClientError) Error() string {
+	switch e.Kind {
+	case "profile":
+		return "Profile error: " + e.err.Error()
+	case "auth":
+		return "Auth error: " + e.err.Error()
+	case "request":
+		return "ZeroKMS request failed: " + e.err.Error()
+	case "server":
+		return fmt.Sprintf("ZeroKMS returned %d", e.Status)
+	default:
+		return "Invalid ZeroKMS URL: " + e.err.Error()
+	}
+}
+
+func (e *DeviceClientError) Unwrap() error { return e.err }
+
+// AuthError maps the device client error onto the canonical error (spec 7.3).
+func (e *DeviceClientError) AuthError() *AuthError {
+	switch e.Kind {
+	case "profile":
+		return wrapError(CodeStore, e.err, e.err.Error())
+	case "auth":
+		return AsAuthError(e.err)
+	case "request":
+		return wrapError(CodeRequest, e.err, e.err.Error())
+	case "server":
+		ae := NewServerError(fmt.Sprintf("ZeroKMS returned %d", e.Status))
+		ae.Payload = map[string]any{"status": e.Status}
+		return ae
+	default:
+		return wrapError(CodeInvalidURL, e.err, e.err.Error())
+	}
+}

@@ -1,0 +1,235 @@
+package stackauth
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+)
+
+// DefaultOidcCacheCapacity is how many provider JWTs keep their own engine.
+const DefaultOidcCacheCapacity = 1024
+
+// OidcProvider returns the current caller's third-party OIDC JWT (spec 2.4, 4.10).
+type OidcProvider func(ctx context.Context) (SecretToken, error)
+
+// OidcFederationStrategy exchanges a third-party OIDC JWT for a CTS token. Each distinct
+// JWT (keyed on its bytes, never its claims) gets its own engine, so one user is never
+// served another's token; engines live in an LRU cache. The provider is asked on every
+// call. Account refusals are remembered for every JWT for DenialTTL.
+type OidcFederationStrategy struct {
+	crn      Crn
+	provider OidcProvider
+	cts      *ctsClient
+	store    TokenStore
+	o        *options
+
+	mu      sync.Mutex
+	cache   *lruCache
+	pending map[string]*pendingEngine
+	denial  *denial
+}
+
+type pendingEngine struct {
+	eng  *Engine
+	refs int
+}
+
+// NewOidcFederationStrategy builds the strategy; the CTS URL is WithBaseURL > CS_CTS_HOST >
+// the region's discovery URL. WithStore gives one slot that holds the last token, bound to
+// the JWT it was federated from.
+func NewOidcFederationStrategy(workspaceCrn string, provider OidcProvider, opts ...Option) (*OidcFederationStrategy, error) {
+	crn, err := ParseCrn(workspaceCrn)
+	if err != nil {
+		return nil, err
+	}
+	if provider == nil {
+		return nil, NewInternalError("OIDC provider is nil")
+	}
+	o := buildOptions(opts)
+	base, err := resolveBaseURL(o.baseURL, o.getenv, discoveryURL(crn.Region))
+	if err != nil {
+		return nil, err
+	}
+	store := o.store
+	if store == nil {
+		store = NoStore{}
+	}
+	return &OidcFederationStrategy{crn: crn, provider: provider, cts: o.cts(base), store: store, o: o,
+		cache: newLRUCache(o.cacheCapacity), pending: map[string]*pendingEngine{}}, nil
+}
+
+// JWTDigest is the lowercase hex SHA-256 of a whole JWT.
+func JWTDigest(jwt string) string {
+	sum := sha256.Sum256([]byte(jwt))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, error) {
+	jwt, err := s.provider(ctx)
+	if err != nil {
+		return ServiceToken{}, err
+	}
+	digest := JWTDigest(jwt.Reveal())
+
+	s.mu.Lock()
+	eng, cached := s.cache.get(digest)
+	var p *pendingEngine
+	if !cached {
+		if p = s.pending[digest]; p == nil {
+			if s.denial.freshAt(uint64(s.o.clock.Now().Unix())) {
+				err := s.denial.err
+				s.mu.Unlock()
+				return ServiceToken{}, err
+			}
+			r := &jwtRefresher{cts: s.cts, jwt: jwt, digest: digest, workspaceID: s.crn.WorkspaceID}
+			p = &pendingEngine{eng: newEngine(r, &boundStore{inner: s.store, digest: digest}, nil, s.o)}
+			s.pending[digest] = p
+		}
+		p.refs++
+		eng = p.eng
+	}
+	s.mu.Unlock()
+
+	tok, err := eng.GetToken(ctx)
+	s.settle(digest, eng, p, err)
+	if err != nil {
+		return ServiceToken{}, err
+	}
+	if err := tok.VerifyWorkspace(s.crn.WorkspaceID); err != nil {
+		return ServiceToken{}, err
+	}
+	return tok, nil
+}
+
+// settle moves a pending engine into the cache on success, and on failure drops it (from
+// pending once nobody waits on it, or from the cache) and remembers account refusals.
+func (s *OidcFederationStrategy) settle(digest string, eng *Engine, p *pendingEngine, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	isPending := p != nil && s.pending[digest] == p
+	if p != nil {
+		p.refs--
+	}
+	if err == nil {
+		if isPending {
+			delete(s.pending, digest)
+			s.cache.put(digest, eng)
+		}
+		return
+	}
+	callerGaveUp := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	if isPending && (!callerGaveUp || p.refs == 0) {
+		delete(s.pending, digest)
+		if p.refs == 0 && callerGaveUp {
+			eng.Close()
+		}
+	}
+	if !isPending {
+		s.cache.removeIf(digest, eng)
+	}
+	if ae := AsAuthError(err); ae.IsAccountRefusal() {
+		s.denial = &denial{err: ae, at: uint64(s.o.clock.Now().Unix())}
+	}
+}
+
+// Close drops every cached engine.
+func (s *OidcFederationStrategy) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pending {
+		p.eng.Close()
+	}
+	s.pending = map[string]*pendingEngine{}
+	s.cache = newLRUCache(s.cache.capacity)
+}
+
+func (s *OidcFederationStrategy) String() string { return "OidcFederationStrategy(" + s.crn.String() + ")" }
+
+// jwtRefresher federates one JWT; renewal federates the same JWT again.
+type jwtRefresher struct {
+	cts         *ctsClient
+	jwt         SecretToken
+	digest      string
+	workspaceID string
+}
+
+func (r *jwtRefresher) canRefresh(*Token) bool { return true }
+
+func (r *jwtRefresher) refresh(ctx context.Context, _ *Token) (*Token, error) {
+	t, err := r.cts.authorise(ctx, oidcBody{OidcToken: r.jwt, WorkspaceID: r.workspaceID})
+	if err != nil {
+		return nil, err
+	}
+	t.FederatedFrom = r.digest
+	return t, nil
+}
+
+// boundStore serves a stored token only to the JWT it was federated from.
+type boundStore struct {
+	inner  TokenStore
+	digest string
+}
+
+func (b *boundStore) Load(ctx context.Context) (*Token, error) {
+	t, err := b.inner.Load(ctx)
+	if err != nil || t == nil || t.FederatedFrom != b.digest {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (b *boundStore) Save(ctx context.Context, t *Token) error { return b.inner.Save(ctx, t) }
+
+// lruCache maps JWT digests to engines, evicting the least recently used.
+type lruCache struct {
+	capacity int
+	order    *list.List // front = most recently used
+	items    map[string]*list.Element
+}
+
+type lruItem struct {
+	key string
+	eng *Engine
+}
+
+func newLRUCache(capacity int) *lruCache {
+	return &lruCache{capacity: capacity, order: list.New(), items: map[string]*list.Element{}}
+}
+
+func (c *lruCache) get(key string) (*Engine, bool) {
+	el, ok := c.items[key]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*lruItem).eng, true
+}
+
+func (c *lruCache) put(key string, eng *Engine) {
+	if c.capacity == 0 {
+		return
+	}
+	if el, ok := c.items[key]; ok {
+		el.Value.(*lruItem).eng = eng
+		c.order.MoveToFront(el)
+		return
+	}
+	if c.order.Len() >= c.capacity {
+		oldest := c.order.Back()
+		c.order.Remove(oldest)
+		delete(c.items, oldest.Value.(*lruItem).key)
+	}
+	c.items[key] = c.order.PushFront(&lruItem{key: key, eng: eng})
+}
+
+func (c *lruCache) removeIf(key string, eng *Engine) {
+	if el, ok := c.items[key]; ok && el.Value.(*lruItem).eng == eng {
+		c.order.Remove(el)
+		delete(c.items, key)
+	}
+}
+
+func (c *lruCache) len() int { return c.order.Len() }

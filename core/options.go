@@ -1,0 +1,176 @@
+package stackauth
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Option configures a strategy. One option type serves every strategy; an option that
+// does not apply to a strategy is ignored by it (documented on each option).
+type Option func(*options)
+
+type options struct {
+	baseURL        string
+	store          TokenStore
+	audience       string
+	httpClient     *http.Client
+	clock          Clock
+	rand           func() float64
+	events         func(Event)
+	logger         *slog.Logger
+	lookupEnv      func(string) (string, bool)
+	accessKey      *string
+	workspaceCrn   *string
+	sleep          func(context.Context, time.Duration) error
+	profileDir     string
+	leeway         uint64
+	refreshTimeout time.Duration
+	cacheCapacity  int
+	deviceIdentity *DeviceIdentity
+}
+
+func buildOptions(opts []Option) *options {
+	o := &options{
+		httpClient:     defaultHTTPClient,
+		clock:          SystemClock{},
+		rand:           defaultRand,
+		logger:         discardLogger,
+		lookupEnv:      os.LookupEnv,
+		sleep:          sleepContext,
+		leeway:         ExpiryLeewaySecs,
+		refreshTimeout: defaultRefreshTimeout,
+		cacheCapacity:  DefaultOidcCacheCapacity,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(o)
+		}
+	}
+	return o
+}
+
+func (o *options) cts(base *url.URL) *ctsClient {
+	return &ctsClient{base: base, http: o.httpClient, clock: o.clock, log: o.logger}
+}
+
+// WithBaseURL overrides the CTS URL; it beats CS_CTS_HOST and discovery. Empty is ignored.
+func WithBaseURL(u string) Option { return func(o *options) { o.baseURL = u } }
+
+// WithStore persists tokens (access-key and OIDC strategies; AutoStrategy's access-key path).
+func WithStore(s TokenStore) Option { return func(o *options) { o.store = s } }
+
+// WithAudience sets the audience of access-key tokens.
+func WithAudience(a string) Option { return func(o *options) { o.audience = a } }
+
+// WithHTTPClient replaces the bundled HTTP client (10 s connect, 30 s per request).
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) {
+		if c != nil {
+			o.httpClient = c
+		}
+	}
+}
+
+// WithClock injects the clock (tests).
+func WithClock(c Clock) Option {
+	return func(o *options) {
+		if c != nil {
+			o.clock = c
+		}
+	}
+}
+
+// WithRand injects the random source of backoff jitter; f returns values in [0, 1).
+func WithRand(f func() float64) Option {
+	return func(o *options) {
+		if f != nil {
+			o.rand = f
+		}
+	}
+}
+
+// WithEvents registers a hook that observes refreshes. It runs on the engine's goroutine,
+// never under a lock, and must not block for long.
+func WithEvents(f func(Event)) Option { return func(o *options) { o.events = f } }
+
+// WithLogger sends diagnostics to l. Nothing logged ever contains a secret.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithLookupEnv replaces os.LookupEnv for CS_* variables; the C library reads the host's
+// live environment through it (Go's copy of the environment is taken once at load).
+func WithLookupEnv(f func(string) (string, bool)) Option {
+	return func(o *options) {
+		if f != nil {
+			o.lookupEnv = f
+		}
+	}
+}
+
+// getenv is the value of an environment variable, "" when unset.
+func (o *options) getenv(name string) string {
+	v, _ := o.lookupEnv(name)
+	return v
+}
+
+// WithAccessKey gives AutoStrategy an access key (beats CS_CLIENT_ACCESS_KEY).
+func WithAccessKey(key string) Option { return func(o *options) { o.accessKey = &key } }
+
+// WithWorkspaceCrn gives AutoStrategy a workspace CRN (beats CS_WORKSPACE_CRN).
+func WithWorkspaceCrn(crn string) Option { return func(o *options) { o.workspaceCrn = &crn } }
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// WithProfileDir overrides the profile directory (CS_CONFIG_PATH, ~/.cipherstash).
+func WithProfileDir(dir string) Option { return func(o *options) { o.profileDir = dir } }
+
+// WithLeeway sets the refresh window in seconds (default 90); the engine never uses more
+// than half a token's lifetime.
+func WithLeeway(secs uint64) Option { return func(o *options) { o.leeway = secs } }
+
+// WithRefreshTimeout bounds one refresh, store and lock waits included (default 60 s).
+func WithRefreshTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.refreshTimeout = d
+		}
+	}
+}
+
+// WithOidcCacheCapacity sets how many provider JWTs keep an engine (default 1024; 0
+// caches nothing).
+func WithOidcCacheCapacity(n int) Option {
+	return func(o *options) {
+		if n >= 0 {
+			o.cacheCapacity = n
+		}
+	}
+}
+
+// WithDeviceIdentity sends this device's identity in the device code flow.
+func WithDeviceIdentity(id DeviceIdentity) Option {
+	return func(o *options) { o.deviceIdentity = &id }
+}
+
+// withSleep replaces the device-code poll's sleep (tests advance a ManualClock instead).
+func withSleep(f func(context.Context, time.Duration) error) Option {
+	return func(o *options) { o.sleep = f }
+}

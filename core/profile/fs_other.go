@@ -1,0 +1,19 @@
+//go:build !unix
+
+package profile
+
+import (
+	"errors"
+	"os"
+)
+
+// Advisory locking is implemented with flock, which exists only on Unix.
+// Lock reports KindIO "unsupported" elsewhere rather than silently not
+// locking.
+func tryLock(*os.File) (bool, error) { return false, errors.ErrUnsupported }
+
+func unlockFile(*os.File) error { return nil }
+
+// Windows cannot fsync a directory; the rename is atomic but slightly less
+// durable across power loss.
+func syncDir(string) error { return nil }
