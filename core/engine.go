@@ -247,7 +247,8 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 			e.maybeRefreshInBackgroundLocked(e.now(), cur)
 		}
 		e.mu.Unlock()
-		close(f.done)
+		// The outcome is reported before waiters wake, so a caller never returns ahead
+		// of the event that explains its result.
 		ev := Event{Reason: reason, Source: source, Latency: e.cfg.clock.Now().Sub(start)}
 		if f.err != nil {
 			ev.Kind, ev.ErrorCode = RefreshFailed, AsAuthError(f.err).Code
@@ -255,6 +256,7 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 			ev.Kind, ev.Generation = RefreshSucceeded, f.result.gen
 		}
 		e.emit(ev)
+		close(f.done)
 	}()
 	e.emit(Event{Kind: RefreshStarted, Reason: reason})
 

@@ -146,7 +146,9 @@ func (s *OidcFederationStrategy) Close() {
 	s.cache = newLRUCache(s.cache.capacity)
 }
 
-func (s *OidcFederationStrategy) String() string { return "OidcFederationStrategy(" + s.crn.String() + ")" }
+func (s *OidcFederationStrategy) String() string {
+	return "OidcFederationStrategy(" + s.crn.String() + ")"
+}
 
 // jwtRefresher federates one JWT; renewal federates the same JWT again.
 type jwtRefresher struct {

@@ -70,4 +70,6 @@ func (s *FileTokenStore) Save(_ context.Context, t *Token) error {
 	return nil
 }
 
-func (s *FileTokenStore) String() string { return "FileTokenStore(" + filepath.Join(s.dir.Dir(), s.name) + ")" }
+func (s *FileTokenStore) String() string {
+	return "FileTokenStore(" + filepath.Join(s.dir.Dir(), s.name) + ")"
+}

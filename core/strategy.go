@@ -33,4 +33,4 @@ func NewStaticTokenStrategy(token string) *StaticTokenStrategy {
 }
 
 func (s *StaticTokenStrategy) GetToken(context.Context) (ServiceToken, error) { return s.tok, nil }
-func (s *StaticTokenStrategy) String() string                               { return "StaticTokenStrategy(***)" }
+func (s *StaticTokenStrategy) String() string                                 { return "StaticTokenStrategy(***)" }
