@@ -243,7 +243,7 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 			e.recordFailureLocked(f.err, base, reason)
 		}
 		// A stale token served from the store still needs its refresh.
-		if cur := e.cur.Load(); f.err == nil && cur != nil && source == SourceStore {
+		if cur := e.cur.Load(); f.err == nil && cur != nil && source == SourceStore && e.now() >= cur.freshUntil {
 			e.maybeRefreshInBackgroundLocked(e.now(), cur)
 		}
 		e.mu.Unlock()

@@ -127,7 +127,21 @@ func TestStoreSharing(t *testing.T) {
 		require.NoError(t, store.Save(context.Background(), &Token{AccessToken: NewSecretToken(jwt), TokenType: "Bearer", ExpiresAt: uint64(exp)}))
 		s := newTestAccessKeyStrategy(t, f, clock, WithStore(store))
 		assert.Equal(t, jwt, mustToken(t, s))
+		waitIdle(s.Engine) // a refresh started behind the caller's back would show here
 		assert.Equal(t, 0, f.count("/api/authorise"))
+	})
+	t.Run("a stale stored token is served and refreshed in the background", func(t *testing.T) {
+		f := newFakeCTS(t)
+		f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+		store := NewInMemoryTokenStore()
+		exp := clock.Now().Add(30 * time.Second).Unix()
+		jwt := makeJWT(t, ctsClaims(testWS, exp))
+		require.NoError(t, store.Save(context.Background(), &Token{AccessToken: NewSecretToken(jwt), TokenType: "Bearer", ExpiresAt: uint64(exp)}))
+		s := newTestAccessKeyStrategy(t, f, clock, WithStore(store))
+		assert.Equal(t, jwt, mustToken(t, s))
+		waitIdle(s.Engine)
+		assert.Equal(t, 1, f.count("/api/authorise"))
+		assert.NotEqual(t, jwt, mustToken(t, s))
 	})
 	t.Run("persists after initial auth and a second strategy skips HTTP", func(t *testing.T) {
 		f := newFakeCTS(t)
@@ -558,4 +572,14 @@ func TestClosedStrategyFailsAndStopsItsRefresh(t *testing.T) {
 	close(g.release)
 	_, err = s.GetToken(context.Background())
 	assert.True(t, errors.Is(err, ErrInternal))
+}
+
+// waitIdle waits for a refresh in flight, if any, to finish.
+func waitIdle(e *Engine) {
+	e.mu.Lock()
+	f := e.flight
+	e.mu.Unlock()
+	if f != nil {
+		<-f.done
+	}
 }

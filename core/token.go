@@ -274,6 +274,9 @@ func serviceTokenFrom(t *Token) ServiceToken {
 	return st
 }
 
+// ServiceToken is the token as strategies return it.
+func (t *Token) ServiceToken() ServiceToken { return serviceTokenFrom(t) }
+
 // Token is the bearer secret.
 func (s ServiceToken) Token() SecretToken { return s.token }
 
