@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stackauth/stack-auth/core/emulator"
+)
+
+// binary is the stack-auth executable built once by TestMain for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stack-auth-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "stack-auth")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building stack-auth:", err)
+		_ = os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startEmulator runs an in-process emulator on a free loopback port for the test.
+func startEmulator(t *testing.T, autoApprove bool) *emulator.Server {
+	t.Helper()
+	s, err := emulator.New(emulator.Config{Addr: "127.0.0.1:0", AutoApprove: autoApprove})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// testEnv is the environment of one CLI invocation: nothing inherited but PATH, so that a
+// developer's own CS_* variables or ~/.cipherstash never leak into a test.
+type testEnv map[string]string
+
+func newTestEnv(t *testing.T, emu *emulator.Server) testEnv {
+	t.Helper()
+	env := testEnv{
+		"PATH":           os.Getenv("PATH"),
+		"HOME":           t.TempDir(),
+		"CS_CONFIG_PATH": t.TempDir(),
+	}
+	if emu != nil {
+		env["CS_CTS_HOST"] = emu.URL()
+	}
+	return env
+}
+
+func (e testEnv) with(kv ...string) testEnv {
+	c := testEnv{}
+	for k, v := range e {
+		c[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		c[kv[i]] = kv[i+1]
+	}
+	return c
+}
+
+func (e testEnv) list() []string {
+	var l []string
+	for k, v := range e {
+		l = append(l, k+"="+v)
+	}
+	return l
+}
+
+func (e testEnv) lookup(name string) (string, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// runBinary runs the built CLI to completion. A run that hangs fails the test.
+func runBinary(t *testing.T, env testEnv, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = env.list()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("stack-auth %v did not finish in time", args)
+	}
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("stack-auth %v: %v", args, err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// runInProcess calls run directly, so the race detector sees the CLI's own code.
+func runInProcess(ctx context.Context, env testEnv, args ...string) result {
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, env.lookup)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// jwtClaims decodes a JWT's payload without verifying it.
+func jwtClaims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(strings.TrimSpace(jwt), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d segments", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatalf("JWT claims: %v", err)
+	}
+	return claims
+}
+
+func readJSONFile(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
+}
+
+func assertMode0600(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("expected %s: %v", path, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v, want a regular file with mode 0600", path, fi.Mode())
+	}
+}
+
+func assertContains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s does not contain %q:\n%s", what, w, s)
+		}
+	}
+}
+
+func assertNotContains(t *testing.T, what, s string, secrets ...string) {
+	t.Helper()
+	for _, w := range secrets {
+		if w != "" && strings.Contains(s, w) {
+			t.Errorf("%s contains a secret it must not print", what)
+		}
+	}
+}
