@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: all demo test test-go vet deps cli bench soak fuzz clean
+.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean
 
 all: cli
 
@@ -18,12 +18,27 @@ cli:
 	@mkdir -p $(OUT)/bin
 	$(GO) build -o $(OUT)/bin/stack-auth ./cmd/stack-auth
 
+## lib: build/out/lib/libstack_auth.so, include/stack_auth.h, stack_auth.pc
+lib:
+	@bash build/lib.sh
+
 ## demo: the main job, end to end against a local emulator
-demo: cli
+demo: cli lib
 	@bash build/demo.sh
 
 ## test: every test suite that exists
-test: deps vet test-go
+test: deps vet test-go test-c test-memory test-rust
+
+## test-c: the C harness against the emulator, then under ASan and valgrind (test-memory)
+test-c: lib cli
+	@bash tests/c/run.sh
+
+test-memory: lib cli
+	@bash tests/c/run.sh --memory
+
+## test-rust: a Cargo crate that links the library
+test-rust: lib cli
+	@bash tests/rust/run.sh
 
 vet:
 	$(GO) vet ./...
@@ -32,8 +47,11 @@ test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 ## bench: benchmark figures (cached GetToken vs x/oauth2 ReuseTokenSource, stale path)
-bench:
+bench: bench-c
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./core/
+
+bench-c: lib cli
+	@bash tests/c/bench.sh
 
 ## soak: long fuzzing and stress runs, by hand (not in CI)
 FUZZTIME ?= 2m

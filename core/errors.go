@@ -1,6 +1,7 @@
 package stackauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,7 +141,19 @@ func (e *AuthError) MarshalJSON() ([]byte, error) {
 	if e.URL != "" {
 		m["url"] = e.URL
 	}
-	return json.Marshal(m)
+	return marshalPlain(m)
+}
+
+// marshalPlain is json.Marshal without HTML escaping: help texts contain `<` and `>`,
+// and the JSON goes to programs, not to web pages.
+func marshalPlain(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 // newError builds an AuthError for code with the variant detail (ignored by fixed messages).

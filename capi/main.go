@@ -1,0 +1,198 @@
+// Command capi is libstack_auth: the C ABI over package core, built with
+// `go build -buildmode=c-shared`. The public functions are defined in shim.c, which guards
+// against use after fork and then calls the sago_* exports here. Nothing here implements
+// token behaviour: it maps handles to core objects, JSON options to core options, host
+// callbacks to requests, and errors to statuses.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include -std=gnu11 -Wall
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+
+	stackauth "github.com/stackauth/stack-auth/core"
+)
+
+func main() {}
+
+// Statuses of include/stack_auth.h.
+const (
+	saOK           C.sa_status = 0
+	saEAuth        C.sa_status = -1
+	saEInvalidArg  C.sa_status = -2
+	saEInvalidHndl C.sa_status = -3
+	saETimeout     C.sa_status = -4
+	saECancelled   C.sa_status = -5
+	saECallback    C.sa_status = -7
+	saEInternal    C.sa_status = -8
+	saEWouldBlock  C.sa_status = -9
+)
+
+// registry maps handles to objects. Handles come from one counter, so they are never
+// reused, and a handle of one kind is never valid as another kind.
+type registry struct {
+	mu   sync.RWMutex
+	next uint64
+	m    map[uint64]any
+}
+
+var handles = registry{m: map[uint64]any{}}
+
+func (r *registry) add(v any) uint64 {
+	r.mu.Lock()
+	r.next++
+	h := r.next
+	r.m[h] = v
+	r.mu.Unlock()
+	return h
+}
+
+func (r *registry) remove(h uint64) (any, bool) {
+	r.mu.Lock()
+	v, ok := r.m[h]
+	delete(r.m, h)
+	r.mu.Unlock()
+	return v, ok
+}
+
+func (r *registry) len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.m)
+}
+
+// lookup returns the object of handle h if it is a T.
+func lookup[T any](h uint64) (T, bool) {
+	handles.mu.RLock()
+	v, ok := handles.m[h]
+	handles.mu.RUnlock()
+	t, ok2 := v.(T)
+	return t, ok && ok2
+}
+
+//export sago_live_handles
+func sago_live_handles() C.int64_t { return C.int64_t(handles.len()) }
+
+//export sago_build_info_fill
+func sago_build_info_fill(buf *C.char, n C.size_t) {
+	info := fmt.Sprintf("stack-auth %s (%s %s/%s)", stackauth.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
+	copy(dst[:len(dst)-1], info)
+	dst[min(len(info), len(dst)-1)] = 0
+}
+
+// failure is an error with the status it is reported under.
+type failure struct {
+	status C.sa_status
+	err    *stackauth.AuthError
+}
+
+func (f *failure) Error() string { return f.err.Message }
+func (f *failure) Unwrap() error { return f.err }
+
+// fail records err as this thread's last error and returns its status. It must run on the
+// export's own goroutine (locked to the caller's thread), never on a helper goroutine.
+func fail(status C.sa_status, code, message string) C.sa_status {
+	ae := stackauth.FromErrorCode(code, message, nil)
+	ae.Code = code
+	return report(&failure{status: status, err: ae})
+}
+
+func invalidArg(format string, args ...any) C.sa_status {
+	return fail(saEInvalidArg, "INVALID_ARGUMENT", fmt.Sprintf(format, args...))
+}
+
+func invalidHandle(kind string) C.sa_status {
+	return fail(saEInvalidHndl, "INVALID_HANDLE", "invalid "+kind+" handle (0, freed or unknown)")
+}
+
+// report sets the last error from err and returns the matching status.
+func report(err error) C.sa_status {
+	status, ae := classify(err)
+	data, jerr := json.Marshal(ae)
+	if jerr != nil {
+		data = []byte(`{"type":"INTERNAL_ERROR","message":"error could not be encoded"}`)
+	}
+	C.sashim_set_error(status, ae.Code, ae.Message, string(data))
+	return status
+}
+
+// classify maps an error to its status and its AuthError.
+func classify(err error) (C.sa_status, *stackauth.AuthError) {
+	var f *failure
+	if errors.As(err, &f) {
+		return f.status, f.err
+	}
+	var cb *callbackError
+	if errors.As(err, &cb) {
+		return saECallback, cb.err
+	}
+	return saEAuth, stackauth.AsAuthError(err)
+}
+
+// waitError maps the end of a wait: the caller's deadline, a freed handle, or the error.
+func waitError(ctx context.Context, err error, what string) error {
+	switch {
+	case errors.Is(context.Cause(ctx), errHandleFreed):
+		return &failure{status: saECancelled, err: customCode("CANCELLED", what+" cancelled: the handle was freed")}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &failure{status: saETimeout, err: customCode("TIMEOUT", "timed out waiting for "+what)}
+	}
+	return err
+}
+
+func customCode(code, message string) *stackauth.AuthError {
+	ae := stackauth.NewCustomError(message)
+	ae.Code = code
+	return ae
+}
+
+var errHandleFreed = errors.New("handle freed")
+
+// guard turns a panic in an export into SA_E_INTERNAL: a panic must never reach the host.
+func guard(status *C.sa_status) {
+	if p := recover(); p != nil {
+		*status = fail(saEInternal, stackauth.CodeInternal, fmt.Sprintf("internal error: %v", p))
+		debugStack = debug.Stack()
+	}
+}
+
+// debugStack keeps the last contained panic's stack for debuggers; it is never printed.
+var debugStack []byte
+
+// goString copies a C string after checking it is valid UTF-8.
+func goString(p *C.sa_cchar, name string, required bool) (string, C.sa_status) {
+	if p == nil {
+		if required {
+			return "", invalidArg("%s must not be NULL", name)
+		}
+		return "", saOK
+	}
+	s := C.GoString((*C.char)(unsafe.Pointer(p)))
+	if !utf8.ValidString(s) {
+		return "", invalidArg("%s is not valid UTF-8", name)
+	}
+	return s, saOK
+}
+
+// setString hands s to the host as a library-owned string.
+func setString(out **C.char, outLen *C.size_t, s string) C.sa_status {
+	if C.sashim_new_string(s, out, outLen) != 0 {
+		return fail(saEInternal, stackauth.CodeInternal, "out of memory")
+	}
+	return saOK
+}
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

@@ -1,0 +1,135 @@
+package main
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+	"unsafe"
+
+	stackauth "github.com/stackauth/stack-auth/core"
+)
+
+const defaultTimeout = 30 * time.Second
+
+// options are the keys of options_json (include/stack_auth.h).
+type options struct {
+	BaseURL       *string `json:"baseUrl"`
+	Store         *uint64 `json:"store"`
+	Audience      *string `json:"audience"`
+	AccessKey     *string `json:"accessKey"`
+	WorkspaceCrn  *string `json:"workspaceCrn"`
+	ProfileDir    *string `json:"profileDir"`
+	TimeoutMs     *int64  `json:"timeoutMs"`
+	LeewaySecs    *uint64 `json:"leewaySecs"`
+	CacheCapacity *int    `json:"cacheCapacity"`
+}
+
+// parsed are options turned into core options, with what the handle keeps alive.
+type parsed struct {
+	core       []stackauth.Option
+	store      *storeObj // referenced by the strategy; released when it is freed
+	timeout    time.Duration
+	profileDir string
+}
+
+// parseOptions decodes options_json strictly: unknown keys and wrong types are errors.
+func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
+	text, st := goString(p, "options_json", false)
+	if st != saOK {
+		return nil, st
+	}
+	out := &parsed{timeout: defaultTimeout, core: []stackauth.Option{stackauth.WithLookupEnv(lookupEnv)}}
+	if text == "" {
+		return out, saOK
+	}
+	var o options
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return nil, invalidArg("options_json: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return nil, invalidArg("options_json: trailing data after the object")
+	}
+	if o.BaseURL != nil {
+		out.core = append(out.core, stackauth.WithBaseURL(*o.BaseURL))
+	}
+	if o.Audience != nil {
+		out.core = append(out.core, stackauth.WithAudience(*o.Audience))
+	}
+	if o.AccessKey != nil {
+		out.core = append(out.core, stackauth.WithAccessKey(*o.AccessKey))
+	}
+	if o.WorkspaceCrn != nil {
+		out.core = append(out.core, stackauth.WithWorkspaceCrn(*o.WorkspaceCrn))
+	}
+	if o.ProfileDir != nil {
+		out.core = append(out.core, stackauth.WithProfileDir(*o.ProfileDir))
+		out.profileDir = *o.ProfileDir
+	}
+	if o.LeewaySecs != nil {
+		out.core = append(out.core, stackauth.WithLeeway(*o.LeewaySecs))
+	}
+	if o.CacheCapacity != nil {
+		if *o.CacheCapacity < 0 {
+			return nil, invalidArg("options_json: cacheCapacity must not be negative")
+		}
+		out.core = append(out.core, stackauth.WithOidcCacheCapacity(*o.CacheCapacity))
+	}
+	if o.TimeoutMs != nil {
+		if *o.TimeoutMs <= 0 || *o.TimeoutMs > int64(24*time.Hour/time.Millisecond) {
+			return nil, invalidArg("options_json: timeoutMs must be between 1 and 86400000")
+		}
+		out.timeout = time.Duration(*o.TimeoutMs) * time.Millisecond
+		out.core = append(out.core, stackauth.WithRefreshTimeout(out.timeout))
+	}
+	if o.Store != nil {
+		st, ok := lookup[*storeObj](*o.Store)
+		if !ok {
+			return nil, invalidHandle("store")
+		}
+		st.retain()
+		out.store = st
+		out.core = append(out.core, stackauth.WithStore(st.store))
+	}
+	return out, saOK
+}
+
+// release undoes what parseOptions retained, when building the strategy failed.
+func (p *parsed) release() {
+	if p != nil && p.store != nil {
+		p.store.release()
+	}
+}
+
+// jsonProblem describes a JSON error without quoting the input (it may hold an access key).
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case asErr(err, &syn):
+		return "invalid JSON"
+	case asErr(err, &typ):
+		return "wrong type for " + typ.Field
+	}
+	msg := err.Error()
+	if len(msg) > 16 && msg[:16] == "json: unknown fi" {
+		return "unknown key " + msg[len("json: unknown field "):]
+	}
+	return "invalid options"
+}
+
+// lookupEnv reads the host's live environment through C getenv (pitfall P27).
+func lookupEnv(name string) (string, bool) {
+	p := C.sashim_getenv(name)
+	if p == nil {
+		return "", false
+	}
+	defer C.free(unsafe.Pointer(p))
+	return C.GoString(p), true
+}

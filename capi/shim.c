@@ -1,0 +1,324 @@
+/*
+ * The C side of libstack_auth: what Go cannot do well.
+ *  - Every public sa_* function is defined here. It clears this thread's error, refuses to
+ *    enter Go in a forked child (the Go runtime does not survive fork: a child that waits on
+ *    a goroutine hangs), and then calls the Go export sago_*.
+ *  - The per-thread last error lives in C thread-local storage: a Go export runs on its
+ *    caller's thread, so setting it from the export writes the caller's slot.
+ *  - Strings handed to the host carry a hidden length header, so sa_free can zero them.
+ *  - Trampolines call host function pointers for Go.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* cgo's export header defines _GoString_ and includes shim.h through the Go preamble. */
+#include "_cgo_export.h"
+#include "shim.h"
+
+#define GS_PTR(s) ((s).p)
+#define GS_LEN(s) ((size_t)(s).n)
+
+/* ---- fork guard ----------------------------------------------------------------------- */
+
+static atomic_int sa_forked;
+
+static void sa_on_fork_child(void) { atomic_store_explicit(&sa_forked, 1, memory_order_relaxed); }
+
+__attribute__((constructor)) static void sashim_init(void) {
+	pthread_atfork(NULL, NULL, sa_on_fork_child);
+}
+
+/* ---- per-thread last error ------------------------------------------------------------ */
+
+static _Thread_local sa_status tl_status;
+static _Thread_local char *tl_code, *tl_message, *tl_json;
+
+static char *dup_n(const char *p, size_t n) {
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = 0;
+	}
+	return s;
+}
+
+static void clear_error(void) {
+	if (tl_status == SA_OK && tl_code == NULL) return;
+	free(tl_code);
+	free(tl_message);
+	free(tl_json);
+	tl_code = tl_message = tl_json = NULL;
+	tl_status = SA_OK;
+}
+
+static void set_error_c(sa_status status, const char *code, const char *message, const char *json) {
+	clear_error();
+	tl_status = status;
+	tl_code = strdup(code);
+	tl_message = strdup(message);
+	tl_json = strdup(json);
+}
+
+void sashim_set_error(sa_status status, _GoString_ code, _GoString_ message, _GoString_ json) {
+	clear_error();
+	tl_status = status;
+	tl_code = dup_n(GS_PTR(code), GS_LEN(code));
+	tl_message = dup_n(GS_PTR(message), GS_LEN(message));
+	tl_json = dup_n(GS_PTR(json), GS_LEN(json));
+}
+
+const char *sa_last_error_code(void) { return tl_code; }
+const char *sa_last_error_message(void) { return tl_message; }
+const char *sa_last_error_json(void) { return tl_json; }
+sa_status sa_last_error_status(void) { return tl_status; }
+
+/* Entry of every fallible function: fresh error state, and no Go in a forked child. */
+#define SA_ENTER()                                                                              \
+	do {                                                                                        \
+		clear_error();                                                                          \
+		if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) {                           \
+			set_error_c(SA_E_FORKED, "FORKED",                                                  \
+			            "libstack_auth cannot be used in a child process after fork(); load it after forking", \
+			            "{\"type\":\"FORKED\",\"message\":\"libstack_auth cannot be used in a child process after fork(); load it after forking\"}"); \
+			return SA_E_FORKED;                                                                 \
+		}                                                                                       \
+	} while (0)
+
+#define SA_ENTER_VOID()                                                                         \
+	do {                                                                                        \
+		clear_error();                                                                          \
+		if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) return;                     \
+	} while (0)
+
+/* ---- strings -------------------------------------------------------------------------- */
+
+/* Header before every string handed out: its length, so sa_free can zero it. 16 bytes keeps
+   the string aligned for any use. */
+typedef struct {
+	size_t len;
+	size_t magic;
+} sa_str_header;
+
+#define SA_STR_MAGIC ((size_t)0x5341535452494e47ULL) /* "SASTRING" */
+
+static atomic_llong live_strings;
+
+sa_status sashim_new_string(_GoString_ s, char **out, size_t *out_len) {
+	size_t n = GS_LEN(s);
+	sa_str_header *h = malloc(sizeof(sa_str_header) + n + 1);
+	if (!h) return SA_E_INTERNAL;
+	h->len = n;
+	h->magic = SA_STR_MAGIC;
+	char *p = (char *)(h + 1);
+	if (n) memcpy(p, GS_PTR(s), n);
+	p[n] = 0;
+	atomic_fetch_add(&live_strings, 1);
+	*out = p;
+	if (out_len) *out_len = n;
+	return SA_OK;
+}
+
+void sa_free(void *p) {
+	if (!p) return;
+	sa_str_header *h = (sa_str_header *)p - 1;
+	if (h->magic != SA_STR_MAGIC) return; /* not ours: refuse rather than corrupt the heap */
+	size_t n = h->len;
+	explicit_bzero(h, sizeof(sa_str_header) + n + 1);
+	free(h);
+	atomic_fetch_sub(&live_strings, 1);
+}
+
+int64_t sashim_live_strings(void) { return atomic_load(&live_strings); }
+
+char *sashim_borrow(_GoString_ s) { return dup_n(GS_PTR(s), GS_LEN(s)); }
+
+void sashim_wipe_free(char *p, size_t len) {
+	if (!p) return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+/* The host's live environment (Go's copy is taken once, at load). Returns a malloc'd copy. */
+char *sashim_getenv(_GoString_ name) {
+	char key[256];
+	size_t n = GS_LEN(name);
+	if (n >= sizeof key) return NULL;
+	memcpy(key, GS_PTR(name), n);
+	key[n] = 0;
+	const char *v = getenv(key);
+	return v ? strdup(v) : NULL;
+}
+
+/* ---- trampolines ---------------------------------------------------------------------- */
+
+void sashim_call_get_token(sa_get_token_fn fn, void *user_data, sa_request req) { fn(user_data, req); }
+void sashim_call_load(sa_store_load_fn fn, void *user_data, sa_request req) { fn(user_data, req); }
+void sashim_call_save(sa_store_save_fn fn, void *user_data, sa_request req, const char *json, size_t len) {
+	fn(user_data, req, json, len);
+}
+void sashim_call_done(sa_token_done_fn fn, void *user_data, sa_status status, sa_token token, const char *error_json) {
+	fn(user_data, status, token, error_json);
+}
+void sashim_call_destroy(sa_destroy_fn fn, void *user_data) {
+	if (fn) fn(user_data);
+}
+
+/* ---- the public functions ------------------------------------------------------------- */
+
+uint32_t sa_abi_version(void) { return SA_ABI_VERSION; }
+uint32_t sa_version_number(void) { return SA_VERSION_NUMBER; }
+const char *sa_version_string(void) { return SA_VERSION_STRING; }
+
+static char build_info[160];
+
+static void fill_build_info(void) { sago_build_info_fill(build_info, sizeof build_info); }
+
+const char *sa_build_info(void) {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) return "stack-auth " SA_VERSION_STRING;
+	pthread_once(&once, fill_build_info);
+	return build_info;
+}
+
+sa_status sa_auto_strategy_detect(sa_strategy *out, const char *options_json) {
+	SA_ENTER();
+	return sago_auto_strategy_detect(out, options_json);
+}
+
+sa_status sa_access_key_strategy_new(sa_strategy *out, const char *workspace_crn, const char *access_key,
+                                     const char *options_json) {
+	SA_ENTER();
+	return sago_access_key_strategy_new(out, workspace_crn, access_key, options_json);
+}
+
+sa_status sa_device_session_strategy_from_profile(sa_strategy *out, const char *options_json) {
+	SA_ENTER();
+	return sago_device_session_strategy_from_profile(out, options_json);
+}
+
+sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token) {
+	SA_ENTER();
+	return sago_static_token_strategy_new(out, token);
+}
+
+sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data, sa_destroy_fn destroy) {
+	SA_ENTER();
+	return sago_strategy_fn_new(out, fn, user_data, destroy);
+}
+
+sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn, sa_get_token_fn provider,
+                                          void *user_data, sa_destroy_fn destroy, const char *options_json) {
+	SA_ENTER();
+	return sago_oidc_federation_strategy_new(out, workspace_crn, provider, user_data, destroy, options_json);
+}
+
+void sa_strategy_free(sa_strategy s) {
+	SA_ENTER_VOID();
+	sago_strategy_free(s);
+}
+
+sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing) {
+	SA_ENTER();
+	return sago_strategy_invalidate(s, token, out_refreshing);
+}
+
+sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms) {
+	SA_ENTER();
+	return sago_get_token(out, s, timeout_ms);
+}
+
+sa_status sa_try_get_token(sa_token *out, sa_strategy s) {
+	SA_ENTER();
+	return sago_try_get_token(out, s);
+}
+
+sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data) {
+	SA_ENTER();
+	return sago_get_token_async(s, done, user_data);
+}
+
+sa_status sa_token_value(sa_token t, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_token_value(t, out, out_len);
+}
+
+sa_status sa_token_json(sa_token t, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_token_json(t, out, out_len);
+}
+
+void sa_token_free(sa_token t) {
+	SA_ENTER_VOID();
+	sago_token_free(t);
+}
+
+sa_status sa_store_memory_new(sa_store *out) {
+	SA_ENTER();
+	return sago_store_memory_new(out);
+}
+
+sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save, void *user_data,
+                          sa_destroy_fn destroy) {
+	SA_ENTER();
+	return sago_store_fn_new(out, load, save, user_data, destroy);
+}
+
+sa_status sa_store_open(sa_store *out, const char *url) {
+	SA_ENTER();
+	return sago_store_open(out, url);
+}
+
+void sa_store_free(sa_store st) {
+	SA_ENTER_VOID();
+	sago_store_free(st);
+}
+
+sa_status sa_request_resolve(sa_request r, const char *value, size_t len) {
+	SA_ENTER();
+	return sago_request_resolve(r, value, len);
+}
+
+sa_status sa_request_reject(sa_request r, const char *code, const char *message) {
+	SA_ENTER();
+	return sago_request_reject(r, code, message);
+}
+
+sa_status sa_device_code_begin(sa_device_flow *out, const char *region, const char *client_id,
+                               const char *options_json) {
+	SA_ENTER();
+	return sago_device_code_begin(out, region, client_id, options_json);
+}
+
+sa_status sa_device_flow_json(sa_device_flow f, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_device_flow_json(f, out, out_len);
+}
+
+sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_opened) {
+	SA_ENTER();
+	return sago_device_flow_open_browser(f, out_opened);
+}
+
+sa_status sa_device_code_poll(sa_device_flow f, int32_t timeout_ms, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_device_code_poll(f, timeout_ms, out, out_len);
+}
+
+void sa_device_flow_free(sa_device_flow f) {
+	SA_ENTER_VOID();
+	sago_device_flow_free(f);
+}
+
+sa_status sa_bind_client_device(const char *options_json) {
+	SA_ENTER();
+	return sago_bind_client_device(options_json);
+}
+
+int64_t sa_debug_live_objects(void) {
+	if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) return -1;
+	return sago_live_handles() + sashim_live_strings();
+}

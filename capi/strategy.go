@@ -1,0 +1,349 @@
+package main
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+	"unsafe"
+
+	stackauth "github.com/stackauth/stack-auth/core"
+)
+
+// strategyObj is an sa_strategy.
+type strategyObj struct {
+	s       stackauth.AuthStrategy
+	timeout time.Duration
+	life    context.Context // cancelled (cause errHandleFreed) when the handle is freed
+	end     context.CancelCauseFunc
+	owned   []interface{ release() } // hooks and stores this strategy keeps alive
+}
+
+func newStrategy(s stackauth.AuthStrategy, p *parsed) *strategyObj {
+	life, end := context.WithCancelCause(context.Background())
+	o := &strategyObj{s: s, timeout: p.timeout, life: life, end: end}
+	if p.store != nil {
+		o.owned = append(o.owned, p.store)
+	}
+	return o
+}
+
+func (o *strategyObj) close() {
+	o.end(errHandleFreed)
+	if c, ok := o.s.(interface{ Close() }); ok {
+		c.Close()
+	}
+	for _, r := range o.owned {
+		r.release()
+	}
+}
+
+// tokenObj is an sa_token.
+type tokenObj struct{ tok stackauth.ServiceToken }
+
+func register(out *C.sa_strategy, s stackauth.AuthStrategy, err error, p *parsed) C.sa_status {
+	if err != nil {
+		p.release()
+		return report(err)
+	}
+	*out = C.sa_strategy(handles.add(newStrategy(s, p)))
+	return saOK
+}
+
+//export sago_auto_strategy_detect
+func sago_auto_strategy_detect(out *C.sa_strategy, optionsJSON *C.sa_cchar) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	p, st := parseOptions(optionsJSON)
+	if st != saOK {
+		return st
+	}
+	s, err := stackauth.DetectAutoStrategy(p.core...)
+	if err != nil {
+		return register(out, nil, err, p)
+	}
+	return register(out, s, nil, p)
+}
+
+//export sago_access_key_strategy_new
+func sago_access_key_strategy_new(out *C.sa_strategy, workspaceCrn, accessKey, optionsJSON *C.sa_cchar) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	crn, st := goString(workspaceCrn, "workspace_crn", true)
+	if st != saOK {
+		return st
+	}
+	key, st := goString(accessKey, "access_key", true)
+	if st != saOK {
+		return st
+	}
+	p, st := parseOptions(optionsJSON)
+	if st != saOK {
+		return st
+	}
+	s, err := stackauth.NewAccessKeyStrategy(crn, key, p.core...)
+	if err != nil {
+		return register(out, nil, err, p)
+	}
+	return register(out, s, nil, p)
+}
+
+//export sago_device_session_strategy_from_profile
+func sago_device_session_strategy_from_profile(out *C.sa_strategy, optionsJSON *C.sa_cchar) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	p, st := parseOptions(optionsJSON)
+	if st != saOK {
+		return st
+	}
+	s, err := stackauth.DeviceSessionStrategyFromProfile(p.core...)
+	if err != nil {
+		return register(out, nil, err, p)
+	}
+	return register(out, s, nil, p)
+}
+
+//export sago_static_token_strategy_new
+func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	t, st := goString(token, "token", true)
+	if st != saOK {
+		return st
+	}
+	if t == "" {
+		return invalidArg("token must not be empty")
+	}
+	return register(out, stackauth.NewStaticTokenStrategy(t), nil, &parsed{timeout: defaultTimeout})
+}
+
+//export sago_strategy_fn_new
+func sago_strategy_fn_new(out *C.sa_strategy, fn C.sa_get_token_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil || fn == nil {
+		return invalidArg("out and fn must not be NULL")
+	}
+	p := &parsed{timeout: defaultTimeout}
+	th := &tokenHook{hook: newHook(userData, destroy), fn: fn, timeout: p.timeout}
+	fnStrategy := stackauth.AuthStrategyFn(func(ctx context.Context) (stackauth.ServiceToken, error) {
+		tok, err := th.get(ctx)
+		if err != nil {
+			return stackauth.ServiceToken{}, err
+		}
+		return stackauth.NewServiceToken(tok), nil
+	})
+	o := newStrategy(fnStrategy, p)
+	th.life = o.life
+	o.owned = append(o.owned, th.hook)
+	*out = C.sa_strategy(handles.add(o))
+	return saOK
+}
+
+//export sago_oidc_federation_strategy_new
+func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cchar, provider C.sa_get_token_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil || provider == nil {
+		return invalidArg("out and provider must not be NULL")
+	}
+	crn, st := goString(workspaceCrn, "workspace_crn", true)
+	if st != saOK {
+		return st
+	}
+	p, st := parseOptions(optionsJSON)
+	if st != saOK {
+		return st
+	}
+	th := &tokenHook{fn: provider, timeout: p.timeout}
+	s, err := stackauth.NewOidcFederationStrategy(crn, th.get, p.core...)
+	if err != nil {
+		p.release()
+		return report(err)
+	}
+	th.hook = newHook(userData, destroy)
+	o := newStrategy(s, p)
+	th.life = o.life
+	o.owned = append(o.owned, th.hook)
+	*out = C.sa_strategy(handles.add(o))
+	return saOK
+}
+
+//export sago_strategy_free
+func sago_strategy_free(s C.sa_strategy) {
+	defer func() { recover() }()
+	if _, ok := lookup[*strategyObj](uint64(s)); !ok {
+		return
+	}
+	if v, ok := handles.remove(uint64(s)); ok {
+		v.(*strategyObj).close()
+	}
+}
+
+//export sago_strategy_invalidate
+func sago_strategy_invalidate(s C.sa_strategy, token C.sa_token, outRefreshing *C.int32_t) (status C.sa_status) {
+	defer guard(&status)
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return invalidHandle("strategy")
+	}
+	t, ok := lookup[*tokenObj](uint64(token))
+	if !ok {
+		return invalidHandle("token")
+	}
+	refreshing := false
+	if c, ok := o.s.(stackauth.CachingStrategy); ok {
+		refreshing = c.Invalidate(t.tok.Token())
+	}
+	if outRefreshing != nil {
+		*outRefreshing = 0
+		if refreshing {
+			*outRefreshing = 1
+		}
+	}
+	return saOK
+}
+
+func (o *strategyObj) getToken(timeout time.Duration) (stackauth.ServiceToken, error) {
+	ctx, cancel := context.WithTimeout(o.life, timeout)
+	defer cancel()
+	tok, err := o.s.GetToken(ctx)
+	if err != nil {
+		return tok, waitError(ctx, err, "a token")
+	}
+	return tok, nil
+}
+
+//export sago_get_token
+func sago_get_token(out *C.sa_token, s C.sa_strategy, timeoutMs C.int32_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return invalidHandle("strategy")
+	}
+	timeout := o.timeout
+	if timeoutMs > 0 {
+		timeout = time.Duration(timeoutMs) * time.Millisecond
+	}
+	tok, err := o.getToken(timeout)
+	if err != nil {
+		return report(err)
+	}
+	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
+	return saOK
+}
+
+//export sago_try_get_token
+func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return invalidHandle("strategy")
+	}
+	var tok stackauth.ServiceToken
+	var err error
+	switch c := o.s.(type) {
+	case stackauth.CachingStrategy:
+		var ready bool
+		if tok, err, ready = c.TryGetToken(); !ready {
+			return fail(saEWouldBlock, "WOULD_BLOCK", "no usable token without waiting; use sa_get_token_async")
+		}
+	case *stackauth.StaticTokenStrategy:
+		tok, err = c.GetToken(context.Background())
+	default:
+		return fail(saEWouldBlock, "WOULD_BLOCK", "this strategy asks a hook for every token; use sa_get_token_async")
+	}
+	if err != nil {
+		return report(err)
+	}
+	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
+	return saOK
+}
+
+//export sago_get_token_async
+func sago_get_token_async(s C.sa_strategy, done C.sa_token_done_fn, userData unsafe.Pointer) (status C.sa_status) {
+	defer guard(&status)
+	if done == nil {
+		return invalidArg("done must not be NULL")
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return invalidHandle("strategy")
+	}
+	go func() {
+		tok, err := func() (tok stackauth.ServiceToken, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = stackauth.NewInternalError("panic while getting a token")
+				}
+			}()
+			return o.getToken(o.timeout)
+		}()
+		if err != nil {
+			st, ae := classify(err)
+			data, _ := json.Marshal(ae)
+			p := C.sashim_borrow(string(data))
+			defer C.sashim_wipe_free(p, C.size_t(len(data)))
+			C.sashim_call_done(done, userData, st, 0, p)
+			return
+		}
+		h := C.sa_token(handles.add(&tokenObj{tok: tok}))
+		C.sashim_call_done(done, userData, saOK, h, nil)
+	}()
+	return saOK
+}
+
+//export sago_token_value
+func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, ok := lookup[*tokenObj](uint64(t))
+	if !ok {
+		return invalidHandle("token")
+	}
+	return setString(out, outLen, o.tok.Token().Reveal())
+}
+
+//export sago_token_json
+func sago_token_json(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, ok := lookup[*tokenObj](uint64(t))
+	if !ok {
+		return invalidHandle("token")
+	}
+	data, err := json.Marshal(o.tok.Result())
+	if err != nil {
+		return report(err)
+	}
+	defer clear(data)
+	return setString(out, outLen, string(data))
+}
+
+//export sago_token_free
+func sago_token_free(t C.sa_token) {
+	defer func() { recover() }()
+	if _, ok := lookup[*tokenObj](uint64(t)); ok {
+		handles.remove(uint64(t))
+	}
+}

@@ -1,0 +1,253 @@
+/*
+ * stack_auth.h — the C interface of libstack_auth.
+ *
+ * libstack_auth gets short-lived CipherStash service tokens and keeps them fresh. It is a Go
+ * engine behind this small, handle-based C ABI, which the Node, Python and Ruby bindings use
+ * and which C and Rust programs link directly.
+ *
+ * Conventions (read once; every function below follows them)
+ * -----------------------------------------------------------
+ * Status   Every fallible function returns sa_status: SA_OK (0) or a negative SA_E_* code.
+ *          The numbers never change; new codes are only added.
+ * Errors   After a failure, sa_last_error_code/_message/_json describe it. The detail is
+ *          kept per thread: it is valid until the next sa_* call on the same thread, and a
+ *          successful call clears it. Messages never contain secrets.
+ * Handles  sa_strategy, sa_store, sa_token, sa_request and sa_device_flow are uint64_t
+ *          handles: 0 is never valid and values are never reused. A stale, freed or invented
+ *          handle gives SA_E_INVALID_HANDLE; it never crashes. Every handle the library
+ *          hands out has a *_free, which accepts 0 and stale handles.
+ * Out      Out-parameters come first and are written only on success.
+ * Strings  Inputs are copied before the call returns; the library never keeps a host
+ *          pointer. Inputs are UTF-8; invalid UTF-8 is SA_E_INVALID_ARG. Strings the library
+ *          returns (char **out, size_t *out_len) are NUL-terminated, owned by the caller,
+ *          and released with sa_free, which zeroes them first. Never call free() on them.
+ * Threads  Every function may be called from any thread, concurrently, on the same handle,
+ *          except that a *_free must not race with other calls on that handle (a racing
+ *          call then gets SA_E_INVALID_HANDLE).
+ * Hooks    Host callbacks are registered as (fn, user_data, destroy). They run on library
+ *          threads, never on the thread that called into the library and never while an
+ *          internal lock is held. A hook does not return its answer: it completes the
+ *          sa_request it was given, exactly once, from any thread, now or later, with
+ *          sa_request_resolve or sa_request_reject. A hook that never completes its request
+ *          times out. destroy(user_data) is called exactly once, after the last call of the
+ *          hook, when the handle it belongs to is freed (and, for a store, no strategy uses
+ *          it any more).
+ * Blocking sa_get_token and sa_device_code_poll block the calling thread, for at most their
+ *          timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
+ *          and sa_get_token_async (completes on a library thread).
+ * fork     The library must not be used across fork(): in a child process every function
+ *          returns SA_E_FORKED at once. Load it after forking (gunicorn preload_app, Puma
+ *          preload_app!, multiprocessing's fork start method).
+ * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH and
+ *          CS_TOKEN_STORE are read with getenv() when a strategy is built, so values the host
+ *          sets after loading the library are honoured.
+ * Runtime  The library contains a Go runtime: it starts when the library is loaded, cannot
+ *          be unloaded (dlclose is a no-op), and a process must not load a second Go-built
+ *          shared library.
+ */
+#ifndef STACK_AUTH_H
+#define STACK_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SA_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define SA_API __attribute__((visibility("default")))
+#else
+#define SA_API
+#endif
+
+#define SA_VERSION_MAJOR 0
+#define SA_VERSION_MINOR 1
+#define SA_VERSION_PATCH 0
+#define SA_VERSION_NUMBER ((SA_VERSION_MAJOR << 16) | (SA_VERSION_MINOR << 8) | SA_VERSION_PATCH)
+#define SA_VERSION_STRING "0.1.0"
+/* The ABI number: the soname is libstack_auth.so.<SA_ABI_VERSION>. Bindings compare it with
+   sa_abi_version() at load and refuse a mismatch. */
+#define SA_ABI_VERSION 1
+
+typedef int32_t sa_status;
+typedef uint64_t sa_strategy;
+typedef uint64_t sa_store;
+typedef uint64_t sa_token;       /* a ServiceToken */
+typedef uint64_t sa_request;     /* a pending host-callback request */
+typedef uint64_t sa_device_flow; /* a pending device-code login */
+
+#define SA_OK 0
+#define SA_E_AUTH (-1)           /* a stack-auth error: see sa_last_error_code() */
+#define SA_E_INVALID_ARG (-2)    /* NULL where a value is required, bad UTF-8 or JSON */
+#define SA_E_INVALID_HANDLE (-3) /* 0, freed, stale or unknown handle */
+#define SA_E_TIMEOUT (-4)        /* the timeout passed before an answer */
+#define SA_E_CANCELLED (-5)      /* the handle was freed while the operation waited */
+#define SA_E_FORKED (-6)         /* called in a child process after fork() */
+#define SA_E_CALLBACK (-7)       /* a host hook rejected its request */
+#define SA_E_INTERNAL (-8)       /* a bug in the library; it was contained */
+#define SA_E_WOULD_BLOCK (-9)    /* sa_try_get_token: no usable token without waiting */
+
+/* ---- Callback shapes ------------------------------------------------------------------ */
+
+/* Acquire a token (AuthStrategyFn) or a provider JWT (OIDC): resolve req with the bearer
+   string. */
+typedef void (*sa_get_token_fn)(void *user_data, sa_request req);
+/* Load the stored token JSON: resolve req with it, or with len 0 for "nothing stored". */
+typedef void (*sa_store_load_fn)(void *user_data, sa_request req);
+/* Save token_json (borrowed for the duration of the call; zeroed afterwards): resolve req
+   (value ignored) or reject it when saving failed. */
+typedef void (*sa_store_save_fn)(void *user_data, sa_request req, const char *token_json, size_t len);
+/* The outcome of sa_get_token_async. On SA_OK, token is a new handle the callee owns (free it
+   with sa_token_free); otherwise token is 0 and error_json (borrowed for the duration of the
+   call) describes the failure as sa_last_error_json would. */
+typedef void (*sa_token_done_fn)(void *user_data, sa_status status, sa_token token, const char *error_json);
+typedef void (*sa_destroy_fn)(void *user_data);
+
+/* ---- Version -------------------------------------------------------------------------- */
+
+/* SA_ABI_VERSION of the loaded library. Never fails. */
+SA_API uint32_t sa_abi_version(void);
+/* SA_VERSION_NUMBER of the loaded library. Never fails. */
+SA_API uint32_t sa_version_number(void);
+/* "0.1.0"; static storage, never free it. */
+SA_API const char *sa_version_string(void);
+/* "stack-auth 0.1.0 (go1.26.8 linux/amd64)"; static storage, never free it. */
+SA_API const char *sa_build_info(void);
+
+/* ---- Errors (per thread) -------------------------------------------------------------- */
+
+/* The stack-auth code of the last failure on this thread ("INVALID_ACCESS_KEY",
+   "WORKSPACE_MISMATCH", ...), or NULL after a success. Valid until the next sa_* call on this
+   thread; do not free. */
+SA_API const char *sa_last_error_code(void);
+/* The one-line message of the last failure on this thread, or NULL. Same lifetime. */
+SA_API const char *sa_last_error_message(void);
+/* {"type","message","help"?,"url"?, ...payload} of the last failure on this thread, or NULL.
+   Same lifetime. WORKSPACE_MISMATCH carries "expected" and "actual". */
+SA_API const char *sa_last_error_json(void);
+/* The status of the last call on this thread (SA_OK after a success). */
+SA_API sa_status sa_last_error_status(void);
+
+/* ---- Strategies ----------------------------------------------------------------------- */
+
+/* options_json may be NULL or a JSON object with any of these keys (unknown keys are
+   SA_E_INVALID_ARG):
+     "baseUrl"       string   CTS URL; beats CS_CTS_HOST and discovery
+     "store"         number   an sa_store handle (the strategy keeps its own reference)
+     "audience"      string   audience of access-key tokens
+     "accessKey"     string   AutoStrategy: beats CS_CLIENT_ACCESS_KEY
+     "workspaceCrn"  string   AutoStrategy: beats CS_WORKSPACE_CRN
+     "profileDir"    string   beats CS_CONFIG_PATH and ~/.cipherstash
+     "timeoutMs"     number   default timeout of blocking calls and hooks (30000)
+     "leewaySecs"    number   refresh window (90; never more than half a token's lifetime)
+     "cacheCapacity" number   OIDC: how many provider JWTs keep a token (1024)
+   Building a strategy does no network I/O. */
+
+/* AutoStrategy: an access key (accessKey or CS_CLIENT_ACCESS_KEY, with workspaceCrn or
+   CS_WORKSPACE_CRN) beats a device session in the profile directory; with neither, SA_E_AUTH
+   with NOT_AUTHENTICATED. CS_TOKEN_STORE selects a store when options name none. */
+SA_API sa_status sa_auto_strategy_detect(sa_strategy *out, const char *options_json);
+/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"). Errors: INVALID_CRN,
+   INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
+SA_API sa_status sa_access_key_strategy_new(sa_strategy *out, const char *workspace_crn,
+                                            const char *access_key, const char *options_json);
+/* The device session saved by a device-code login, refreshed with its rotating refresh token
+   under a lock shared with other processes. Errors: STORE_ERROR, NOT_AUTHENTICATED. */
+SA_API sa_status sa_device_session_strategy_from_profile(sa_strategy *out, const char *options_json);
+/* Always returns token (tests, fixed credentials). */
+SA_API sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token);
+/* AuthStrategyFn: fn is asked for a token on every sa_get_token (no caching); concurrent
+   callers share one request. On failure of this call destroy is NOT called. */
+SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data,
+                                    sa_destroy_fn destroy);
+/* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every call; each
+   distinct JWT is exchanged once and its token cached and refreshed. */
+SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
+                                                 sa_get_token_fn provider, void *user_data,
+                                                 sa_destroy_fn destroy, const char *options_json);
+/* Frees the strategy: waiting calls end with SA_E_CANCELLED; its hook's destroy runs once the
+   hook is no longer running. Accepts 0 and stale handles. */
+SA_API void sa_strategy_free(sa_strategy s);
+/* Forces a refresh if token is still the strategy's current token (after a 401), so a late
+   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
+SA_API sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing);
+
+/* ---- Tokens --------------------------------------------------------------------------- */
+
+/* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
+   timeoutMs). A cached token returns at once. Errors: SA_E_AUTH (see the error code),
+   SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
+SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
+/* Never blocks: a cached token (a stale one starts a background refresh), or
+   SA_E_WOULD_BLOCK when only waiting would give one; use sa_get_token_async then. */
+SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
+/* Starts getting a token and returns at once; done is called exactly once, on a library
+   thread, within the strategy's timeoutMs. Returns an error (and never calls done) only when
+   it could not start. */
+SA_API sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data);
+/* The bearer string. Free *out with sa_free. */
+SA_API sa_status sa_token_value(sa_token t, char **out, size_t *out_len);
+/* {"token","subject","workspaceId","issuer","services","expiresAt"}. Free with sa_free. */
+SA_API sa_status sa_token_json(sa_token t, char **out, size_t *out_len);
+SA_API void sa_token_free(sa_token t);
+
+/* ---- Stores --------------------------------------------------------------------------- */
+
+/* A store private to this process. */
+SA_API sa_status sa_store_memory_new(sa_store *out);
+/* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
+   misses; save failures are ignored. On failure of this call destroy is NOT called. */
+SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
+                                 void *user_data, sa_destroy_fn destroy);
+/* "memory:" or "file:///absolute/path" (shared by every process on the host). */
+SA_API sa_status sa_store_open(sa_store *out, const char *url);
+/* Releases this handle; strategies using the store keep it alive. */
+SA_API void sa_store_free(sa_store st);
+
+/* ---- Completing hook requests (from any thread, at any time) -------------------------- */
+
+/* Completes req with value[0..len). A late or repeated completion returns
+   SA_E_INVALID_HANDLE and changes nothing. value may be NULL when len is 0. */
+SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len);
+/* Fails req. code is a stack-auth code (NULL: "CUSTOM"); message may be NULL. The waiting
+   caller gets SA_E_CALLBACK with that code and message. */
+SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *message);
+
+/* ---- Device-code login ---------------------------------------------------------------- */
+
+/* Starts a device-code login (RFC 8628) for region ("ap-southeast-2.aws"); client_id NULL
+   means "cli". options_json keys: baseUrl, profileDir, timeoutMs. */
+SA_API sa_status sa_device_code_begin(sa_device_flow *out, const char *region,
+                                      const char *client_id, const char *options_json);
+/* {"userCode","verificationUri","verificationUriComplete","expiresIn"}. Free with sa_free. */
+SA_API sa_status sa_device_flow_json(sa_device_flow f, char **out, size_t *out_len);
+/* Opens verificationUriComplete in the OS browser; *out_opened (may be NULL) is 1 on success. */
+SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_opened);
+/* Polls until the user approves (the session is saved to the profile directory), denies, or
+   the code expires; at most timeout_ms (<= 0: until the code expires). *out is the token
+   JSON of sa_token_json. Consumes the flow: a second call fails with ALREADY_CONSUMED. */
+SA_API sa_status sa_device_code_poll(sa_device_flow f, int32_t timeout_ms, char **out, size_t *out_len);
+SA_API void sa_device_flow_free(sa_device_flow f);
+/* Registers this device with ZeroKMS and saves secretkey.json (spec 8.3). options_json keys:
+   profileDir, timeoutMs. */
+SA_API sa_status sa_bind_client_device(const char *options_json);
+
+/* ---- Memory --------------------------------------------------------------------------- */
+
+/* Zeroes and frees a string the library returned. Accepts NULL. */
+SA_API void sa_free(void *p);
+
+/* ---- Diagnostics ---------------------------------------------------------------------- */
+
+/* The number of live handles of every kind and of library-allocated strings not yet freed:
+   0 once a program has freed everything (a leak check for tests). */
+SA_API int64_t sa_debug_live_objects(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STACK_AUTH_H */
