@@ -296,8 +296,8 @@ func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 	return saOK
 }
 
-//export sago_store_fn_new
-func sago_store_fn_new(out *C.sa_store, load C.sa_store_load_fn, save C.sa_store_save_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn) (status C.sa_status) {
+//export sago_store_fn_new_ex
+func sago_store_fn_new_ex(out *C.sa_store, load C.sa_store_load_fn, save C.sa_store_save_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
 	if out == nil {
 		return invalidArg("out must not be NULL")
@@ -305,8 +305,12 @@ func sago_store_fn_new(out *C.sa_store, load C.sa_store_load_fn, save C.sa_store
 	if load == nil && save == nil {
 		return invalidArg("a store needs a load or a save hook")
 	}
+	p, st := parseTimeoutOnly(optionsJSON)
+	if st != saOK {
+		return st
+	}
 	h := newHook(userData, destroy)
-	fs := &fnStore{hook: h, load: load, save: save, timeout: defaultTimeout}
+	fs := &fnStore{hook: h, load: load, save: save, timeout: p.timeout}
 	*out = C.sa_store(handles.add(&storeObj{store: fs, hook: h}))
 	return saOK
 }

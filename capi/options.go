@@ -39,23 +39,11 @@ type parsed struct {
 
 // parseOptions decodes options_json strictly: unknown keys and wrong types are errors.
 func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
-	text, st := goString(p, "options_json", false)
+	o, st := decodeOptions(p)
 	if st != saOK {
 		return nil, st
 	}
 	out := &parsed{timeout: defaultTimeout, core: []stackauth.Option{stackauth.WithLookupEnv(lookupEnv)}}
-	if text == "" {
-		return out, saOK
-	}
-	var o options
-	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		return nil, invalidArg("options_json: %s", jsonProblem(err))
-	}
-	if dec.More() {
-		return nil, invalidArg("options_json: trailing data after the object")
-	}
 	if o.BaseURL != nil {
 		out.core = append(out.core, stackauth.WithBaseURL(*o.BaseURL))
 	}
@@ -100,6 +88,23 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 	return out, saOK
 }
 
+func decodeOptions(p *C.sa_cchar) (options, C.sa_status) {
+	var o options
+	text, st := goString(p, "options_json", false)
+	if st != saOK || text == "" {
+		return o, st
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return o, invalidArg("options_json: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return o, invalidArg("options_json: trailing data after the object")
+	}
+	return o, saOK
+}
+
 // release undoes what parseOptions retained, when building the strategy failed.
 func (p *parsed) release() {
 	if p != nil && p.store != nil {
@@ -132,4 +137,16 @@ func lookupEnv(name string) (string, bool) {
 	}
 	defer C.free(unsafe.Pointer(p))
 	return C.GoString(p), true
+}
+
+// parseTimeoutOnly accepts options_json for hooks, where only timeoutMs applies.
+func parseTimeoutOnly(p *C.sa_cchar) (*parsed, C.sa_status) {
+	o, st := decodeOptions(p)
+	if st != saOK {
+		return nil, st
+	}
+	if o != (options{TimeoutMs: o.TimeoutMs}) {
+		return nil, invalidArg("options_json: only timeoutMs applies here")
+	}
+	return parseOptions(p)
 }

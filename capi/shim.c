@@ -207,7 +207,13 @@ sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token) {
 
 sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data, sa_destroy_fn destroy) {
 	SA_ENTER();
-	return sago_strategy_fn_new(out, fn, user_data, destroy);
+	return sago_strategy_fn_new_ex(out, fn, user_data, destroy, NULL);
+}
+
+sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data, sa_destroy_fn destroy,
+                                const char *options_json) {
+	SA_ENTER();
+	return sago_strategy_fn_new_ex(out, fn, user_data, destroy, options_json);
 }
 
 sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn, sa_get_token_fn provider,
@@ -264,7 +270,13 @@ sa_status sa_store_memory_new(sa_store *out) {
 sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save, void *user_data,
                           sa_destroy_fn destroy) {
 	SA_ENTER();
-	return sago_store_fn_new(out, load, save, user_data, destroy);
+	return sago_store_fn_new_ex(out, load, save, user_data, destroy, NULL);
+}
+
+sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save_fn save, void *user_data,
+                             sa_destroy_fn destroy, const char *options_json) {
+	SA_ENTER();
+	return sago_store_fn_new_ex(out, load, save, user_data, destroy, options_json);
 }
 
 sa_status sa_store_open(sa_store *out, const char *url) {

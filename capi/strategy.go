@@ -129,13 +129,16 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	return register(out, stackauth.NewStaticTokenStrategy(t), nil, &parsed{timeout: defaultTimeout})
 }
 
-//export sago_strategy_fn_new
-func sago_strategy_fn_new(out *C.sa_strategy, fn C.sa_get_token_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn) (status C.sa_status) {
+//export sago_strategy_fn_new_ex
+func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
 	if out == nil || fn == nil {
 		return invalidArg("out and fn must not be NULL")
 	}
-	p := &parsed{timeout: defaultTimeout}
+	p, st := parseTimeoutOnly(optionsJSON)
+	if st != saOK {
+		return st
+	}
 	th := &tokenHook{hook: newHook(userData, destroy), fn: fn, timeout: p.timeout}
 	fnStrategy := stackauth.AuthStrategyFn(func(ctx context.Context) (stackauth.ServiceToken, error) {
 		tok, err := th.get(ctx)

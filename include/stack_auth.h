@@ -163,6 +163,10 @@ SA_API sa_status sa_static_token_strategy_new(sa_strategy *out, const char *toke
    callers share one request. On failure of this call destroy is NOT called. */
 SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                     sa_destroy_fn destroy);
+/* sa_strategy_fn_new with options_json: "timeoutMs" bounds each call of fn (default 30000)
+   and is the default timeout of sa_get_token. */
+SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data,
+                                       sa_destroy_fn destroy, const char *options_json);
 /* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every call; each
    distinct JWT is exchanged once and its token cached and refreshed. */
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
@@ -202,6 +206,9 @@ SA_API sa_status sa_store_memory_new(sa_store *out);
    misses; save failures are ignored. On failure of this call destroy is NOT called. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
+/* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
+SA_API sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
+                                    void *user_data, sa_destroy_fn destroy, const char *options_json);
 /* "memory:" or "file:///absolute/path" (shared by every process on the host). */
 SA_API sa_status sa_store_open(sa_store *out, const char *url);
 /* Releases this handle; strategies using the store keep it alive. */
