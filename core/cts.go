@@ -277,8 +277,6 @@ func mapOAuthError(e oauthError) *AuthError {
 		return newError(CodeInvalidGrant, "")
 	case "invalid_client":
 		return newError(CodeInvalidClient, "")
-	case "expired_token":
-		return newError(CodeExpiredToken, "")
 	}
 	return NewServerError(e.Description)
 }

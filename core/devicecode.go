@@ -175,6 +175,8 @@ func (p *PendingDeviceCode) PollForToken(ctx context.Context) (*Token, error) {
 		case "authorization_pending":
 		case "slow_down":
 			interval += 5 * time.Second
+		case "expired_token":
+			return nil, newError(CodeExpiredToken, "")
 		default:
 			return nil, mapOAuthError(e)
 		}

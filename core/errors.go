@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -127,21 +129,40 @@ func (e *AuthError) IsAccountRefusal() bool {
 // MarshalJSON writes the FFI envelope of spec 7.2: payload keys first, then type,
 // message, help and url (fixed keys win collisions).
 func (e *AuthError) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, len(e.Payload)+4)
-	for k, v := range e.Payload {
-		m[k] = v
+	var b bytes.Buffer
+	b.WriteByte('{')
+	field := func(k string, v any) error {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		kj, _ := marshalPlain(k)
+		vj, err := marshalPlain(v)
+		if err != nil {
+			return err
+		}
+		b.Write(kj)
+		b.WriteByte(':')
+		b.Write(vj)
+		return nil
 	}
-	m["type"] = e.Code
-	m["message"] = e.Message
-	delete(m, "help")
-	delete(m, "url")
+	fixed := map[string]bool{"type": true, "message": true, "help": true, "url": true}
+	for _, k := range slices.Sorted(maps.Keys(e.Payload)) {
+		if !fixed[k] {
+			if err := field(k, e.Payload[k]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	_ = field("type", e.Code)
+	_ = field("message", e.Message)
 	if e.Help != "" {
-		m["help"] = e.Help
+		_ = field("help", e.Help)
 	}
 	if e.URL != "" {
-		m["url"] = e.URL
+		_ = field("url", e.URL)
 	}
-	return marshalPlain(m)
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // marshalPlain is json.Marshal without HTML escaping: help texts contain `<` and `>`,
@@ -191,7 +212,7 @@ var (
 	ErrInvalidToken        = newError(CodeInvalidToken, "")
 	ErrServer              = newError(CodeServer, "")
 	ErrStore               = newError(CodeStore, "")
-	ErrWorkspaceMismatch   = newError(CodeWorkspaceMismatch, "")
+	ErrWorkspaceMismatch   = &AuthError{Code: CodeWorkspaceMismatch, Message: "Workspace mismatch", Help: errorKinds[CodeWorkspaceMismatch].help}
 	ErrInvalidWorkspaceID  = newError(CodeInvalidWorkspaceID, "")
 	ErrUsageLimitExceeded  = newError(CodeUsageLimitExceeded, "")
 	ErrOrgNotProvisioned   = newError(CodeOrgNotProvisioned, "")
@@ -253,7 +274,7 @@ func FromErrorCode(code, message string, payload map[string]any) *AuthError {
 	case CodeWorkspaceMismatch:
 		exp, ok1 := payload["expected"].(string)
 		act, ok2 := payload["actual"].(string)
-		if ok1 && ok2 {
+		if ok1 && ok2 && ValidWorkspaceID(exp) && ValidWorkspaceID(act) {
 			return NewWorkspaceMismatch(exp, act)
 		}
 	}
@@ -327,34 +348,46 @@ type DeviceClientError struct {
 func (e *DeviceClientError) Error() string {
 	switch e.Kind {
 	case "profile":
-		return "Profile error: " + e.err.Error()
+		return "Profile error: " + e.detail()
 	case "auth":
 		return "Auth error: " + e.err.Error()
 	case "request":
-		return "ZeroKMS request failed: " + e.err.Error()
+		return "ZeroKMS request failed: " + e.detail()
 	case "server":
 		return fmt.Sprintf("ZeroKMS returned %d", e.Status)
 	default:
-		return "Invalid ZeroKMS URL: " + e.err.Error()
+		return "Invalid ZeroKMS URL: " + e.detail()
 	}
+}
+
+// detail is the cause's own text, without the prefix of an AuthError it may already be.
+func (e *DeviceClientError) detail() string {
+	var ae *AuthError
+	if errors.As(e.err, &ae) && ae.Detail != "" {
+		return ae.Detail
+	}
+	return e.err.Error()
 }
 
 func (e *DeviceClientError) Unwrap() error { return e.err }
 
 // AuthError maps the device client error onto the canonical error (spec 7.3).
 func (e *DeviceClientError) AuthError() *AuthError {
+	var ae *AuthError
 	switch e.Kind {
-	case "profile":
-		return wrapError(CodeStore, e.err, e.err.Error())
 	case "auth":
 		return AsAuthError(e.err)
-	case "request":
-		return wrapError(CodeRequest, e.err, e.err.Error())
 	case "server":
 		ae := NewServerError(fmt.Sprintf("ZeroKMS returned %d", e.Status))
 		ae.Payload = map[string]any{"status": e.Status}
 		return ae
-	default:
-		return wrapError(CodeInvalidURL, e.err, e.err.Error())
 	}
+	code := map[string]string{"profile": CodeStore, "request": CodeRequest}[e.Kind]
+	if code == "" {
+		code = CodeInvalidURL
+	}
+	if errors.As(e.err, &ae) && ae.Code == code {
+		return ae
+	}
+	return wrapError(code, e.err, e.detail())
 }

@@ -72,6 +72,10 @@ func (s SecretToken) Format(f fmt.State, verb rune) {
 func (s SecretToken) MarshalJSON() ([]byte, error) { return json.Marshal(s.Reveal()) }
 
 func (s *SecretToken) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*s = SecretToken{} // absent, as upstream's Option
+		return nil
+	}
 	var v string
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
