@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)     # device page test (emulator)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server) # fleet tests (tests/fleet)
 
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then

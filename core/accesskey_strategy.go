@@ -31,7 +31,11 @@ func newAccessKeyStrategy(crn Crn, accessKey string, o *options) (*AccessKeyStra
 	}
 	r := &accessKeyRefresher{cts: o.cts(base), key: key, audience: o.audience}
 	verify := func(t ServiceToken) error { return t.VerifyWorkspace(crn.WorkspaceID) }
-	return &AccessKeyStrategy{Engine: newEngine(r, o.store, verify, o), crn: crn}, nil
+	var store TokenStore
+	if o.store != nil {
+		store = bindStore(o.store, crn.WorkspaceID+"/"+key.KeyID(), []byte(key.Secret().Reveal()))
+	}
+	return &AccessKeyStrategy{Engine: newEngine(r, store, verify, o), crn: crn}, nil
 }
 
 // WorkspaceCrn is the workspace this strategy is bound to.

@@ -31,8 +31,11 @@ const DenialTTL = 60 * time.Second
 
 const (
 	defaultRefreshTimeout = 60 * time.Second
-	backoffBase           = 1 * time.Second
-	backoffMax            = 30 * time.Second
+	// lockWait bounds the wait for a shared store's lock; past it the refresh goes on
+	// locally (a duplicate request, never an error).
+	lockWait    = 20 * time.Second
+	backoffBase = 1 * time.Second
+	backoffMax  = 30 * time.Second
 )
 
 // refresher is the flow-specific part of the engine (spec 4.2).
@@ -282,6 +285,20 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 		}
 	}
 
+	// A store shared with other processes: take its lock, and use what another process
+	// saved meanwhile instead of asking the server again.
+	if ls, ok := e.store.(LockingStore); ok {
+		unlock, shared := e.lockAndReload(ctx, ls, baseTok)
+		if unlock != nil {
+			defer unlock()
+		}
+		if shared != nil {
+			source = SourceStore
+			f.result = e.install(shared, true)
+			return
+		}
+	}
+
 	tok, err := e.r.refresh(ctx, baseTok)
 	if err != nil {
 		f.err = AsAuthError(err)
@@ -293,6 +310,26 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 	}
 	f.result = e.install(tok, true)
 	e.saveToStore(ctx, tok)
+}
+
+// lockAndReload takes the store's lock (waiting at most lockWait) and re-reads it. It
+// returns the unlock function (nil when the lock could not be had: the refresh then goes on
+// locally) and a token another process saved that is fresh and is not base.
+func (e *Engine) lockAndReload(ctx context.Context, ls LockingStore, base *Token) (func(), *Token) {
+	lockCtx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	unlock, err := ls.Lock(lockCtx)
+	if err != nil {
+		e.cfg.logger.Warn("token store lock unavailable; refreshing locally", "error", err)
+		e.emit(Event{Kind: StoreDegraded, ErrorCode: AsAuthError(err).Code})
+		return nil, nil
+	}
+	t := e.loadFromStore(ctx)
+	if t != nil && e.now() < e.freshUntil(t, serviceTokenFrom(t), e.now()) &&
+		(base == nil || !t.AccessToken.Equal(base.AccessToken)) {
+		return unlock, t
+	}
+	return unlock, nil
 }
 
 func (e *Engine) loadFromStore(ctx context.Context) *Token {
@@ -312,25 +349,32 @@ func (e *Engine) saveToStore(ctx context.Context, t *Token) {
 	}
 }
 
-func (e *Engine) install(t *Token, fromNetwork bool) *entry {
+// install publishes t; refreshed says it is a new token (which clears remembered refusals
+// and backoff) rather than one served as it was.
+func (e *Engine) install(t *Token, refreshed bool) *entry {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.installLocked(t, fromNetwork)
+	return e.installLocked(t, refreshed)
 }
 
-func (e *Engine) installLocked(t *Token, fromNetwork bool) *entry {
+func (e *Engine) installLocked(t *Token, refreshed bool) *entry {
 	now := e.now()
 	svc := serviceTokenFrom(t)
 	e.gen++
-	ent := &entry{tok: t, svc: svc, freshUntil: t.ExpiresAt - min(t.ExpiresAt, e.window(t, svc, now)), gen: e.gen}
+	ent := &entry{tok: t, svc: svc, freshUntil: e.freshUntil(t, svc, now), gen: e.gen}
 	if e.verify != nil {
 		ent.verifyErr = e.verify(svc)
 	}
 	e.cur.Store(ent)
-	if fromNetwork {
+	if refreshed {
 		e.denial, e.failures, e.retryAt = nil, 0, time.Time{}
 	}
 	return ent
+}
+
+// freshUntil is when t enters its refresh window.
+func (e *Engine) freshUntil(t *Token, svc ServiceToken, now uint64) uint64 {
+	return t.ExpiresAt - min(t.ExpiresAt, e.window(t, svc, now))
 }
 
 // window is how long before expiry a token counts as stale: upstream's 90 s leeway, but

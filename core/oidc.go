@@ -85,7 +85,8 @@ func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, er
 				return ServiceToken{}, err
 			}
 			r := &jwtRefresher{cts: s.cts, jwt: jwt, digest: digest, workspaceID: s.crn.WorkspaceID}
-			p = &pendingEngine{eng: newEngine(r, &boundStore{inner: s.store, digest: digest}, nil, s.o)}
+			inner := bindStore(s.store, s.crn.WorkspaceID+"/oidc/"+digest, []byte(jwt.Reveal()))
+			p = &pendingEngine{eng: newEngine(r, &boundStore{inner: inner, digest: digest}, nil, s.o)}
 			s.pending[digest] = p
 		}
 		p.refs++

@@ -13,7 +13,10 @@ import (
 // option name it:
 //
 //	memory:             a store private to this process
-//	file:///path/token  one file shared by every process on the host (0600, atomic writes)
+//	file:///path/token  one file shared by every process on the host (0600, atomic writes,
+//	                    refreshes coordinated with an advisory file lock)
+//	redis://[user:pass@]host:port/db[?prefix=p&lock_ttl=30s&timeout=500ms]
+//	                    shared by every host of a fleet (see RedisTokenStore)
 func OpenStore(rawURL string) (TokenStore, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -22,13 +25,15 @@ func OpenStore(rawURL string) (TokenStore, error) {
 	switch u.Scheme {
 	case "memory":
 		return NewInMemoryTokenStore(), nil
+	case "redis", "rediss":
+		return OpenRedisStore(rawURL)
 	case "file":
 		if u.Host != "" && u.Host != "localhost" || !filepath.IsAbs(u.Path) || strings.HasSuffix(u.Path, "/") {
 			return nil, newError(CodeInvalidURL, "token store: a file store needs an absolute file path, e.g. file:///var/run/app/token.json")
 		}
 		return NewFileTokenStore(u.Path), nil
 	}
-	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory: or file:///path")
+	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory:, file:///path or redis://host:port/db")
 }
 
 // FileTokenStore keeps the token in one file, written atomically with mode 0600, so every
@@ -68,6 +73,15 @@ func (s *FileTokenStore) Save(_ context.Context, t *Token) error {
 		return storeError(err)
 	}
 	return nil
+}
+
+// Lock takes an exclusive advisory lock on a sibling ".<name>.lock" file.
+func (s *FileTokenStore) Lock(ctx context.Context) (func(), error) {
+	unlock, err := s.dir.Lock(ctx, s.name)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return unlock, nil
 }
 
 func (s *FileTokenStore) String() string {

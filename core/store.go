@@ -19,6 +19,31 @@ type TokenStore interface {
 	Save(ctx context.Context, t *Token) error
 }
 
+// LockingStore is a TokenStore that coordinates refreshes across processes. With one, the
+// engine refreshes as lock → re-load → use the stored token if it is still fresh → else
+// refresh → save → unlock, so a fleet sharing the store makes one request per refresh
+// window. A lock that cannot be had in time degrades to a local refresh, never to an error.
+type LockingStore interface {
+	TokenStore
+	Lock(ctx context.Context) (unlock func(), err error)
+}
+
+// BindableStore is a store shared by many credentials (Redis). A strategy binds it to its
+// own credential: scope names the credential (never secret), secret keys what is stored, so
+// one credential never reads another's token.
+type BindableStore interface {
+	TokenStore
+	Bind(scope string, secret []byte) TokenStore
+}
+
+// bindStore gives a strategy its own view of a shared store.
+func bindStore(s TokenStore, scope string, secret []byte) TokenStore {
+	if b, ok := s.(BindableStore); ok {
+		return b.Bind(scope, secret)
+	}
+	return s
+}
+
 // NoStore stores nothing.
 type NoStore struct{}
 
