@@ -44,7 +44,9 @@ type RedisTokenStore struct {
 
 // OpenRedisStore opens redis://[user:pass@]host:port/db with optional query parameters
 // prefix (key prefix, default "stack-auth:"), lock_ttl (default 30s) and timeout (per
-// operation, default 500ms). No connection is made until first use.
+// operation, default 500ms). No connection is made until first use. go-redis reports
+// connection failures through its own process-wide logger (redis.SetLogger); the engine
+// reports them as StoreDegraded events.
 func OpenRedisStore(rawURL string) (*RedisTokenStore, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -73,7 +75,8 @@ func OpenRedisStore(rawURL string) (*RedisTokenStore, error) {
 		return nil, newError(CodeInvalidURL, "token store: not a valid redis URL: "+redactURL(rawURL))
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = s.timeout, s.timeout, s.timeout, s.timeout
-	opt.MaxRetries = -1 // fail fast: the caller degrades to a local refresh
+	opt.MaxRetries = -1   // fail fast: the caller degrades to a local refresh
+	opt.DialerRetries = 1 // (its default, 5, multiplies an outage's latency)
 	opt.ContextTimeoutEnabled = true
 	s.client = redis.NewClient(opt)
 	return s, nil
