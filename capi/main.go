@@ -13,7 +13,6 @@ import "C"
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -121,7 +120,7 @@ func invalidHandle(kind string) C.sa_status {
 // report sets the last error from err and returns the matching status.
 func report(err error) C.sa_status {
 	status, ae := classify(err)
-	data, jerr := json.Marshal(ae)
+	data, jerr := ae.MarshalJSON()
 	if jerr != nil {
 		data = []byte(`{"type":"INTERNAL_ERROR","message":"error could not be encoded"}`)
 	}

@@ -96,6 +96,13 @@ sa_status sa_last_error_status(void) { return tl_status; }
 
 /* ---- strings -------------------------------------------------------------------------- */
 
+/* Zeroes memory the compiler cannot prove dead (explicit_bzero needs glibc 2.25; the
+   library targets 2.17). The empty asm with a memory clobber keeps the memset. */
+static void wipe(void *p, size_t n) {
+	memset(p, 0, n);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 /* Header before every string handed out: its length, so sa_free can zero it. 16 bytes keeps
    the string aligned for any use. */
 typedef struct {
@@ -127,7 +134,7 @@ void sa_free(void *p) {
 	sa_str_header *h = (sa_str_header *)p - 1;
 	if (h->magic != SA_STR_MAGIC) return; /* not ours: refuse rather than corrupt the heap */
 	size_t n = h->len;
-	explicit_bzero(h, sizeof(sa_str_header) + n + 1);
+	wipe(h, sizeof(sa_str_header) + n + 1);
 	free(h);
 	atomic_fetch_sub(&live_strings, 1);
 }
@@ -138,7 +145,7 @@ char *sashim_borrow(_GoString_ s) { return dup_n(GS_PTR(s), GS_LEN(s)); }
 
 void sashim_wipe_free(char *p, size_t len) {
 	if (!p) return;
-	explicit_bzero(p, len);
+	wipe(p, len);
 	free(p);
 }
 

@@ -300,7 +300,7 @@ func sago_get_token_async(s C.sa_strategy, done C.sa_token_done_fn, userData uns
 		}()
 		if err != nil {
 			st, ae := classify(err)
-			data, _ := json.Marshal(ae)
+			data, _ := ae.MarshalJSON()
 			p := C.sashim_borrow(string(data))
 			defer C.sashim_wipe_free(p, C.size_t(len(data)))
 			C.sashim_call_done(done, userData, st, 0, p)
