@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean
+.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby
 
 all: cli
 
@@ -21,6 +21,16 @@ cli:
 ## lib: build/out/lib/libstack_auth.so, include/stack_auth.h, stack_auth.pc
 lib:
 	@bash build/lib.sh
+
+## node, python, ruby: build each binding over build/out/lib (see bindings/*/README.md)
+node python ruby: lib
+	@bash bindings/$@/build.sh
+
+test-node test-python test-ruby: test-%: % cli
+	@bash bindings/$*/test.sh
+
+bench-node bench-python bench-ruby: bench-%: % cli
+	@bash bindings/$*/bench.sh
 
 ## demo: the main job, end to end against a local emulator
 demo: cli lib

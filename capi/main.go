@@ -168,6 +168,14 @@ func guard(status *C.sa_status) {
 	}
 }
 
+//export sago_debug_panic
+func sago_debug_panic() (status C.sa_status) {
+	defer guard(&status)
+	var m map[string]int
+	m["boom"]++ // a nil-map write: a genuine runtime fault
+	return saOK
+}
+
 // debugStack keeps the last contained panic's stack for debuggers; it is never printed.
 var debugStack []byte
 

@@ -341,3 +341,8 @@ int64_t sa_debug_live_objects(void) {
 	if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) return -1;
 	return sago_live_handles() + sashim_live_strings();
 }
+
+sa_status sa_debug_panic(void) {
+	SA_ENTER();
+	return sago_debug_panic();
+}

@@ -252,6 +252,9 @@ SA_API void sa_free(void *p);
 /* The number of live handles of every kind and of library-allocated strings not yet freed:
    0 once a program has freed everything (a leak check for tests). */
 SA_API int64_t sa_debug_live_objects(void);
+/* Panics inside the library on purpose and returns the status the host sees: SA_E_INTERNAL
+   (a Go panic never crosses into the host). For tests of that guarantee. */
+SA_API sa_status sa_debug_panic(void);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 func TestDeviceLoginEndToEnd(t *testing.T) {

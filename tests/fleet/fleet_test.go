@@ -355,4 +355,3 @@ func TestSealedValuesAreBoundToTheirCredential(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, issued(emu))
 }
-
