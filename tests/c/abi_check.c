@@ -1,0 +1,82 @@
+/*
+ * abi_check.c — compile-only drift check (pitfall P22). It includes the public header AND the
+ * header cgo generates for the Go exports, and asserts that each public function sa_X has
+ * exactly the type of the Go export sago_X it forwards to. The Go side spells const strings
+ * as sa_cchar (a typedef of const char, capi/shim.h), so the two prototypes must be identical
+ * types: any change of a parameter's width, signedness, constness, order or count, or of the
+ * return type, is a compile error here.
+ *
+ * Compiled by tests/c/run.sh with
+ *   gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only \
+ *       -Ibuild/out/include -Icapi -Ibuild/out/gen tests/c/abi_check.c
+ * run.sh also checks that the two lists below together name every function the public header
+ * declares, so a new function cannot skip this check.
+ */
+#include "stack_auth.h"
+#include "libstack_auth_cgo.h"
+
+/* Both directions of pointer compatibility, so neither side can be a looser type. */
+#define SA_SAME_TYPE(a, b) __builtin_types_compatible_p(__typeof__(a), __typeof__(b))
+/* Functions forwarded 1:1 to a Go export of the same name (SA_ABI_LIST, parsed by run.sh). */
+#define SA_ABI_LIST(X)                                                                             \
+	X(auto_strategy_detect)                                                                        \
+	X(access_key_strategy_new)                                                                     \
+	X(device_session_strategy_from_profile)                                                        \
+	X(static_token_strategy_new)                                                                   \
+	X(strategy_fn_new_ex)                                                                          \
+	X(oidc_federation_strategy_new)                                                                \
+	X(strategy_free)                                                                               \
+	X(strategy_invalidate)                                                                         \
+	X(get_token)                                                                                   \
+	X(try_get_token)                                                                               \
+	X(get_token_async)                                                                             \
+	X(token_value)                                                                                 \
+	X(token_json)                                                                                  \
+	X(token_free)                                                                                  \
+	X(store_memory_new)                                                                            \
+	X(store_fn_new_ex)                                                                             \
+	X(store_open)                                                                                  \
+	X(store_free)                                                                                  \
+	X(request_resolve)                                                                             \
+	X(request_reject)                                                                              \
+	X(device_code_begin)                                                                           \
+	X(device_flow_json)                                                                            \
+	X(device_flow_open_browser)                                                                    \
+	X(device_code_poll)                                                                            \
+	X(device_flow_free)                                                                            \
+	X(bind_client_device)                                                                          \
+	X(debug_panic)
+
+#define SA_CHECK_ONE(name)                                                                         \
+	_Static_assert(SA_SAME_TYPE(&sa_##name, &sago_##name), "sa_" #name " drifted from sago_" #name);
+SA_ABI_LIST(SA_CHECK_ONE)
+
+/* Functions implemented in C only (capi/shim.c), or wrappers that call a sago_*_ex export with
+   extra arguments; the C compiler checks those calls when it builds shim.c (SA_SHIM_ONLY, parsed
+   by run.sh):
+   SA_SHIM_ONLY: abi_version version_number version_string build_info last_error_code
+   SA_SHIM_ONLY: last_error_message last_error_json last_error_status free debug_live_objects
+   SA_SHIM_ONLY: strategy_fn_new store_fn_new */
+
+/* The wrappers' shapes are pinned against the _ex exports too: same parameters plus options. */
+_Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new,
+                            sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn)),
+               "sa_strategy_fn_new drifted");
+_Static_assert(SA_SAME_TYPE(&sago_strategy_fn_new_ex,
+                            sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
+               "sago_strategy_fn_new_ex drifted");
+_Static_assert(SA_SAME_TYPE(&sa_store_fn_new,
+                            sa_status (*)(sa_store *, sa_store_load_fn, sa_store_save_fn, void *, sa_destroy_fn)),
+               "sa_store_fn_new drifted");
+
+/* Handles and statuses have the widths every binding assumes. */
+_Static_assert(sizeof(sa_status) == 4 && (sa_status)-1 < 0, "sa_status is int32_t");
+_Static_assert(sizeof(sa_strategy) == 8 && sizeof(sa_store) == 8 && sizeof(sa_token) == 8 &&
+                   sizeof(sa_request) == 8 && sizeof(sa_device_flow) == 8,
+               "handles are uint64_t");
+_Static_assert(SA_VERSION_NUMBER == ((SA_VERSION_MAJOR << 16) | (SA_VERSION_MINOR << 8) | SA_VERSION_PATCH),
+               "version number");
+_Static_assert(SA_OK == 0 && SA_E_AUTH == -1 && SA_E_INVALID_ARG == -2 && SA_E_INVALID_HANDLE == -3 &&
+                   SA_E_TIMEOUT == -4 && SA_E_CANCELLED == -5 && SA_E_FORKED == -6 && SA_E_CALLBACK == -7 &&
+                   SA_E_INTERNAL == -8 && SA_E_WOULD_BLOCK == -9,
+               "status numbers never change");

@@ -1,0 +1,2126 @@
+/*
+ * harness.c — the C test suite of libstack_auth, run by tests/c/run.sh against a local
+ * emulator (SA_EMU_URL, SA_EMU_CRN, SA_EMU_KEY). Plain C11 + pthreads; one tiny assertion
+ * macro set. Every test frees what it creates and ends with no live library objects.
+ *
+ *   harness                 run every test
+ *   harness NAME...         run the named tests
+ *   harness --subset=vg     run the tests marked for valgrind (fast, no big thread counts)
+ *   harness --list          list the tests
+ *
+ * Prints "ok NAME" / "FAIL NAME" per test and a last line "harness: N passed, M failed".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stack_auth.h"
+#include "emu.h"
+
+/* ---- assertions ------------------------------------------------------------------------ */
+
+static atomic_int g_check_failures; /* failures in the current test (any thread) */
+static pthread_mutex_t g_print_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void fail_at(const char *file, int line, const char *what, const char *detail) {
+	atomic_fetch_add(&g_check_failures, 1);
+	pthread_mutex_lock(&g_print_mu);
+	fprintf(stderr, "    %s:%d: check failed: %s%s%s\n", file, line, what, detail ? " -- " : "",
+	        detail ? detail : "");
+	pthread_mutex_unlock(&g_print_mu);
+}
+
+static const char *status_name(sa_status st) {
+	switch (st) {
+	case SA_OK: return "SA_OK";
+	case SA_E_AUTH: return "SA_E_AUTH";
+	case SA_E_INVALID_ARG: return "SA_E_INVALID_ARG";
+	case SA_E_INVALID_HANDLE: return "SA_E_INVALID_HANDLE";
+	case SA_E_TIMEOUT: return "SA_E_TIMEOUT";
+	case SA_E_CANCELLED: return "SA_E_CANCELLED";
+	case SA_E_FORKED: return "SA_E_FORKED";
+	case SA_E_CALLBACK: return "SA_E_CALLBACK";
+	case SA_E_INTERNAL: return "SA_E_INTERNAL";
+	case SA_E_WOULD_BLOCK: return "SA_E_WOULD_BLOCK";
+	}
+	return "?";
+}
+
+#define CHECK(c)                                                                                   \
+	do {                                                                                           \
+		if (!(c)) fail_at(__FILE__, __LINE__, #c, NULL);                                           \
+	} while (0)
+
+/* Checks a status; on mismatch prints both and this thread's last error. */
+#define CHECK_ST(expr, want)                                                                       \
+	do {                                                                                           \
+		sa_status st_ = (expr);                                                                    \
+		if (st_ != (want)) {                                                                       \
+			char d_[640];                                                                          \
+			snprintf(d_, sizeof d_, "got %s (%d), want %s; last error %s: %.400s", status_name(st_), \
+			         st_, status_name(want), sa_last_error_code() ? sa_last_error_code() : "-",     \
+			         sa_last_error_message() ? sa_last_error_message() : "-");                     \
+			fail_at(__FILE__, __LINE__, #expr, d_);                                                \
+		}                                                                                          \
+	} while (0)
+#define CHECK_OK(expr) CHECK_ST(expr, SA_OK)
+
+#define CHECK_STREQ(a, b)                                                                          \
+	do {                                                                                           \
+		const char *a_ = (a), *b_ = (b);                                                           \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+			char d_[512];                                                                          \
+			snprintf(d_, sizeof d_, "\"%.200s\" != \"%.200s\"", a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
+			fail_at(__FILE__, __LINE__, #a " == " #b, d_);                                         \
+		}                                                                                          \
+	} while (0)
+
+/* Stops the test when a precondition fails (later checks would only add noise). */
+#define REQUIRE(c)                                                                                 \
+	do {                                                                                           \
+		if (!(c)) {                                                                                \
+			fail_at(__FILE__, __LINE__, #c, "required; test stopped");                             \
+			return;                                                                                \
+		}                                                                                          \
+	} while (0)
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static double now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(int ms) {
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+/* Polls expr every millisecond for up to ms; evaluates to its last value. */
+#define WAIT_UNTIL(expr, ms)                                                                       \
+	({                                                                                             \
+		double until_ = now_ms() + (ms);                                                           \
+		while (!(expr) && now_ms() < until_) sleep_ms(1);                                          \
+		(expr);                                                                                    \
+	})
+
+static char OPTS_BASE[512]; /* {"baseUrl":"<emulator>"} */
+
+/* The bearer string of t as a malloc'd copy (NULL on failure). */
+static char *token_value(sa_token t, size_t *len_out) {
+	char *v = NULL;
+	size_t n = 0;
+	if (sa_token_value(t, &v, &n) != SA_OK) return NULL;
+	char *copy = malloc(n + 1);
+	memcpy(copy, v, n + 1);
+	sa_free(v);
+	if (len_out) *len_out = n;
+	return copy;
+}
+
+static char *token_json(sa_token t) {
+	char *v = NULL;
+	size_t n = 0;
+	if (sa_token_json(t, &v, &n) != SA_OK) return NULL;
+	char *copy = strdup(v);
+	sa_free(v);
+	return copy;
+}
+
+/* Library objects (handles + unfreed strings) settle asynchronously after hooks return. */
+static int64_t live_settled(void) {
+	WAIT_UNTIL(sa_debug_live_objects() == 0, 3000);
+	return sa_debug_live_objects();
+}
+
+#define CHECK_NO_LIVE_OBJECTS()                                                                    \
+	do {                                                                                           \
+		int64_t live_ = live_settled();                                                            \
+		if (live_ != 0) {                                                                          \
+			char d_[64];                                                                           \
+			snprintf(d_, sizeof d_, "%lld live objects", (long long)live_);                        \
+			fail_at(__FILE__, __LINE__, "sa_debug_live_objects() == 0", d_);                       \
+		}                                                                                          \
+	} while (0)
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f) {
+	(void)sb, (void)flag, (void)f;
+	return remove(p);
+}
+
+static void make_tmpdir(char *out, size_t cap) {
+	const char *base = getenv("SA_TEST_TMP");
+	snprintf(out, cap, "%s/sa-c-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(out)) {
+		perror("mkdtemp");
+		abort();
+	}
+}
+
+static void rm_tree(const char *dir) { nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
+
+static char g_found[1024];
+static const char *g_find_name;
+static int find_cb(const char *p, const struct stat *sb, int flag, struct FTW *f) {
+	(void)sb, (void)flag;
+	if (strcmp(p + f->base, g_find_name) == 0) {
+		snprintf(g_found, sizeof g_found, "%s", p);
+		return 1;
+	}
+	return 0;
+}
+/* Path of the first file called name under dir, or NULL. */
+static const char *find_file(const char *dir, const char *name) {
+	g_find_name = name;
+	g_found[0] = 0;
+	return nftw(dir, find_cb, 16, FTW_PHYS) == 1 ? g_found : NULL;
+}
+
+/* An access-key strategy against the emulator. */
+static sa_status new_ak(sa_strategy *s) { return sa_access_key_strategy_new(s, EMU.crn, EMU.key, OPTS_BASE); }
+
+/* ---- version --------------------------------------------------------------------------- */
+
+static void test_version(void) {
+	CHECK(sa_abi_version() == SA_ABI_VERSION);
+	CHECK(sa_version_number() == SA_VERSION_NUMBER);
+	CHECK_STREQ(sa_version_string(), SA_VERSION_STRING);
+	CHECK(strncmp(sa_build_info(), "stack-auth " SA_VERSION_STRING " (go", strlen("stack-auth " SA_VERSION_STRING " (go")) == 0);
+}
+
+/* ---- strategies against the emulator ---------------------------------------------------- */
+
+static void test_access_key(void) {
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	REQUIRE(s != 0);
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	REQUIRE(t != 0);
+	char *json = token_json(t);
+	REQUIRE(json);
+	static const char *keys[] = {"token", "subject", "workspaceId", "issuer", "services", "expiresAt"};
+	for (size_t i = 0; i < 6; i++) CHECK(json_has_key(json, keys[i]));
+	char ws[128] = "";
+	CHECK(json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	CHECK(json_get_num(json, "expiresAt") > (long long)time(NULL));
+	size_t n = 0;
+	char *v = token_value(t, &n);
+	REQUIRE(v);
+	CHECK(n == strlen(v) && n > 20);
+	CHECK(count_substr(v, ".") == 2); /* a JWT */
+	char tok_in_json[4096];
+	CHECK(json_get_str(json, "token", tok_in_json, sizeof tok_in_json) == 0 && strcmp(tok_in_json, v) == 0);
+
+	/* Cached: a second call asks nobody. */
+	sa_token t2 = 0;
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	char *v2 = token_value(t2, NULL);
+	CHECK(v2 && strcmp(v, v2) == 0);
+	CHECK(emu_count_requests("/api/authorise") == 1);
+
+	/* Invalidate (after a 401): t is still current, so it forces exactly one refresh. */
+	int32_t refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t, &refreshing));
+	CHECK(refreshing == 1);
+	sa_token t3 = 0;
+	CHECK_OK(sa_get_token(&t3, s, 10000));
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	/* A late 401 for the old token never throws the newer one away. */
+	CHECK_OK(sa_strategy_invalidate(s, t, &refreshing));
+	CHECK(refreshing == 0);
+	CHECK_OK(sa_strategy_invalidate(s, t, NULL));
+
+	free(v), free(v2), free(json);
+	sa_token_free(t), sa_token_free(t2), sa_token_free(t3);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void unset_cs_env(void) {
+	unsetenv("CS_CTS_HOST");
+	unsetenv("CS_CLIENT_ACCESS_KEY");
+	unsetenv("CS_WORKSPACE_CRN");
+	unsetenv("CS_CONFIG_PATH");
+	unsetenv("CS_TOKEN_STORE");
+}
+
+/* P27: variables set with setenv() after the library (and its Go runtime) loaded. */
+static void test_auto_env(void) {
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	unset_cs_env();
+	setenv("CS_CTS_HOST", EMU.url, 1);
+	setenv("CS_CLIENT_ACCESS_KEY", EMU.key, 1);
+	setenv("CS_WORKSPACE_CRN", EMU.crn, 1);
+	emu_clear_requests();
+	sa_strategy s = 0;
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"profileDir\":\"%s\"}", dir); /* no baseUrl: CS_CTS_HOST only */
+	CHECK_OK(sa_auto_strategy_detect(&s, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	CHECK(emu_count_requests("/api/authorise") == 1); /* it went to CS_CTS_HOST */
+	free(json);
+	sa_token_free(t);
+	CHECK_OK(sa_try_get_token(&t, s)); /* AutoStrategy caches */
+	sa_token_free(t);
+	sa_strategy_free(s);
+
+	/* CS_TOKEN_STORE set after load selects the store. */
+	char url[1024], path[600];
+	snprintf(path, sizeof path, "%s/env-store.json", dir);
+	snprintf(url, sizeof url, "file://%s", path);
+	setenv("CS_TOKEN_STORE", url, 1);
+	CHECK_OK(sa_auto_strategy_detect(&s, opts));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	struct stat sb;
+	CHECK(stat(path, &sb) == 0);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	unset_cs_env();
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_auto_options(void) {
+	unset_cs_env();
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	char opts[2048];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"accessKey\":\"%s\",\"workspaceCrn\":\"%s\",\"profileDir\":\"%s\"}",
+	         EMU.url, EMU.key, EMU.crn, dir);
+	sa_strategy s = 0;
+	CHECK_OK(sa_auto_strategy_detect(&s, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	free(json);
+	sa_token_free(t);
+	sa_strategy_free(s);
+
+	/* An access key without a CRN is a configuration error, not NOT_AUTHENTICATED. */
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"accessKey\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, EMU.key, dir);
+	s = 0xABCD;
+	CHECK_ST(sa_auto_strategy_detect(&s, opts), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "MISSING_WORKSPACE_CRN");
+	CHECK(s == 0xABCD);
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_auto_nothing(void) {
+	unset_cs_env();
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"profileDir\":\"%s\"}", dir);
+	sa_strategy s = 0xABCD;
+	CHECK_ST(sa_auto_strategy_detect(&s, opts), SA_E_AUTH);
+	CHECK(s == 0xABCD); /* out is written only on success */
+	CHECK(sa_last_error_status() == SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "NOT_AUTHENTICATED");
+	CHECK(sa_last_error_message() && *sa_last_error_message());
+	const char *j = sa_last_error_json();
+	CHECK(json_has_key(j, "type") && json_has_key(j, "message") && json_has_key(j, "help"));
+	CHECK(j && strstr(j, "\"NOT_AUTHENTICATED\""));
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Device-code login (auto-approving emulator), then the saved session, then binding. */
+static void test_device_session(void) {
+	unset_cs_env();
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, dir);
+
+	/* A device name of its own: ZeroKMS answers 409 (and binding writes nothing, by spec) for
+	   a name the emulator has already seen, e.g. the hostname on a rerun. */
+	char devpath[700];
+	snprintf(devpath, sizeof devpath, "%s/device.json", dir);
+	FILE *dev = fopen(devpath, "w");
+	REQUIRE(dev);
+	fprintf(dev, "{\"device_instance_id\":\"2f1c3b9e-5d4a-4c7e-9b1a-%012lx\",\"device_name\":\"c-harness-%s\"}\n",
+	        (unsigned long)getpid() & 0xffffffffffffUL, strrchr(dir, '/') + 1);
+	fclose(dev);
+	chmod(devpath, 0600);
+
+	/* Before login there is no session: auth.json is missing (spec 10.10: a Store error). */
+	sa_strategy s = 0xABCD;
+	CHECK_ST(sa_device_session_strategy_from_profile(&s, opts), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "STORE_ERROR");
+	CHECK(s == 0xABCD);
+
+	sa_device_flow f = 0;
+	CHECK_OK(sa_device_code_begin(&f, EMU.region, NULL, opts));
+	REQUIRE(f != 0);
+	char *fj = NULL;
+	size_t fjn = 0;
+	CHECK_OK(sa_device_flow_json(f, &fj, &fjn));
+	CHECK(fj && json_has_key(fj, "userCode") && json_has_key(fj, "verificationUri") &&
+	      json_has_key(fj, "verificationUriComplete") && json_has_key(fj, "expiresIn"));
+	CHECK(fj && strlen(fj) == fjn);
+	sa_free(fj);
+
+	char *tj = NULL;
+	size_t tjn = 0;
+	CHECK_OK(sa_device_code_poll(f, 15000, &tj, &tjn));
+	char ws[128] = "";
+	CHECK(tj && json_get_str(tj, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	sa_free(tj);
+
+	/* The flow is consumed. */
+	tj = (char *)0x1;
+	CHECK_ST(sa_device_code_poll(f, 1000, &tj, &tjn), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "ALREADY_CONSUMED");
+	CHECK(tj == (char *)0x1);
+	sa_device_flow_free(f);
+	CHECK_ST(sa_device_flow_json(f, &fj, &fjn), SA_E_INVALID_HANDLE);
+	sa_device_flow_free(f); /* stale: accepted */
+
+	CHECK(find_file(dir, "auth.json") != NULL);
+
+	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	free(json);
+	sa_token_free(t);
+	CHECK_OK(sa_try_get_token(&t, s)); /* seeded from the profile: no wait */
+	sa_token_free(t);
+	sa_strategy_free(s);
+
+	/* CS_CONFIG_PATH set with setenv() after load names the profile (P27). */
+	setenv("CS_CONFIG_PATH", dir, 1);
+	CHECK_OK(sa_device_session_strategy_from_profile(&s, OPTS_BASE));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+	unsetenv("CS_CONFIG_PATH");
+
+	/* AutoStrategy falls back to the device session when there is no access key. */
+	CHECK_OK(sa_auto_strategy_detect(&s, opts));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+
+	char bopts[1024];
+	snprintf(bopts, sizeof bopts, "{\"profileDir\":\"%s\"}", dir);
+	CHECK_OK(sa_bind_client_device(bopts));
+	const char *sk = find_file(dir, "secretkey.json");
+	CHECK(sk != NULL);
+	if (sk) {
+		struct stat sb;
+		CHECK(stat(sk, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	}
+	CHECK_OK(sa_bind_client_device(bopts)); /* already bound: nothing to do */
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+typedef struct {
+	sa_device_flow f;
+	sa_status st;
+	char code[64];
+} poller;
+
+static void *device_poll_main(void *arg) {
+	poller *p = arg;
+	char *out = NULL;
+	p->st = sa_device_code_poll(p->f, 10000, &out, NULL);
+	snprintf(p->code, sizeof p->code, "%s", sa_last_error_code() ? sa_last_error_code() : "");
+	if (p->st == SA_OK) sa_free(out);
+	return NULL;
+}
+
+/* A pending device flow: poll times out, is denied, or is cancelled by freeing the flow. */
+static void test_device_pending(void) {
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, dir);
+	REQUIRE(emu_http("POST", "/_emulator/config", "{\"autoApprove\":false}", NULL) == 200);
+
+	/* timeout_ms passes while approval is pending. */
+	sa_device_flow f = 0;
+	CHECK_OK(sa_device_code_begin(&f, EMU.region, "cli", opts));
+	char *out = (char *)0x1;
+	size_t n = 0;
+	double t0 = now_ms();
+	CHECK_ST(sa_device_code_poll(f, 300, &out, &n), SA_E_TIMEOUT);
+	CHECK(now_ms() - t0 < 2000);
+	CHECK(out == (char *)0x1);
+	sa_device_flow_free(f);
+
+	/* Denied on the verification page. */
+	CHECK_OK(sa_device_code_begin(&f, EMU.region, NULL, opts));
+	char *fj = NULL;
+	CHECK_OK(sa_device_flow_json(f, &fj, NULL));
+	char code[64] = "", req[128];
+	CHECK(json_get_str(fj, "userCode", code, sizeof code) == 0);
+	sa_free(fj);
+	snprintf(req, sizeof req, "{\"userCode\":\"%s\"}", code);
+	CHECK(emu_http("POST", "/_emulator/deny", req, NULL) == 200);
+	CHECK_ST(sa_device_code_poll(f, 5000, &out, &n), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "ACCESS_DENIED");
+	sa_device_flow_free(f);
+
+	/* Freed while another thread polls. */
+	CHECK_OK(sa_device_code_begin(&f, EMU.region, NULL, opts));
+	poller p = {.f = f};
+	pthread_t th;
+	pthread_create(&th, NULL, device_poll_main, &p);
+	sleep_ms(300);
+	t0 = now_ms();
+	sa_device_flow_free(f);
+	pthread_join(th, NULL);
+	CHECK_ST(p.st, SA_E_CANCELLED);
+	CHECK_STREQ(p.code, "CANCELLED");
+	CHECK(now_ms() - t0 < 1000);
+
+	emu_http("POST", "/_emulator/config", "{\"autoApprove\":true}", NULL);
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_static_token(void) {
+	sa_strategy s = 0;
+	CHECK_OK(sa_static_token_strategy_new(&s, "static-token-123"));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 0));
+	size_t n = 0;
+	char *v = token_value(t, &n);
+	CHECK_STREQ(v, "static-token-123");
+	CHECK(n == 16);
+	free(v);
+	sa_token_free(t);
+	CHECK_OK(sa_try_get_token(&t, s)); /* a static token never needs a wait */
+	sa_token_free(t);
+	sa_strategy_free(s);
+	s = 0xABCD;
+	CHECK_ST(sa_static_token_strategy_new(&s, ""), SA_E_INVALID_ARG);
+	CHECK_ST(sa_static_token_strategy_new(&s, NULL), SA_E_INVALID_ARG);
+	CHECK(s == 0xABCD);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+typedef struct {
+	sa_strategy s;
+	sa_status st;
+	double returned_at;
+	char code[64];
+} waiter;
+
+static void *waiter_main(void *p) {
+	waiter *w = p;
+	sa_token t = 0;
+	w->st = sa_get_token(&t, w->s, 10000);
+	w->returned_at = now_ms();
+	snprintf(w->code, sizeof w->code, "%s", sa_last_error_code() ? sa_last_error_code() : "");
+	if (w->st == SA_OK) sa_token_free(t);
+	return NULL;
+}
+
+/* ---- AuthStrategyFn ------------------------------------------------------------------- */
+
+enum { M_SYNC, M_THREAD, M_LATE, M_TWICE, M_REJECT, M_NEVER, M_SLOW_RETURN, M_NULL_LEN };
+
+typedef struct {
+	int mode;
+	const char *value;
+	size_t len;
+	pthread_t caller;
+	atomic_int calls, destroys, in_hook, on_caller_thread, destroy_during_hook, helpers;
+	atomic_int st1, st2;
+	_Atomic sa_request stash;
+} fnctx;
+
+static void fnctx_init(fnctx *c, int mode, const char *value) {
+	memset(c, 0, sizeof *c);
+	c->mode = mode;
+	c->value = value;
+	c->len = value ? strlen(value) : 0;
+	c->caller = pthread_self();
+	atomic_store(&c->st1, 99);
+	atomic_store(&c->st2, 99);
+}
+
+typedef struct {
+	fnctx *c;
+	sa_request req;
+} helper_arg;
+
+static void *helper_main(void *p) {
+	helper_arg *h = p;
+	fnctx *c = h->c;
+	if (c->mode == M_LATE) sleep_ms(200);
+	atomic_store(&c->st1, sa_request_resolve(h->req, c->value, c->len));
+	if (c->mode == M_TWICE) atomic_store(&c->st2, sa_request_resolve(h->req, "second", 6));
+	free(h);
+	atomic_fetch_sub(&c->helpers, 1);
+	return NULL;
+}
+
+static void fn_hook(void *ud, sa_request req) {
+	fnctx *c = ud;
+	atomic_fetch_add(&c->in_hook, 1);
+	atomic_fetch_add(&c->calls, 1);
+	if (pthread_equal(pthread_self(), c->caller)) atomic_store(&c->on_caller_thread, 1);
+	switch (c->mode) {
+	case M_SYNC: atomic_store(&c->st1, sa_request_resolve(req, c->value, c->len)); break;
+	case M_THREAD:
+	case M_LATE:
+	case M_TWICE: {
+		helper_arg *h = malloc(sizeof *h);
+		h->c = c, h->req = req;
+		atomic_fetch_add(&c->helpers, 1);
+		pthread_t th;
+		pthread_create(&th, NULL, helper_main, h);
+		pthread_detach(th);
+		break;
+	}
+	case M_REJECT: atomic_store(&c->st1, sa_request_reject(req, "MY_HOOK_ERROR", "the host said no")); break;
+	case M_NEVER: atomic_store(&c->stash, req); break;
+	case M_SLOW_RETURN:
+		atomic_store(&c->st1, sa_request_resolve(req, c->value, c->len));
+		sleep_ms(300); /* destroy must wait for this return */
+		break;
+	case M_NULL_LEN:
+		atomic_store(&c->st1, sa_request_resolve(req, NULL, 5)); /* NULL with len > 0 */
+		atomic_store(&c->st2, sa_request_resolve(req, c->value, c->len));
+		break;
+	}
+	atomic_fetch_sub(&c->in_hook, 1);
+}
+
+static void fn_destroy(void *ud) {
+	fnctx *c = ud;
+	if (atomic_load(&c->in_hook) != 0) atomic_store(&c->destroy_during_hook, 1);
+	atomic_fetch_add(&c->destroys, 1);
+}
+
+/* Frees s and checks destroy ran exactly once, after the hook's last return. */
+static void free_fn_strategy(sa_strategy s, fnctx *c) {
+	CHECK(atomic_load(&c->destroys) == 0); /* never before free */
+	sa_strategy_free(s);
+	CHECK(WAIT_UNTIL(atomic_load(&c->destroys) == 1, 3000));
+	CHECK(WAIT_UNTIL(atomic_load(&c->helpers) == 0, 3000));
+	sleep_ms(20);
+	CHECK(atomic_load(&c->destroys) == 1);
+	CHECK(atomic_load(&c->destroy_during_hook) == 0);
+	CHECK(atomic_load(&c->on_caller_thread) == 0); /* hooks never run on the caller's thread */
+	sa_strategy_free(s); /* stale: accepted, no second destroy */
+	sleep_ms(5);
+	CHECK(atomic_load(&c->destroys) == 1);
+}
+
+static void expect_fn_token(sa_strategy s, const char *want) {
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 5000));
+	char *v = token_value(t, NULL);
+	CHECK_STREQ(v, want);
+	free(v);
+	sa_token_free(t);
+}
+
+static void test_fn_sync(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "tok-sync");
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	expect_fn_token(s, "tok-sync");
+	CHECK(atomic_load(&c.st1) == SA_OK);
+	expect_fn_token(s, "tok-sync");
+	CHECK(atomic_load(&c.calls) == 2); /* no caching: asked on every call */
+	sa_token t = 0xABCD;
+	CHECK_ST(sa_try_get_token(&t, s), SA_E_WOULD_BLOCK);
+	CHECK(t == 0xABCD);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_fn_thread(void) {
+	fnctx c;
+	fnctx_init(&c, M_THREAD, "tok-from-thread");
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	expect_fn_token(s, "tok-from-thread");
+	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
+	CHECK(atomic_load(&c.st1) == SA_OK);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+typedef struct {
+	sa_strategy s;
+	atomic_int ok;
+} par_arg;
+
+static void *par_get(void *p) {
+	par_arg *a = p;
+	sa_token t = 0;
+	if (sa_get_token(&t, a->s, 5000) == SA_OK) {
+		char *v = token_value(t, NULL);
+		if (v && strcmp(v, "tok-late") == 0) atomic_fetch_add(&a->ok, 1);
+		free(v);
+		sa_token_free(t);
+	}
+	return NULL;
+}
+
+static void test_fn_late(void) {
+	fnctx c;
+	fnctx_init(&c, M_LATE, "tok-late");
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	double t0 = now_ms();
+	expect_fn_token(s, "tok-late");
+	CHECK(now_ms() - t0 >= 190);
+	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
+
+	/* Concurrent callers share one request (single flight). */
+	atomic_store(&c.calls, 0);
+	par_arg a = {.s = s};
+	pthread_t th[8];
+	for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, par_get, &a);
+	for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+	CHECK(atomic_load(&a.ok) == 8);
+	CHECK(atomic_load(&c.calls) == 1);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_fn_twice(void) {
+	fnctx c;
+	fnctx_init(&c, M_TWICE, "first");
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	expect_fn_token(s, "first");
+	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
+	CHECK(atomic_load(&c.st1) == SA_OK);
+	CHECK(atomic_load(&c.st2) == SA_E_INVALID_HANDLE); /* a repeated completion changes nothing */
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_fn_reject(void) {
+	fnctx c;
+	fnctx_init(&c, M_REJECT, NULL);
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_token t = 0xABCD;
+	CHECK_ST(sa_get_token(&t, s, 5000), SA_E_CALLBACK);
+	CHECK(t == 0xABCD); /* never a token */
+	CHECK(sa_last_error_status() == SA_E_CALLBACK);
+	CHECK_STREQ(sa_last_error_code(), "MY_HOOK_ERROR");
+	CHECK_STREQ(sa_last_error_message(), "the host said no");
+	CHECK(sa_last_error_json() && strstr(sa_last_error_json(), "the host said no"));
+	CHECK(atomic_load(&c.st1) == SA_OK);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_fn_never(void) {
+	/* The hook's own timeout (sa_strategy_fn_new_ex timeoutMs). */
+	fnctx c;
+	fnctx_init(&c, M_NEVER, NULL);
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new_ex(&s, fn_hook, &c, fn_destroy, "{\"timeoutMs\":300}"));
+	sa_token t = 0xABCD;
+	double t0 = now_ms();
+	CHECK_ST(sa_get_token(&t, s, 0), SA_E_TIMEOUT);
+	double el = now_ms() - t0;
+	CHECK(el >= 250 && el < 2000);
+	CHECK(t == 0xABCD);
+	CHECK_STREQ(sa_last_error_code(), "TIMEOUT");
+	/* Once the hook's timeout has passed (the caller's equal deadline may end a moment
+	   earlier), its request is dead: completing it now changes nothing. */
+	sleep_ms(100);
+	CHECK_ST(sa_request_resolve(atomic_load(&c.stash), "late", 4), SA_E_INVALID_HANDLE);
+	free_fn_strategy(s, &c);
+
+	/* The default hook timeout (30 s) is bounded by sa_get_token's timeout_ms. */
+	fnctx_init(&c, M_NEVER, NULL);
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	t0 = now_ms();
+	CHECK_ST(sa_get_token(&t, s, 200), SA_E_TIMEOUT);
+	el = now_ms() - t0;
+	CHECK(el >= 150 && el < 1500);
+	CHECK(t == 0xABCD);
+	sa_request stale = atomic_load(&c.stash);
+	CHECK(stale != 0);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS(); /* the pending request ended with the strategy */
+	CHECK_ST(sa_request_resolve(stale, "late", 4), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_reject(stale, NULL, NULL), SA_E_INVALID_HANDLE);
+}
+
+static void test_fn_destroy_order(void) {
+	fnctx c;
+	fnctx_init(&c, M_SLOW_RETURN, "tok-slow");
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	expect_fn_token(s, "tok-slow"); /* returns while the hook still sleeps */
+	CHECK(atomic_load(&c.in_hook) == 1);
+	sa_strategy_free(s);
+	CHECK(atomic_load(&c.destroys) == 0); /* the hook is still running */
+	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+	CHECK(atomic_load(&c.destroy_during_hook) == 0);
+	sleep_ms(20);
+	CHECK(atomic_load(&c.destroys) == 1);
+	CHECK_NO_LIVE_OBJECTS();
+
+	/* Failure to build: destroy is NOT called. */
+	fnctx_init(&c, M_SYNC, "x");
+	s = 0xABCD;
+	CHECK_ST(sa_strategy_fn_new_ex(&s, fn_hook, &c, fn_destroy, "{\"baseUrl\":\"http://x\"}"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_strategy_fn_new_ex(&s, fn_hook, &c, fn_destroy, "{\"timeoutMs\":0}"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_strategy_fn_new(&s, NULL, &c, fn_destroy), SA_E_INVALID_ARG);
+	CHECK_ST(sa_strategy_fn_new(NULL, fn_hook, &c, fn_destroy), SA_E_INVALID_ARG);
+	CHECK(s == 0xABCD);
+	sleep_ms(20);
+	CHECK(atomic_load(&c.destroys) == 0);
+	CHECK(atomic_load(&c.calls) == 0);
+
+	/* A NULL destroy is allowed. */
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, NULL));
+	expect_fn_token(s, "x");
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* R13: sa_strategy_free never waits for a host hook; the waiting caller is cancelled. */
+static void test_fn_free_while_waiting(void) {
+	fnctx c;
+	fnctx_init(&c, M_NEVER, NULL);
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	waiter w = {.s = s};
+	pthread_t th;
+	pthread_create(&th, NULL, waiter_main, &w);
+	CHECK(WAIT_UNTIL(atomic_load(&c.stash) != 0, 3000)); /* the hook holds a request */
+	sleep_ms(20);
+	double t0 = now_ms();
+	sa_strategy_free(s);
+	double free_ms = now_ms() - t0;
+	pthread_join(th, NULL);
+	CHECK(free_ms < 1000); /* it would be the 30 s hook timeout if free waited */
+	CHECK_ST(w.st, SA_E_CANCELLED);
+	CHECK_STREQ(w.code, "CANCELLED");
+	CHECK(w.returned_at - t0 < 1000);
+	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+	CHECK_NO_LIVE_OBJECTS();
+	CHECK_ST(sa_request_resolve(atomic_load(&c.stash), "late", 4), SA_E_INVALID_HANDLE);
+	sleep_ms(10);
+	CHECK(atomic_load(&c.destroys) == 1);
+}
+
+/* The same, 300 times, with two busy threads competing for the two cores (they make the
+   race visible: the freeing thread is preempted between ending the hook's request and
+   cancelling the callers' contexts). Every wait must end with SA_E_CANCELLED. */
+static atomic_int g_spin_stop;
+static void *spin_main(void *p) {
+	(void)p;
+	volatile unsigned long x = 0;
+	while (!atomic_load_explicit(&g_spin_stop, memory_order_relaxed)) x++;
+	return NULL;
+}
+
+static void test_fn_free_while_waiting_race(void) {
+	enum { ROUNDS = 300 };
+	int wrong = 0;
+	char first[160] = "";
+	atomic_store(&g_spin_stop, 0);
+	pthread_t spinners[2];
+	for (int k = 0; k < 2; k++) pthread_create(&spinners[k], NULL, spin_main, NULL);
+	for (int i = 0; i < ROUNDS; i++) {
+		fnctx c;
+		fnctx_init(&c, M_NEVER, NULL);
+		sa_strategy s = 0;
+		if (sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy) != SA_OK) {
+			wrong++;
+			continue;
+		}
+		waiter w = {.s = s};
+		pthread_t th;
+		pthread_create(&th, NULL, waiter_main, &w);
+		WAIT_UNTIL(atomic_load(&c.stash) != 0, 3000);
+		sleep_ms(2);
+		sa_strategy_free(s);
+		pthread_join(th, NULL);
+		WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
+		if (w.st != SA_E_CANCELLED && !wrong++)
+			snprintf(first, sizeof first, "round %d: %s (%d) with code %s", i, status_name(w.st), w.st, w.code);
+	}
+	atomic_store(&g_spin_stop, 1);
+	for (int k = 0; k < 2; k++) pthread_join(spinners[k], NULL);
+	if (wrong) {
+		char d[256];
+		snprintf(d, sizeof d, "%d of %d waits did not end with SA_E_CANCELLED; first: %s", wrong, ROUNDS, first);
+		fail_at(__FILE__, __LINE__, "free while waiting always cancels", d);
+	}
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Freeing the strategy from inside its own hook defers destroy until the hook returns. */
+typedef struct {
+	fnctx c;
+	_Atomic sa_strategy self;
+} selffree;
+
+static void selffree_hook(void *ud, sa_request req) {
+	selffree *f = ud;
+	atomic_fetch_add(&f->c.in_hook, 1);
+	atomic_fetch_add(&f->c.calls, 1);
+	sa_strategy_free(atomic_load(&f->self));
+	if (atomic_load(&f->c.destroys) != 0) atomic_store(&f->c.destroy_during_hook, 1);
+	atomic_store(&f->c.st1, sa_request_resolve(req, "self-freed", 10));
+	atomic_fetch_sub(&f->c.in_hook, 1);
+}
+
+static void test_fn_free_inside_hook(void) {
+	selffree f;
+	fnctx_init(&f.c, M_SYNC, NULL);
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, selffree_hook, &f, fn_destroy));
+	atomic_store(&f.self, s);
+	sa_token t = 0;
+	sa_status st = sa_get_token(&t, s, 5000);
+	/* Either outcome is valid (the free and the resolve race); it must not hang or crash. */
+	CHECK(st == SA_OK || st == SA_E_CANCELLED);
+	if (st == SA_OK) sa_token_free(t);
+	CHECK(WAIT_UNTIL(atomic_load(&f.c.destroys) == 1, 3000));
+	CHECK(atomic_load(&f.c.destroy_during_hook) == 0);
+	CHECK(atomic_load(&f.c.calls) == 1);
+	sleep_ms(10);
+	CHECK(atomic_load(&f.c.destroys) == 1);
+	CHECK_ST(sa_get_token(&t, s, 100), SA_E_INVALID_HANDLE);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
+static int thread_count(void) {
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
+	if (f) fclose(f);
+	return n;
+}
+
+static void fanin_done(void *ud, sa_status st, sa_token t, const char *err);
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, ok, mismatched;
+	char value[4096];
+} fanin;
+
+static void test_async_thread_count(void) {
+	enum { N = 1000 };
+	fnctx c;
+	fnctx_init(&c, M_LATE, "slow-hook"); /* resolves after 200 ms from a helper thread */
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	fanin f;
+	memset(&f, 0, sizeof f);
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	int base = thread_count(), peak = base, started = 0;
+	for (int i = 0; i < N; i++) started += sa_get_token_async(s, fanin_done, &f) == SA_OK;
+	CHECK(started == N);
+	double until = now_ms() + 10000;
+	for (;;) {
+		int n = thread_count();
+		if (n > peak) peak = n;
+		pthread_mutex_lock(&f.mu);
+		int done = f.done;
+		pthread_mutex_unlock(&f.mu);
+		if (done == N || now_ms() > until) break;
+		sleep_ms(5);
+	}
+	CHECK(f.done == N && f.ok == N && f.mismatched == 0);
+	CHECK_STREQ(f.value, "slow-hook");
+	CHECK(atomic_load(&c.calls) == 1); /* single flight */
+	printf("    threads: %d before, %d at peak during %d async calls\n", base, peak, N);
+	if (peak - base > 40) {
+		char d[96];
+		snprintf(d, sizeof d, "%d threads before, %d at peak", base, peak);
+		fail_at(__FILE__, __LINE__, "no thread per waiting call", d);
+	}
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- OIDC federation -------------------------------------------------------------------- */
+
+static void test_oidc(void) {
+	/* The emulator accepts any three-segment JWT as the provider's token. */
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWhhcm5lc3MifQ.c2ln");
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	free(json);
+	char *v = token_value(t, NULL);
+	CHECK(v && count_substr(v, ".") == 2 && strcmp(v, c.value) != 0); /* a CTS token, not the JWT */
+	sa_token_free(t);
+	/* The provider is asked every time; the same JWT is exchanged once. */
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *v2 = token_value(t, NULL);
+	CHECK(v && v2 && strcmp(v, v2) == 0);
+	free(v), free(v2);
+	sa_token_free(t);
+	CHECK(atomic_load(&c.calls) == 2);
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	free_fn_strategy(s, &c);
+
+	/* Bad CRN: fails, destroy not called. */
+	fnctx_init(&c, M_SYNC, "a.b.c");
+	s = 0xABCD;
+	CHECK_ST(sa_oidc_federation_strategy_new(&s, "not-a-crn", fn_hook, &c, fn_destroy, OPTS_BASE), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "INVALID_CRN");
+	CHECK_ST(sa_oidc_federation_strategy_new(&s, EMU.crn, NULL, &c, fn_destroy, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK(s == 0xABCD);
+	sleep_ms(10);
+	CHECK(atomic_load(&c.destroys) == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- stores ----------------------------------------------------------------------------- */
+
+typedef struct {
+	pthread_mutex_t mu;
+	char *saved;
+	size_t saved_len;
+	atomic_int loads, saves, destroys, in_hook, destroy_during_hook;
+} storectx;
+
+static void store_load(void *ud, sa_request req) {
+	storectx *c = ud;
+	atomic_fetch_add(&c->in_hook, 1);
+	atomic_fetch_add(&c->loads, 1);
+	pthread_mutex_lock(&c->mu);
+	if (c->saved) sa_request_resolve(req, c->saved, c->saved_len);
+	else sa_request_resolve(req, NULL, 0); /* nothing stored */
+	pthread_mutex_unlock(&c->mu);
+	atomic_fetch_sub(&c->in_hook, 1);
+}
+
+static void store_save(void *ud, sa_request req, const char *json, size_t len) {
+	storectx *c = ud;
+	atomic_fetch_add(&c->in_hook, 1);
+	atomic_fetch_add(&c->saves, 1);
+	pthread_mutex_lock(&c->mu);
+	free(c->saved);
+	c->saved = malloc(len + 1);
+	memcpy(c->saved, json, len); /* borrowed: copy before returning */
+	c->saved[len] = 0;
+	c->saved_len = len;
+	pthread_mutex_unlock(&c->mu);
+	sa_request_resolve(req, NULL, 0);
+	atomic_fetch_sub(&c->in_hook, 1);
+}
+
+static void store_destroy(void *ud) {
+	storectx *c = ud;
+	if (atomic_load(&c->in_hook)) atomic_store(&c->destroy_during_hook, 1);
+	atomic_fetch_add(&c->destroys, 1);
+}
+
+static void test_store_fn(void) {
+	storectx c;
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &c, store_destroy));
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	emu_clear_requests();
+
+	sa_strategy s1 = 0, s2 = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s1, EMU.crn, EMU.key, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s1, 10000));
+	char *v1 = token_value(t, NULL);
+	sa_token_free(t);
+	CHECK(atomic_load(&c.loads) == 1); /* cold start asks the store first */
+	CHECK(atomic_load(&c.saves) == 1);
+	CHECK(c.saved && v1 && strstr(c.saved, v1) != NULL); /* save got the token JSON */
+
+	/* A second strategy with the same store: loaded, not minted. */
+	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, opts));
+	CHECK_OK(sa_get_token(&t, s2, 10000));
+	char *v2 = token_value(t, NULL);
+	sa_token_free(t);
+	CHECK(v1 && v2 && strcmp(v1, v2) == 0);
+	CHECK(atomic_load(&c.loads) == 2);
+	CHECK(atomic_load(&c.saves) == 1);
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	free(v1), free(v2);
+
+	/* The strategies keep the store alive after its handle is freed. */
+	sa_store_free(st);
+	sa_store_free(st); /* stale: accepted */
+	sa_strategy_free(s1);
+	sleep_ms(10);
+	CHECK(atomic_load(&c.destroys) == 0);
+	sa_strategy_free(s2);
+	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+	CHECK(atomic_load(&c.destroy_during_hook) == 0);
+	free(c.saved);
+
+	/* Bad arguments; destroy not called on failure. */
+	st = 0xABCD;
+	CHECK_ST(sa_store_fn_new(&st, NULL, NULL, &c, store_destroy), SA_E_INVALID_ARG);
+	CHECK_ST(sa_store_fn_new(NULL, store_load, store_save, &c, store_destroy), SA_E_INVALID_ARG);
+	CHECK_ST(sa_store_fn_new_ex(&st, store_load, store_save, &c, store_destroy, "{\"store\":1}"), SA_E_INVALID_ARG);
+	CHECK(st == 0xABCD);
+	CHECK_OK(sa_store_fn_new_ex(&st, store_load, NULL, &c, store_destroy, "{\"timeoutMs\":500}"));
+	sa_store_free(st);
+	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 2, 3000));
+	/* A freed store handle in options is an invalid handle. */
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s3 = 0xABCD;
+	CHECK_ST(sa_access_key_strategy_new(&s3, EMU.crn, EMU.key, opts), SA_E_INVALID_HANDLE);
+	CHECK(s3 == 0xABCD);
+	pthread_mutex_destroy(&c.mu);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Store failures are cache misses (load) or ignored (save), and the library stays silent. */
+enum { SF_REJECT, SF_BAD_JSON, SF_NEVER };
+typedef struct {
+	int mode;
+	atomic_int loads, saves, destroys;
+	_Atomic sa_request pending_load;
+} storefail;
+
+static void sf_load(void *ud, sa_request req) {
+	storefail *c = ud;
+	atomic_fetch_add(&c->loads, 1);
+	if (c->mode == SF_REJECT) sa_request_reject(req, "STORE_DOWN", "the store is down");
+	else if (c->mode == SF_BAD_JSON) sa_request_resolve(req, "{not json", 9);
+	else atomic_store(&c->pending_load, req); /* never answered: the store's timeout applies */
+}
+
+static void sf_save(void *ud, sa_request req, const char *json, size_t len) {
+	storefail *c = ud;
+	(void)json, (void)len;
+	atomic_fetch_add(&c->saves, 1);
+	sa_request_reject(req, NULL, NULL); /* save failed */
+}
+
+static void sf_destroy(void *ud) { atomic_fetch_add(&((storefail *)ud)->destroys, 1); }
+
+static void test_store_fn_failures(void) {
+	char errpath[600], dir[512];
+	make_tmpdir(dir, sizeof dir);
+	snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
+	fflush(stderr);
+	int saved_err = dup(2);
+	FILE *capture = fopen(errpath, "w");
+	dup2(fileno(capture), 2); /* R18: nothing on stderr by default, even when a store fails */
+
+	int modes[] = {SF_REJECT, SF_BAD_JSON, SF_NEVER};
+	sa_status got[3] = {99, 99, 99};
+	int loads[3], saves[3], destroys[3];
+	double ms[3];
+	for (int i = 0; i < 3; i++) {
+		storefail c;
+		memset(&c, 0, sizeof c);
+		c.mode = modes[i];
+		sa_store st = 0;
+		sa_store_fn_new_ex(&st, sf_load, sf_save, &c, sf_destroy, "{\"timeoutMs\":200}");
+		char opts[1024];
+		snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+		sa_strategy s = 0;
+		sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts);
+		sa_store_free(st);
+		sa_token t = 0;
+		double t0 = now_ms();
+		got[i] = sa_get_token(&t, s, 10000);
+		ms[i] = now_ms() - t0;
+		if (got[i] == SA_OK) sa_token_free(t);
+		sa_strategy_free(s);
+		WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
+		loads[i] = atomic_load(&c.loads), saves[i] = atomic_load(&c.saves), destroys[i] = atomic_load(&c.destroys);
+	}
+
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	fclose(capture);
+	struct stat sb;
+	CHECK(stat(errpath, &sb) == 0 && sb.st_size == 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_OK(got[i]);
+		CHECK(loads[i] == 1 && saves[i] == 1 && destroys[i] == 1);
+	}
+	CHECK(ms[2] >= 150 && ms[2] < 3000); /* the never-answered load timed out after ~200 ms */
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_store_memory_shared(void) {
+	sa_store st = 0;
+	CHECK_OK(sa_store_memory_new(&st));
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	emu_clear_requests();
+	sa_strategy s1 = 0, s2 = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s1, EMU.crn, EMU.key, opts));
+	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, opts));
+	sa_store_free(st); /* the strategies hold their own references */
+	sa_token t1 = 0, t2 = 0;
+	CHECK_OK(sa_get_token(&t1, s1, 10000));
+	CHECK_OK(sa_get_token(&t2, s2, 10000));
+	char *v1 = token_value(t1, NULL), *v2 = token_value(t2, NULL);
+	CHECK(v1 && v2 && strcmp(v1, v2) == 0);
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	free(v1), free(v2);
+	sa_token_free(t1), sa_token_free(t2);
+	sa_strategy_free(s1), sa_strategy_free(s2);
+	CHECK_OK(sa_store_open(&st, "memory:"));
+	sa_store_free(st);
+	CHECK_ST(sa_store_memory_new(NULL), SA_E_INVALID_ARG);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_store_file(void) {
+	char dir[512], path[700], url[800];
+	make_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/token.json", dir);
+	snprintf(url, sizeof url, "file://%s", path);
+	sa_store st1 = 0, st2 = 0;
+	CHECK_OK(sa_store_open(&st1, url));
+	CHECK_OK(sa_store_open(&st2, url)); /* a second handle: as another process would */
+	char o1[1024], o2[1024];
+	snprintf(o1, sizeof o1, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st1);
+	snprintf(o2, sizeof o2, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st2);
+	emu_clear_requests();
+	sa_strategy s1 = 0, s2 = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s1, EMU.crn, EMU.key, o1));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s1, 10000));
+	sa_token_free(t);
+	struct stat sb;
+	CHECK(stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
+	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, o2));
+	CHECK_OK(sa_get_token(&t, s2, 10000));
+	sa_token_free(t);
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	sa_strategy_free(s1), sa_strategy_free(s2);
+	sa_store_free(st1), sa_store_free(st2);
+
+	st1 = 0xABCD;
+	CHECK_ST(sa_store_open(&st1, "file://relative/token.json"), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "INVALID_URL");
+	CHECK_ST(sa_store_open(&st1, "redis-nope://x"), SA_E_AUTH);
+	CHECK_ST(sa_store_open(&st1, NULL), SA_E_INVALID_ARG);
+	CHECK_ST(sa_store_open(NULL, "memory:"), SA_E_INVALID_ARG);
+	CHECK(st1 == 0xABCD);
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- try / async ------------------------------------------------------------------------ */
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls;
+	pthread_t thread;
+	sa_status status;
+	sa_token token;
+	char error_json[2048];
+	int had_error_json;
+} asyncctx;
+
+static void async_done(void *ud, sa_status status, sa_token token, const char *error_json) {
+	asyncctx *a = ud;
+	pthread_mutex_lock(&a->mu);
+	a->calls++;
+	a->thread = pthread_self();
+	a->status = status;
+	a->token = token;
+	a->had_error_json = error_json != NULL;
+	if (error_json) snprintf(a->error_json, sizeof a->error_json, "%s", error_json); /* borrowed */
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+static int async_wait(asyncctx *a, int ms) {
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+	pthread_mutex_lock(&a->mu);
+	while (a->calls == 0)
+		if (pthread_cond_timedwait(&a->cv, &a->mu, &until) != 0) break;
+	int n = a->calls;
+	pthread_mutex_unlock(&a->mu);
+	return n;
+}
+
+static void asyncctx_init(asyncctx *a) {
+	memset(a, 0, sizeof *a);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+}
+
+static void test_try_and_async(void) {
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	sa_token t = 0xABCD;
+	CHECK_ST(sa_try_get_token(&t, s), SA_E_WOULD_BLOCK); /* nothing cached yet */
+	CHECK_STREQ(sa_last_error_code(), "WOULD_BLOCK");
+	CHECK(t == 0xABCD);
+
+	asyncctx a;
+	asyncctx_init(&a);
+	CHECK_OK(sa_get_token_async(s, async_done, &a));
+	CHECK(async_wait(&a, 10000) == 1);
+	sleep_ms(50);
+	pthread_mutex_lock(&a.mu);
+	CHECK(a.calls == 1);
+	CHECK(!pthread_equal(a.thread, pthread_self()));
+	CHECK(a.status == SA_OK && a.token != 0 && !a.had_error_json);
+	sa_token at = a.token;
+	pthread_mutex_unlock(&a.mu);
+	char *v = token_value(at, NULL);
+	CHECK(v && count_substr(v, ".") == 2);
+
+	t = 0;
+	CHECK_OK(sa_try_get_token(&t, s)); /* now cached */
+	char *v2 = token_value(t, NULL);
+	CHECK(v && v2 && strcmp(v, v2) == 0);
+	free(v), free(v2);
+	sa_token_free(t), sa_token_free(at);
+	sa_strategy_free(s);
+
+	/* Failure: done gets the error JSON and no token. */
+	emu_fault("/api/authorise", 401, 0, 1);
+	CHECK_OK(new_ak(&s));
+	asyncctx b;
+	asyncctx_init(&b);
+	CHECK_OK(sa_get_token_async(s, async_done, &b));
+	CHECK(async_wait(&b, 10000) == 1);
+	sleep_ms(50);
+	pthread_mutex_lock(&b.mu);
+	CHECK(b.calls == 1);
+	CHECK(b.status == SA_E_AUTH);
+	CHECK(b.token == 0);
+	CHECK(b.had_error_json && json_has_key(b.error_json, "type") && json_has_key(b.error_json, "message"));
+	pthread_mutex_unlock(&b.mu);
+	emu_clear_faults();
+
+	/* Could not start: an error, and done is never called. */
+	asyncctx c;
+	asyncctx_init(&c);
+	CHECK_ST(sa_get_token_async(s, NULL, &c), SA_E_INVALID_ARG);
+	sa_strategy_free(s);
+	CHECK_ST(sa_get_token_async(s, async_done, &c), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_get_token_async(0, async_done, &c), SA_E_INVALID_HANDLE);
+	sleep_ms(50);
+	CHECK(c.calls == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- status codes ----------------------------------------------------------------------- */
+
+static void test_invalid_arg(void) {
+	sa_strategy s = 0xABCD;
+	const char *bad_utf8 = "crn:ap-southeast-2.aws:\xff\xfe";
+	CHECK_ST(sa_access_key_strategy_new(NULL, EMU.crn, EMU.key, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
+	CHECK(sa_last_error_status() == SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, NULL, EMU.key, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, NULL, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, bad_utf8, EMU.key, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK(sa_last_error_message() && strstr(sa_last_error_message(), "UTF-8"));
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, "{\"baseUrl\":\"\xc3\x28\"}"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, "{"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, "[]"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, "{} {}"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, "{\"timeoutMs\":\"1\"}"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, "{\"noSuchOption\":1}"), SA_E_INVALID_ARG);
+	CHECK(sa_last_error_message() && strstr(sa_last_error_message(), "noSuchOption"));
+	CHECK_ST(sa_auto_strategy_detect(NULL, NULL), SA_E_INVALID_ARG);
+	CHECK_ST(sa_auto_strategy_detect(&s, "{\"bogus\":true}"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_device_session_strategy_from_profile(NULL, NULL), SA_E_INVALID_ARG);
+	CHECK(s == 0xABCD);
+
+	sa_token t = 0xABCD;
+	CHECK_OK(sa_static_token_strategy_new(&s, "x"));
+	CHECK_ST(sa_get_token(NULL, s, 0), SA_E_INVALID_ARG);
+	CHECK_ST(sa_try_get_token(NULL, s), SA_E_INVALID_ARG);
+	CHECK_OK(sa_get_token(&t, s, 0));
+	CHECK_ST(sa_token_value(t, NULL, NULL), SA_E_INVALID_ARG);
+	CHECK_ST(sa_token_json(t, NULL, NULL), SA_E_INVALID_ARG);
+	char *v = NULL;
+	CHECK_OK(sa_token_value(t, &v, NULL)); /* out_len may be NULL */
+	CHECK_STREQ(v, "x");
+	sa_free(v);
+	sa_free(NULL);
+	sa_token_free(t);
+	sa_strategy_free(s);
+
+	sa_device_flow f = 0xABCD;
+	CHECK_ST(sa_device_code_begin(NULL, EMU.region, NULL, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK_ST(sa_device_code_begin(&f, NULL, NULL, OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK_ST(sa_device_code_begin(&f, EMU.region, "\xff", OPTS_BASE), SA_E_INVALID_ARG);
+	CHECK_ST(sa_device_code_begin(&f, EMU.region, NULL, "{\"x\":1}"), SA_E_INVALID_ARG);
+	CHECK(f == 0xABCD);
+	CHECK_ST(sa_bind_client_device("{"), SA_E_INVALID_ARG);
+	CHECK_ST(sa_request_reject(1, "\xff", NULL), SA_E_INVALID_ARG);
+	CHECK_ST(sa_request_resolve(1, NULL, 3), SA_E_INVALID_ARG);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_invalid_handle(void) {
+	sa_strategy s = 0;
+	sa_store st = 0;
+	CHECK_OK(sa_static_token_strategy_new(&s, "tok"));
+	CHECK_OK(sa_store_memory_new(&st));
+	sa_token tok = 0;
+	CHECK_OK(sa_get_token(&tok, s, 0));
+	sa_strategy freed = 0;
+	CHECK_OK(sa_static_token_strategy_new(&freed, "tok"));
+	sa_strategy_free(freed);
+	sa_token freed_tok = 0;
+	CHECK_OK(sa_get_token(&freed_tok, s, 0));
+	sa_token_free(freed_tok);
+
+	/* 0, freed, random, and handles of the wrong kind. */
+	uint64_t bad_strategies[] = {0, freed, 0x7fffffffdeadbeefULL, UINT64_MAX, st, tok};
+	for (size_t i = 0; i < sizeof bad_strategies / sizeof *bad_strategies; i++) {
+		sa_token t = 0xABCD;
+		CHECK_ST(sa_get_token(&t, bad_strategies[i], 100), SA_E_INVALID_HANDLE);
+		CHECK_STREQ(sa_last_error_code(), "INVALID_HANDLE");
+		CHECK_ST(sa_try_get_token(&t, bad_strategies[i]), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_strategy_invalidate(bad_strategies[i], tok, NULL), SA_E_INVALID_HANDLE);
+		CHECK(t == 0xABCD);
+	}
+	uint64_t bad_tokens[] = {0, freed_tok, 0x7fffffffdeadbeefULL, s, st};
+	for (size_t i = 0; i < sizeof bad_tokens / sizeof *bad_tokens; i++) {
+		char *v = (char *)0x1;
+		size_t n = 77;
+		CHECK_ST(sa_token_value(bad_tokens[i], &v, &n), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_token_json(bad_tokens[i], &v, &n), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_strategy_invalidate(s, bad_tokens[i], NULL), SA_E_INVALID_HANDLE);
+		CHECK(v == (char *)0x1 && n == 77);
+	}
+	uint64_t bad_other[] = {0, freed, 0x7fffffffdeadbeefULL, s, st, tok};
+	for (size_t i = 0; i < sizeof bad_other / sizeof *bad_other; i++) {
+		char *v = NULL;
+		CHECK_ST(sa_device_flow_json(bad_other[i], &v, NULL), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_device_flow_open_browser(bad_other[i], NULL), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_device_code_poll(bad_other[i], 10, &v, NULL), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_request_resolve(bad_other[i], "x", 1), SA_E_INVALID_HANDLE);
+		CHECK_ST(sa_request_reject(bad_other[i], NULL, NULL), SA_E_INVALID_HANDLE);
+	}
+	/* A strategy handle is not a store. */
+	char opts[256];
+	snprintf(opts, sizeof opts, "{\"store\":%llu}", (unsigned long long)s);
+	sa_strategy s2 = 0xABCD;
+	CHECK_ST(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, opts), SA_E_INVALID_HANDLE);
+	CHECK(s2 == 0xABCD);
+
+	/* Frees of the wrong kind or of stale handles do nothing. */
+	sa_token_free(s), sa_store_free(s), sa_device_flow_free(s);
+	sa_strategy_free(st), sa_strategy_free(tok), sa_strategy_free(0), sa_strategy_free(freed);
+	sa_token_free(0), sa_store_free(0), sa_device_flow_free(0);
+	sa_token_free(freed_tok);
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 0)); /* s survived all of that */
+	sa_token_free(t);
+	char *tv = token_value(tok, NULL); /* tok survived the wrong-kind frees too */
+	CHECK_STREQ(tv, "tok");
+	free(tv);
+	sa_token_free(tok);
+	sa_store_free(st);
+	sa_strategy_free(s);
+	/* Handles are never reused: the freed ones stay invalid. */
+	CHECK_ST(sa_get_token(&t, s, 0), SA_E_INVALID_HANDLE);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_timeout(void) {
+	emu_clear_faults();
+	emu_fault("/api/authorise", 0, 1500, 1); /* delay only */
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	sa_token t = 0xABCD;
+	double t0 = now_ms();
+	CHECK_ST(sa_get_token(&t, s, 200), SA_E_TIMEOUT);
+	double el = now_ms() - t0;
+	CHECK(el >= 150 && el < 1000);
+	CHECK_STREQ(sa_last_error_code(), "TIMEOUT");
+	CHECK(t == 0xABCD);
+	sa_strategy_free(s);
+
+	/* The strategy's timeoutMs is the default of sa_get_token. */
+	emu_fault("/api/authorise", 0, 1500, 1);
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"timeoutMs\":200}", EMU.url);
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	t0 = now_ms();
+	CHECK_ST(sa_get_token(&t, s, 0), SA_E_TIMEOUT);
+	el = now_ms() - t0;
+	CHECK(el >= 150 && el < 1000);
+	sa_strategy_free(s);
+	emu_clear_faults();
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* With timeoutMs set, the caller's deadline and the refresh's deadline are the same moment:
+   the status must still be SA_E_TIMEOUT every time, never the refresh's REQUEST_ERROR. */
+static void test_timeout_status_race(void) {
+	enum { ROUNDS = 80 };
+	emu_fault("/api/authorise", 0, 3000, 0); /* every request hangs */
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"timeoutMs\":20}", EMU.url);
+	int wrong = 0;
+	char first[300] = "";
+	for (int i = 0; i < ROUNDS; i++) {
+		sa_strategy s = 0;
+		if (sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts) != SA_OK) {
+			wrong++;
+			continue;
+		}
+		sa_token t = 0;
+		sa_status st = sa_get_token(&t, s, 0);
+		if (st != SA_E_TIMEOUT && !wrong++)
+			snprintf(first, sizeof first, "round %d: %s (%d) %.200s", i, status_name(st), st,
+			         sa_last_error_json() ? sa_last_error_json() : "");
+		if (st == SA_OK) sa_token_free(t);
+		sa_strategy_free(s);
+	}
+	emu_clear_faults();
+	if (wrong) {
+		char d[400];
+		snprintf(d, sizeof d, "%d of %d calls did not end with SA_E_TIMEOUT; first: %s", wrong, ROUNDS, first);
+		fail_at(__FILE__, __LINE__, "a passed timeout is SA_E_TIMEOUT", d);
+	}
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void test_cancelled(void) {
+	emu_clear_faults();
+	emu_fault("/api/authorise", 0, 3000, 1);
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	waiter w = {.s = s};
+	pthread_t th;
+	pthread_create(&th, NULL, waiter_main, &w);
+	sleep_ms(300); /* let it block on the delayed emulator */
+	double freed_at = now_ms();
+	sa_strategy_free(s);
+	pthread_join(th, NULL);
+	CHECK_ST(w.st, SA_E_CANCELLED);
+	CHECK_STREQ(w.code, "CANCELLED");
+	CHECK(w.returned_at - freed_at < 1000);
+
+	/* An async call pending when its strategy is freed completes once, with SA_E_CANCELLED. */
+	emu_fault("/api/authorise", 0, 3000, 1);
+	CHECK_OK(new_ak(&s));
+	asyncctx a;
+	asyncctx_init(&a);
+	CHECK_OK(sa_get_token_async(s, async_done, &a));
+	sleep_ms(300);
+	freed_at = now_ms();
+	sa_strategy_free(s);
+	CHECK(async_wait(&a, 5000) == 1);
+	CHECK(now_ms() - freed_at < 1000);
+	sleep_ms(50);
+	pthread_mutex_lock(&a.mu);
+	CHECK(a.calls == 1);
+	CHECK_ST(a.status, SA_E_CANCELLED);
+	CHECK(a.token == 0 && a.had_error_json && strstr(a.error_json, "CANCELLED"));
+	pthread_mutex_unlock(&a.mu);
+	emu_clear_faults();
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Account and workspace errors keep their codes and payloads through the C ABI. */
+static void test_auth_errors(void) {
+	char *body = NULL;
+	REQUIRE(emu_http("POST", "/_emulator/workspaces", "{}", &body) == 200);
+	char ws2[128] = "", crn2[256] = "", key2[512] = "";
+	CHECK(json_get_str(body, "workspaceId", ws2, sizeof ws2) == 0);
+	CHECK(json_get_str(body, "workspaceCrn", crn2, sizeof crn2) == 0);
+	CHECK(json_get_str(body, "accessKey", key2, sizeof key2) == 0);
+	free(body);
+
+	/* Workspace B's key bound to workspace A's CRN. */
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, key2, OPTS_BASE));
+	sa_token t = 0xABCD;
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "WORKSPACE_MISMATCH");
+	const char *j = sa_last_error_json();
+	CHECK(json_has_key(j, "expected") && json_has_key(j, "actual"));
+	CHECK(j && strstr(j, EMU.ws) && strstr(j, ws2));
+	CHECK(t == 0xABCD);
+	sa_strategy_free(s);
+
+	/* A usage limit on workspace B. */
+	char req[256];
+	snprintf(req, sizeof req, "{\"workspaceId\":\"%s\",\"code\":\"USAGE_LIMIT_EXCEEDED\"}", ws2);
+	CHECK(emu_http("POST", "/_emulator/usage-limit", req, NULL) == 200);
+	CHECK_OK(sa_access_key_strategy_new(&s, crn2, key2, OPTS_BASE));
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "USAGE_LIMIT_EXCEEDED");
+	CHECK(t == 0xABCD);
+	sa_strategy_free(s);
+	snprintf(req, sizeof req, "{\"workspaceId\":\"%s\",\"code\":\"\"}", ws2);
+	CHECK(emu_http("POST", "/_emulator/usage-limit", req, NULL) == 200);
+	CHECK_OK(sa_access_key_strategy_new(&s, crn2, key2, OPTS_BASE));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+
+	/* A key the service does not know. */
+	char wrong[512];
+	snprintf(wrong, sizeof wrong, "%s", EMU.key);
+	char *dot = strchr(wrong, '.');
+	REQUIRE(dot && dot[1]);
+	dot[1] = dot[1] == 'x' ? 'y' : 'x';
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, wrong, OPTS_BASE));
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK(sa_last_error_code() && *sa_last_error_code());
+	CHECK(sa_last_error_message() && !strstr(sa_last_error_message(), wrong)); /* never echoes a secret */
+	CHECK(sa_last_error_json() && !strstr(sa_last_error_json(), wrong));
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* P9: a forked child gets SA_E_FORKED at once, before anything reaches the Go runtime. */
+static void test_fork(void) {
+	sa_strategy cached = 0, fresh = 0;
+	CHECK_OK(new_ak(&cached));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, cached, 10000)); /* the library is in use */
+	CHECK_OK(new_ak(&fresh));                  /* needs goroutines and the network */
+	fflush(NULL);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		sa_token ct = 0xABCD;
+		sa_status st1 = sa_get_token(&ct, fresh, 5000);
+		const char *code = sa_last_error_code();
+		int code_ok = code && strcmp(code, "FORKED") == 0;
+		sa_status st2 = sa_get_token(&ct, cached, 5000);
+		sa_strategy ns = 0;
+		sa_status st3 = sa_static_token_strategy_new(&ns, "x");
+		sa_strategy_free(cached); /* void functions return at once too */
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double el = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		if (st1 != SA_E_FORKED) _exit(10);
+		if (!code_ok) _exit(11);
+		if (st2 != SA_E_FORKED || st3 != SA_E_FORKED) _exit(12);
+		if (ct != 0xABCD) _exit(13);
+		if (el > 100) _exit(14);
+		_exit(0);
+	}
+	/* The child must exit by itself: without the guard it would hang in the Go runtime. */
+	int status = 0;
+	pid_t r = 0;
+	double until = now_ms() + 5000;
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < until) sleep_ms(2);
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_at(__FILE__, __LINE__, "child exited", "child hung after fork (fork guard missing?)");
+	} else {
+		CHECK(WIFEXITED(status));
+		if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+			char d[96];
+			snprintf(d, sizeof d, "child exit code %d (10 status, 11 code, 12 other calls, 13 out, 14 > 100 ms)",
+			         WEXITSTATUS(status));
+			fail_at(__FILE__, __LINE__, "child exit code 0", d);
+		}
+	}
+	/* The parent is unaffected. */
+	sa_token t2 = 0;
+	CHECK_OK(sa_get_token(&t2, cached, 10000));
+	sa_token_free(t2);
+	sa_token_free(t);
+	sa_strategy_free(cached), sa_strategy_free(fresh);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- per-thread errors (P20) ------------------------------------------------------------ */
+
+static atomic_int g_err_mismatch;
+
+static void *errors_thread(void *p) {
+	int id = (int)(intptr_t)p;
+	char opts[64], url[64], mine_a[32], mine_b[32];
+	snprintf(opts, sizeof opts, "{\"bogusKey%02d\":1}", id);
+	snprintf(url, sizeof url, "scheme%02d://x", id);
+	snprintf(mine_a, sizeof mine_a, "bogusKey%02d", id);
+	snprintf(mine_b, sizeof mine_b, "scheme%02d", id);
+	for (int i = 0; i < 200; i++) {
+		sa_strategy s = 0;
+		sa_store st = 0;
+		int even = (i & 1) == 0;
+		sa_status got = even ? sa_auto_strategy_detect(&s, opts) : sa_store_open(&st, url);
+		const char *m = sa_last_error_message(), *j = sa_last_error_json();
+		if (got != (even ? SA_E_INVALID_ARG : SA_E_AUTH) || sa_last_error_status() != got || !m || !j ||
+		    !strstr(m, even ? mine_a : mine_b) || !strstr(j, even ? mine_a : mine_b))
+			atomic_fetch_add(&g_err_mismatch, 1);
+		/* A success clears this thread's error. */
+		if (sa_static_token_strategy_new(&s, "x") != SA_OK || sa_last_error_code() != NULL ||
+		    sa_last_error_message() != NULL || sa_last_error_json() != NULL || sa_last_error_status() != SA_OK)
+			atomic_fetch_add(&g_err_mismatch, 1);
+		sa_strategy_free(s);
+	}
+	return NULL;
+}
+
+static void test_last_error_threads(void) {
+	atomic_store(&g_err_mismatch, 0);
+	pthread_t th[16];
+	for (int i = 0; i < 16; i++) pthread_create(&th[i], NULL, errors_thread, (void *)(intptr_t)i);
+	for (int i = 0; i < 16; i++) pthread_join(th[i], NULL);
+	CHECK(atomic_load(&g_err_mismatch) == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A host thread that ends right after a failing call must not leak its error detail. The
+   plain run cannot see a leak; --memory (LSan, valgrind) fails on it. */
+static void *fail_then_exit(void *p) {
+	(void)p;
+	sa_token t = 0;
+	if (sa_get_token(&t, 0, 0) != SA_E_INVALID_HANDLE) atomic_fetch_add(&g_err_mismatch, 1);
+	return NULL;
+}
+
+static void test_thread_exit_error(void) {
+	atomic_store(&g_err_mismatch, 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_t th;
+		pthread_create(&th, NULL, fail_then_exit, NULL);
+		pthread_join(th, NULL);
+	}
+	CHECK(atomic_load(&g_err_mismatch) == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- concurrency ------------------------------------------------------------------------ */
+
+static int g_stress_iters = 10000;
+
+typedef struct {
+	sa_strategy s;
+	const char *want;
+	atomic_int failures;
+} stress_arg;
+
+static void *stress_main(void *p) {
+	stress_arg *a = p;
+	size_t want_len = strlen(a->want);
+	for (int i = 0; i < g_stress_iters; i++) {
+		sa_token t = 0;
+		char *v = NULL;
+		size_t n = 0;
+		if (sa_get_token(&t, a->s, 10000) != SA_OK || sa_token_value(t, &v, &n) != SA_OK || n != want_len ||
+		    memcmp(v, a->want, n) != 0)
+			atomic_fetch_add(&a->failures, 1);
+		sa_free(v);
+		sa_token_free(t);
+	}
+	return NULL;
+}
+
+static void test_stress_cached(void) {
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *want = token_value(t, NULL);
+	REQUIRE(want);
+	sa_token_free(t);
+	stress_arg a = {.s = s, .want = want};
+	pthread_t th[64];
+	double t0 = now_ms();
+	for (int i = 0; i < 64; i++) pthread_create(&th[i], NULL, stress_main, &a);
+	for (int i = 0; i < 64; i++) pthread_join(th[i], NULL);
+	double el = now_ms() - t0;
+	CHECK(atomic_load(&a.failures) == 0);
+	printf("    64 threads x %d cached get+value+free: %.0f ms (%.0f ns/iteration wall)\n", g_stress_iters, el,
+	       el * 1e6 / (64.0 * g_stress_iters));
+	free(want);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+static void fanin_record(fanin *f, sa_status st, sa_token t) {
+	char *v = st == SA_OK ? token_value(t, NULL) : NULL;
+	if (st == SA_OK) sa_token_free(t);
+	pthread_mutex_lock(&f->mu);
+	f->done++;
+	if (v) {
+		f->ok++;
+		if (!f->value[0]) snprintf(f->value, sizeof f->value, "%s", v);
+		else if (strcmp(f->value, v) != 0) f->mismatched++;
+	}
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	free(v);
+}
+
+static void fanin_done(void *ud, sa_status st, sa_token t, const char *err) {
+	(void)err;
+	fanin_record(ud, st, t);
+}
+
+typedef struct {
+	fanin *f;
+	sa_strategy s;
+} fanin_arg;
+
+static void *fanin_thread(void *p) {
+	fanin_arg *a = p;
+	sa_token t = 0;
+	sa_status st = sa_get_token(&t, a->s, 15000);
+	fanin_record(a->f, st, t);
+	return NULL;
+}
+
+/* 1,000 async calls + 100 blocked threads on an EXPIRED token: one upstream request. */
+static void test_expired_single_flight(void) {
+	enum { N_ASYNC = 1000, N_THREADS = 100 };
+	emu_clear_faults();
+	emu_token_ttl(2);
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t), *old = token_value(t, NULL);
+	sa_token_free(t);
+	emu_token_ttl(900); /* the refreshed token stays fresh for the rest of the test */
+	long long exp = json_get_num(json, "expiresAt");
+	free(json);
+	REQUIRE(exp > 0 && old);
+	/* Let real time pass until the token is unusable (no calls meanwhile: no background
+	   refresh while it was merely stale). */
+	while ((long long)time(NULL) < exp) sleep_ms(20);
+	sleep_ms(50);
+	emu_clear_requests();
+	emu_fault("/api/authorise", 0, 300, 0); /* delay only, so every caller arrives in time */
+
+	fanin f;
+	memset(&f, 0, sizeof f);
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	fanin_arg fa = {&f, s};
+	pthread_t th[N_THREADS];
+	for (int i = 0; i < N_THREADS; i++) pthread_create(&th[i], NULL, fanin_thread, &fa);
+	int started = 0;
+	for (int i = 0; i < N_ASYNC; i++) started += sa_get_token_async(s, fanin_done, &f) == SA_OK;
+	CHECK(started == N_ASYNC);
+	for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 15;
+	pthread_mutex_lock(&f.mu);
+	while (f.done < N_ASYNC + N_THREADS)
+		if (pthread_cond_timedwait(&f.cv, &f.mu, &until) != 0) break;
+	CHECK(f.done == N_ASYNC + N_THREADS);
+	CHECK(f.ok == N_ASYNC + N_THREADS);
+	CHECK(f.mismatched == 0);
+	CHECK(strcmp(f.value, old) != 0); /* they got the refreshed token */
+	pthread_mutex_unlock(&f.mu);
+	emu_clear_faults();
+	int n = emu_count_requests("/api/authorise");
+	if (n != 1) {
+		char d[64];
+		snprintf(d, sizeof d, "%d upstream /api/authorise requests", n);
+		fail_at(__FILE__, __LINE__, "exactly one refresh", d);
+	}
+	free(old);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- NULL and huge inputs (P23) --------------------------------------------------------- */
+
+static void test_huge_inputs(void) {
+	const size_t MiB = 1 << 20;
+	char *big = malloc(MiB + 64);
+	memset(big, 'A', MiB);
+	big[MiB] = 0;
+
+	sa_strategy s = 0xABCD;
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, big, OPTS_BASE), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "INVALID_ACCESS_KEY");
+	CHECK(sa_last_error_message() && strlen(sa_last_error_message()) < 1024); /* never echoes it */
+	CHECK(sa_last_error_json() && strlen(sa_last_error_json()) < 2048);
+	CHECK(s == 0xABCD);
+
+	/* 1 MiB of options JSON: valid, then garbage. */
+	char *opts = malloc(MiB + 128);
+	int k = snprintf(opts, 128, "{\"baseUrl\":\"%s\",\"audience\":\"", EMU.url);
+	memset(opts + k, 'b', MiB);
+	strcpy(opts + k + MiB, "\"}");
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_strategy_free(s);
+	memset(opts, '[', MiB);
+	opts[MiB] = 0;
+	s = 0xABCD;
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts), SA_E_INVALID_ARG);
+	CHECK(s == 0xABCD);
+	CHECK(strlen(sa_last_error_message()) < 1024);
+	free(opts);
+
+	/* A 1 MiB bearer token from a hook, and one with an embedded NUL. */
+	fnctx c;
+	fnctx_init(&c, M_SYNC, big);
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *v = NULL;
+	size_t n = 0;
+	CHECK_OK(sa_token_value(t, &v, &n));
+	CHECK(n == MiB && v && memcmp(v, big, MiB) == 0 && v[MiB] == 0);
+	sa_free(v);
+	sa_token_free(t);
+	free_fn_strategy(s, &c);
+
+	static const char nul_tok[] = {'a', 'b', 0, 'c', 'd'};
+	fnctx_init(&c, M_SYNC, NULL);
+	c.value = nul_tok, c.len = sizeof nul_tok;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK_OK(sa_token_value(t, &v, &n));
+	CHECK(n == 5 && v && memcmp(v, nul_tok, 5) == 0 && v[5] == 0);
+	sa_free(v);
+	sa_token_free(t);
+	free_fn_strategy(s, &c);
+
+	/* len 0 (value NULL): an empty bearer token is the hook's error, never a token. */
+	fnctx_init(&c, M_SYNC, NULL);
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	t = 0xABCD;
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_CALLBACK);
+	CHECK(t == 0xABCD);
+	CHECK(atomic_load(&c.st1) == SA_OK);
+	free_fn_strategy(s, &c);
+
+	/* NULL with len > 0 is refused and leaves the request open for a proper answer. */
+	fnctx_init(&c, M_NULL_LEN, "after-null");
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	expect_fn_token(s, "after-null");
+	CHECK(atomic_load(&c.st1) == SA_E_INVALID_ARG);
+	CHECK(atomic_load(&c.st2) == SA_OK);
+	free_fn_strategy(s, &c);
+
+	/* A static token of 1 MiB round-trips. */
+	CHECK_OK(sa_static_token_strategy_new(&s, big));
+	CHECK_OK(sa_get_token(&t, s, 0));
+	CHECK_OK(sa_token_value(t, &v, &n));
+	CHECK(n == MiB);
+	sa_free(v);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	free(big);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A length beyond what the library can copy must be refused, never silently truncated.
+   The buffer is a 4 GiB + 5 byte reservation (MAP_NORESERVE): only its first page is touched. */
+typedef struct {
+	const char *buf;
+	size_t len;
+	atomic_int st;
+} biglen;
+
+static void biglen_hook(void *ud, sa_request req) {
+	biglen *b = ud;
+	sa_status st = sa_request_resolve(req, b->buf, b->len);
+	atomic_store(&b->st, st);
+	if (st != SA_OK) sa_request_resolve(req, "refused", 7);
+}
+
+static void test_resolve_len_over_int32(void) {
+	size_t sizes[] = {((size_t)1 << 32) + 5, (size_t)1 << 31};
+	for (int i = 0; i < 2; i++) {
+		size_t len = sizes[i];
+		char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		REQUIRE(buf != MAP_FAILED);
+		memcpy(buf, "abcde", 5);
+		biglen b = {.buf = buf, .len = len};
+		atomic_store(&b.st, 99);
+		sa_strategy s = 0;
+		CHECK_OK(sa_strategy_fn_new(&s, biglen_hook, &b, NULL));
+		sa_token t = 0;
+		CHECK_OK(sa_get_token(&t, s, 30000));
+		size_t n = 0;
+		char *v = token_value(t, &n);
+		sa_status st = atomic_load(&b.st);
+		char d[160];
+		snprintf(d, sizeof d, "len %zu: sa_request_resolve returned %s (%d), token length %zu", len, status_name(st), st, n);
+		/* Either refused as an invalid argument, or copied whole: never cut, never a panic. */
+		if (!(st == SA_E_INVALID_ARG || (st == SA_OK && n == len)))
+			fail_at(__FILE__, __LINE__, "resolve refuses or copies the whole length", d);
+		free(v);
+		sa_token_free(t);
+		sa_strategy_free(s);
+		munmap(buf, len);
+	}
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* P7/R18: a Go panic inside the library is contained and reported as SA_E_INTERNAL. */
+static void test_debug_panic(void) {
+	CHECK_ST(sa_debug_panic(), SA_E_INTERNAL);
+	CHECK(sa_last_error_status() == SA_E_INTERNAL);
+	CHECK_STREQ(sa_last_error_code(), "INTERNAL_ERROR");
+	CHECK(sa_last_error_json() && json_has_key(sa_last_error_json(), "message"));
+	sa_strategy s = 0;
+	CHECK_OK(sa_static_token_strategy_new(&s, "still-alive"));
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- the end ---------------------------------------------------------------------------- */
+
+static void test_no_live_objects(void) { CHECK_NO_LIVE_OBJECTS(); }
+
+/* ---- runner ----------------------------------------------------------------------------- */
+
+typedef struct {
+	const char *name;
+	void (*fn)(void);
+	int vg; /* in the valgrind subset: quick, few threads */
+} test_case;
+
+static const test_case TESTS[] = {
+    {"version", test_version, 1},
+    {"access_key", test_access_key, 1},
+    {"auto_env", test_auto_env, 0},
+    {"auto_options", test_auto_options, 0},
+    {"auto_nothing", test_auto_nothing, 1},
+    {"device_session", test_device_session, 0},
+    {"device_pending", test_device_pending, 0},
+    {"static_token", test_static_token, 1},
+    {"fn_sync", test_fn_sync, 1},
+    {"fn_thread", test_fn_thread, 1},
+    {"fn_late", test_fn_late, 0},
+    {"fn_twice", test_fn_twice, 1},
+    {"fn_reject", test_fn_reject, 1},
+    {"fn_never", test_fn_never, 0},
+    {"fn_destroy_order", test_fn_destroy_order, 0},
+    {"fn_free_while_waiting", test_fn_free_while_waiting, 0},
+    {"fn_free_while_waiting_race", test_fn_free_while_waiting_race, 0},
+    {"fn_free_inside_hook", test_fn_free_inside_hook, 1},
+    {"async_thread_count", test_async_thread_count, 0},
+    {"oidc", test_oidc, 1},
+    {"store_fn", test_store_fn, 1},
+    {"store_fn_failures", test_store_fn_failures, 0},
+    {"store_memory_shared", test_store_memory_shared, 1},
+    {"store_file", test_store_file, 0},
+    {"try_and_async", test_try_and_async, 1},
+    {"invalid_arg", test_invalid_arg, 1},
+    {"invalid_handle", test_invalid_handle, 1},
+    {"timeout", test_timeout, 0},
+    {"timeout_status_race", test_timeout_status_race, 0},
+    {"cancelled", test_cancelled, 0},
+    {"auth_errors", test_auth_errors, 1},
+    {"fork", test_fork, 0},
+    {"last_error_threads", test_last_error_threads, 0},
+    {"thread_exit_error", test_thread_exit_error, 1},
+    {"stress_cached", test_stress_cached, 0},
+    {"expired_single_flight", test_expired_single_flight, 0},
+    {"huge_inputs", test_huge_inputs, 0},
+    {"resolve_len_over_int32", test_resolve_len_over_int32, 0},
+    {"debug_panic", test_debug_panic, 1},
+    {"no_live_objects", test_no_live_objects, 1},
+};
+#define N_TESTS (sizeof TESTS / sizeof *TESTS)
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	int vg_only = 0, list = 0;
+	const char *only[64];
+	int n_only = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--subset=vg") == 0) vg_only = 1;
+		else if (strcmp(argv[i], "--list") == 0) list = 1;
+		else if (n_only < 64) only[n_only++] = argv[i];
+	}
+	if (list) {
+		for (size_t i = 0; i < N_TESTS; i++) printf("%s%s\n", TESTS[i].name, TESTS[i].vg ? " (vg)" : "");
+		return 0;
+	}
+	if (emu_init_from_env() != 0) {
+		fprintf(stderr, "harness: SA_EMU_URL, SA_EMU_CRN and SA_EMU_KEY must name a running emulator\n");
+		return 2;
+	}
+	if (getenv("SA_STRESS_ITERS")) g_stress_iters = atoi(getenv("SA_STRESS_ITERS"));
+	snprintf(OPTS_BASE, sizeof OPTS_BASE, "{\"baseUrl\":\"%s\"}", EMU.url);
+
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < N_TESTS; i++) {
+		int selected = n_only == 0;
+		for (int j = 0; j < n_only; j++) selected |= strcmp(only[j], TESTS[i].name) == 0;
+		if (!selected || (vg_only && !TESTS[i].vg)) continue;
+		atomic_store(&g_check_failures, 0);
+		double t0 = now_ms();
+		TESTS[i].fn();
+		double el = now_ms() - t0;
+		/* Leave the emulator as the next test expects it. */
+		emu_clear_faults();
+		if (atomic_load(&g_check_failures) == 0) {
+			passed++;
+			printf("ok   %-24s %7.0f ms\n", TESTS[i].name, el);
+		} else {
+			failed++;
+			printf("FAIL %-24s %7.0f ms (%d failed checks)\n", TESTS[i].name, el, atomic_load(&g_check_failures));
+		}
+	}
+	printf("harness: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

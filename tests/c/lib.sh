@@ -1,0 +1,77 @@
+# Shared by tests/c/run.sh and tests/c/bench.sh (sourced, not run): build prerequisites,
+# Debian packages, and one emulator per script that is always stopped.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT=$PWD
+OUT=build/out
+TBUILD=$OUT/tests-c # test binaries; never inside the source tree
+
+# ensure_cmds CMD:PACKAGE... installs the Debian packages of missing commands.
+ensure_cmds() {
+	local need=() pair
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+	done
+	((${#need[@]})) || return 0
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "missing Debian packages: ${need[*]} (run as root or install them)" >&2
+		exit 1
+	fi
+	echo "installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+# The library and the CLI (make test-c builds both first; this keeps the scripts standalone).
+ensure_built() {
+	if [[ ! -e $OUT/lib/libstack_auth.so || ! -e $OUT/gen/libstack_auth_cgo.h || ! -e $OUT/include/stack_auth.h ]]; then
+		bash build/lib.sh
+	fi
+	if [[ ! -x $OUT/bin/stack-auth ]]; then
+		mkdir -p "$OUT/bin"
+		go build -o "$OUT/bin/stack-auth" ./cmd/stack-auth
+	fi
+	mkdir -p "$TBUILD"
+}
+
+WORK=""
+EMU_PID=""
+cleanup() {
+	if [[ -n $EMU_PID ]] && kill -0 "$EMU_PID" 2>/dev/null; then
+		kill -TERM "$EMU_PID" 2>/dev/null || true
+		# A stuck emulator must not hang the script.
+		for _ in $(seq 50); do kill -0 "$EMU_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$EMU_PID" 2>/dev/null || true
+		wait "$EMU_PID" 2>/dev/null || true
+	fi
+	[[ -n $WORK ]] && rm -rf "$WORK"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_emulator [flags...]: exports SA_EMU_URL, SA_EMU_CRN, SA_EMU_KEY and SA_TEST_TMP.
+start_emulator() {
+	WORK=$(mktemp -d /tmp/sa-tests.XXXXXX)
+	"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 "$@" >"$WORK/emu.json" 2>"$WORK/emu.log" &
+	EMU_PID=$!
+	for _ in $(seq 100); do
+		[[ -s $WORK/emu.json ]] && break
+		kill -0 "$EMU_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	local line
+	line=$(head -n1 "$WORK/emu.json" 2>/dev/null || true)
+	if [[ -z $line ]]; then
+		echo "the emulator did not start:" >&2
+		cat "$WORK/emu.log" >&2
+		exit 1
+	fi
+	field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$line"; }
+	export SA_EMU_URL SA_EMU_CRN SA_EMU_KEY SA_TEST_TMP
+	SA_EMU_URL=$(field url)
+	SA_EMU_CRN=$(field workspaceCrn)
+	SA_EMU_KEY=$(field accessKey)
+	SA_TEST_TMP=$WORK
+}
