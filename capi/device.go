@@ -38,11 +38,12 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 	if id == "" {
 		id = stackauth.CLIClientID
 	}
-	p, st := parseOptions(optionsJSON)
+	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
+		return options{BaseURL: o.BaseURL, ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs}
+	})
 	if st != saOK {
 		return st
 	}
-	defer p.release() // a device flow keeps no store
 	opts := p.core
 	// Identify the device, as the CLI does, so the session's refreshes carry its id.
 	if identity, err := deviceIdentity(p); err == nil {
@@ -150,11 +151,12 @@ func sago_device_flow_free(f C.sa_device_flow) {
 //export sago_bind_client_device
 func sago_bind_client_device(optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	p, st := parseOptions(optionsJSON)
+	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
+		return options{ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs}
+	})
 	if st != saOK {
 		return st
 	}
-	defer p.release()
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
 	if err := stackauth.BindClientDevice(ctx, p.core...); err != nil {

@@ -6,7 +6,9 @@ package main
 import "C"
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"time"
 	"unsafe"
@@ -114,9 +116,15 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userDat
 	case <-timer.C:
 		return nil, &failure{status: saETimeout, err: customCode("TIMEOUT", "the host hook did not complete its request in time")}
 	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), errHandleFreed) {
+			return nil, cancelled("the host hook's request")
+		}
 		return nil, ctx.Err()
 	}
 }
+
+// maxHookValue bounds what a hook may hand back: tokens and stored token JSON are a few KiB.
+const maxHookValue = 16 << 20
 
 //export sago_request_resolve
 func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (status C.sa_status) {
@@ -128,9 +136,12 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 	if !ok {
 		return invalidHandle("request")
 	}
+	if length > maxHookValue {
+		return invalidArg("value is longer than %d bytes", maxHookValue)
+	}
 	var data []byte
 	if length > 0 {
-		data = C.GoBytes(unsafe.Pointer(value), C.int(length))
+		data = bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(value)), int(length)))
 	}
 	if !req.complete(answer{value: data}) {
 		return invalidHandle("request")

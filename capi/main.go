@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -40,43 +42,64 @@ const (
 )
 
 // registry maps handles to objects. Handles come from one counter, so they are never
-// reused, and a handle of one kind is never valid as another kind.
+// reused, and a handle of one kind is never valid as another kind. It is sharded so that
+// threads creating and freeing token handles do not queue on one lock.
 type registry struct {
-	mu   sync.RWMutex
-	next uint64
-	m    map[uint64]any
+	next   atomic.Uint64
+	shards [64]shard
 }
 
-var handles = registry{m: map[uint64]any{}}
+type shard struct {
+	mu sync.RWMutex
+	m  map[uint64]any
+	_  [32]byte // keep shards on separate cache lines
+}
+
+var handles registry
+
+func (r *registry) shard(h uint64) *shard {
+	s := &r.shards[h%uint64(len(r.shards))]
+	return s
+}
 
 func (r *registry) add(v any) uint64 {
-	r.mu.Lock()
-	r.next++
-	h := r.next
-	r.m[h] = v
-	r.mu.Unlock()
+	h := r.next.Add(1)
+	s := r.shard(h)
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[uint64]any{}
+	}
+	s.m[h] = v
+	s.mu.Unlock()
 	return h
 }
 
 func (r *registry) remove(h uint64) (any, bool) {
-	r.mu.Lock()
-	v, ok := r.m[h]
-	delete(r.m, h)
-	r.mu.Unlock()
+	s := r.shard(h)
+	s.mu.Lock()
+	v, ok := s.m[h]
+	delete(s.m, h)
+	s.mu.Unlock()
 	return v, ok
 }
 
 func (r *registry) len() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.m)
+	n := 0
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
 }
 
 // lookup returns the object of handle h if it is a T.
 func lookup[T any](h uint64) (T, bool) {
-	handles.mu.RLock()
-	v, ok := handles.m[h]
-	handles.mu.RUnlock()
+	s := handles.shard(h)
+	s.mu.RLock()
+	v, ok := s.m[h]
+	s.mu.RUnlock()
 	t, ok2 := v.(T)
 	return t, ok && ok2
 }
@@ -143,13 +166,27 @@ func classify(err error) (C.sa_status, *stackauth.AuthError) {
 
 // waitError maps the end of a wait: the caller's deadline, a freed handle, or the error.
 func waitError(ctx context.Context, err error, what string) error {
+	var f *failure
 	switch {
-	case errors.Is(context.Cause(ctx), errHandleFreed):
-		return &failure{status: saECancelled, err: customCode("CANCELLED", what+" cancelled: the handle was freed")}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.As(err, &f):
+		return err // already classified (a freed handle seen by a hook wait, a hook timeout)
+	case errors.Is(context.Cause(ctx), errHandleFreed) || errors.Is(err, errHandleFreed):
+		return cancelled(what)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || deadlinePassed(ctx):
+		// The second test catches an inner deadline that fired at the same instant as the
+		// caller's, before the caller's context had noticed its own.
 		return &failure{status: saETimeout, err: customCode("TIMEOUT", "timed out waiting for "+what)}
 	}
 	return err
+}
+
+func cancelled(what string) *failure {
+	return &failure{status: saECancelled, err: customCode("CANCELLED", what+" cancelled: the handle was freed")}
+}
+
+func deadlinePassed(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func customCode(code, message string) *stackauth.AuthError {

@@ -73,8 +73,9 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 		if *o.TimeoutMs <= 0 || *o.TimeoutMs > int64(24*time.Hour/time.Millisecond) {
 			return nil, invalidArg("options_json: timeoutMs must be between 1 and 86400000")
 		}
+		// The caller's default wait. The shared refresh keeps its own, longer deadline: it
+		// serves every caller, and must not expire at the same instant as one of them.
 		out.timeout = time.Duration(*o.TimeoutMs) * time.Millisecond
-		out.core = append(out.core, stackauth.WithRefreshTimeout(out.timeout))
 	}
 	if o.Store != nil {
 		st, ok := lookup[*storeObj](*o.Store)
@@ -141,12 +142,17 @@ func lookupEnv(name string) (string, bool) {
 
 // parseTimeoutOnly accepts options_json for hooks, where only timeoutMs applies.
 func parseTimeoutOnly(p *C.sa_cchar) (*parsed, C.sa_status) {
+	return parseOptionsOnly(p, func(o options) options { return options{TimeoutMs: o.TimeoutMs} })
+}
+
+// parseOptionsOnly is parseOptions for calls that take only some of the keys.
+func parseOptionsOnly(p *C.sa_cchar, allowed func(o options) options) (*parsed, C.sa_status) {
 	o, st := decodeOptions(p)
 	if st != saOK {
 		return nil, st
 	}
-	if o != (options{TimeoutMs: o.TimeoutMs}) {
-		return nil, invalidArg("options_json: only timeoutMs applies here")
+	if o != allowed(o) {
+		return nil, invalidArg("options_json: a key that does not apply to this call")
 	}
 	return parseOptions(p)
 }

@@ -28,8 +28,16 @@ static atomic_int sa_forked;
 
 static void sa_on_fork_child(void) { atomic_store_explicit(&sa_forked, 1, memory_order_relaxed); }
 
+static pthread_key_t tl_key; /* its destructor frees an exiting thread's last error */
+static void clear_error(void);
+static void free_thread_error(void *unused) {
+	(void)unused;
+	clear_error();
+}
+
 __attribute__((constructor)) static void sashim_init(void) {
 	pthread_atfork(NULL, NULL, sa_on_fork_child);
+	pthread_key_create(&tl_key, free_thread_error);
 }
 
 /* ---- per-thread last error ------------------------------------------------------------ */
@@ -57,6 +65,7 @@ static void clear_error(void) {
 
 static void set_error_c(sa_status status, const char *code, const char *message, const char *json) {
 	clear_error();
+	pthread_setspecific(tl_key, (void *)1);
 	tl_status = status;
 	tl_code = strdup(code);
 	tl_message = strdup(message);
@@ -65,6 +74,7 @@ static void set_error_c(sa_status status, const char *code, const char *message,
 
 void sashim_set_error(sa_status status, _GoString_ code, _GoString_ message, _GoString_ json) {
 	clear_error();
+	pthread_setspecific(tl_key, (void *)1);
 	tl_status = status;
 	tl_code = dup_n(GS_PTR(code), GS_LEN(code));
 	tl_message = dup_n(GS_PTR(message), GS_LEN(message));

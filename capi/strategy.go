@@ -217,6 +217,19 @@ func sago_strategy_invalidate(s C.sa_strategy, token C.sa_token, outRefreshing *
 	return saOK
 }
 
+// ready returns a token (or a settled error) available without waiting: a cached one, or
+// a static one. ok is false when only waiting (a refresh, a host hook) would give one.
+func (o *strategyObj) ready() (tok stackauth.ServiceToken, err error, ok bool) {
+	switch c := o.s.(type) {
+	case stackauth.CachingStrategy:
+		return c.TryGetToken()
+	case *stackauth.StaticTokenStrategy:
+		tok, err = c.GetToken(context.Background())
+		return tok, err, true
+	}
+	return tok, nil, false
+}
+
 func (o *strategyObj) getToken(timeout time.Duration) (stackauth.ServiceToken, error) {
 	ctx, cancel := context.WithTimeout(o.life, timeout)
 	defer cancel()
@@ -236,6 +249,11 @@ func sago_get_token(out *C.sa_token, s C.sa_strategy, timeoutMs C.int32_t) (stat
 	o, ok := lookup[*strategyObj](uint64(s))
 	if !ok {
 		return invalidHandle("strategy")
+	}
+	// A cached token needs no deadline: a context per call was most of this call's cost.
+	if tok, err, ready := o.ready(); ready && err == nil {
+		*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
+		return saOK
 	}
 	timeout := o.timeout
 	if timeoutMs > 0 {
@@ -259,18 +277,9 @@ func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 	if !ok {
 		return invalidHandle("strategy")
 	}
-	var tok stackauth.ServiceToken
-	var err error
-	switch c := o.s.(type) {
-	case stackauth.CachingStrategy:
-		var ready bool
-		if tok, err, ready = c.TryGetToken(); !ready {
-			return fail(saEWouldBlock, "WOULD_BLOCK", "no usable token without waiting; use sa_get_token_async")
-		}
-	case *stackauth.StaticTokenStrategy:
-		tok, err = c.GetToken(context.Background())
-	default:
-		return fail(saEWouldBlock, "WOULD_BLOCK", "this strategy asks a hook for every token; use sa_get_token_async")
+	tok, err, ready := o.ready()
+	if !ready {
+		return fail(saEWouldBlock, "WOULD_BLOCK", "no usable token without waiting; use sa_get_token_async")
 	}
 	if err != nil {
 		return report(err)
@@ -322,7 +331,9 @@ func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa
 	if !ok {
 		return invalidHandle("token")
 	}
-	return setString(out, outLen, o.tok.Token().Reveal())
+	status = saOK
+	o.tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
+	return status
 }
 
 //export sago_token_json

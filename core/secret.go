@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"unsafe"
 )
 
 // SecretToken holds a secret string: a bearer token, refresh token, access key, device
@@ -30,6 +31,16 @@ func (s SecretToken) Reveal() string {
 		return ""
 	}
 	return string(*s.b)
+}
+
+// Use calls f with the secret without copying it. f must not keep the string: the buffer
+// behind it is wiped by Zero. (The C library copies it straight into host memory.)
+func (s SecretToken) Use(f func(secret string)) {
+	if s.b == nil || len(*s.b) == 0 {
+		f("")
+		return
+	}
+	f(unsafe.String(&(*s.b)[0], len(*s.b)))
 }
 
 // IsEmpty reports whether the secret is absent or the empty string.
