@@ -47,14 +47,14 @@ func (r *request) complete(a answer) bool {
 // after the last call of the function, when every owner has released the hook.
 type hook struct {
 	mu        sync.Mutex
-	userData  unsafe.Pointer
+	userData  C.uintptr_t // the host's void *, opaque to Go (it may be a small integer)
 	destroy   C.sa_destroy_fn
 	refs      int // owners: the handle, plus strategies using a store
 	running   int // calls of the host function in progress
 	destroyed bool
 }
 
-func newHook(userData unsafe.Pointer, destroy C.sa_destroy_fn) *hook {
+func newHook(userData C.uintptr_t, destroy C.sa_destroy_fn) *hook {
 	return &hook{userData: userData, destroy: destroy, refs: 1}
 }
 
@@ -85,7 +85,7 @@ func (h *hook) maybeDestroyLocked() {
 // ask registers a request, calls the host function with it on a library goroutine (so it
 // never runs on the caller's thread nor under a lock), and waits for the completion, the
 // caller's context, or the hook's timeout.
-func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userData unsafe.Pointer, req C.sa_request)) ([]byte, error) {
+func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
 	h.mu.Lock()
 	if h.refs <= 0 {
 		h.mu.Unlock()
@@ -193,7 +193,7 @@ type tokenHook struct {
 func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
 	ch := t.flight.DoChan("", func() (any, error) {
 		// Detached from any one caller (others may share this request), not from the handle.
-		value, err := t.ask(t.life, t.timeout, func(ud unsafe.Pointer, req C.sa_request) {
+		value, err := t.ask(t.life, t.timeout, func(ud C.uintptr_t, req C.sa_request) {
 			C.sashim_call_get_token(t.fn, ud, req)
 		})
 		if err != nil {
@@ -249,7 +249,7 @@ func (s *fnStore) Load(ctx context.Context) (*stackauth.Token, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	value, err := s.ask(ctx, s.timeout, func(ud unsafe.Pointer, req C.sa_request) {
+	value, err := s.ask(ctx, s.timeout, func(ud C.uintptr_t, req C.sa_request) {
 		C.sashim_call_load(s.load, ud, req)
 	})
 	if err != nil {
@@ -268,7 +268,7 @@ func (s *fnStore) Save(ctx context.Context, t *stackauth.Token) error {
 	defer s.mu.Unlock()
 	var saveErr error
 	err := stackauth.NewTokenStoreFn(nil, func(ctx context.Context, tokenJSON string) error {
-		_, saveErr = s.ask(ctx, s.timeout, func(ud unsafe.Pointer, req C.sa_request) {
+		_, saveErr = s.ask(ctx, s.timeout, func(ud C.uintptr_t, req C.sa_request) {
 			// The JSON is borrowed for the duration of the call, then zeroed.
 			p := C.sashim_borrow(tokenJSON)
 			defer C.sashim_wipe_free(p, C.size_t(len(tokenJSON)))
@@ -308,7 +308,7 @@ func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 }
 
 //export sago_store_fn_new_ex
-func sago_store_fn_new_ex(out *C.sa_store, load C.sa_store_load_fn, save C.sa_store_save_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
+func sago_store_fn_new_ex(out *C.sa_store, load C.sa_store_load_fn, save C.sa_store_save_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
 	if out == nil {
 		return invalidArg("out must not be NULL")

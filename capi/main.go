@@ -181,7 +181,7 @@ func waitError(ctx context.Context, err error, what string) error {
 }
 
 func cancelled(what string) *failure {
-	return &failure{status: saECancelled, err: customCode("CANCELLED", what+" cancelled: the handle was freed")}
+	return &failure{status: saECancelled, err: customCode("CANCELLED", "cancelled while waiting for "+what+": the handle was freed")}
 }
 
 func deadlinePassed(ctx context.Context) bool {

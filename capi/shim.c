@@ -98,9 +98,10 @@ sa_status sa_last_error_status(void) { return tl_status; }
 		}                                                                                       \
 	} while (0)
 
+/* Entry of the void *_free functions: they keep this thread's error (a host finalizer may
+   free a handle between a failing call and the read of its error). */
 #define SA_ENTER_VOID()                                                                         \
 	do {                                                                                        \
-		clear_error();                                                                          \
 		if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) return;                     \
 	} while (0)
 
@@ -172,16 +173,16 @@ char *sashim_getenv(_GoString_ name) {
 
 /* ---- trampolines ---------------------------------------------------------------------- */
 
-void sashim_call_get_token(sa_get_token_fn fn, void *user_data, sa_request req) { fn(user_data, req); }
-void sashim_call_load(sa_store_load_fn fn, void *user_data, sa_request req) { fn(user_data, req); }
-void sashim_call_save(sa_store_save_fn fn, void *user_data, sa_request req, const char *json, size_t len) {
-	fn(user_data, req, json, len);
+void sashim_call_get_token(sa_get_token_fn fn, uintptr_t user_data, sa_request req) { fn((void *)user_data, req); }
+void sashim_call_load(sa_store_load_fn fn, uintptr_t user_data, sa_request req) { fn((void *)user_data, req); }
+void sashim_call_save(sa_store_save_fn fn, uintptr_t user_data, sa_request req, const char *json, size_t len) {
+	fn((void *)user_data, req, json, len);
 }
-void sashim_call_done(sa_token_done_fn fn, void *user_data, sa_status status, sa_token token, const char *error_json) {
-	fn(user_data, status, token, error_json);
+void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status, sa_token token, const char *error_json) {
+	fn((void *)user_data, status, token, error_json);
 }
-void sashim_call_destroy(sa_destroy_fn fn, void *user_data) {
-	if (fn) fn(user_data);
+void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data) {
+	if (fn) fn((void *)user_data);
 }
 
 /* ---- the public functions ------------------------------------------------------------- */
@@ -224,19 +225,19 @@ sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token) {
 
 sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data, sa_destroy_fn destroy) {
 	SA_ENTER();
-	return sago_strategy_fn_new_ex(out, fn, user_data, destroy, NULL);
+	return sago_strategy_fn_new_ex(out, fn, (uintptr_t)user_data, destroy, NULL);
 }
 
 sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data, sa_destroy_fn destroy,
                                 const char *options_json) {
 	SA_ENTER();
-	return sago_strategy_fn_new_ex(out, fn, user_data, destroy, options_json);
+	return sago_strategy_fn_new_ex(out, fn, (uintptr_t)user_data, destroy, options_json);
 }
 
 sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn, sa_get_token_fn provider,
                                           void *user_data, sa_destroy_fn destroy, const char *options_json) {
 	SA_ENTER();
-	return sago_oidc_federation_strategy_new(out, workspace_crn, provider, user_data, destroy, options_json);
+	return sago_oidc_federation_strategy_new(out, workspace_crn, provider, (uintptr_t)user_data, destroy, options_json);
 }
 
 void sa_strategy_free(sa_strategy s) {
@@ -247,6 +248,11 @@ void sa_strategy_free(sa_strategy s) {
 sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing) {
 	SA_ENTER();
 	return sago_strategy_invalidate(s, token, out_refreshing);
+}
+
+sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, size_t len, int32_t *out_refreshing) {
+	SA_ENTER();
+	return sago_strategy_invalidate_value(s, token, len, out_refreshing);
 }
 
 sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms) {
@@ -261,7 +267,12 @@ sa_status sa_try_get_token(sa_token *out, sa_strategy s) {
 
 sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data) {
 	SA_ENTER();
-	return sago_get_token_async(s, done, user_data);
+	return sago_get_token_async(s, 0, done, (uintptr_t)user_data);
+}
+
+sa_status sa_get_token_async_ex(sa_strategy s, int32_t timeout_ms, sa_token_done_fn done, void *user_data) {
+	SA_ENTER();
+	return sago_get_token_async(s, timeout_ms, done, (uintptr_t)user_data);
 }
 
 sa_status sa_token_value(sa_token t, char **out, size_t *out_len) {
@@ -287,13 +298,13 @@ sa_status sa_store_memory_new(sa_store *out) {
 sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save, void *user_data,
                           sa_destroy_fn destroy) {
 	SA_ENTER();
-	return sago_store_fn_new_ex(out, load, save, user_data, destroy, NULL);
+	return sago_store_fn_new_ex(out, load, save, (uintptr_t)user_data, destroy, NULL);
 }
 
 sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save_fn save, void *user_data,
                              sa_destroy_fn destroy, const char *options_json) {
 	SA_ENTER();
-	return sago_store_fn_new_ex(out, load, save, user_data, destroy, options_json);
+	return sago_store_fn_new_ex(out, load, save, (uintptr_t)user_data, destroy, options_json);
 }
 
 sa_status sa_store_open(sa_store *out, const char *url) {

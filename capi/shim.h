@@ -2,6 +2,7 @@
 #ifndef SA_SHIM_H
 #define SA_SHIM_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include "stack_auth.h"
 
@@ -19,11 +20,13 @@ void sashim_wipe_free(char *p, size_t len);
 int64_t sashim_live_strings(void);
 char *sashim_getenv(_GoString_ name);
 
-/* Trampolines: Go cannot call C function pointers directly. */
-void sashim_call_get_token(sa_get_token_fn fn, void *user_data, sa_request req);
-void sashim_call_load(sa_store_load_fn fn, void *user_data, sa_request req);
-void sashim_call_save(sa_store_save_fn fn, void *user_data, sa_request req, const char *json, size_t len);
-void sashim_call_done(sa_token_done_fn fn, void *user_data, sa_status status, sa_token token, const char *error_json);
-void sashim_call_destroy(sa_destroy_fn fn, void *user_data);
+/* Trampolines: Go cannot call C function pointers directly. user_data travels through Go
+   as uintptr_t: hosts may pass any value (a small integer, say), and Go aborts the process
+   when it finds a non-pointer in a pointer-typed variable on a goroutine's stack. */
+void sashim_call_get_token(sa_get_token_fn fn, uintptr_t user_data, sa_request req);
+void sashim_call_load(sa_store_load_fn fn, uintptr_t user_data, sa_request req);
+void sashim_call_save(sa_store_save_fn fn, uintptr_t user_data, sa_request req, const char *json, size_t len);
+void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status, sa_token token, const char *error_json);
+void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data);
 
 #endif

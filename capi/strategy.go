@@ -130,7 +130,7 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 }
 
 //export sago_strategy_fn_new_ex
-func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
+func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
 	if out == nil || fn == nil {
 		return invalidArg("out and fn must not be NULL")
@@ -155,7 +155,7 @@ func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData 
 }
 
 //export sago_oidc_federation_strategy_new
-func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cchar, provider C.sa_get_token_fn, userData unsafe.Pointer, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
+func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cchar, provider C.sa_get_token_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
 	if out == nil || provider == nil {
 		return invalidArg("out and provider must not be NULL")
@@ -204,9 +204,28 @@ func sago_strategy_invalidate(s C.sa_strategy, token C.sa_token, outRefreshing *
 	if !ok {
 		return invalidHandle("token")
 	}
+	return o.invalidate(t.tok.Token(), outRefreshing)
+}
+
+//export sago_strategy_invalidate_value
+func sago_strategy_invalidate_value(s C.sa_strategy, token *C.sa_cchar, length C.size_t, outRefreshing *C.int32_t) (status C.sa_status) {
+	defer guard(&status)
+	if token == nil || length == 0 || length > maxHookValue {
+		return invalidArg("token must be a non-empty string of at most %d bytes", maxHookValue)
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return invalidHandle("strategy")
+	}
+	value := stackauth.NewSecretToken(string(unsafe.Slice((*byte)(unsafe.Pointer(token)), int(length))))
+	defer value.Zero()
+	return o.invalidate(value, outRefreshing)
+}
+
+func (o *strategyObj) invalidate(token stackauth.SecretToken, outRefreshing *C.int32_t) C.sa_status {
 	refreshing := false
 	if c, ok := o.s.(stackauth.CachingStrategy); ok {
-		refreshing = c.Invalidate(t.tok.Token())
+		refreshing = c.Invalidate(token)
 	}
 	if outRefreshing != nil {
 		*outRefreshing = 0
@@ -215,6 +234,14 @@ func sago_strategy_invalidate(s C.sa_strategy, token C.sa_token, outRefreshing *
 		}
 	}
 	return saOK
+}
+
+// timeoutOr is timeoutMs when positive, else the strategy's default timeout.
+func (o *strategyObj) timeoutOr(timeoutMs C.int32_t) time.Duration {
+	if timeoutMs > 0 {
+		return time.Duration(timeoutMs) * time.Millisecond
+	}
+	return o.timeout
 }
 
 // ready returns a token (or a settled error) available without waiting: a cached one, or
@@ -255,11 +282,7 @@ func sago_get_token(out *C.sa_token, s C.sa_strategy, timeoutMs C.int32_t) (stat
 		*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
 		return saOK
 	}
-	timeout := o.timeout
-	if timeoutMs > 0 {
-		timeout = time.Duration(timeoutMs) * time.Millisecond
-	}
-	tok, err := o.getToken(timeout)
+	tok, err := o.getToken(o.timeoutOr(timeoutMs))
 	if err != nil {
 		return report(err)
 	}
@@ -289,7 +312,7 @@ func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 }
 
 //export sago_get_token_async
-func sago_get_token_async(s C.sa_strategy, done C.sa_token_done_fn, userData unsafe.Pointer) (status C.sa_status) {
+func sago_get_token_async(s C.sa_strategy, timeoutMs C.int32_t, done C.sa_token_done_fn, userData C.uintptr_t) (status C.sa_status) {
 	defer guard(&status)
 	if done == nil {
 		return invalidArg("done must not be NULL")
@@ -298,6 +321,7 @@ func sago_get_token_async(s C.sa_strategy, done C.sa_token_done_fn, userData uns
 	if !ok {
 		return invalidHandle("strategy")
 	}
+	timeout := o.timeoutOr(timeoutMs)
 	go func() {
 		tok, err := func() (tok stackauth.ServiceToken, err error) {
 			defer func() {
@@ -305,7 +329,7 @@ func sago_get_token_async(s C.sa_strategy, done C.sa_token_done_fn, userData uns
 					err = stackauth.NewInternalError("panic while getting a token")
 				}
 			}()
-			return o.getToken(o.timeout)
+			return o.getToken(timeout)
 		}()
 		if err != nil {
 			st, ae := classify(err)

@@ -10,8 +10,10 @@
  * Status   Every fallible function returns sa_status: SA_OK (0) or a negative SA_E_* code.
  *          The numbers never change; new codes are only added.
  * Errors   After a failure, sa_last_error_code/_message/_json describe it. The detail is
- *          kept per thread: it is valid until the next sa_* call on the same thread, and a
- *          successful call clears it. Messages never contain secrets.
+ *          kept per thread: it is valid until the next fallible sa_* call on the same thread
+ *          (the void *_free functions and sa_free leave it alone, so a finalizer may run in
+ *          between), and a successful call clears it. Messages are one line and never
+ *          contain secrets.
  * Handles  sa_strategy, sa_store, sa_token, sa_request and sa_device_flow are uint64_t
  *          handles: 0 is never valid and values are never reused. A stale, freed or invented
  *          handle gives SA_E_INVALID_HANDLE; it never crashes. Every handle the library
@@ -179,6 +181,10 @@ SA_API void sa_strategy_free(sa_strategy s);
    401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
 SA_API sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing);
 
+/* sa_strategy_invalidate by the bearer string itself (for hosts that keep only the string). */
+SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, size_t len,
+                                              int32_t *out_refreshing);
+
 /* ---- Tokens --------------------------------------------------------------------------- */
 
 /* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
@@ -192,6 +198,10 @@ SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
    thread, within the strategy's timeoutMs. Returns an error (and never calls done) only when
    it could not start. */
 SA_API sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data);
+/* sa_get_token_async with its own timeout: done is called within timeout_ms (<= 0: the
+   strategy's timeoutMs) with SA_E_TIMEOUT if no token came by then. */
+SA_API sa_status sa_get_token_async_ex(sa_strategy s, int32_t timeout_ms, sa_token_done_fn done,
+                                       void *user_data);
 /* The bearer string. Free *out with sa_free. */
 SA_API sa_status sa_token_value(sa_token t, char **out, size_t *out_len);
 /* {"token","subject","workspaceId","issuer","services","expiresAt"}. Free with sa_free. */

@@ -23,18 +23,15 @@
 	X(access_key_strategy_new)                                                                     \
 	X(device_session_strategy_from_profile)                                                        \
 	X(static_token_strategy_new)                                                                   \
-	X(strategy_fn_new_ex)                                                                          \
-	X(oidc_federation_strategy_new)                                                                \
 	X(strategy_free)                                                                               \
 	X(strategy_invalidate)                                                                         \
+	X(strategy_invalidate_value)                                                                   \
 	X(get_token)                                                                                   \
 	X(try_get_token)                                                                               \
-	X(get_token_async)                                                                             \
 	X(token_value)                                                                                 \
 	X(token_json)                                                                                  \
 	X(token_free)                                                                                  \
 	X(store_memory_new)                                                                            \
-	X(store_fn_new_ex)                                                                             \
 	X(store_open)                                                                                  \
 	X(store_free)                                                                                  \
 	X(request_resolve)                                                                             \
@@ -51,23 +48,52 @@
 	_Static_assert(SA_SAME_TYPE(&sa_##name, &sago_##name), "sa_" #name " drifted from sago_" #name);
 SA_ABI_LIST(SA_CHECK_ONE)
 
-/* Functions implemented in C only (capi/shim.c), or wrappers that call a sago_*_ex export with
-   extra arguments; the C compiler checks those calls when it builds shim.c (SA_SHIM_ONLY, parsed
-   by run.sh):
+/* Functions whose user_data travels through Go as uintptr_t (capi/shim.h says why): the Go
+   export takes the public parameters with uintptr_t in place of void *. Both sides are pinned
+   (SA_UD_LIST, parsed by run.sh like SA_ABI_LIST). */
+#define SA_UD_LIST(X)                                                                              \
+	X(strategy_fn_new_ex)                                                                          \
+	X(oidc_federation_strategy_new)                                                                \
+	X(store_fn_new_ex)
+_Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new_ex,
+                            sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
+               "sa_strategy_fn_new_ex drifted");
+_Static_assert(SA_SAME_TYPE(&sago_strategy_fn_new_ex,
+                            sa_status (*)(sa_strategy *, sa_get_token_fn, uintptr_t, sa_destroy_fn, sa_cchar *)),
+               "sago_strategy_fn_new_ex drifted");
+_Static_assert(SA_SAME_TYPE(&sa_oidc_federation_strategy_new,
+                            sa_status (*)(sa_strategy *, const char *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
+               "sa_oidc_federation_strategy_new drifted");
+_Static_assert(SA_SAME_TYPE(&sago_oidc_federation_strategy_new,
+                            sa_status (*)(sa_strategy *, sa_cchar *, sa_get_token_fn, uintptr_t, sa_destroy_fn, sa_cchar *)),
+               "sago_oidc_federation_strategy_new drifted");
+_Static_assert(SA_SAME_TYPE(&sa_store_fn_new_ex, sa_status (*)(sa_store *, sa_store_load_fn, sa_store_save_fn, void *,
+                                                               sa_destroy_fn, const char *)),
+               "sa_store_fn_new_ex drifted");
+_Static_assert(SA_SAME_TYPE(&sago_store_fn_new_ex, sa_status (*)(sa_store *, sa_store_load_fn, sa_store_save_fn,
+                                                                 uintptr_t, sa_destroy_fn, sa_cchar *)),
+               "sago_store_fn_new_ex drifted");
+
+/* Functions implemented in C only (capi/shim.c), or wrappers that call a Go export with extra
+   arguments; the C compiler checks those calls when it builds shim.c (SA_SHIM_ONLY, parsed by
+   run.sh):
    SA_SHIM_ONLY: abi_version version_number version_string build_info last_error_code
    SA_SHIM_ONLY: last_error_message last_error_json last_error_status free debug_live_objects
-   SA_SHIM_ONLY: strategy_fn_new store_fn_new */
+   SA_SHIM_ONLY: strategy_fn_new store_fn_new get_token_async get_token_async_ex */
 
-/* The wrappers' shapes are pinned against the _ex exports too: same parameters plus options. */
+/* The wrappers' shapes are pinned too. */
 _Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new,
                             sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn)),
                "sa_strategy_fn_new drifted");
-_Static_assert(SA_SAME_TYPE(&sago_strategy_fn_new_ex,
-                            sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
-               "sago_strategy_fn_new_ex drifted");
 _Static_assert(SA_SAME_TYPE(&sa_store_fn_new,
                             sa_status (*)(sa_store *, sa_store_load_fn, sa_store_save_fn, void *, sa_destroy_fn)),
                "sa_store_fn_new drifted");
+_Static_assert(SA_SAME_TYPE(&sa_get_token_async, sa_status (*)(sa_strategy, sa_token_done_fn, void *)),
+               "sa_get_token_async drifted");
+_Static_assert(SA_SAME_TYPE(&sa_get_token_async_ex, sa_status (*)(sa_strategy, int32_t, sa_token_done_fn, void *)),
+               "sa_get_token_async_ex drifted");
+_Static_assert(SA_SAME_TYPE(&sago_get_token_async, sa_status (*)(sa_strategy, int32_t, sa_token_done_fn, uintptr_t)),
+               "sago_get_token_async drifted");
 
 /* Handles and statuses have the widths every binding assumes. */
 _Static_assert(sizeof(sa_status) == 4 && (sa_status)-1 < 0, "sa_status is int32_t");
