@@ -204,10 +204,10 @@ func decodeSuccess(r response, v any) error {
 	return nil
 }
 
-// bodyText renders a non-2xx body for a SERVER_ERROR message, bounded in length.
+// bodyText renders a non-2xx body for a SERVER_ERROR message: one line, bounded in length.
 func bodyText(b []byte) string {
 	const max = 512
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
 	if len(s) > max {
 		s = s[:max] + "…"
 	}

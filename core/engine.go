@@ -143,7 +143,10 @@ func (e *Engine) TryGetToken() (tok ServiceToken, err error, ok bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ent := e.cur.Load(); ent != nil && ent.usableAt(now) {
-		e.maybeRefreshInBackgroundLocked(now, ent)
+		// Fresh again when another caller's refresh landed after the check above.
+		if now >= ent.freshUntil {
+			e.maybeRefreshInBackgroundLocked(now, ent)
+		}
 		return ent.svc, ent.verifyErr, true
 	}
 	if e.denial.freshAt(now) {

@@ -583,3 +583,35 @@ func waitIdle(e *Engine) {
 		<-f.done
 	}
 }
+
+// A TryGetToken that saw no token, and then took the lock just after a refresh installed
+// one, used to start a second, needless refresh of the brand-new token.
+func TestTryGetTokenRacingARefreshMakesNoSecondRequest(t *testing.T) {
+	for round := range 30 {
+		clock := testClock()
+		f := newFakeCTS(t)
+		f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+		s := newTestAccessKeyStrategy(t, f, clock)
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						_, _, _ = s.TryGetToken()
+					}
+				}
+			}()
+		}
+		mustToken(t, s)
+		close(stop)
+		wg.Wait()
+		waitIdle(s.Engine)
+		require.Equal(t, 1, f.count("/api/authorise"), "round %d", round)
+	}
+}
