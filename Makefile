@@ -33,11 +33,11 @@ bench-node bench-python bench-ruby: bench-%: % cli
 	@bash bindings/$*/bench.sh
 
 ## demo: the main job, end to end against a local emulator
-demo: cli lib
+demo: cli lib python ruby
 	@bash build/demo.sh
 
 ## test: every test suite that exists
-test: deps vet test-go test-c test-memory test-rust
+test: deps vet test-go test-c test-memory test-rust test-python test-ruby
 
 ## test-c: the C harness against the emulator, then under ASan and valgrind (test-memory)
 test-c: lib cli

@@ -1,0 +1,708 @@
+"""The public classes of stack_auth over libstack_auth's handles.
+
+Nothing here loads the library at import time: the first constructor (or ``version()``)
+imports ``_runtime``, which loads it. Every behaviour (caching, refresh, single flight,
+timeouts, retries) belongs to the library; these classes map handles to objects, callables
+to hooks and error JSON to exceptions.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import weakref
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+    cast,
+)
+
+from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, Timeout
+
+if TYPE_CHECKING:  # pragma: no cover
+    import concurrent.futures
+
+__all__ = [
+    "ServiceToken",
+    "AuthStrategy",
+    "AutoStrategy",
+    "AccessKeyStrategy",
+    "DeviceSessionStrategy",
+    "OAuthStrategy",
+    "OidcFederationStrategy",
+    "StaticTokenStrategy",
+    "AuthStrategyFn",
+    "TokenStore",
+    "InMemoryTokenStore",
+    "TokenStoreFn",
+    "open_store",
+    "PendingDeviceCode",
+    "begin_device_code_flow",
+    "bind_client_device",
+    "version",
+    "build_info",
+]
+
+# Bound by _native() on first use: the runtime module, cffi's ffi and lib.
+_rt: "Any" = None
+_ffi: Any = None
+_lib: Any = None
+_load_lock = threading.Lock()
+
+#: What a token callback may return: the token, an awaitable of it, or a
+#: concurrent.futures.Future completed later from any thread.
+TokenResult = Union[str, Awaitable[str], "concurrent.futures.Future[str]"]
+
+
+def _native() -> Any:
+    """Loads libstack_auth on first use (importing stack_auth loads nothing)."""
+    global _rt, _ffi, _lib
+    if _rt is None:
+        with _load_lock:
+            if _rt is None:
+                from . import _runtime
+
+                _runtime.token_from_handle = ServiceToken._adopt
+                _ffi, _lib = _runtime.ffi, _runtime.lib
+                ServiceToken._free = _lib.sa_token_free
+                _rt = _runtime
+    return _rt
+
+
+def version() -> str:
+    """The loaded library's version ("0.1.0")."""
+    _native()
+    return cast(bytes, _ffi.string(_lib.sa_version_string())).decode()
+
+
+def build_info() -> str:
+    """The loaded library's build ("stack-auth 0.1.0 (go1.x linux/amd64)")."""
+    _native()
+    return cast(bytes, _ffi.string(_lib.sa_build_info())).decode()
+
+
+# ---- tokens -------------------------------------------------------------------------------
+
+
+class ServiceToken:
+    """A CipherStash service token: the bearer ``token`` and its claims.
+
+    ``str()`` and ``repr()`` never show the token. A token from a strategy owns a library
+    handle (used by ``AuthStrategy.invalidate``), freed when the object is collected; its
+    fields are read from the library on first access.
+    """
+
+    __slots__ = ("_h", "_data")
+    _h: int
+    _data: Optional[Dict[str, Any]]
+    # sa_token_free, bound when the library loads (a builtin: not turned into a method).
+    _free: Callable[[int], None] = staticmethod(lambda h: None)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "ServiceToken":
+        raise TypeError("ServiceToken objects come from a strategy's get_token()")
+
+    @classmethod
+    def _adopt(cls, handle: int) -> "ServiceToken":
+        self = object.__new__(cls)
+        self._h = handle
+        self._data = None
+        return self
+
+    @classmethod
+    def _from_json(cls, text: str) -> "ServiceToken":
+        self = object.__new__(cls)
+        self._h = 0
+        self._data = json.loads(text)
+        return self
+
+    def __del__(self) -> None:
+        h = self._h
+        if h:
+            self._h = 0
+            self._free(h)
+
+    def _fields(self) -> Dict[str, Any]:
+        data = self._data
+        if data is None:
+            rt = _native()
+            pp = _ffi.new("char **")
+            plen = _ffi.new("size_t *")
+            rt.raise_for(_lib.sa_token_json(self._h, pp, plen))
+            data = self._data = json.loads(rt.take_string(pp, plen))
+        return cast(Dict[str, Any], data)
+
+    @property
+    def token(self) -> str:
+        """The bearer token (a secret: never log it)."""
+        data = self._data
+        if data is None:
+            # The common use (`get_token().token`): sa_token_value, no JSON either side.
+            try:
+                pp, plen = _tls.str_out
+            except AttributeError:
+                _native()
+                pp, plen = _tls.str_out = (_ffi.new("char **"), _ffi.new("size_t *"))
+            status = _lib.sa_token_value(self._h, pp, plen)
+            if status != 0:
+                raise _rt.last_error(status)
+            return cast(str, _rt.take_string(pp, plen))
+        return cast(str, data["token"])
+
+    @property
+    def subject(self) -> str:
+        """Who the token is for ("CS|CSAK..." for an access key, "CS|..." for a user)."""
+        return cast(str, self._fields()["subject"])
+
+    @property
+    def workspace_id(self) -> str:
+        return cast(str, self._fields()["workspaceId"])
+
+    @property
+    def issuer(self) -> str:
+        return cast(str, self._fields()["issuer"])
+
+    @property
+    def services(self) -> Dict[str, str]:
+        """Service name to URL, from the token's claims."""
+        return dict(self._fields().get("services") or {})
+
+    @property
+    def expires_at(self) -> int:
+        """Expiry, in seconds since the Unix epoch."""
+        return cast(int, self._fields()["expiresAt"])
+
+    def __repr__(self) -> str:
+        f = self._fields()
+        return (
+            f"ServiceToken(subject={f.get('subject')!r}, workspace_id={f.get('workspaceId')!r}, "
+            f"expires_at={f.get('expiresAt')!r}, token='<redacted>')"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("ServiceToken cannot be pickled (it holds a secret)")
+
+
+# ---- strategies ---------------------------------------------------------------------------
+
+# Per-thread out-parameter of sa_try_get_token: ffi.new costs more than the C call itself.
+_tls = threading.local()
+_new_object = object.__new__
+
+S = TypeVar("S", bound="AuthStrategy")
+
+
+def _store_handle(store: Optional["TokenStore"]) -> Optional[int]:
+    if store is None:
+        return None
+    if not isinstance(store, TokenStore):
+        raise TypeError(f"store must be a TokenStore, not {type(store).__name__}")
+    return store._handle()
+
+
+class AuthStrategy:
+    """Gets service tokens and keeps them fresh. Close it (or use ``with``) when done;
+    it is also closed when collected and at interpreter exit."""
+
+    __slots__ = ("_h", "_fin", "_label", "_destroyed", "__weakref__")
+    _h: int
+    _fin: "weakref.finalize[Any, Any]"
+    _label: str
+    _destroyed: Any
+
+    def __init__(self) -> None:  # pragma: no cover - subclasses build through _build
+        raise TypeError("use one of the strategy classes")
+
+    def _adopt(self, handle: int, label: str, hook: Any = None) -> None:
+        self._h = handle
+        self._label = label
+        # Only the count, never the hook: the registry alone keeps the callable alive.
+        self._destroyed = hook.destroyed if hook is not None else None
+        self._fin = _rt.track(self, _lib.sa_strategy_free, handle)
+
+    @classmethod
+    def _build(cls: Type[S], label: str, ctor: Callable[[Any], int]) -> S:
+        rt = _native()
+        out = _ffi.new("sa_strategy *")
+        rt.raise_for(ctor(out))
+        self = object.__new__(cls)
+        self._adopt(int(out[0]), label)
+        return self
+
+    def get_token(self, timeout: Optional[float] = None) -> ServiceToken:
+        """A usable token: the cached one at once, else waits (at most ``timeout`` seconds;
+        None: the strategy's timeout). Ctrl-C interrupts the wait."""
+        try:
+            out = _tls.out
+        except AttributeError:
+            out = _tls.out = _ffi.new("sa_token *")
+        status = _lib.sa_try_get_token(out, self._h)
+        if status == 0:  # the hot path: a cached token, no waiting, no thread switch
+            tok = _new_object(ServiceToken)
+            tok._h = out[0]
+            tok._data = None
+            return tok
+        if status != SA_E_WOULD_BLOCK:
+            raise _rt.last_error(status)
+        waiter = _rt.SyncWaiter()
+        _rt.start_async(self._h, waiter)
+        # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
+        # library finishes (or times out) the shared request and the token is freed.
+        if not waiter.event.wait(timeout):
+            raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT)
+        if waiter.error is not None:
+            raise waiter.error
+        return cast(ServiceToken, waiter.token)
+
+    async def get_token_async(self) -> ServiceToken:
+        """Like get_token, without blocking the event loop: a cached token returns at once;
+        otherwise the library completes on its own thread and the result is delivered to
+        this loop."""
+        try:
+            out = _tls.out
+        except AttributeError:
+            out = _tls.out = _ffi.new("sa_token *")
+        status = _lib.sa_try_get_token(out, self._h)
+        if status == 0:  # cached: no await, no thread switch
+            tok = _new_object(ServiceToken)
+            tok._h = out[0]
+            tok._data = None
+            return tok
+        if status != SA_E_WOULD_BLOCK:
+            raise _rt.last_error(status)
+        waiter = _rt.AsyncWaiter(asyncio.get_running_loop())
+        _rt.start_async(self._h, waiter)
+        return cast(ServiceToken, await waiter.future)
+
+    def invalidate(self, token: ServiceToken) -> bool:
+        """After a 401: forces a refresh if ``token`` is still the current one (a late 401
+        never throws away a newer token). True when a refresh started."""
+        if not isinstance(token, ServiceToken):
+            raise TypeError("invalidate() takes a ServiceToken from this strategy")
+        refreshing = _ffi.new("int32_t *")
+        _rt.raise_for(_lib.sa_strategy_invalidate(self._h, token._h, refreshing))
+        return bool(refreshing[0])
+
+    def close(self) -> None:
+        """Frees the strategy; calls waiting on it end with Cancelled. Idempotent."""
+        self._fin()
+
+    @property
+    def closed(self) -> bool:
+        return not self._fin.alive
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def __aenter__(self: S) -> S:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<{type(self).__name__} {self._label}{' ' if self._label else ''}{state}>"
+
+
+class AutoStrategy(AuthStrategy):
+    """Picks the credential: an access key (argument or CS_CLIENT_ACCESS_KEY, with
+    CS_WORKSPACE_CRN) beats a device session saved by ``stack-auth login``."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        raise TypeError("use AutoStrategy.detect()")
+
+    @classmethod
+    def detect(
+        cls,
+        access_key: Optional[str] = None,
+        workspace_crn: Optional[str] = None,
+        store: Optional["TokenStore"] = None,
+        base_url: Optional[str] = None,
+        *,
+        profile_dir: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> "AutoStrategy":
+        """Raises NotAuthenticated when there is neither. Does no network I/O. Environment
+        variables are read now, so values set after import are honoured."""
+        _native()
+        opts = _rt.options(
+            accessKey=access_key,
+            workspaceCrn=workspace_crn,
+            store=_store_handle(store),
+            baseUrl=base_url,
+            profileDir=profile_dir,
+            timeoutMs=_rt.timeout_ms(timeout),
+        )
+        return cls._build("", lambda out: _lib.sa_auto_strategy_detect(out, opts))
+
+
+class AccessKeyStrategy(AuthStrategy):
+    """An access key bound to a workspace CRN ("crn:<region>:<workspace-id>")."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        workspace_crn: str,
+        access_key: str,
+        *,
+        store: Optional["TokenStore"] = None,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> None:
+        rt = _native()
+        crn = rt.cstr(workspace_crn, "workspace_crn")
+        key = rt.cstr(access_key, "access_key")
+        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        out = _ffi.new("sa_strategy *")
+        rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
+        self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
+
+
+class DeviceSessionStrategy(AuthStrategy):
+    """The device session saved by a device-code login (``stack-auth login`` or
+    ``begin_device_code_flow``), refreshed with its rotating refresh token."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        raise TypeError("use DeviceSessionStrategy.from_profile()")
+
+    @classmethod
+    def from_profile(
+        cls,
+        profile_dir: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        store: Optional["TokenStore"] = None,
+        timeout: Optional[float] = None,
+    ) -> "DeviceSessionStrategy":
+        """profile_dir: default CS_CONFIG_PATH, then ~/.cipherstash. Raises
+        NotAuthenticated when no session is saved there."""
+        _native()
+        opts = _rt.options(
+            profileDir=profile_dir,
+            baseUrl=base_url,
+            store=_store_handle(store),
+            timeoutMs=_rt.timeout_ms(timeout),
+        )
+        return cls._build("", lambda out: _lib.sa_device_session_strategy_from_profile(out, opts))
+
+
+#: Upstream's older name for DeviceSessionStrategy.
+OAuthStrategy = DeviceSessionStrategy
+
+
+class StaticTokenStrategy(AuthStrategy):
+    """Always returns the same token (tests, fixed credentials)."""
+
+    __slots__ = ()
+
+    def __init__(self, token: str) -> None:
+        rt = _native()
+        value = rt.cstr(token, "token")
+        out = _ffi.new("sa_strategy *")
+        rt.raise_for(_lib.sa_static_token_strategy_new(out, value))
+        self._adopt(int(out[0]), "")
+
+
+def _register(hook: Any, ctor: Callable[[Any, Any], int]) -> int:
+    """Registers a hook with the library; on failure the library never calls destroy."""
+    ud = _rt.register_hook(hook)
+    out = _ffi.new("uint64_t *")
+    status = ctor(out, ud)
+    if status != 0:
+        err = _rt.last_error(status)
+        _rt.unregister_hook(hook)
+        raise err
+    return int(out[0])
+
+
+def _check_callable(fn: Any, name: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, not {type(fn).__name__}")
+
+
+class AuthStrategyFn(AuthStrategy):
+    """A strategy that asks ``fn`` for the token on every call (no caching; concurrent
+    callers share one call). ``fn`` takes no arguments and returns the token, or is an
+    ``async def`` (run on the binding's private event loop), or returns a
+    concurrent.futures.Future completed later from any thread. An exception in ``fn``
+    reaches get_token's caller as CallbackError (code: the exception's class name).
+    ``timeout`` (seconds) bounds each call of ``fn`` (library default 30 s)."""
+
+    __slots__ = ()
+
+    def __init__(self, fn: Callable[[], TokenResult], *, timeout: Optional[float] = None) -> None:
+        _check_callable(fn, "fn")
+        rt = _native()
+        opts = rt.options(timeoutMs=rt.timeout_ms(timeout))
+        hook = rt.Hook(get=fn)
+        handle = _register(
+            hook,
+            lambda out, ud: _lib.sa_strategy_fn_new_ex(
+                out, _lib._sa_py_get_token, ud, _lib._sa_py_destroy, opts
+            ),
+        )
+        self._adopt(handle, "", hook)
+
+
+class OidcFederationStrategy(AuthStrategy):
+    """Exchanges the caller's OIDC JWT (from ``get_jwt``, called on every get_token, sync
+    or async like AuthStrategyFn's fn) for a service token of ``workspace_crn``; each
+    distinct JWT's token is cached and refreshed."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        workspace_crn: str,
+        get_jwt: Callable[[], TokenResult],
+        *,
+        store: Optional["TokenStore"] = None,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> None:
+        _check_callable(get_jwt, "get_jwt")
+        rt = _native()
+        crn = rt.cstr(workspace_crn, "workspace_crn")
+        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        hook = rt.Hook(get=get_jwt)
+        handle = _register(
+            hook,
+            lambda out, ud: _lib.sa_oidc_federation_strategy_new(
+                _ffi.cast("sa_strategy *", out), crn, _lib._sa_py_get_token, ud, _lib._sa_py_destroy, opts
+            ),
+        )
+        self._adopt(handle, f"workspace_crn={workspace_crn!r}", hook)
+
+
+# ---- stores -------------------------------------------------------------------------------
+
+
+class TokenStore:
+    """Where a strategy persists its token. Pass it as ``store=``; the strategy keeps its
+    own reference, so closing the store object early is safe."""
+
+    __slots__ = ("_h", "_fin", "_label", "_destroyed", "__weakref__")
+    _h: int
+    _fin: "weakref.finalize[Any, Any]"
+    _label: str
+    _destroyed: Any
+
+    def __init__(self) -> None:  # pragma: no cover
+        raise TypeError("use InMemoryTokenStore(), TokenStoreFn(...) or open_store(url)")
+
+    def _adopt(self, handle: int, label: str, hook: Any = None) -> None:
+        self._h = handle
+        self._label = label
+        self._destroyed = hook.destroyed if hook is not None else None
+        self._fin = _rt.track(self, _lib.sa_store_free, handle)
+
+    def _handle(self) -> int:
+        return self._h
+
+    def close(self) -> None:
+        self._fin()
+
+    @property
+    def closed(self) -> bool:
+        return not self._fin.alive
+
+    def __enter__(self) -> "TokenStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<{type(self).__name__} {self._label}{' ' if self._label else ''}{state}>"
+
+
+class InMemoryTokenStore(TokenStore):
+    """A store private to this process."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        rt = _native()
+        out = _ffi.new("sa_store *")
+        rt.raise_for(_lib.sa_store_memory_new(out))
+        self._adopt(int(out[0]), "")
+
+
+class TokenStoreFn(TokenStore):
+    """A store backed by your callables: ``load()`` returns the stored token JSON (str) or
+    None, ``save(token_json)`` persists it. Either may be ``async def``, and either may be
+    None. Load failures are cache misses and save failures are ignored (by the library).
+    ``timeout`` (seconds) bounds each call."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        load: Optional[Callable[[], Any]] = None,
+        save: Optional[Callable[[str], Any]] = None,
+        *,
+        timeout: Optional[float] = None,
+    ) -> None:
+        if load is not None:
+            _check_callable(load, "load")
+        if save is not None:
+            _check_callable(save, "save")
+        rt = _native()
+        opts = rt.options(timeoutMs=rt.timeout_ms(timeout))
+        hook = rt.Hook(load=load, save=save)
+        handle = _register(
+            hook,
+            lambda out, ud: _lib.sa_store_fn_new_ex(
+                out,
+                _lib._sa_py_store_load if load is not None else _ffi.NULL,
+                _lib._sa_py_store_save if save is not None else _ffi.NULL,
+                ud,
+                _lib._sa_py_destroy,
+                opts,
+            ),
+        )
+        self._adopt(handle, "", hook)
+
+
+def open_store(url: str) -> TokenStore:
+    """``"memory:"`` or ``"file:///absolute/path"`` (shared by every process on the host)."""
+    rt = _native()
+    u = rt.cstr(url, "url")
+    out = _ffi.new("sa_store *")
+    rt.raise_for(_lib.sa_store_open(out, u))
+    store = object.__new__(TokenStore)
+    scheme = url.split(":", 1)[0]
+    store._adopt(int(out[0]), f"{scheme}:")
+    return store
+
+
+# ---- device-code login --------------------------------------------------------------------
+
+
+class PendingDeviceCode:
+    """A device-code login in progress: show ``user_code`` and ``verification_uri`` (or
+    open ``verification_uri_complete``), then ``poll_for_token()``."""
+
+    __slots__ = ("_h", "_fin", "user_code", "verification_uri", "verification_uri_complete", "expires_in", "__weakref__")
+
+    _h: int
+    _fin: "weakref.finalize[Any, Any]"
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "PendingDeviceCode":
+        raise TypeError("use begin_device_code_flow()")
+
+    @classmethod
+    def _adopt(cls, handle: int) -> "PendingDeviceCode":
+        self = object.__new__(cls)
+        self._h = handle
+        self._fin = _rt.track(self, _lib.sa_device_flow_free, handle)
+        pp = _ffi.new("char **")
+        plen = _ffi.new("size_t *")
+        _rt.raise_for(_lib.sa_device_flow_json(handle, pp, plen))
+        data = json.loads(_rt.take_string(pp, plen))
+        self.user_code = data["userCode"]
+        self.verification_uri = data["verificationUri"]
+        self.verification_uri_complete = data["verificationUriComplete"]
+        self.expires_in = data["expiresIn"]
+        return self
+
+    def open_in_browser(self) -> bool:
+        """Opens verification_uri_complete in the OS browser; True when it did."""
+        opened = _ffi.new("int32_t *")
+        _rt.raise_for(_lib.sa_device_flow_open_browser(self._h, opened))
+        return bool(opened[0])
+
+    def poll_for_token(self, timeout: Optional[float] = None) -> ServiceToken:
+        """Waits until the user approves (the session is saved to the profile directory),
+        denies (AccessDenied) or the code expires (TokenExpired); at most ``timeout``
+        seconds (None: until the code expires). One use: a second call raises
+        AlreadyConsumed. Ctrl-C cancels the login."""
+        ms = _rt.timeout_ms(timeout) or 0
+        handle = self._h
+        result: List[Any] = []
+        done = threading.Event()
+
+        # The poll blocks in the library; it runs on a helper thread so that the caller's
+        # wait stays interruptible (Ctrl-C frees the flow, which ends the poll).
+        def poll() -> None:
+            pp = _ffi.new("char **")
+            plen = _ffi.new("size_t *")
+            status = _lib.sa_device_code_poll(handle, ms, pp, plen)
+            if status == 0:
+                result.append(ServiceToken._from_json(_rt.take_string(pp, plen)))
+            else:
+                result.append(_rt.last_error(status))
+            done.set()
+
+        threading.Thread(target=poll, name="stack-auth-device-poll", daemon=True).start()
+        try:
+            done.wait()
+        except BaseException:
+            self.close()
+            raise
+        outcome = result[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return cast(ServiceToken, outcome)
+
+    def close(self) -> None:
+        """Abandons the login (a poll in progress ends with Cancelled). Idempotent."""
+        self._fin()
+
+    def __enter__(self) -> "PendingDeviceCode":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<PendingDeviceCode verification_uri={self.verification_uri!r} expires_in={self.expires_in!r}>"
+
+
+def begin_device_code_flow(
+    region: str,
+    client_id: str = "cli",
+    *,
+    base_url: Optional[str] = None,
+    profile_dir: Optional[str] = None,
+    timeout: Optional[float] = None,
+) -> PendingDeviceCode:
+    """Starts a device-code login (RFC 8628) for ``region`` ("ap-southeast-2.aws")."""
+    rt = _native()
+    r = rt.cstr(region, "region")
+    cid = rt.cstr(client_id, "client_id")
+    opts = rt.options(baseUrl=base_url, profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout))
+    out = _ffi.new("sa_device_flow *")
+    rt.raise_for(_lib.sa_device_code_begin(out, r, cid, opts))
+    return PendingDeviceCode._adopt(int(out[0]))
+
+
+def bind_client_device(profile_dir: Optional[str] = None, *, timeout: Optional[float] = None) -> None:
+    """Registers this device with ZeroKMS using the saved device session and saves
+    secretkey.json in the profile directory (a no-op when it is already bound)."""
+    rt = _native()
+    opts = rt.options(profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout))
+    rt.raise_for(_lib.sa_bind_client_device(opts))

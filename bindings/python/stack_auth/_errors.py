@@ -1,0 +1,307 @@
+"""The exceptions of stack_auth: one AuthError subclass per stack-auth error code, plus the
+C-level outcomes (timeout, cancellation, fork, host callback failure, bad argument, bad handle).
+
+Pure Python: importing it loads nothing. ``from_status`` turns a failing sa_status and the
+library's error JSON ({"type","message","help"?,"url"?, ...payload}) into an instance.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Mapping, Optional, Type
+
+__all__ = [
+    "AuthError",
+    "RequestError",
+    "AccessDenied",
+    "InvalidGrant",
+    "InvalidClient",
+    "InvalidUrl",
+    "InvalidRegion",
+    "InvalidCrn",
+    "MissingWorkspaceCrn",
+    "NotAuthenticated",
+    "TokenExpired",
+    "InvalidAccessKey",
+    "InvalidToken",
+    "ServerError",
+    "StoreError",
+    "WorkspaceMismatch",
+    "InvalidWorkspaceId",
+    "UsageLimitExceeded",
+    "OrgNotProvisioned",
+    "AlreadyConsumed",
+    "InternalError",
+    "CustomError",
+    "Timeout",
+    "Cancelled",
+    "Forked",
+    "CallbackError",
+    "InvalidArgument",
+    "InvalidHandle",
+]
+
+# sa_status values of include/stack_auth.h (fixed forever; new ones are only added).
+SA_OK = 0
+SA_E_AUTH = -1
+SA_E_INVALID_ARG = -2
+SA_E_INVALID_HANDLE = -3
+SA_E_TIMEOUT = -4
+SA_E_CANCELLED = -5
+SA_E_FORKED = -6
+SA_E_CALLBACK = -7
+SA_E_INTERNAL = -8
+SA_E_WOULD_BLOCK = -9
+
+
+class AuthError(Exception):
+    """A stack-auth failure.
+
+    ``code`` is the stack-auth error code ("INVALID_ACCESS_KEY", ...), ``help`` and ``url``
+    say what to do (or None), ``payload`` holds any structured detail (for example
+    WORKSPACE_MISMATCH's ``expected`` and ``actual``), ``status`` the C status it came from.
+    Messages never contain secrets.
+    """
+
+    #: The code instances of this class carry unless the library says otherwise.
+    default_code: str = "CUSTOM"
+
+    code: str
+    message: str
+    help: Optional[str]
+    url: Optional[str]
+    payload: Dict[str, Any]
+    status: int
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: Optional[str] = None,
+        help: Optional[str] = None,
+        url: Optional[str] = None,
+        payload: Optional[Mapping[str, Any]] = None,
+        status: int = SA_E_AUTH,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or type(self).default_code
+        self.help = help
+        self.url = url
+        self.payload = dict(payload or {})
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+def _code(code: str) -> Any:
+    def register(cls: Type[AuthError]) -> Type[AuthError]:
+        cls.default_code = code
+        _BY_CODE[code] = cls
+        return cls
+
+    return register
+
+
+_BY_CODE: Dict[str, Type[AuthError]] = {}
+
+
+@_code("REQUEST_ERROR")
+class RequestError(AuthError):
+    """The HTTP request failed (connection refused, reset, unreadable answer)."""
+
+
+@_code("ACCESS_DENIED")
+class AccessDenied(AuthError):
+    """The user denied the device-code login."""
+
+
+@_code("INVALID_GRANT")
+class InvalidGrant(AuthError):
+    """The grant (device code or refresh token) is invalid, spent or revoked."""
+
+
+@_code("INVALID_CLIENT")
+class InvalidClient(AuthError):
+    """The OAuth client id is unknown."""
+
+
+@_code("INVALID_URL")
+class InvalidUrl(AuthError):
+    """A base URL (argument or CS_CTS_HOST) is not a valid URL."""
+
+
+@_code("INVALID_REGION")
+class InvalidRegion(AuthError):
+    """The region is not supported."""
+
+
+@_code("INVALID_CRN")
+class InvalidCrn(AuthError):
+    """The workspace CRN is not ``crn:<region>:<workspace-id>``."""
+
+
+@_code("MISSING_WORKSPACE_CRN")
+class MissingWorkspaceCrn(AuthError):
+    """An access key was given without a workspace CRN."""
+
+
+@_code("NOT_AUTHENTICATED")
+class NotAuthenticated(AuthError):
+    """No credential: no access key and no saved device session."""
+
+
+@_code("EXPIRED_TOKEN")
+class TokenExpired(AuthError):
+    """The token (or device code) expired."""
+
+
+@_code("INVALID_ACCESS_KEY")
+class InvalidAccessKey(AuthError):
+    """The access key is malformed or was refused."""
+
+
+@_code("INVALID_TOKEN")
+class InvalidToken(AuthError):
+    """A token could not be decoded."""
+
+
+@_code("SERVER_ERROR")
+class ServerError(AuthError):
+    """The token service answered with an error."""
+
+
+@_code("STORE_ERROR")
+class StoreError(AuthError):
+    """A token store failed."""
+
+
+@_code("WORKSPACE_MISMATCH")
+class WorkspaceMismatch(AuthError):
+    """The credential belongs to another workspace than the one requested."""
+
+    @property
+    def expected(self) -> Optional[str]:
+        """The workspace the strategy was configured for."""
+        return self.payload.get("expected")
+
+    @property
+    def actual(self) -> Optional[str]:
+        """The workspace the token was issued for."""
+        return self.payload.get("actual")
+
+
+@_code("INVALID_WORKSPACE_ID")
+class InvalidWorkspaceId(AuthError):
+    """A workspace id is malformed."""
+
+
+@_code("USAGE_LIMIT_EXCEEDED")
+class UsageLimitExceeded(AuthError):
+    """The organisation has used its allowance (HTTP 402)."""
+
+
+@_code("ORG_NOT_PROVISIONED")
+class OrgNotProvisioned(AuthError):
+    """The organisation is not provisioned in the usage system (HTTP 402)."""
+
+
+@_code("ALREADY_CONSUMED")
+class AlreadyConsumed(AuthError):
+    """A one-shot handle (a device-code flow) was already used."""
+
+
+@_code("INTERNAL_ERROR")
+class InternalError(AuthError):
+    """A bug in the library; it was contained."""
+
+
+@_code("CUSTOM")
+class CustomError(AuthError):
+    """An error without a more specific code."""
+
+
+# ---- C-level outcomes (sa_status values other than SA_E_AUTH) ----------------------------
+
+
+class Timeout(AuthError, TimeoutError):
+    """The timeout passed before an answer (SA_E_TIMEOUT)."""
+
+    default_code = "TIMEOUT"
+
+
+class Cancelled(AuthError):
+    """The strategy (or flow) was closed while the call waited (SA_E_CANCELLED)."""
+
+    default_code = "CANCELLED"
+
+
+class Forked(AuthError):
+    """The library was used in a child process after fork() (SA_E_FORKED).
+
+    Import and use stack_auth after forking (gunicorn preload, multiprocessing's fork)."""
+
+    default_code = "FORKED"
+
+
+class CallbackError(AuthError):
+    """A host callback (AuthStrategyFn, TokenStoreFn, an OIDC provider) failed
+    (SA_E_CALLBACK). ``code`` is the class name of the exception the callback raised (or its
+    stack-auth code when it raised an AuthError) and the message is the exception's."""
+
+    default_code = "CUSTOM"
+
+
+class InvalidArgument(AuthError, ValueError):
+    """An argument the library refused (SA_E_INVALID_ARG)."""
+
+    default_code = "INVALID_ARGUMENT"
+
+
+class InvalidHandle(AuthError):
+    """A closed or unknown object was used (SA_E_INVALID_HANDLE)."""
+
+    default_code = "INVALID_HANDLE"
+
+
+_BY_STATUS: Dict[int, Type[AuthError]] = {
+    SA_E_INVALID_ARG: InvalidArgument,
+    SA_E_INVALID_HANDLE: InvalidHandle,
+    SA_E_TIMEOUT: Timeout,
+    SA_E_CANCELLED: Cancelled,
+    SA_E_FORKED: Forked,
+    SA_E_CALLBACK: CallbackError,
+    SA_E_INTERNAL: InternalError,
+}
+
+_RESERVED = ("type", "message", "help", "url")
+
+
+def from_status(status: int, error_json: Optional[str]) -> AuthError:
+    """The exception for a failing status and the library's error JSON for it."""
+    data: Dict[str, Any] = {}
+    if error_json:
+        try:
+            parsed = json.loads(error_json)
+            if isinstance(parsed, dict):
+                data = parsed
+        except ValueError:
+            data = {}
+    code = data.get("type") or None
+    message = data.get("message") or f"libstack_auth failed with status {status}"
+    if status == SA_E_AUTH:
+        cls: Type[AuthError] = _BY_CODE.get(code or "", AuthError)
+    else:
+        cls = _BY_STATUS.get(status, AuthError)
+    payload = {k: v for k, v in data.items() if k not in _RESERVED}
+    return cls(
+        message,
+        code=code,
+        help=data.get("help"),
+        url=data.get("url"),
+        payload=payload,
+        status=status,
+    )

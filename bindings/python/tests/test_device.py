@@ -1,0 +1,122 @@
+"""The device-code login end to end: begin, poll, the saved session, binding the device."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import stack_auth as sa
+from conftest import Emulator, fp
+
+
+def test_device_code_flow_end_to_end(emu_auto: Emulator, tmp_path: Path, clean_env: Path) -> None:
+    emu = emu_auto
+    profile = str(tmp_path / "profile")
+    flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=profile)
+    assert flow.user_code and flow.verification_uri.startswith(emu.url)
+    assert flow.user_code in flow.verification_uri_complete
+    assert flow.expires_in > 0
+    assert "verification_uri" in repr(flow) and flow.user_code not in repr(flow)
+
+    token = flow.poll_for_token(timeout=30)
+    assert token.subject == "CS|emulator|developer"
+    assert token.workspace_id == emu.workspace_id
+    assert "<redacted>" in repr(token) and token.token not in repr(token)
+
+    with pytest.raises(sa.AlreadyConsumed):
+        flow.poll_for_token(timeout=5)
+    flow.close()
+
+    # The session was saved to the profile: every way of reading it works.
+    saved = list(Path(profile).rglob("auth.json"))
+    assert len(saved) == 1
+    with sa.DeviceSessionStrategy.from_profile(profile_dir=profile, base_url=emu.url) as s:
+        assert s.get_token().subject == "CS|emulator|developer"
+    with sa.OAuthStrategy.from_profile(profile, emu.url) as s:
+        assert s.get_token().workspace_id == emu.workspace_id
+    with sa.AutoStrategy.detect(base_url=emu.url, profile_dir=profile) as s:
+        assert s.get_token().subject == "CS|emulator|developer"
+
+    sa.bind_client_device(profile_dir=profile)
+    secret = list(Path(profile).rglob("secretkey.json"))
+    assert len(secret) == 1 and set(json.loads(secret[0].read_text())) >= {"client_id", "client_key"}
+    assert len(emu.requests("/zerokms/create-client")) == 1
+    sa.bind_client_device(profile_dir=profile)  # already bound: nothing to do
+    assert len(emu.requests("/zerokms/create-client")) == 1
+
+
+def test_device_session_refreshes_with_the_refresh_token(emu_auto: Emulator, tmp_path: Path, clean_env: Path) -> None:
+    emu = emu_auto
+    emu.config(tokenTtlSecs=2)
+    profile = str(tmp_path / "profile")
+    first = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=profile).poll_for_token(timeout=30)
+    while time.time() < first.expires_at + 0.3:
+        time.sleep(0.05)
+    emu.config(tokenTtlSecs=900)
+    s = sa.DeviceSessionStrategy.from_profile(profile_dir=profile, base_url=emu.url)
+    fresh = s.get_token(timeout=10)
+    assert fp(fresh.token) != fp(first.token)
+    assert fresh.expires_at > time.time() + 60
+    assert len(emu.requests("/oauth/token")) == 1
+
+
+def test_denied_login_is_access_denied(emu: Emulator, tmp_path: Path) -> None:
+    emu.config(pollIntervalSecs=1)
+    flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path))
+    result: list = []
+
+    def poll() -> None:
+        try:
+            flow.poll_for_token(timeout=30)
+        except sa.AuthError as e:
+            result.append(e)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    emu.control("POST", "deny", {"userCode": flow.user_code})
+    t.join(30)
+    assert len(result) == 1 and isinstance(result[0], sa.AccessDenied)
+
+
+def test_expired_device_code_is_token_expired(emu: Emulator, tmp_path: Path) -> None:
+    emu.config(deviceCodeTtlSecs=1, pollIntervalSecs=1)
+    flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path))
+    with pytest.raises(sa.TokenExpired):
+        flow.poll_for_token(timeout=30)
+
+
+def test_poll_timeout(emu: Emulator, tmp_path: Path) -> None:
+    flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path))
+    start = time.monotonic()
+    with pytest.raises(sa.Timeout):
+        flow.poll_for_token(timeout=0.3)
+    assert time.monotonic() - start < 3
+
+
+def test_closing_the_flow_cancels_a_poll(emu: Emulator, tmp_path: Path) -> None:
+    flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path))
+    result: list = []
+
+    def poll() -> None:
+        try:
+            flow.poll_for_token()
+        except sa.AuthError as e:
+            result.append(e)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not emu.requests("/oauth/device/token") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    flow.close()
+    t.join(5)
+    assert not t.is_alive()
+    assert len(result) == 1 and isinstance(result[0], sa.Cancelled)
+
+
+def test_bind_without_a_session_is_a_store_error(tmp_path: Path, clean_env: Path) -> None:
+    with pytest.raises(sa.StoreError):
+        sa.bind_client_device(profile_dir=str(tmp_path / "nothing"))

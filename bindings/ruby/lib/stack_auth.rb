@@ -1,0 +1,42 @@
+# frozen_string_literal: true
+
+require "json"
+require "ffi"
+
+require_relative "stack_auth/version"
+require_relative "stack_auth/native"
+require_relative "stack_auth/errors"
+require_relative "stack_auth/callbacks"
+require_relative "stack_auth/service_token"
+require_relative "stack_auth/strategy"
+require_relative "stack_auth/store"
+require_relative "stack_auth/device_code"
+
+# Short-lived CipherStash service tokens, kept fresh: the Ruby binding of libstack_auth.
+#
+#   require "stack_auth"
+#   strategy = StackAuth::AutoStrategy.detect   # CS_CLIENT_ACCESS_KEY + CS_WORKSPACE_CRN, or a login
+#   token = strategy.get_token                  # => #<StackAuth::ServiceToken token=*** ...>
+#   http["Authorization"] = "Bearer #{token.token}"
+#
+# The library (a Go engine behind a C ABI) is loaded on first use, not at require time.
+module StackAuth
+  # The library's version ("0.1.0").
+  def self.library_version
+    Native.load!
+    Native.sa_version_string
+  end
+
+  # "stack-auth 0.1.0 (go1.x linux/amd64)".
+  def self.build_info
+    Native.load!
+    Native.sa_build_info
+  end
+
+  # @api private: live library handles and strings (a leak check for tests).
+  def self.debug_live_objects
+    Native.load!
+    Reaper.flush
+    Native.sa_debug_live_objects
+  end
+end

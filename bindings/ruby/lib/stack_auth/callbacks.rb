@@ -1,0 +1,235 @@
+# frozen_string_literal: true
+
+module StackAuth
+  # Host hooks (internal).
+  #
+  # The library calls a hook as fn(user_data, request) on one of its own (Go) threads; ruby-ffi
+  # runs the Ruby side on a fresh "FFI Callback Runner" thread with the GVL. A hook never
+  # returns its answer: it completes the request with sa_request_resolve or
+  # sa_request_reject. So a Ruby exception is never lost (ruby-ffi would turn it into a zero
+  # return and drop it): every body is wrapped in `rescue Exception` and rejects the request
+  # with the exception's class name and message, which the caller gets as CallbackError.
+  #
+  # GC safety: the C side only ever sees five FFI::Function trampolines, created once and
+  # kept here for the life of the process, and a user_data pointer. The Ruby callables live in
+  # the registry under that pointer until the library calls the destroy notifier (exactly
+  # once, after the last call of the hook) or, for get_token_async, until the completion.
+  #
+  # user_data is the address of a small block of C memory owned by the registry entry, never
+  # a small integer: the library keeps user_data in Go pointer-typed variables, and the Go
+  # runtime aborts the process ("invalid pointer found on stack") when such a variable holds
+  # a value like 0x3 while it copies a goroutine stack.
+  module Callbacks
+    Entry = Struct.new(:kind, :fn, :load, :save, :cell)
+
+    @registry = {}
+    @lock = Mutex.new
+
+    class << self
+      # Registers a hook and returns its user_data pointer.
+      def register(entry)
+        entry.cell = FFI::MemoryPointer.new(:uint64)
+        @lock.synchronize { @registry[entry.cell.address] = entry }
+        entry.cell
+      end
+
+      # Removes and returns the entry of user_data (a Pointer or an address).
+      def unregister(user_data)
+        address = user_data.is_a?(FFI::Pointer) ? user_data.address : user_data
+        @lock.synchronize { @registry.delete(address) }
+      end
+
+      def [](address)
+        @registry[address]
+      end
+
+      # How many hooks the library still holds (tests: destroy ran).
+      def live_count
+        @lock.synchronize { @registry.size }
+      end
+
+      # Creates the trampolines; called once, when the library loads.
+      def install
+        return if defined?(@installed)
+
+        @get_token = FFI::Function.new(:void, %i[pointer uint64]) do |ud, req|
+          Callbacks.on_get_token(ud.address, req)
+        end
+        @load = FFI::Function.new(:void, %i[pointer uint64]) do |ud, req|
+          Callbacks.on_load(ud.address, req)
+        end
+        @save = FFI::Function.new(:void, %i[pointer uint64 pointer size_t]) do |ud, req, ptr, len|
+          Callbacks.on_save(ud.address, req, ptr, len)
+        end
+        @done = FFI::Function.new(:void, %i[pointer int32 uint64 string]) do |ud, status, tok, err|
+          Callbacks.on_done(ud.address, status, tok, err)
+        end
+        @destroy = FFI::Function.new(:void, %i[pointer]) do |ud|
+          Callbacks.unregister(ud.address)
+        end
+        @installed = true
+      end
+
+      attr_reader :get_token, :load, :save, :done, :destroy
+
+      # --- bodies (run on a ruby-ffi callback runner thread) -------------------------------
+
+      def on_get_token(address, req)
+        entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
+        value = entry.fn.call
+        value = value.token if value.is_a?(ServiceToken)
+        unless value.is_a?(String) && !value.empty?
+          raise TypeError, "the block must return a non-empty String, not #{value.class}"
+        end
+
+        resolve(req, value)
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        reject(req, e)
+      end
+
+      def on_load(address, req)
+        entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
+        value = entry.load.call
+        unless value.nil? || value.is_a?(String)
+          raise TypeError, "load must return a String of JSON or nil, not #{value.class}"
+        end
+
+        resolve(req, value)
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        reject(req, e)
+      end
+
+      def on_save(address, req, ptr, len)
+        entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
+        # The JSON is borrowed for the duration of this call only: copy it.
+        json = ptr.read_bytes(len).force_encoding(Encoding::UTF_8)
+        entry.save.call(json)
+        resolve(req, nil)
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        reject(req, e)
+      end
+
+      # sa_get_token_async's completion: exactly once per registration, then unregistered.
+      def on_done(address, status, token, error_json)
+        entry = unregister(address)
+        return Native.sa_token_free(token) if entry.nil?
+
+        if status == Native::OK
+          entry.fn.call(ServiceToken.from_handle(token), nil)
+        else
+          entry.fn.call(nil, Errors.from_json(status, error_json.to_s))
+        end
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        # Nobody waits for this thread: report the exception the way a dying Thread would
+        # (class and message only; never a token).
+        $stderr.write("stack_auth: the get_token_async block raised #{e.class}: #{e.message}\n")
+      end
+
+      private
+
+      def resolve(req, value)
+        if value.nil? || value.empty?
+          Native.sa_request_resolve(req, nil, 0)
+        else
+          Native.sa_request_resolve(req, value, value.bytesize)
+        end
+      end
+
+      def reject(req, exception)
+        name = exception.class.name || "Exception"
+        message = exception.message.to_s.encode("UTF-8", invalid: :replace, undef: :replace).delete("\0")
+        Native.sa_request_reject(req, name.delete("\0"), message)
+      rescue StandardError
+        # The request must still be completed, or the caller would wait for the hook timeout.
+        Native.sa_request_reject(req, "CallbackError", "the hook raised an exception that could not be described")
+      end
+    end
+  end
+
+  # Frees library handles of objects the GC collected (internal).
+  #
+  # Finalizers do not call the library themselves: a finalizer may run on any thread between
+  # a failing sa_* call and the read of that thread's error detail (every sa_* call resets
+  # it), and it may run while the thread holds a lock of this gem. So a finalizer only queues
+  # the handle; the queue is flushed by the next call into the gem, on the calling thread,
+  # before its own library call (see Reaper.flush).
+  module Reaper
+    @pending = []
+
+    FREE = {
+      strategy: :sa_strategy_free,
+      store: :sa_store_free,
+      token: :sa_token_free,
+      device_flow: :sa_device_flow_free,
+    }.freeze
+
+    # A finalizer (callable) that queues handle of kind; it holds no reference to its object.
+    class Finalizer
+      def initialize(kind, handle)
+        @kind = kind
+        @handle = handle
+      end
+
+      def call(_object_id)
+        Live.remove(@handle)
+        Reaper.push(@kind, @handle)
+      end
+    end
+
+    class << self
+      def push(kind, handle)
+        @pending << [kind, handle]
+      end
+
+      # Frees every queued handle. Called at the start of the gem's calls (cheap when there
+      # is nothing to do); never between a library call and the read of its error.
+      def flush
+        return if @pending.empty?
+
+        while (item = @pending.shift)
+          Native.public_send(FREE.fetch(item[0]), item[1])
+        end
+      end
+
+      def pending
+        @pending.size
+      end
+    end
+  end
+end
+
+module StackAuth
+  # Strategies and device flows still open (internal), by handle. At exit they are freed, so
+  # that a thread still waiting inside the library (for a slow server, or a hook that never
+  # answers) ends at once with Cancelled instead of holding the process until its timeout:
+  # Ruby waits for every thread before it exits, and a call inside the library cannot be
+  # interrupted. at_exit handlers run before Ruby stops the other threads; this one was
+  # registered when the gem was required, so it runs after the application's own handlers.
+  module Live
+    @handles = {}
+    @pid = Process.pid
+
+    FREE = { strategy: :sa_strategy_free, device_flow: :sa_device_flow_free }.freeze
+
+    class << self
+      def add(kind, handle)
+        @handles[handle] = kind
+      end
+
+      def remove(handle)
+        @handles.delete(handle)
+      end
+
+      def close_all
+        return unless Process.pid == @pid && Native.loaded?
+
+        @handles.keys.each do |handle|
+          kind = @handles.delete(handle)
+          Native.public_send(FREE.fetch(kind), handle) if kind
+        end
+      end
+    end
+  end
+
+  at_exit { Live.close_all }
+end

@@ -1,0 +1,88 @@
+# frozen_string_literal: true
+
+module StackAuth
+  # Where a strategy keeps its token between processes or restarts. Pass one as the store:
+  # of a strategy; the strategy keeps its own reference, so closing (or dropping) the store
+  # object does not affect strategies already using it.
+  class TokenStore
+    # Releases this reference to the store. Idempotent.
+    def close
+      return nil if @closed
+
+      @closed = true
+      ObjectSpace.undefine_finalizer(self)
+      Native.sa_store_free(@handle)
+      nil
+    end
+
+    def closed?
+      @closed ? true : false
+    end
+
+    def inspect
+      "#<#{self.class.name}#{' (closed)' if @closed}>"
+    end
+    alias to_s inspect
+
+    # @api private
+    attr_reader :handle
+
+    # @api private
+    def self.adopt(handle)
+      allocate.send(:adopt, handle)
+    end
+
+    private
+
+    def adopt(handle)
+      @handle = handle
+      @closed = false
+      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(:store, handle))
+      self
+    end
+  end
+
+  # A store private to this process.
+  class InMemoryTokenStore < TokenStore
+    def initialize
+      super
+      adopt(Native.new_handle(:sa_store_memory_new))
+    end
+  end
+
+  # A store backed by Ruby callables:
+  #
+  #   StackAuth::TokenStoreFn.new(
+  #     load: -> { redis.get("cs-token") },          # the saved JSON String, or nil
+  #     save: ->(json) { redis.set("cs-token", json) },
+  #   )
+  #
+  # The JSON holds the token (a secret): keep it somewhere private. An exception in load
+  # counts as "nothing stored" and one in save is ignored (the strategy still works from
+  # memory); a hook that does not return within timeout (seconds; default 30) is abandoned.
+  class TokenStoreFn < TokenStore
+    def initialize(load:, save:, timeout: nil)
+      super()
+      raise InvalidArgument, "load must respond to #call (or be nil)" unless load.nil? || load.respond_to?(:call)
+      raise InvalidArgument, "save must respond to #call (or be nil)" unless save.nil? || save.respond_to?(:call)
+
+      Native.load!
+      opts = Native.options_json(timeoutMs: Args.timeout_option(timeout))
+      user_data = Callbacks.register(Callbacks::Entry.new(:store, nil, load, save))
+      begin
+        handle = Native.new_handle(:sa_store_fn_new_ex, load && Callbacks.load, save && Callbacks.save,
+                                   user_data, Callbacks.destroy, opts)
+      rescue StandardError
+        Callbacks.unregister(user_data) # on failure the library never calls destroy
+        raise
+      end
+      adopt(handle)
+    end
+  end
+
+  # Opens a store by URL: "memory:" (this process only) or "file:///absolute/path" (shared by
+  # every process on the host, with a lock).
+  def self.open_store(url)
+    TokenStore.adopt(Native.new_handle(:sa_store_open, Args.str("url", url)))
+  end
+end

@@ -1,0 +1,8 @@
+# frozen_string_literal: true
+
+module StackAuth
+  # The version of this gem; it tracks the library (SA_VERSION_STRING).
+  VERSION = "0.1.0"
+  # The C ABI this gem was written against (SA_ABI_VERSION); checked when the library loads.
+  ABI_VERSION = 1
+end
