@@ -56,8 +56,8 @@ vet:
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
-## bench: benchmark figures (cached GetToken vs x/oauth2 ReuseTokenSource, stale path)
-bench: bench-c
+## bench: benchmark figures: Go engine (vs x/oauth2 ReuseTokenSource), C ABI, each binding
+bench: bench-c bench-python bench-ruby
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./core/
 
 bench-c: lib cli
