@@ -260,6 +260,11 @@ sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms) {
 	return sago_get_token(out, s, timeout_ms);
 }
 
+sa_status sa_get_token_value(sa_strategy s, int32_t timeout_ms, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_get_token_value(s, timeout_ms, out, out_len);
+}
+
 sa_status sa_try_get_token(sa_token *out, sa_strategy s) {
 	SA_ENTER();
 	return sago_try_get_token(out, s);

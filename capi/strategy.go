@@ -290,6 +290,26 @@ func sago_get_token(out *C.sa_token, s C.sa_strategy, timeoutMs C.int32_t) (stat
 	return saOK
 }
 
+//export sago_get_token_value
+func sago_get_token_value(s C.sa_strategy, timeoutMs C.int32_t, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return invalidHandle("strategy")
+	}
+	tok, err, ready := o.ready()
+	if !ready || err != nil {
+		if tok, err = o.getToken(o.timeoutOr(timeoutMs)); err != nil {
+			return report(err)
+		}
+	}
+	tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
+	return status
+}
+
 //export sago_try_get_token
 func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 	defer guard(&status)

@@ -202,6 +202,9 @@ SA_API sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *
    strategy's timeoutMs) with SA_E_TIMEOUT if no token came by then. */
 SA_API sa_status sa_get_token_async_ex(sa_strategy s, int32_t timeout_ms, sa_token_done_fn done,
                                        void *user_data);
+/* sa_get_token and sa_token_value in one call, without a token handle: the bearer string of
+   a usable token (a cached one at once). Free *out with sa_free. */
+SA_API sa_status sa_get_token_value(sa_strategy s, int32_t timeout_ms, char **out, size_t *out_len);
 /* The bearer string. Free *out with sa_free. */
 SA_API sa_status sa_token_value(sa_token t, char **out, size_t *out_len);
 /* {"token","subject","workspaceId","issuer","services","expiresAt"}. Free with sa_free. */

@@ -27,6 +27,7 @@
 	X(strategy_invalidate)                                                                         \
 	X(strategy_invalidate_value)                                                                   \
 	X(get_token)                                                                                   \
+	X(get_token_value)                                                                              \
 	X(try_get_token)                                                                               \
 	X(token_value)                                                                                 \
 	X(token_json)                                                                                  \

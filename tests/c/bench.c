@@ -32,6 +32,7 @@ static struct {
 	__typeof__(&sa_access_key_strategy_new) access_key_strategy_new;
 	__typeof__(&sa_get_token) get_token;
 	__typeof__(&sa_token_value) token_value;
+	__typeof__(&sa_get_token_value) get_token_value;
 	__typeof__(&sa_token_free) token_free;
 	__typeof__(&sa_free) free;
 	__typeof__(&sa_strategy_free) strategy_free;
@@ -52,6 +53,7 @@ static void resolve_rest(void *lib) {
 	sa.access_key_strategy_new = need(lib, "sa_access_key_strategy_new");
 	sa.get_token = need(lib, "sa_get_token");
 	sa.token_value = need(lib, "sa_token_value");
+	sa.get_token_value = need(lib, "sa_get_token_value");
 	sa.token_free = need(lib, "sa_token_free");
 	sa.free = need(lib, "sa_free");
 	sa.strategy_free = need(lib, "sa_strategy_free");
@@ -97,6 +99,13 @@ static void *loop(void *p) {
 	loop_arg *a = p;
 	double t0 = now_ns();
 	for (long i = 0; i < a->iters; i++) {
+		if (a->with_value == 2) { /* the one-call form: sa_get_token_value + sa_free */
+			char *v = NULL;
+			size_t n = 0;
+			if (sa.get_token_value(a->s, 1000, &v, &n) != SA_OK) a->failures++;
+			sa.free(v);
+			continue;
+		}
 		sa_token t = 0;
 		if (sa.get_token(&t, a->s, 1000) != SA_OK) {
 			a->failures++;
@@ -178,6 +187,10 @@ int main(int argc, char **argv) {
 	       best_of(5, ak, 1, N, 1));
 	printf("%-62s %8.0f ns/op\n", "cached get+value+sa_free+token_free, access key, 2 threads",
 	       best_of(5, ak, 2, N, 1));
+	printf("%-62s %8.0f ns/op\n", "cached sa_get_token_value+sa_free, access key, 1 thread",
+	       best_of(5, ak, 1, N, 2));
+	printf("%-62s %8.0f ns/op\n", "cached sa_get_token_value+sa_free, access key, 2 threads",
+	       best_of(5, ak, 2, N, 2));
 	printf("%-62s %8.0f ns/op\n", "cached get+token_free only, access key, 1 thread", best_of(5, ak, 1, N, 0));
 	printf("%-62s %8.0f ns/op\n", "cached get+token_free only, access key, 2 threads", best_of(5, ak, 2, N, 0));
 	printf("%-62s %8.0f ns/op\n", "get+value+sa_free+token_free, static token, 1 thread", best_of(5, st, 1, N, 1));

@@ -1796,6 +1796,27 @@ static void test_stress_cached(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* sa_get_token_value: the bearer string in one call, the same as through a token handle. */
+static void test_get_token_value(void) {
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *want = token_value(t, NULL);
+	REQUIRE(want);
+	sa_token_free(t);
+	char *got = NULL;
+	size_t len = 0;
+	CHECK_OK(sa_get_token_value(s, 10000, &got, &len));
+	CHECK(got && len == strlen(want) && strcmp(got, want) == 0);
+	sa_free(got);
+	CHECK(sa_get_token_value(s, 1000, NULL, &len) == SA_E_INVALID_ARG);
+	CHECK(sa_get_token_value(0, 1000, &got, &len) == SA_E_INVALID_HANDLE);
+	free(want);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 static void fanin_record(fanin *f, sa_status st, sa_token t) {
 	char *v = st == SA_OK ? token_value(t, NULL) : NULL;
 	if (st == SA_OK) sa_token_free(t);
@@ -2073,6 +2094,7 @@ static const test_case TESTS[] = {
     {"last_error_threads", test_last_error_threads, 0},
     {"thread_exit_error", test_thread_exit_error, 1},
     {"stress_cached", test_stress_cached, 0},
+    {"get_token_value", test_get_token_value, 0},
     {"expired_single_flight", test_expired_single_flight, 0},
     {"huge_inputs", test_huge_inputs, 0},
     {"resolve_len_over_int32", test_resolve_len_over_int32, 0},
