@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby
+.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist
 
 all: cli
 
@@ -31,6 +31,14 @@ test-node test-python test-ruby: test-%: % cli
 
 bench-node bench-python bench-ruby: bench-%: % cli
 	@bash bindings/$*/bench.sh
+
+## dist: distribution packages in build/out/dist (npm, manylinux2014 wheel, gem, C tarball)
+dist: lib
+	@bash build/dist/dist.sh
+
+## test-dist: install each package into an empty place and get a token from the emulator
+test-dist: dist cli
+	@bash tests/dist/run.sh
 
 ## demo: the main job, end to end against a local emulator
 demo: cli lib python ruby

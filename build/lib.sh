@@ -18,7 +18,7 @@ if [[ $cc == zig ]]; then
 	cc="$(bash build/zig.sh) cc -target x86_64-linux-gnu.2.17"
 fi
 CC=$cc CGO_ENABLED=1 go build -buildmode=c-shared -trimpath \
-	-ldflags "-s -w -extldflags '-Wl,--version-script=$PWD/build/exports.map -Wl,-soname,libstack_auth.so.$abi -Wl,-z,nodelete'" \
+	-ldflags "-s -w -extldflags '-Wl,--version-script=$PWD/build/exports.map -Wl,-soname,libstack_auth.so.$abi -Wl,-z,nodelete -Wl,--strip-all'" \
 	-o "$out/lib/libstack_auth.so.$abi" ./capi
 mv "$out/lib/libstack_auth.so.h" "$out/gen/libstack_auth_cgo.h"
 ln -sf "libstack_auth.so.$abi" "$out/lib/libstack_auth.so"
