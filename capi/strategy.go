@@ -45,7 +45,17 @@ func (o *strategyObj) close() {
 // tokenObj is an sa_token.
 type tokenObj struct{ tok stackauth.ServiceToken }
 
-func register(out *C.sa_strategy, s stackauth.AuthStrategy, err error, p *parsed) C.sa_status {
+// build parses options_json, builds the strategy and registers it; when building fails, it
+// releases what the options retained (a store reference).
+func build[S stackauth.AuthStrategy](out *C.sa_strategy, optionsJSON *C.sa_cchar, make func([]stackauth.Option) (S, error)) C.sa_status {
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	p, st := parseOptions(optionsJSON)
+	if st != saOK {
+		return st
+	}
+	s, err := make(p.core)
 	if err != nil {
 		p.release()
 		return report(err)
@@ -57,26 +67,14 @@ func register(out *C.sa_strategy, s stackauth.AuthStrategy, err error, p *parsed
 //export sago_auto_strategy_detect
 func sago_auto_strategy_detect(out *C.sa_strategy, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	p, st := parseOptions(optionsJSON)
-	if st != saOK {
-		return st
-	}
-	s, err := stackauth.DetectAutoStrategy(p.core...)
-	if err != nil {
-		return register(out, nil, err, p)
-	}
-	return register(out, s, nil, p)
+	return build(out, optionsJSON, func(o []stackauth.Option) (*stackauth.AutoStrategy, error) {
+		return stackauth.DetectAutoStrategy(o...)
+	})
 }
 
 //export sago_access_key_strategy_new
 func sago_access_key_strategy_new(out *C.sa_strategy, workspaceCrn, accessKey, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
 	crn, st := goString(workspaceCrn, "workspace_crn", true)
 	if st != saOK {
 		return st
@@ -85,32 +83,17 @@ func sago_access_key_strategy_new(out *C.sa_strategy, workspaceCrn, accessKey, o
 	if st != saOK {
 		return st
 	}
-	p, st := parseOptions(optionsJSON)
-	if st != saOK {
-		return st
-	}
-	s, err := stackauth.NewAccessKeyStrategy(crn, key, p.core...)
-	if err != nil {
-		return register(out, nil, err, p)
-	}
-	return register(out, s, nil, p)
+	return build(out, optionsJSON, func(o []stackauth.Option) (*stackauth.AccessKeyStrategy, error) {
+		return stackauth.NewAccessKeyStrategy(crn, key, o...)
+	})
 }
 
 //export sago_device_session_strategy_from_profile
 func sago_device_session_strategy_from_profile(out *C.sa_strategy, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	p, st := parseOptions(optionsJSON)
-	if st != saOK {
-		return st
-	}
-	s, err := stackauth.DeviceSessionStrategyFromProfile(p.core...)
-	if err != nil {
-		return register(out, nil, err, p)
-	}
-	return register(out, s, nil, p)
+	return build(out, optionsJSON, func(o []stackauth.Option) (*stackauth.DeviceSessionStrategy, error) {
+		return stackauth.DeviceSessionStrategyFromProfile(o...)
+	})
 }
 
 //export sago_static_token_strategy_new
@@ -126,7 +109,8 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if t == "" {
 		return invalidArg("token must not be empty")
 	}
-	return register(out, stackauth.NewStaticTokenStrategy(t), nil, &parsed{timeout: defaultTimeout})
+	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: defaultTimeout})))
+	return saOK
 }
 
 //export sago_strategy_fn_new_ex
