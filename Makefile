@@ -41,11 +41,11 @@ test-dist: dist cli
 	@bash tests/dist/run.sh
 
 ## demo: the main job, end to end against a local emulator
-demo: cli lib python ruby
+demo: cli lib python ruby node
 	@bash build/demo.sh
 
 ## test: every test suite that exists
-test: deps vet test-go test-c test-memory test-rust test-python test-ruby
+test: deps vet test-go test-c test-memory test-rust test-python test-ruby test-node
 
 ## test-c: the C harness against the emulator, then under ASan and valgrind (test-memory)
 test-c: lib cli
@@ -65,7 +65,7 @@ test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 ## bench: benchmark figures: Go engine (vs x/oauth2 ReuseTokenSource), C ABI, each binding
-bench: bench-c bench-python bench-ruby
+bench: bench-c bench-python bench-ruby bench-node
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./core/
 
 bench-c: lib cli

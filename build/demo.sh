@@ -3,7 +3,7 @@
 #   1. start `stack-auth serve` (auto-approving device codes)
 #   2. log in with the device flow into a temporary profile, print a token from the profile
 #   3. get a token with an access key
-#   4. get a token from C, Python and Ruby through libstack_auth
+#   4. get a token from C, Python, Ruby and Node through libstack_auth
 # Tokens are secrets: only their claims and a short prefix are shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,9 +50,10 @@ cc -std=c99 -Wall -Werror -Ibuild/out/include examples/c/get_token.c -Lbuild/out
 	-Wl,-rpath,"$PWD/build/out/lib" -lstack_auth -o "$work/get_token"
 CS_CLIENT_ACCESS_KEY=$key CS_WORKSPACE_CRN=$crn "$work/get_token"
 
-step "Python and Ruby bindings (access key via the environment)"
+step "Python, Ruby and Node bindings (access key via the environment)"
 CS_CLIENT_ACCESS_KEY=$key CS_WORKSPACE_CRN=$crn build/out/venv/bin/python bindings/python/demo.py
 CS_CLIENT_ACCESS_KEY=$key CS_WORKSPACE_CRN=$crn ruby bindings/ruby/demo.rb
+CS_CLIENT_ACCESS_KEY=$key CS_WORKSPACE_CRN=$crn node bindings/node/demo.js
 
 step "Summary"
 requests=$(curl -fsS "${url}_emulator/requests" 2>/dev/null || python3 -c 'import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "${url}_emulator/requests")
@@ -62,5 +63,5 @@ reqs = json.loads(sys.argv[1])["requests"]
 c = collections.Counter(r["path"] for r in reqs)
 for path, n in sorted(c.items()):
     print(f"  {n:3d} × {path}")
-print("  demo OK: device login, profile token, access-key token, C, Python and Ruby tokens")
+print("  demo OK: device login, profile token, access-key token, C, Python, Ruby and Node tokens")
 PY

@@ -232,8 +232,11 @@ SA_API void sa_store_free(sa_store st);
 /* Completes req with value[0..len). A late or repeated completion returns
    SA_E_INVALID_HANDLE and changes nothing. value may be NULL when len is 0. */
 SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len);
-/* Fails req. code is a stack-auth code (NULL: "CUSTOM"); message may be NULL. The waiting
-   caller gets SA_E_CALLBACK with that code and message. */
+/* Fails req. code is a stack-auth code (NULL: "CUSTOM"), or the host's own name for the
+   failure (an exception class); message may be NULL. The waiting caller gets SA_E_CALLBACK
+   with that code and message, except that codes whose message is fixed (NOT_AUTHENTICATED,
+   EXPIRED_TOKEN, ACCESS_DENIED, INVALID_GRANT, INVALID_CLIENT, MISSING_WORKSPACE_CRN,
+   ALREADY_CONSUMED) carry their fixed message, as FromErrorCode rebuilds them. */
 SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *message);
 
 /* ---- Device-code login ---------------------------------------------------------------- */

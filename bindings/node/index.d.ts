@@ -1,0 +1,325 @@
+/*
+ * stack-auth for Node.js: hand-written declarations.
+ *
+ * The public API of @cipherstash/auth 0.42 (its index.d.ts), which this package replaces
+ * drop-in: every fallible operation returns a Result, `{ data }` on success or `{ failure }`
+ * on a domain error, never a throw. The factories (`create`, `detect`, `fromProfile`) are
+ * synchronous; `getToken`, `beginDeviceCodeFlow`, `pollForToken` and `bindClientDevice`
+ * return Promises of Results. Additions (marked "Beyond upstream") are supersets: upstream
+ * code type-checks unchanged.
+ */
+
+/** `{ data }` on success, `{ failure }` on error (the shape of `@byteslice/result`). */
+export type Result<T, F = AuthFailure> = { data: T; failure?: never } | { data?: never; failure: F };
+
+/** The `error` of every failure: an `Error` whose `code` is the failure's `type`. */
+export declare class AuthError extends Error {
+  readonly code: AuthErrorCode;
+  help?: string;
+  url?: string;
+}
+
+/** Fields present on every `AuthFailure`. */
+interface FailureBase {
+  /** A live `Error` with `.message` and `.code` (and `.help` / `.url` when present). */
+  error: AuthError;
+  /** Actionable guidance, when the error carries it. */
+  help?: string;
+  /** A URL with more detail, when the error carries it. */
+  url?: string;
+}
+
+/**
+ * A domain failure, discriminated by `type`: narrow on it to reach per-variant payload (e.g.
+ * `WORKSPACE_MISMATCH`'s `expected` / `actual`).
+ */
+export type AuthFailure =
+  | (FailureBase & { type: 'REQUEST_ERROR' })
+  | (FailureBase & { type: 'ACCESS_DENIED' })
+  | (FailureBase & { type: 'EXPIRED_TOKEN' })
+  | (FailureBase & { type: 'INVALID_GRANT' })
+  | (FailureBase & { type: 'INVALID_CLIENT' })
+  | (FailureBase & { type: 'INVALID_URL' })
+  | (FailureBase & { type: 'INVALID_REGION' })
+  | (FailureBase & { type: 'INVALID_TOKEN' })
+  | (FailureBase & { type: 'SERVER_ERROR' })
+  | (FailureBase & { type: 'NOT_AUTHENTICATED' })
+  | (FailureBase & { type: 'MISSING_WORKSPACE_CRN' })
+  | (FailureBase & { type: 'INVALID_ACCESS_KEY' })
+  | (FailureBase & { type: 'INVALID_CRN' })
+  | (FailureBase & { type: 'WORKSPACE_MISMATCH'; expected: string; actual: string })
+  | (FailureBase & { type: 'INVALID_WORKSPACE_ID' })
+  | (FailureBase & { type: 'ALREADY_CONSUMED' })
+  | (FailureBase & { type: 'INTERNAL_ERROR' })
+  | (FailureBase & { type: 'CUSTOM' })
+  | (FailureBase & { type: 'STORE_ERROR' })
+  // Beyond upstream's union: codes this library reports.
+  /** HTTP 402 with cs_code USAGE_LIMIT_EXCEEDED (or no cs_code). */
+  | (FailureBase & { type: 'USAGE_LIMIT_EXCEEDED' })
+  /** HTTP 402 with cs_code ORG_NOT_PROVISIONED. */
+  | (FailureBase & { type: 'ORG_NOT_PROVISIONED' })
+  /** The call, or a callback of yours, did not finish within its timeout. */
+  | (FailureBase & { type: 'TIMEOUT' })
+  /** The strategy or device flow was closed while the call waited. */
+  | (FailureBase & { type: 'CANCELLED' })
+  /** An option the library does not accept (unknown key, out-of-range value). */
+  | (FailureBase & { type: 'INVALID_ARGUMENT' })
+  /** The strategy or device flow was closed before the call. */
+  | (FailureBase & { type: 'INVALID_HANDLE' })
+  /** The library was used in a child process after fork(). */
+  | (FailureBase & { type: 'FORKED' });
+
+/** The machine-readable discriminant carried by every {@link AuthFailure}. */
+export type AuthErrorCode = AuthFailure['type'];
+
+/** Every {@link AuthErrorCode}. */
+export declare const ERROR_CODES: readonly AuthErrorCode[];
+
+/** The result of a successful `getToken()` call. `inspect()` and `toString()` mask `token`. */
+export interface TokenResult {
+  /** The bearer token (`Authorization: Bearer <token>`). A secret: never log it. */
+  token: string;
+  /** The JWT `sub` claim (e.g. `"CS|CSAKkeyId"`). */
+  subject: string;
+  /** The workspace the token is for. */
+  workspaceId: string;
+  /** The JWT `iss` claim (the CTS host). */
+  issuer: string;
+  /** Service endpoints from the JWT `services` claim (e.g. `{ zerokms: "https://..." }`). */
+  services: Record<string, string>;
+  /** Beyond upstream: when the token expires (Unix seconds). */
+  expiresAt: number;
+}
+
+/** Metadata returned by a successful device-code login; the token itself stays out of JS. */
+export interface AuthResult {
+  /** When the token expires (Unix seconds). */
+  expiresAt: number;
+  /** Seconds until then, at the time of return. */
+  expiresIn: number;
+}
+
+/**
+ * What `store` options accept: any `{ load, save }` object, sync or async (e.g. Redis, a KV
+ * store, an HTTP-only cookie). `load` resolving `null`/`undefined` means nothing is stored.
+ * A throwing or rejecting `load` is a cache miss and a failing `save` is ignored (both are
+ * logged with `console.warn`, as upstream).
+ */
+export interface TokenStore {
+  load(): Promise<string | null | undefined> | string | null | undefined;
+  save(json: string): Promise<void> | void;
+}
+
+/** Options shared by the strategies that talk to CTS. Beyond upstream (Node entry). */
+export interface StrategyOptions {
+  /** CTS URL: beats `CS_CTS_HOST` and region discovery, for this strategy only. */
+  baseUrl?: string;
+  /** Where tokens are persisted between processes or requests. */
+  store?: TokenStore | NativeTokenStore;
+  /** Audience of access-key tokens. */
+  audience?: string;
+  /** Default timeout of each token fetch and of your callbacks, in ms (default 30000). */
+  timeoutMs?: number;
+  /** Refresh window in seconds (default 90, never more than half a token's lifetime). */
+  leewaySecs?: number;
+}
+
+/** Options for `AutoStrategy.detect()`. */
+export interface AutoStrategyOptions extends StrategyOptions {
+  /** An explicit access key (beats `CS_CLIENT_ACCESS_KEY`). */
+  accessKey?: string;
+  /** An explicit workspace CRN (beats `CS_WORKSPACE_CRN`). */
+  workspaceCrn?: string;
+  /** Beyond upstream: the profile directory (beats `CS_CONFIG_PATH` and `~/.cipherstash`). */
+  profileDir?: string;
+}
+
+/** Beyond upstream: options of `DeviceSessionStrategy.fromProfile()`. */
+export interface DeviceSessionOptions extends StrategyOptions {
+  profileDir?: string;
+}
+
+/** Beyond upstream (upstream's wasm entry has this shape): `OidcFederationStrategy.create`'s third argument. */
+export interface OidcFederationStrategyOptions extends StrategyOptions {
+  /** How many provider JWTs keep a cached token (default 1024). */
+  cacheCapacity?: number;
+}
+
+/** Beyond upstream: what every strategy has (for code that accepts any of them). */
+export interface AuthStrategy {
+  getToken(): Promise<Result<TokenResult, AuthFailure>>;
+}
+
+/** What every strategy can do. */
+declare abstract class Strategy implements AuthStrategy {
+  /**
+   * A valid token, refreshed or re-acquired as needed. Never rejects for a domain error.
+   * Beyond upstream: `options.timeoutMs` bounds this call's wait (a cached token returns at once).
+   */
+  getToken(options?: { timeoutMs?: number }): Promise<Result<TokenResult, AuthFailure>>;
+  /**
+   * Beyond upstream: after a 401 with `token`, forces a refresh if it is still the current
+   * token (a late 401 never throws away a newer one). `{ data: true }` when a refresh started.
+   */
+  invalidate(token: string): Result<boolean, AuthFailure>;
+  /**
+   * Beyond upstream: frees the native strategy now (it is also freed when garbage-collected).
+   * Pending `getToken()` calls end with `CANCELLED`; later ones fail with `INVALID_HANDLE`.
+   */
+  close(): void;
+}
+
+/**
+ * Detects credentials: an access key (`CS_CLIENT_ACCESS_KEY` + `CS_WORKSPACE_CRN`, or the
+ * options) beats the device session saved by `stack-auth login`; otherwise `NOT_AUTHENTICATED`.
+ */
+export declare class AutoStrategy extends Strategy {
+  private constructor();
+  static detect(options?: AutoStrategyOptions | undefined | null): Result<AutoStrategy, AuthFailure>;
+}
+
+/** A static access key for service-to-service or CI/CD authentication. */
+export declare class AccessKeyStrategy extends Strategy {
+  private constructor();
+  /**
+   * The CRN format is `crn:<region>:<workspace-id>`. A token for another workspace fails
+   * `getToken()` with `WORKSPACE_MISMATCH`. `options` is beyond upstream's Node entry (its
+   * wasm entry takes `{ store }`).
+   */
+  static create(
+    workspaceCrn: string,
+    accessKey: string,
+    options?: StrategyOptions | undefined | null,
+  ): Result<AccessKeyStrategy, AuthFailure>;
+}
+
+/** The OAuth device session saved to the profile directory (`~/.cipherstash`). */
+export declare class DeviceSessionStrategy extends Strategy {
+  private constructor();
+  static fromProfile(options?: DeviceSessionOptions | undefined | null): Result<DeviceSessionStrategy, AuthFailure>;
+}
+
+/**
+ * Deprecated alias for {@link DeviceSessionStrategy} (as upstream).
+ * @deprecated Renamed to `DeviceSessionStrategy`.
+ */
+export declare const OAuthStrategy: typeof DeviceSessionStrategy;
+
+/** Federates a third-party OIDC JWT (Clerk, Supabase, …) into a CTS service token. */
+export declare class OidcFederationStrategy extends Strategy {
+  private constructor();
+  /**
+   * `getJwt` is called on every federation and must return (or resolve to) the current OIDC
+   * JWT. The third argument is upstream's `baseUrl`, or (beyond upstream's Node entry) an
+   * options object such as `{ baseUrl, store }`.
+   */
+  static create(
+    workspaceCrn: string,
+    getJwt: () => Promise<string> | string,
+    baseUrl?: string | OidcFederationStrategyOptions | undefined | null,
+  ): Result<OidcFederationStrategy, AuthFailure>;
+  /** Like `create`, with the federated token persisted through `loadToken` / `saveToken`. */
+  static createWithStore(
+    workspaceCrn: string,
+    getJwt: () => Promise<string> | string,
+    loadToken: () => Promise<string | null | undefined> | string | null | undefined,
+    saveToken: (json: string) => Promise<void> | void,
+    baseUrl?: string | undefined | null,
+  ): Result<OidcFederationStrategy, AuthFailure>;
+}
+
+/**
+ * Beyond upstream: your own function gives the token (sync or async). It is asked on every
+ * `getToken()` (no caching); concurrent callers share one call. A throw or rejection becomes
+ * a `CUSTOM` failure (or the error's `code`, when it is an {@link AuthErrorCode}).
+ */
+export declare class AuthStrategyFn extends Strategy {
+  private constructor();
+  static create(
+    fn: () => PromiseLike<string> | string,
+    options?: { timeoutMs?: number } | undefined | null,
+  ): Result<AuthStrategyFn, AuthFailure>;
+}
+
+/** Beyond upstream: always the same token (tests, fixed credentials). */
+export declare class StaticTokenStrategy extends Strategy {
+  private constructor();
+  static create(token: string): Result<StaticTokenStrategy, AuthFailure>;
+}
+
+/** Beyond upstream: a token store held by the library (pass it as `store`). */
+export declare class NativeTokenStore {
+  protected constructor();
+  /** Releases this handle; strategies using the store keep it alive. */
+  close(): void;
+}
+
+/** Beyond upstream: a store private to this process; share it between strategies. */
+export declare class InMemoryTokenStore extends NativeTokenStore {
+  constructor();
+}
+
+/** Beyond upstream: a store backed by your `load()` / `save(json)` (sync or async). */
+export declare class TokenStoreFn extends NativeTokenStore {
+  private constructor();
+  static create(
+    store: Partial<TokenStore>,
+    options?: { timeoutMs?: number } | undefined | null,
+  ): Result<TokenStoreFn, AuthFailure>;
+}
+
+/** Beyond upstream: `"memory:"` or `"file:///absolute/path"` (shared by every process on the host). */
+export declare function openTokenStore(url: string): Result<NativeTokenStore, AuthFailure>;
+
+/** The pending state of an OAuth 2.0 Device Authorization flow. */
+export declare class DeviceCodeResult {
+  private constructor();
+  get userCode(): string;
+  get verificationUri(): string;
+  get verificationUriComplete(): string;
+  get expiresIn(): number;
+  /**
+   * Polls until the user completes authorization. **Consumes** the flow: a second call fails
+   * with `ALREADY_CONSUMED`. Beyond upstream: `options.timeoutMs` bounds the wait.
+   */
+  pollForToken(options?: { timeoutMs?: number }): Promise<Result<AuthResult, AuthFailure>>;
+  /** Opens the verification URI in the default browser. Non-consuming. */
+  openInBrowser(): Result<boolean, AuthFailure>;
+  /** Beyond upstream: abandons the flow; a pending poll ends with `CANCELLED`. */
+  close(): void;
+}
+
+/** Beyond upstream: options of the device-code calls. */
+export interface DeviceCodeOptions {
+  baseUrl?: string;
+  profileDir?: string;
+  timeoutMs?: number;
+}
+
+/** Begin the OAuth 2.0 Device Authorization flow (`clientId` defaults to `"cli"`). */
+export declare function beginDeviceCodeFlow(
+  region: string,
+  clientId?: string | null,
+  options?: DeviceCodeOptions,
+): Promise<Result<DeviceCodeResult, AuthFailure>>;
+
+/** `beginDeviceCodeFlow` against an explicit CTS host (upstream's optional export). */
+export declare function beginDeviceCodeFlowWithBaseUrl(
+  region: string,
+  clientId: string,
+  baseUrl: string,
+): Promise<Result<DeviceCodeResult, AuthFailure>>;
+
+/** Provision a device client in ZeroKMS after login (a no-op when already bound). */
+export declare function bindClientDevice(options?: {
+  profileDir?: string;
+  timeoutMs?: number;
+}): Promise<Result<void, AuthFailure>>;
+
+/** `bindClientDevice` for an explicit profile directory (upstream's optional export). */
+export declare function bindClientDeviceWithProfileDir(profileDir: string): Promise<Result<void, AuthFailure>>;
+
+/** Beyond upstream: the loaded libstack_auth. */
+export declare function libraryInfo(): { version: string; abi: number; build: string };
+
+export {};

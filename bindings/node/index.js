@@ -1,0 +1,613 @@
+'use strict';
+// stack-auth for Node.js: short-lived CipherStash service tokens, kept fresh by libstack_auth.
+//
+// A drop-in for @cipherstash/auth 0.42 (same exports, same `{ data }` / `{ failure }` Results),
+// plus what upstream's JS package lacks: token stores on AccessKeyStrategy and AutoStrategy,
+// AuthStrategyFn, TokenStoreFn, InMemoryTokenStore, strategy.close().
+//
+// This file is thin on purpose: caching, refresh, single flight, retries and timeouts are the
+// engine's (libstack_auth). It maps native handles to classes, the library's error JSON to
+// `{ failure }`, and JS callbacks (sync or async) to the library's hook requests.
+
+const util = require('node:util');
+
+// ---- the native addon, loaded lazily (the Go runtime starts when it loads) ----------------
+
+let native = null;
+
+function N() {
+  if (native === null) {
+    const n = require('./build/Release/stack_auth.node');
+    n.setup(dispatch);
+    native = n;
+  }
+  return native;
+}
+
+const kCreate = Symbol('stack-auth.create');
+
+// ---- errors ----------------------------------------------------------------------------
+
+// Every code a failure can carry (upstream's, plus this library's own).
+const ERROR_CODES = Object.freeze([
+  'REQUEST_ERROR', 'ACCESS_DENIED', 'EXPIRED_TOKEN', 'INVALID_GRANT', 'INVALID_CLIENT',
+  'INVALID_URL', 'INVALID_REGION', 'INVALID_TOKEN', 'SERVER_ERROR', 'NOT_AUTHENTICATED',
+  'MISSING_WORKSPACE_CRN', 'INVALID_ACCESS_KEY', 'INVALID_CRN', 'WORKSPACE_MISMATCH',
+  'INVALID_WORKSPACE_ID', 'ALREADY_CONSUMED', 'INTERNAL_ERROR', 'CUSTOM', 'STORE_ERROR',
+  'USAGE_LIMIT_EXCEEDED', 'ORG_NOT_PROVISIONED', 'TIMEOUT', 'CANCELLED', 'INVALID_ARGUMENT',
+  'INVALID_HANDLE', 'FORKED',
+]);
+const KNOWN_CODES = new Set(ERROR_CODES);
+
+const STATUS_CODES = {
+  '-1': 'INTERNAL_ERROR', '-2': 'INVALID_ARGUMENT', '-3': 'INVALID_HANDLE', '-4': 'TIMEOUT',
+  '-5': 'CANCELLED', '-6': 'FORKED', '-7': 'CUSTOM', '-8': 'INTERNAL_ERROR', '-9': 'INTERNAL_ERROR',
+};
+
+/** The `error` of every failure: an `Error` with the failure's `code` (and `help`/`url`). */
+class AuthError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+Object.defineProperty(AuthError.prototype, 'name', { value: 'AuthError', configurable: true, writable: true });
+
+// [status, errorJson] from the addon -> { failure: { ...payload, type, error, help?, url? } }
+function failure(status, json) {
+  let env = null;
+  try {
+    env = JSON.parse(json);
+  } catch {
+    env = null;
+  }
+  if (env === null || typeof env !== 'object' || typeof env.type !== 'string') {
+    env = { type: STATUS_CODES[status] || 'INTERNAL_ERROR', message: `libstack_auth failed with status ${status}` };
+  }
+  const { type, message, help, url, ...payload } = env;
+  const error = new AuthError(typeof message === 'string' ? message : type, type);
+  // Payload first, so the fixed keys win a collision (as upstream's index.js does).
+  const f = { ...payload, type, error };
+  if (help !== undefined) {
+    error.help = help;
+    f.help = help;
+  }
+  if (url !== undefined) {
+    error.url = url;
+    f.url = url;
+  }
+  return { failure: f };
+}
+
+function unwrap(r) {
+  return Array.isArray(r) ? failure(r[0], r[1]) : null;
+}
+
+// ---- token results ---------------------------------------------------------------------
+
+/** `{ token, subject, workspaceId, issuer, services, expiresAt }`; inspect/toString mask the token. */
+class TokenResult {
+  constructor(token, subject, workspaceId, issuer, services, expiresAt) {
+    this.token = token;
+    this.subject = subject;
+    this.workspaceId = workspaceId;
+    this.issuer = issuer;
+    this.services = services;
+    this.expiresAt = expiresAt;
+  }
+
+  toString() {
+    return `TokenResult(subject=${this.subject}, workspaceId=${this.workspaceId}, expiresAt=${this.expiresAt}, token=***)`;
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    const shown = { ...this, token: '***' };
+    return `TokenResult ${inspect(shown, options)}`;
+  }
+}
+
+function parseToken(json) {
+  const o = JSON.parse(json);
+  return new TokenResult(o.token, o.subject, o.workspaceId, o.issuer, o.services || {}, o.expiresAt);
+}
+
+function copyToken(t) {
+  return new TokenResult(t.token, t.subject, t.workspaceId, t.issuer, { ...t.services }, t.expiresAt);
+}
+
+// ---- options ---------------------------------------------------------------------------
+
+function timeoutOf(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const t = options.timeoutMs;
+  if (t === undefined) return 0;
+  if (!Number.isInteger(t) || t <= 0 || t > 2147483647) throw new RangeError('timeoutMs must be a positive integer');
+  return t;
+}
+
+// A JS options object -> options_json for the library. `store` becomes an sa_store handle;
+// every other key passes through (the library rejects unknown keys: INVALID_ARGUMENT).
+// Returns [json|null, storeObject|null] (the caller keeps the store alive across the call).
+function optionsJson(opts) {
+  if (opts === undefined || opts === null) return [null, null];
+  if (typeof opts !== 'object') throw new TypeError('options must be an object');
+  const o = {};
+  let store = null;
+  for (const k of Object.keys(opts)) {
+    const v = opts[k];
+    if (v === undefined || v === null) continue;
+    if (k === 'store') {
+      const r = toStore(v);
+      if (r.failure) return [null, null, r];
+      store = r.data;
+      o.store = N().storeHandle(store._box());
+      continue;
+    }
+    o[k] = v;
+  }
+  return [JSON.stringify(o), store];
+}
+
+// ---- strategies ------------------------------------------------------------------------
+
+class Strategy {
+  #box;
+  #last = undefined; // the parsed JSON of the token the addon last returned as JSON
+
+  constructor(token, box) {
+    if (token !== kCreate) {
+      throw new TypeError(`use ${new.target.name}'s static factory, not new`);
+    }
+    this.#box = box;
+  }
+
+  /**
+   * Resolves to `{ data: TokenResult }` or `{ failure }`; never rejects for a domain error.
+   * `options.timeoutMs` bounds this call's wait (default: the strategy's timeoutMs).
+   */
+  getToken(options) {
+    const box = this.#box;
+    let timeoutMs = 0;
+    if (options !== undefined) {
+      try {
+        timeoutMs = timeoutOf(options);
+      } catch (err) {
+        return Promise.reject(err); // as upstream: a Promise-returning method never throws
+      }
+    }
+    const r = native.tryGetToken(box, this.#last !== undefined);
+    if (r === true) return Promise.resolve({ data: copyToken(this.#last) });
+    if (typeof r === 'string') {
+      const t = parseToken(r);
+      this.#last = t;
+      return Promise.resolve({ data: copyToken(t) });
+    }
+    if (r === null) return this.#wait(box, timeoutMs);
+    return Promise.resolve(failure(r[0], r[1]));
+  }
+
+  // Nothing usable without waiting: the engine gets one on its own thread and the answer
+  // comes back through the addon's thread-safe function. The strategy stays alive meanwhile.
+  #wait(box, timeoutMs) {
+    return new Promise((resolve) => {
+      const e = native.getTokenAsync(box, (status, r, err) => {
+        if (status !== 0) {
+          resolve(failure(status, err));
+        } else if (r === true) {
+          resolve({ data: copyToken(this.#last) });
+        } else {
+          const t = parseToken(r);
+          this.#last = t;
+          resolve({ data: copyToken(t) });
+        }
+      }, timeoutMs);
+      if (e !== undefined) resolve(failure(e[0], e[1]));
+    });
+  }
+
+  /**
+   * After a 401 with `token`: forces a refresh if it is still this strategy's current token
+   * (a late 401 never throws away a newer one). `{ data: true }` when a refresh started.
+   */
+  invalidate(token) {
+    const r = N().invalidate(this.#box, token);
+    return unwrap(r) || { data: r };
+  }
+
+  /** Frees the native strategy now: pending getToken() calls end with a CANCELLED failure. */
+  close() {
+    N().strategyFree(this.#box);
+    this.#last = undefined;
+  }
+
+  [util.inspect.custom]() {
+    return `${this.constructor.name} {}`;
+  }
+
+  toString() {
+    return `[${this.constructor.name}]`;
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Strategy.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+}
+
+function build(Cls, r) {
+  const f = unwrap(r);
+  return f || { data: new Cls(kCreate, r) };
+}
+
+function buildWithOptions(Cls, options, make) {
+  const [json, store, storeFailure] = optionsJson(options);
+  if (storeFailure) return storeFailure;
+  const r = make(json);
+  void store; // kept alive until the library has taken its own reference
+  return build(Cls, r);
+}
+
+/** Access key in `CS_CLIENT_ACCESS_KEY` (+ `CS_WORKSPACE_CRN`), else the saved device session. */
+class AutoStrategy extends Strategy {
+  static detect(options) {
+    return buildWithOptions(AutoStrategy, options, (json) => N().autoDetect(json));
+  }
+}
+
+/** A static access key (`CSAK<id>.<secret>`) bound to a workspace CRN. */
+class AccessKeyStrategy extends Strategy {
+  static create(workspaceCrn, accessKey, options) {
+    return buildWithOptions(AccessKeyStrategy, options, (json) => N().accessKeyNew(workspaceCrn, accessKey, json));
+  }
+}
+
+/** The session saved by a device-code login (`stack-auth login`), refreshed as needed. */
+class DeviceSessionStrategy extends Strategy {
+  static fromProfile(options) {
+    return buildWithOptions(DeviceSessionStrategy, options, (json) => N().deviceSessionFromProfile(json));
+  }
+}
+
+/** Federates a third-party OIDC JWT into a CTS service token. */
+class OidcFederationStrategy extends Strategy {
+  /** `third` is upstream's `baseUrl` string, or `{ baseUrl, store, ... }` (upstream's wasm shape). */
+  static create(workspaceCrn, getJwt, third) {
+    let options = third;
+    if (typeof third === 'string') options = { baseUrl: third };
+    if (typeof getJwt !== 'function') throw new TypeError('getJwt must be a function');
+    return buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, getJwt, json));
+  }
+
+  static createWithStore(workspaceCrn, getJwt, loadToken, saveToken, baseUrl) {
+    if (typeof loadToken !== 'function' || typeof saveToken !== 'function') {
+      throw new TypeError('loadToken and saveToken must be functions');
+    }
+    const store = { load: () => loadToken(), save: (json) => saveToken(json) };
+    return OidcFederationStrategy.create(workspaceCrn, getJwt, { baseUrl: baseUrl ?? undefined, store });
+  }
+}
+
+/** Your own function (sync or async) gives the token; called on every getToken (no caching). */
+class AuthStrategyFn extends Strategy {
+  static create(fn, options) {
+    if (typeof fn !== 'function') throw new TypeError('fn must be a function');
+    const [json] = optionsJson(options);
+    return build(AuthStrategyFn, N().strategyFnNew(fn, json));
+  }
+}
+
+/** Always the same token (tests, fixed credentials). */
+class StaticTokenStrategy extends Strategy {
+  static create(token) {
+    return build(StaticTokenStrategy, N().staticTokenNew(token));
+  }
+}
+
+// ---- token stores ----------------------------------------------------------------------
+
+class NativeTokenStore {
+  #box;
+
+  constructor(token, box) {
+    if (token !== kCreate) throw new TypeError('use InMemoryTokenStore, TokenStoreFn.create or openTokenStore');
+    this.#box = box;
+  }
+
+  _box() {
+    return this.#box;
+  }
+
+  /** Releases this handle; strategies using the store keep it alive. */
+  close() {
+    N().storeFree(this.#box);
+  }
+
+  [util.inspect.custom]() {
+    return `${this.constructor.name} {}`;
+  }
+}
+
+/** A token store private to this process (the engine's). */
+class InMemoryTokenStore extends NativeTokenStore {
+  constructor() {
+    const r = N().storeMemoryNew();
+    const f = unwrap(r);
+    if (f) throw f.failure.error;
+    super(kCreate, r);
+  }
+}
+
+/** A token store backed by your `load()` / `save(json)` (sync or async). */
+class TokenStoreFn extends NativeTokenStore {
+  static create(store, options) {
+    if (store === null || (typeof store !== 'object' && typeof store !== 'function')) {
+      throw new TypeError('store must be an object with load() and/or save(json)');
+    }
+    const [json] = optionsJson(options);
+    const r = N().storeFnNew(store, json);
+    return unwrap(r) || { data: new TokenStoreFn(kCreate, r) };
+  }
+}
+
+/** `memory:` or `file:///absolute/path` (shared by every process on the host). */
+function openTokenStore(url) {
+  const r = N().storeOpen(url);
+  return unwrap(r) || { data: new NativeTokenStore(kCreate, r) };
+}
+
+function toStore(v) {
+  if (v instanceof NativeTokenStore) return { data: v };
+  if (typeof v === 'object' || typeof v === 'function') return TokenStoreFn.create(v);
+  throw new TypeError('store must be a TokenStore or an object with load() and save(json)');
+}
+
+// ---- hooks: the addon calls dispatch on the JS thread ----------------------------------
+
+const H_TOKEN = 0;
+const H_LOAD = 1;
+const H_SAVE = 2;
+
+function describe(e) {
+  try {
+    if (e instanceof Error) return `${e.name}: ${e.message}`;
+    if (e !== null && typeof e === 'object' && typeof e.message === 'string') return e.message;
+    return `thrown ${typeof e}`;
+  } catch {
+    return 'a value that cannot be described';
+  }
+}
+
+function codeOf(e, fallback) {
+  try {
+    if (e !== null && typeof e === 'object' && typeof e.code === 'string' && KNOWN_CODES.has(e.code)) return e.code;
+  } catch {
+    // a throwing getter: use the fallback
+  }
+  return fallback;
+}
+
+function rejectHook(kind, req, e) {
+  const message = describe(e);
+  if (kind === H_TOKEN) {
+    native.requestReject(req, codeOf(e, 'CUSTOM'), message);
+    return;
+  }
+  // As upstream: store errors are logged and treated as a miss (load) or ignored (save).
+  const op = kind === H_LOAD ? 'load' : 'save';
+  console.warn(`stack-auth: token store ${op}() failed (${kind === H_LOAD ? 'treated as a cache miss' : 'ignored'}): ${message}`);
+  native.requestReject(req, 'STORE_ERROR', message);
+}
+
+// Completes req with v; a value the library refuses (over 16 MiB) fails the request instead
+// of leaving it to time out.
+function resolveHook(kind, req, v) {
+  const st = native.requestResolve(req, v);
+  if (st === -2) rejectHook(kind, req, new RangeError('the callback returned a value the library refuses (too long)'));
+}
+
+function settleHook(kind, req, v) {
+  if (kind === H_TOKEN) {
+    if (typeof v === 'string' && v.length > 0) resolveHook(kind, req, v);
+    else native.requestReject(req, 'CUSTOM', `the token callback must return a non-empty string, got ${v === '' ? 'an empty string' : typeof v}`);
+  } else if (kind === H_LOAD) {
+    if (v === null || v === undefined) native.requestResolve(req, null);
+    else if (typeof v === 'string') resolveHook(kind, req, v);
+    else rejectHook(kind, req, new TypeError(`load() must return a string, null or undefined, got ${typeof v}`));
+  } else {
+    native.requestResolve(req, null);
+  }
+}
+
+// (kind, target, arg, req): target is the JS function (H_TOKEN) or the store object.
+// Whatever the callback does (return, throw, resolve, reject, never settle), the request is
+// completed at most once, and a failure never becomes a token.
+function dispatch(kind, target, arg, req) {
+  try {
+    let r;
+    try {
+      if (kind === H_TOKEN) r = target();
+      else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load() : null;
+      else r = typeof target.save === 'function' ? target.save(arg) : undefined;
+    } catch (e) {
+      rejectHook(kind, req, e);
+      return;
+    }
+    if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
+      Promise.resolve(r).then(
+        (v) => {
+          try {
+            settleHook(kind, req, v);
+          } catch (e) {
+            native.requestReject(req, 'INTERNAL_ERROR', describe(e));
+          }
+        },
+        (e) => {
+          try {
+            rejectHook(kind, req, e);
+          } catch (e2) {
+            native.requestReject(req, 'INTERNAL_ERROR', describe(e2));
+          }
+        },
+      );
+    } else {
+      settleHook(kind, req, r);
+    }
+  } catch (e) {
+    try {
+      native.requestReject(req, 'INTERNAL_ERROR', describe(e));
+    } catch {
+      // nothing left to do: the request times out
+    }
+  }
+}
+
+// ---- device-code login -----------------------------------------------------------------
+
+/** The pending state of a device-code login. */
+class DeviceCodeResult {
+  #box;
+  #info;
+
+  constructor(token, box, info) {
+    if (token !== kCreate) throw new TypeError('use beginDeviceCodeFlow()');
+    this.#box = box;
+    this.#info = info;
+  }
+
+  get userCode() {
+    return this.#info.userCode;
+  }
+
+  get verificationUri() {
+    return this.#info.verificationUri;
+  }
+
+  get verificationUriComplete() {
+    return this.#info.verificationUriComplete;
+  }
+
+  get expiresIn() {
+    return this.#info.expiresIn;
+  }
+
+  /**
+   * Polls until the user approves (the session is saved to the profile directory), denies, or
+   * the code expires. Consumes the flow: a second call fails with ALREADY_CONSUMED.
+   * `options.timeoutMs` bounds the wait (default: until the code expires).
+   */
+  pollForToken(options) {
+    const timeoutMs = options && options.timeoutMs ? options.timeoutMs | 0 : 0;
+    return new Promise((resolve, reject) => {
+      try {
+        const e = N().deviceCodePoll(this.#box, timeoutMs, (status, expiresAt, err) => {
+          if (status !== 0) return resolve(failure(status, err));
+          const at = Number(expiresAt);
+          resolve({ data: { expiresAt: at, expiresIn: Math.max(0, at - Math.floor(Date.now() / 1000)) } });
+        });
+        if (e !== undefined) resolve(failure(e[0], e[1]));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /** Opens verificationUriComplete in the OS browser; `{ data: true }` when a launcher started. */
+  openInBrowser() {
+    const r = N().deviceFlowOpenBrowser(this.#box);
+    return unwrap(r) || { data: r };
+  }
+
+  /** Abandons the flow: a pending pollForToken() ends with a CANCELLED failure. */
+  close() {
+    N().deviceFlowFree(this.#box);
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `DeviceCodeResult ${inspect({ ...this.#info }, options)}`;
+  }
+}
+
+function blockingCall(start) {
+  return new Promise((resolve, reject) => {
+    try {
+      const e = start(resolve);
+      if (e !== undefined) resolve(failure(e[0], e[1]));
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+/** Starts a device-code login for `region`. `options`: `{ baseUrl, profileDir, timeoutMs }`. */
+function beginDeviceCodeFlow(region, clientId, options) {
+  return blockingCall((resolve) => {
+    const [json] = optionsJson(options);
+    return N().deviceCodeBegin(region, clientId ?? null, json, (status, box, err, flowJson) => {
+      if (status !== 0) return resolve(failure(status, err));
+      resolve({ data: new DeviceCodeResult(kCreate, box, JSON.parse(flowJson)) });
+    });
+  });
+}
+
+function beginDeviceCodeFlowWithBaseUrl(region, clientId, baseUrl) {
+  return beginDeviceCodeFlow(region, clientId, { baseUrl });
+}
+
+/** Registers this device with ZeroKMS and saves secretkey.json. `options`: `{ profileDir, timeoutMs }`. */
+function bindClientDevice(options) {
+  return blockingCall((resolve) => {
+    const [json] = optionsJson(options);
+    return N().bindClientDevice(json, (status, _unused, err) => {
+      resolve(status === 0 ? { data: undefined } : failure(status, err));
+    });
+  });
+}
+
+function bindClientDeviceWithProfileDir(profileDir) {
+  return bindClientDevice({ profileDir });
+}
+
+// ---- misc ------------------------------------------------------------------------------
+
+/** The loaded libstack_auth: `{ version, abi, build }`. Loads the library. */
+function libraryInfo() {
+  const n = N();
+  return { version: n.versionString(), abi: n.abiVersion(), build: n.buildInfo() };
+}
+
+module.exports = {
+  AutoStrategy,
+  AccessKeyStrategy,
+  DeviceSessionStrategy,
+  // Deprecated alias kept by upstream: OAuthStrategy was renamed to DeviceSessionStrategy.
+  OAuthStrategy: DeviceSessionStrategy,
+  OidcFederationStrategy,
+  AuthStrategyFn,
+  StaticTokenStrategy,
+  NativeTokenStore,
+  InMemoryTokenStore,
+  TokenStoreFn,
+  openTokenStore,
+  DeviceCodeResult,
+  beginDeviceCodeFlow,
+  beginDeviceCodeFlowWithBaseUrl,
+  bindClientDevice,
+  bindClientDeviceWithProfileDir,
+  AuthError,
+  ERROR_CODES,
+  libraryInfo,
+};
+
+// For this package's tests: leak accounting of the library and the addon.
+Object.defineProperty(module.exports, '_debug', {
+  enumerable: false,
+  value: Object.freeze({
+    liveObjects: () => N().liveObjects(),
+    panic: () => {
+      const r = N().debugPanic();
+      return failure(r[0], r[1]);
+    },
+    counters: () => N().debugCounters(),
+  }),
+});
