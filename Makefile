@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist
+.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
 
 all: cli
 
@@ -32,6 +32,11 @@ test-node test-python test-ruby: test-%: % cli
 bench-node bench-python bench-ruby: bench-%: % cli
 	@bash bindings/$*/bench.sh
 
+## test-conformance: one scenario list (tests/conformance/scenarios.json) run in C, Python,
+## Ruby and Node against one emulator; fails if any language differs from the expectations
+test-conformance: lib cli
+	@bash tests/conformance/run.sh
+
 ## dist: distribution packages in build/out/dist (npm, manylinux2014 wheel, gem, C tarball)
 dist: lib
 	@bash build/dist/dist.sh
@@ -45,7 +50,7 @@ demo: cli lib python ruby node
 	@bash build/demo.sh
 
 ## test: every test suite that exists
-test: deps vet test-go test-c test-memory test-rust test-python test-ruby test-node
+test: deps vet test-go test-c test-memory test-rust test-python test-ruby test-node test-conformance
 
 ## test-c: the C harness against the emulator, then under ASan and valgrind (test-memory)
 test-c: lib cli

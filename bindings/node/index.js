@@ -79,6 +79,13 @@ function failure(status, json) {
   return { failure: f };
 }
 
+// The C ABI takes NUL-terminated strings: a NUL inside a string argument would silently
+// cut it short, so such an argument is refused as the library refuses bad input.
+function nulArgument(...values) {
+  if (!values.some((v) => typeof v === 'string' && v.includes('\0'))) return null;
+  return failure(-2, JSON.stringify({ type: 'INVALID_ARGUMENT', message: 'a string argument contains a NUL character' }));
+}
+
 function unwrap(r) {
   return Array.isArray(r) ? failure(r[0], r[1]) : null;
 }
@@ -258,7 +265,10 @@ class AutoStrategy extends Strategy {
 /** A static access key (`CSAK<id>.<secret>`) bound to a workspace CRN. */
 class AccessKeyStrategy extends Strategy {
   static create(workspaceCrn, accessKey, options) {
-    return buildWithOptions(AccessKeyStrategy, options, (json) => N().accessKeyNew(workspaceCrn, accessKey, json));
+    return (
+      nulArgument(workspaceCrn, accessKey) ??
+      buildWithOptions(AccessKeyStrategy, options, (json) => N().accessKeyNew(workspaceCrn, accessKey, json))
+    );
   }
 }
 
@@ -276,7 +286,10 @@ class OidcFederationStrategy extends Strategy {
     let options = third;
     if (typeof third === 'string') options = { baseUrl: third };
     if (typeof getJwt !== 'function') throw new TypeError('getJwt must be a function');
-    return buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, getJwt, json));
+    return (
+      nulArgument(workspaceCrn) ??
+      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, getJwt, json))
+    );
   }
 
   static createWithStore(workspaceCrn, getJwt, loadToken, saveToken, baseUrl) {
@@ -300,7 +313,7 @@ class AuthStrategyFn extends Strategy {
 /** Always the same token (tests, fixed credentials). */
 class StaticTokenStrategy extends Strategy {
   static create(token) {
-    return build(StaticTokenStrategy, N().staticTokenNew(token));
+    return nulArgument(token) ?? build(StaticTokenStrategy, N().staticTokenNew(token));
   }
 }
 
@@ -350,8 +363,11 @@ class TokenStoreFn extends NativeTokenStore {
   }
 }
 
-/** `memory:` or `file:///absolute/path` (shared by every process on the host). */
+/** `memory:`, `file:///absolute/path` (every process on the host) or `redis://host:port/db`
+    (every host of a fleet). */
 function openTokenStore(url) {
+  const bad = nulArgument(url);
+  if (bad) return bad;
   const r = N().storeOpen(url);
   return unwrap(r) || { data: new NativeTokenStore(kCreate, r) };
 }

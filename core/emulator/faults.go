@@ -102,7 +102,7 @@ func (s *Server) takeFault(path string) (Fault, bool) {
 
 // applyFault runs a fault for r, if any, and reports whether the request is finished.
 // raw is the server's own ResponseWriter (needed to hijack); sw records the status.
-func (s *Server) applyFault(raw http.ResponseWriter, sw *statusWriter, r *http.Request) bool {
+func (s *Server) applyFault(raw http.ResponseWriter, sw *statusWriter, r *http.Request, record func()) bool {
 	f, ok := s.takeFault(r.URL.Path)
 	if !ok {
 		return false
@@ -127,6 +127,7 @@ func (s *Server) applyFault(raw http.ResponseWriter, sw *statusWriter, r *http.R
 	}
 	switch {
 	case f.Reset:
+		record()
 		resetConnection(raw)
 		return true
 	case f.Status == 0:

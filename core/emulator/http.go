@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -71,6 +72,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	sw := &statusWriter{ResponseWriter: w}
 	control := strings.HasPrefix(r.URL.Path, "/_emulator/")
+	// A reset fault records the request before closing the connection: a client that sees
+	// the reset and reads the log at once must find it there.
+	record := sync.OnceFunc(func() { s.record(r, info, sw.status, control, time.Since(start)) })
 	defer func() {
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
@@ -79,12 +83,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(sw, http.StatusInternalServerError, "server_error", "internal error")
 			}
 		}
-		s.record(r, info, sw.status, control, time.Since(start))
+		record()
 		if p == http.ErrAbortHandler {
 			panic(p) // let net/http drop the connection
 		}
 	}()
-	if !control && s.applyFault(w, sw, r) {
+	if !control && s.applyFault(w, sw, r, record) {
 		return
 	}
 	s.router.ServeHTTP(sw, r)

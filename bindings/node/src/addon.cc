@@ -108,6 +108,11 @@ bool get_string(napi_env env, napi_value v, const char *what, std::string &out) 
   size_t got = 0;
   if (napi_get_value_string_utf8(env, v, &out[0], n + 1, &got) != napi_ok) return false;
   out.resize(got);
+  if (out.find('\0') != std::string::npos) {  // index.js refuses these first; never cut one short
+    std::string msg = std::string(what) + " contains a NUL character";
+    napi_throw_type_error(env, "INVALID_ARGUMENT", msg.c_str());
+    return false;
+  }
   return true;
 }
 

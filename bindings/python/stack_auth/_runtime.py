@@ -70,6 +70,11 @@ def raise_for(status: int) -> None:
 def cstr(value: str, name: str) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    # The C ABI takes NUL-terminated strings: a NUL inside would silently cut the value short.
+    if "\0" in value:
+        from ._errors import InvalidArgument
+
+        raise InvalidArgument("a string argument contains a NUL character")
     # surrogateescape: undecodable input reaches the library, which refuses invalid UTF-8.
     return value.encode("utf-8", "surrogateescape")
 

@@ -18,6 +18,9 @@ def _expire(emu: Emulator, s: sa.AuthStrategy) -> None:
     t = s.get_token()
     while time.time() < t.expires_at + 0.3:
         time.sleep(0.05)
+    # The refreshed token must stay fresh for the rest of the test: a 2 s one would itself be
+    # stale after 1 s (half its life) and be refreshed again on a loaded machine.
+    emu.config(tokenTtlSecs=900)
     emu.clear_requests()
 
 

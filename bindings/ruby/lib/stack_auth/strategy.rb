@@ -7,9 +7,11 @@ module StackAuth
 
     # A String argument (nil passes through: the library reports a missing required value).
     def str(name, value)
-      return value if value.nil? || value.is_a?(String)
+      raise InvalidArgument, "#{name} must be a String, not #{value.class}" unless value.nil? || value.is_a?(String)
+      # The C ABI takes NUL-terminated strings: a NUL inside would cut the value short.
+      raise InvalidArgument, "a string argument contains a NUL character" if value&.include?("\0")
 
-      raise InvalidArgument, "#{name} must be a String, not #{value.class}"
+      value
     end
 
     def store_handle(store)
