@@ -69,9 +69,10 @@ vet:
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
-## bench: benchmark figures: Go engine (vs x/oauth2 ReuseTokenSource), C ABI, each binding
-bench: bench-c bench-python bench-ruby bench-node
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./core/
+## bench: one report, build/out/bench.md and bench.svg: Go engine (vs x/oauth2 ReuseTokenSource),
+## the C ABI and each binding (cached token, callback round trip, 10,000 callers, size, load time)
+bench: lib cli python ruby node
+	@bash build/bench/report.sh
 
 bench-c: lib cli
 	@bash tests/c/bench.sh

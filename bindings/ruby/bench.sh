@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make bench-ruby: prints the cost of a cached get_token from Ruby (ns/op), against a local
-# emulator it starts and stops. Figures only: it never fails on a slow machine.
+# emulator it starts and stops, and more (see bench.rb); the figures also go to
+# build/out/bench/ruby.json (read by build/bench/report.py). Figures only: it never fails on a
+# slow machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -22,4 +24,5 @@ read -r url crn key < <(ruby -rjson -e 'j = JSON.parse(STDIN.readline); puts [j[
 
 unset CS_CTS_HOST CS_CLIENT_ACCESS_KEY CS_WORKSPACE_CRN CS_CONFIG_PATH CS_TOKEN_STORE STACK_AUTH_LIB
 cd "$here"
-HOME=$work timeout 300 ruby -Ilib bench.rb "$url" "$crn" "$key"
+mkdir -p "$root/build/out/bench"
+HOME=$work timeout --kill-after=10 240 ruby -Ilib bench.rb "$url" "$crn" "$key" "$root/build/out/bench/ruby.json"

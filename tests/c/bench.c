@@ -3,21 +3,35 @@
  *
  *   bench --load LIB    one cold start in this fresh process: ms from dlopen to the first
  *                       sa_version_number, and to the first token of a static strategy
- *   bench LIB           cached sa_get_token + sa_token_value (+ sa_free + sa_token_free)
- *                       ns/op, single-threaded and with 2 threads, against the emulator
- *                       (SA_EMU_URL, SA_EMU_CRN, SA_EMU_KEY)
+ *   bench --load-ak LIB one cold start: ms from dlopen to the first access-key token from the
+ *                       emulator (one POST /api/authorise)
+ *   bench LIB           against the emulator (SA_EMU_URL, SA_EMU_CRN, SA_EMU_KEY):
+ *                       cached sa_get_token + sa_token_value (+ sa_free + sa_token_free) and
+ *                       sa_get_token_value + sa_free ns/op, single-threaded and with 2
+ *                       threads; one AuthStrategyFn round trip (a hook that resolves at once);
+ *                       10,000 sa_get_token_async callers on an expired token while
+ *                       /api/authorise is delayed 200 ms: wall time, upstream requests
+ *
+ * With SA_BENCH_JSONL=FILE each figure is also appended to FILE as one JSON object a line
+ * ({"metric","name","value","unit",...}); tests/c/bench.sh turns them into build/out/bench/c.json.
  *
  * The library is dlopen'ed (not linked) so the load is measured the way bindings load it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "stack_auth.h"
+/* The emulator's control API (shared with the harness; not every helper is used here). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "emu.h"
+#pragma GCC diagnostic pop
 
 static double now_ns(void) {
 	struct timespec ts;
@@ -37,6 +51,10 @@ static struct {
 	__typeof__(&sa_free) free;
 	__typeof__(&sa_strategy_free) strategy_free;
 	__typeof__(&sa_last_error_message) last_error_message;
+	__typeof__(&sa_strategy_fn_new) strategy_fn_new;
+	__typeof__(&sa_request_resolve) request_resolve;
+	__typeof__(&sa_get_token_async) get_token_async;
+	__typeof__(&sa_token_json) token_json;
 } sa;
 
 static void *need(void *lib, const char *name) {
@@ -58,6 +76,29 @@ static void resolve_rest(void *lib) {
 	sa.free = need(lib, "sa_free");
 	sa.strategy_free = need(lib, "sa_strategy_free");
 	sa.last_error_message = need(lib, "sa_last_error_message");
+	sa.strategy_fn_new = need(lib, "sa_strategy_fn_new");
+	sa.request_resolve = need(lib, "sa_request_resolve");
+	sa.get_token_async = need(lib, "sa_get_token_async");
+	sa.token_json = need(lib, "sa_token_json");
+}
+
+/* One figure as a JSON line for the report (when SA_BENCH_JSONL names a file). extra is
+   either "" or ,"key":value pairs. */
+static void jsonl(const char *metric, const char *name, double value, const char *unit, int headline,
+                  const char *extra) {
+	const char *path = getenv("SA_BENCH_JSONL");
+	if (!path || !*path) return;
+	FILE *f = fopen(path, "a");
+	if (!f) return;
+	fprintf(f, "{\"metric\":\"%s\",\"name\":\"%s\",\"value\":%.3f,\"unit\":\"%s\",\"headline\":%s%s}\n",
+	        metric, name, value, unit, headline ? "true" : "false", extra ? extra : "");
+	fclose(f);
+}
+
+/* Prints one ns/op line and records it under its short name. */
+static void figure(const char *metric, const char *label, const char *name, double ns, int headline) {
+	printf("%-62s %8.0f ns/op\n", label, ns);
+	jsonl(metric, name, ns, "ns/op", headline, "");
 }
 
 static int bench_load(const char *path) {
@@ -82,6 +123,35 @@ static int bench_load(const char *path) {
 	sa.strategy_free(s);
 	/* One machine-readable line: version, ms to first call, ms to first token. */
 	printf("load %u %.3f %.3f\n", v, (t1 - t0) / 1e6, (t2 - t0) / 1e6);
+	return 0;
+}
+
+/* dlopen .. the first access-key token from the emulator (a real POST /api/authorise). */
+static int bench_load_ak(const char *path) {
+	const char *url = getenv("SA_EMU_URL"), *crn = getenv("SA_EMU_CRN"), *key = getenv("SA_EMU_KEY");
+	if (!url || !crn || !key) {
+		fprintf(stderr, "bench: SA_EMU_URL, SA_EMU_CRN and SA_EMU_KEY must name a running emulator\n");
+		return 2;
+	}
+	char opts[512];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\"}", url);
+	double t0 = now_ns();
+	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		fprintf(stderr, "bench: dlopen: %s\n", dlerror());
+		return 2;
+	}
+	resolve_rest(lib);
+	sa_strategy s = 0;
+	sa_token t = 0;
+	if (sa.access_key_strategy_new(&s, crn, key, opts) != SA_OK || sa.get_token(&t, s, 10000) != SA_OK) {
+		fprintf(stderr, "bench: first access-key token: %s\n", sa.last_error_message());
+		return 1;
+	}
+	double t1 = now_ns();
+	sa.token_free(t);
+	sa.strategy_free(s);
+	printf("load-ak %.3f\n", (t1 - t0) / 1e6);
 	return 0;
 }
 
@@ -152,9 +222,113 @@ static double best_of(int rounds, sa_strategy s, int nthreads, long iters, int w
 	return best;
 }
 
+/* An AuthStrategyFn hook that answers at once, on the library thread that called it. */
+static void resolve_now(void *user_data, sa_request req) {
+	(void)user_data;
+	sa.request_resolve(req, "bench-callback-token", strlen("bench-callback-token"));
+}
+
+/* ns per sa_get_token + sa_token_free through the hook (AuthStrategyFn never caches). */
+static void bench_callback(void) {
+	sa_strategy fn = 0;
+	if (sa.strategy_fn_new(&fn, resolve_now, NULL, NULL) != SA_OK) {
+		fprintf(stderr, "bench: sa_strategy_fn_new: %s\n", sa.last_error_message());
+		exit(1);
+	}
+	const long n = 20000;
+	run(fn, 1, n / 10, 0); /* warm up */
+	figure("callback", "AuthStrategyFn round trip: sa_get_token via a resolving hook",
+	       "sa_get_token via a C hook that resolves at once", best_of(3, fn, 1, n, 0), 1);
+	sa.strategy_free(fn);
+}
+
+/* 10,000 sa_get_token_async callers on an expired token, /api/authorise delayed. */
+enum { CALLERS = 10000, DELAY_MS = 200 };
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_long done, ok;
+} co = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void on_done(void *user_data, sa_status status, sa_token token, const char *error_json) {
+	(void)user_data;
+	(void)error_json;
+	if (status == SA_OK) {
+		atomic_fetch_add(&co.ok, 1);
+		sa.token_free(token);
+	}
+	if (atomic_fetch_add(&co.done, 1) + 1 == CALLERS) {
+		pthread_mutex_lock(&co.mu);
+		pthread_cond_broadcast(&co.cv);
+		pthread_mutex_unlock(&co.mu);
+	}
+}
+
+static int bench_coalesce(const char *opts) {
+	/* A token that expires within a second, then the default lifetime again. */
+	if (emu_token_ttl(1) != 200) return fprintf(stderr, "bench: POST /_emulator/config failed\n"), 1;
+	sa_strategy s = 0;
+	sa_token t = 0;
+	char *js = NULL;
+	size_t n = 0;
+	if (sa.access_key_strategy_new(&s, EMU.crn, EMU.key, opts) != SA_OK || sa.get_token(&t, s, 10000) != SA_OK ||
+	    sa.token_json(t, &js, &n) != SA_OK) {
+		fprintf(stderr, "bench: coalescing setup: %s\n", sa.last_error_message());
+		return 1;
+	}
+	long long exp = json_get_num(js, "expiresAt");
+	sa.free(js);
+	sa.token_free(t);
+	emu_token_ttl(900);
+	/* Waiting for real time to pass: the token must be past its expiry, not just stale. */
+	while ((double)time(NULL) < (double)exp) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	emu_clear_requests();
+	emu_clear_faults();
+	if (emu_fault("/api/authorise", 0, DELAY_MS, 1) != 200) return fprintf(stderr, "bench: fault failed\n"), 1;
+
+	double t0 = now_ns();
+	long started = 0;
+	for (long i = 0; i < CALLERS; i++) {
+		if (sa.get_token_async(s, on_done, NULL) == SA_OK) started++;
+	}
+	double t_started = now_ns();
+	if (started != CALLERS) {
+		fprintf(stderr, "bench: only %ld of %d sa_get_token_async calls started\n", started, CALLERS);
+		return 1;
+	}
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30;
+	pthread_mutex_lock(&co.mu);
+	while (atomic_load(&co.done) < CALLERS) {
+		if (pthread_cond_timedwait(&co.cv, &co.mu, &deadline) != 0) break;
+	}
+	pthread_mutex_unlock(&co.mu);
+	double t1 = now_ns();
+	long done = atomic_load(&co.done), ok = atomic_load(&co.ok);
+	int requests = emu_count_requests("/api/authorise");
+	emu_clear_faults();
+	sa.strategy_free(s);
+	double ms = (t1 - t0) / 1e6;
+	printf("%-62s %8.1f ms  (%ld/%d tokens, %d upstream request(s), %.1f ms to start them; "
+	       "/api/authorise delayed %d ms)\n",
+	       "10,000 sa_get_token_async on an expired token: all done", ms, ok, CALLERS, requests,
+	       (t_started - t0) / 1e6, DELAY_MS);
+	char extra[256];
+	snprintf(extra, sizeof extra,
+	         ",\"callers\":%d,\"ok\":%ld,\"done\":%ld,\"requests\":%d,\"delayMs\":%d,\"startMs\":%.3f", CALLERS,
+	         ok, done, requests, DELAY_MS, (t_started - t0) / 1e6);
+	jsonl("coalesce", "10,000 x sa_get_token_async (done callbacks)", ms, "ms", 1, extra);
+	return done == CALLERS ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && strcmp(argv[1], "--load") == 0) return bench_load(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--load-ak") == 0) return bench_load_ak(argv[2]);
 	if (argc != 2) {
 		fprintf(stderr, "usage: bench [--load] /path/to/libstack_auth.so\n");
 		return 2;
@@ -183,18 +357,26 @@ int main(int argc, char **argv) {
 
 	const long N = 200000;
 	run(ak, 1, N / 4, 1); /* warm up: Go's extra M for this thread, caches */
-	printf("%-62s %8.0f ns/op\n", "cached get+value+sa_free+token_free, access key, 1 thread",
-	       best_of(5, ak, 1, N, 1));
-	printf("%-62s %8.0f ns/op\n", "cached get+value+sa_free+token_free, access key, 2 threads",
-	       best_of(5, ak, 2, N, 1));
-	printf("%-62s %8.0f ns/op\n", "cached sa_get_token_value+sa_free, access key, 1 thread",
-	       best_of(5, ak, 1, N, 2));
-	printf("%-62s %8.0f ns/op\n", "cached sa_get_token_value+sa_free, access key, 2 threads",
-	       best_of(5, ak, 2, N, 2));
-	printf("%-62s %8.0f ns/op\n", "cached get+token_free only, access key, 1 thread", best_of(5, ak, 1, N, 0));
-	printf("%-62s %8.0f ns/op\n", "cached get+token_free only, access key, 2 threads", best_of(5, ak, 2, N, 0));
-	printf("%-62s %8.0f ns/op\n", "get+value+sa_free+token_free, static token, 1 thread", best_of(5, st, 1, N, 1));
+	figure("cached", "cached sa_get_token_value+sa_free, access key, 1 thread", "sa_get_token_value + sa_free",
+	       best_of(5, ak, 1, N, 2), 1);
+	figure("cached", "cached get+value+sa_free+token_free, access key, 1 thread",
+	       "sa_get_token + sa_token_value + sa_free + sa_token_free", best_of(5, ak, 1, N, 1), 0);
+	figure("cached2", "cached sa_get_token_value+sa_free, access key, 2 threads",
+	       "sa_get_token_value + sa_free, 2 threads (per-thread latency)", best_of(5, ak, 2, N, 2), 0);
+	figure("cached2", "cached get+value+sa_free+token_free, access key, 2 threads",
+	       "sa_get_token + sa_token_value + frees, 2 threads (per-thread latency)", best_of(5, ak, 2, N, 1), 0);
+	figure("cached_extra", "cached get+token_free only, access key, 1 thread", "sa_get_token + sa_token_free",
+	       best_of(5, ak, 1, N, 0), 0);
+	figure("cached2", "cached get+token_free only, access key, 2 threads",
+	       "sa_get_token + sa_token_free, 2 threads (per-thread latency)", best_of(5, ak, 2, N, 0), 0);
+	figure("cached_extra", "get+value+sa_free+token_free, static token, 1 thread",
+	       "static strategy: sa_get_token + sa_token_value + frees", best_of(5, st, 1, N, 1), 0);
 	sa.strategy_free(ak);
 	sa.strategy_free(st);
-	return 0;
+	bench_callback();
+	if (emu_init_from_env() != 0) {
+		fprintf(stderr, "bench: SA_EMU_URL is not http://127.0.0.1:PORT/\n");
+		return 2;
+	}
+	return bench_coalesce(opts);
 }
