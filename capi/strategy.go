@@ -349,17 +349,25 @@ func sago_get_token_async(s C.sa_strategy, timeoutMs C.int32_t, done C.sa_token_
 	return saOK
 }
 
-//export sago_token_value
-func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
-	defer guard(&status)
+// tokenArg checks the arguments of a token getter.
+func tokenArg(t C.sa_token, out **C.char) (*tokenObj, C.sa_status) {
 	if out == nil {
-		return invalidArg("out must not be NULL")
+		return nil, invalidArg("out must not be NULL")
 	}
 	o, ok := lookup[*tokenObj](uint64(t))
 	if !ok {
-		return invalidHandle("token")
+		return nil, invalidHandle("token")
 	}
-	status = saOK
+	return o, saOK
+}
+
+//export sago_token_value
+func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	o, st := tokenArg(t, out)
+	if st != saOK {
+		return st
+	}
 	o.tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
 	return status
 }
@@ -367,12 +375,9 @@ func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa
 //export sago_token_json
 func sago_token_json(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	o, ok := lookup[*tokenObj](uint64(t))
-	if !ok {
-		return invalidHandle("token")
+	o, st := tokenArg(t, out)
+	if st != saOK {
+		return st
 	}
 	data, err := json.Marshal(o.tok.Result())
 	if err != nil {
