@@ -246,7 +246,7 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 		e.mu.Lock()
 		e.flight = nil
 		if f.err != nil {
-			e.recordFailureLocked(f.err, base, reason)
+			e.recordFailureLocked(f.err, reason)
 		}
 		// A stale token served from the store still needs its refresh.
 		if cur := e.cur.Load(); f.err == nil && cur != nil && source == SourceStore && e.now() >= cur.freshUntil {
@@ -408,7 +408,7 @@ func (e *Engine) markSpent(base *entry) {
 
 // recordFailureLocked remembers account refusals for DenialTTL and backs off background
 // refreshes of a still-usable token with jittered exponential delays.
-func (e *Engine) recordFailureLocked(err error, base *entry, reason RefreshReason) {
+func (e *Engine) recordFailureLocked(err error, reason RefreshReason) {
 	now := e.now()
 	ae := AsAuthError(err)
 	if ae.IsAccountRefusal() {
