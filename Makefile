@@ -65,6 +65,7 @@ test-rust: lib cli
 
 vet:
 	$(GO) vet ./...
+	@bash build/lint.sh
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,8 +199,8 @@ var errHandleFreed = errors.New("handle freed")
 // guard turns a panic in an export into SA_E_INTERNAL: a panic must never reach the host.
 func guard(status *C.sa_status) {
 	if p := recover(); p != nil {
-		*status = fail(saEInternal, stackauth.CodeInternal, fmt.Sprintf("internal error: %v", p))
-		debugStack = debug.Stack()
+		// Only the type: a panic value could hold a secret.
+		*status = fail(saEInternal, stackauth.CodeInternal, fmt.Sprintf("internal error: %T", p))
 	}
 }
 
@@ -212,9 +211,6 @@ func sago_debug_panic() (status C.sa_status) {
 	m["boom"]++ // a nil-map write: a genuine runtime fault
 	return saOK
 }
-
-// debugStack keeps the last contained panic's stack for debuggers; it is never printed.
-var debugStack []byte
 
 // goString copies a C string after checking it is valid UTF-8.
 func goString(p *C.sa_cchar, name string, required bool) (string, C.sa_status) {

@@ -43,3 +43,10 @@ func (k AccessKey) Secret() SecretToken { return k.secret }
 
 func (k AccessKey) String() string   { return "AccessKey(" + secretMask + ")" }
 func (k AccessKey) GoString() string { return k.String() }
+
+// secretPart is the key's secret alone (after the first "."), to mask it where it could be
+// echoed without its id.
+func (k AccessKey) secretPart() SecretToken {
+	_, secret, _ := strings.Cut(k.secret.Reveal(), ".")
+	return NewSecretToken(secret)
+}

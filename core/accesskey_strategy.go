@@ -52,5 +52,6 @@ type accessKeyRefresher struct {
 func (r *accessKeyRefresher) canRefresh(*Token) bool { return true }
 
 func (r *accessKeyRefresher) refresh(ctx context.Context, _ *Token) (*Token, error) {
-	return r.cts.authorise(ctx, accessKeyBody{AccessKey: r.key.Secret(), Audience: r.audience})
+	return r.cts.authorise(ctx, accessKeyBody{AccessKey: r.key.Secret(), Audience: r.audience},
+		r.key.Secret(), r.key.secretPart())
 }

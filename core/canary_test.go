@@ -19,9 +19,8 @@ import (
 )
 
 type canary struct {
-	mu      sync.Mutex
-	out     bytes.Buffer // log lines, events, error strings and debug prints
-	secrets map[string]string
+	mu  sync.Mutex
+	out bytes.Buffer // log lines, events, error strings and debug prints
 }
 
 func (c *canary) Write(p []byte) (int, error) {
@@ -177,4 +176,29 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 		// Report only the name: the test's own output must not carry the secret either.
 		assert.False(t, strings.Contains(out, secret), "%s leaked", name)
 	}
+}
+
+// A proxy or debug server that echoes the request must not put the secrets it echoes into
+// our error messages.
+func TestServerErrorsMaskEchoedSecrets(t *testing.T) {
+	f := newFakeCTS(t)
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		body := f.body(r.URL.Path, f.count(r.URL.Path)-1) // fakeCTS has read it already
+		writeText(w, 502, "bad gateway, request was: "+body)
+	}
+	f.handle("/api/authorise", echo)
+	f.handle("/oauth/token", echo)
+	clock := testClock()
+
+	ak := newTestAccessKeyStrategy(t, f, clock)
+	_, err := ak.GetToken(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, CodeServer, AsAuthError(err).Code)
+	assert.NotContains(t, err.Error(), "secret-value-here")
+	assert.Contains(t, err.Error(), "bad gateway")
+
+	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, "REFRESH-SECRET-9f3a"))
+	_, err = s.GetToken(context.Background())
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "REFRESH-SECRET-9f3a")
 }

@@ -204,10 +204,16 @@ func decodeSuccess(r response, v any) error {
 	return nil
 }
 
-// bodyText renders a non-2xx body for a SERVER_ERROR message: one line, bounded in length.
-func bodyText(b []byte) string {
+// bodyText renders a non-2xx body for a SERVER_ERROR message: one line, bounded in length,
+// with the request's secrets masked (a proxy or debug server may echo the request).
+func bodyText(b []byte, sent ...SecretToken) string {
 	const max = 512
 	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
+	for _, secret := range sent {
+		if v := secret.Reveal(); len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, secretMask)
+		}
+	}
 	if len(s) > max {
 		s = s[:max] + "…"
 	}
@@ -221,9 +227,9 @@ type authoriseResponse struct {
 	Expiry      *uint64      `json:"expiry"`
 }
 
-// authorise performs POST api/authorise (access key or OIDC body). expiry is an absolute
-// Unix time and is used as it is (the CIP-3233 fix).
-func (c *ctsClient) authorise(ctx context.Context, body any) (*Token, error) {
+// authorise performs POST api/authorise (access key or OIDC body, carrying the secrets
+// sent). expiry is an absolute Unix time and is used as it is (the CIP-3233 fix).
+func (c *ctsClient) authorise(ctx context.Context, body any, sent ...SecretToken) (*Token, error) {
 	r, err := c.postJSON(ctx, "api/authorise", body)
 	if err != nil {
 		return nil, err
@@ -232,7 +238,7 @@ func (c *ctsClient) authorise(ctx context.Context, body any) (*Token, error) {
 		if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
 			return nil, ae
 		}
-		return nil, NewServerError(strconv.Itoa(r.status) + ": " + bodyText(r.body))
+		return nil, NewServerError(strconv.Itoa(r.status) + ": " + bodyText(r.body, sent...))
 	}
 	var resp authoriseResponse
 	if err := decodeSuccess(r, &resp); err != nil {
@@ -312,7 +318,7 @@ func (c *ctsClient) refresh(ctx context.Context, refreshToken SecretToken, clien
 		return nil, err
 	}
 	if !r.ok() {
-		return nil, oauthFailure(r)
+		return nil, oauthFailure(r, refreshToken)
 	}
 	var resp oauthTokenResponse
 	if err := decodeSuccess(r, &resp); err != nil {
@@ -323,13 +329,13 @@ func (c *ctsClient) refresh(ctx context.Context, refreshToken SecretToken, clien
 
 // oauthFailure classifies a non-2xx answer of the token endpoints: 402 first, then the
 // OAuth error body.
-func oauthFailure(r response) *AuthError {
+func oauthFailure(r response, sent ...SecretToken) *AuthError {
 	if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
 		return ae
 	}
 	e, ok := parseOAuthError(r.body)
 	if !ok {
-		return NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body)))
+		return NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body, sent...)))
 	}
 	return mapOAuthError(e)
 }

@@ -169,7 +169,7 @@ func (p *PendingDeviceCode) PollForToken(ctx context.Context) (*Token, error) {
 		}
 		e, ok := parseOAuthError(r.body)
 		if !ok {
-			return nil, NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body)))
+			return nil, NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body, p.deviceCode)))
 		}
 		switch *e.Error {
 		case "authorization_pending":

@@ -158,7 +158,9 @@ func (e *Engine) TryGetToken() (tok ServiceToken, err error, ok bool) {
 	return ServiceToken{}, nil, false
 }
 
-func errClosed() *AuthError { return NewInternalError("strategy is closed") }
+// errClosed is not retryable: a closed strategy never works again (upstream's code for a
+// handle used after it was consumed).
+func errClosed() *AuthError { return newError(CodeAlreadyConsumed, "") }
 
 func (e *Engine) slow(ctx context.Context) (ServiceToken, error) {
 	now := e.now()
@@ -241,7 +243,8 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 	source := SourceNetwork
 	defer func() {
 		if p := recover(); p != nil {
-			f.result, f.err = nil, NewInternalError(fmt.Sprintf("refresh panicked: %v", p))
+			// Only the type: a panic value from a store or hook could hold a secret.
+			f.result, f.err = nil, NewInternalError(fmt.Sprintf("refresh panicked (%T)", p))
 		}
 		e.mu.Lock()
 		e.flight = nil
@@ -361,16 +364,25 @@ func (e *Engine) install(t *Token, refreshed bool) *entry {
 }
 
 func (e *Engine) installLocked(t *Token, refreshed bool) *entry {
-	now := e.now()
-	svc := serviceTokenFrom(t)
 	e.gen++
-	ent := &entry{tok: t, svc: svc, freshUntil: e.freshUntil(t, svc, now), gen: e.gen}
-	if e.verify != nil {
-		ent.verifyErr = e.verify(svc)
+	ent := e.entryFor(t)
+	if e.closed {
+		return ent // a refresh that finished after Close publishes nothing
 	}
 	e.cur.Store(ent)
 	if refreshed {
 		e.denial, e.failures, e.retryAt = nil, 0, time.Time{}
+	}
+	return ent
+}
+
+// entryFor precomputes every decision about t, so the fresh path is a load and a compare.
+func (e *Engine) entryFor(t *Token) *entry {
+	now := e.now()
+	svc := serviceTokenFrom(t)
+	ent := &entry{tok: t, svc: svc, freshUntil: e.freshUntil(t, svc, now), gen: e.gen}
+	if e.verify != nil {
+		ent.verifyErr = e.verify(svc)
 	}
 	return ent
 }
@@ -394,16 +406,21 @@ func (e *Engine) window(t *Token, svc ServiceToken, now uint64) uint64 {
 	return min(e.cfg.leeway, lifetime/2)
 }
 
-// markSpent republishes base without its credential, unless a newer token replaced it.
+// markSpent republishes the current entry as spent if it still holds base's token, even
+// when Invalidate has replaced the entry meanwhile (a CAS, as Invalidate's is): a spent
+// refresh token must never be sent again, and a 401 must not be undone.
 func (e *Engine) markSpent(base *entry) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cur.Load() != base {
-		return
+	for {
+		cur := e.cur.Load()
+		if cur == nil || cur.tok != base.tok {
+			return // a newer token replaced it
+		}
+		spent := *cur
+		spent.spent = true
+		if e.cur.CompareAndSwap(cur, &spent) {
+			return
+		}
 	}
-	spent := *base
-	spent.spent = true
-	e.cur.Store(&spent)
 }
 
 // recordFailureLocked remembers account refusals for DenialTTL and backs off background
@@ -444,6 +461,7 @@ func (e *Engine) Invalidate(token SecretToken) bool {
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.closed = true
+	e.cur.Store(nil) // the lock-free path too must stop serving
 	e.mu.Unlock()
 	e.cancel()
 }

@@ -571,7 +571,22 @@ func TestClosedStrategyFailsAndStopsItsRefresh(t *testing.T) {
 	require.Error(t, err)
 	close(g.release)
 	_, err = s.GetToken(context.Background())
-	assert.True(t, errors.Is(err, ErrInternal))
+	assert.True(t, errors.Is(err, ErrAlreadyConsumed))
+	assert.False(t, AsAuthError(err).Retryable(), "a closed strategy never works again")
+}
+
+func TestClosedStrategyNoLongerServesItsCachedToken(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	s := newTestAccessKeyStrategy(t, f, clock)
+	mustToken(t, s)
+	s.Close()
+	_, err := s.GetToken(context.Background())
+	assert.ErrorIs(t, err, ErrAlreadyConsumed, "the lock-free path stops too")
+	_, err, ready := s.TryGetToken()
+	assert.True(t, ready)
+	assert.ErrorIs(t, err, ErrAlreadyConsumed)
 }
 
 // waitIdle waits for a refresh in flight, if any, to finish.

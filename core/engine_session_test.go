@@ -451,3 +451,32 @@ func waitParked(t *testing.T, ch <-chan struct{}, n int) {
 		}
 	}
 }
+
+// A 401 (Invalidate) that lands while a refresh is spending the refresh token must not
+// hide the spend: the refresh token must never be sent again.
+func TestInvalidateDuringARefreshThatSpendsTheCredential(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	g := newGate()
+	f.handle("/oauth/token", g.wrap(refreshOK(t, clock, "rt-2", time.Hour)))
+	dir := t.TempDir()
+	tok := sessionToken(t, clock, 30*time.Second, "rt-1") // stale: refreshed in the background
+	ws := writeProfile(t, dir, tok)
+	events := newEventLog()
+	s := newProfileSession(t, f, clock, dir, WithEvents(events.hook))
+	// auth.json cannot be replaced: the exchange succeeds upstream but cannot be saved.
+	path := filepath.Join(ws.Dir(), authFile)
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.MkdirAll(filepath.Join(path, "blocker"), 0o700))
+
+	first, err := s.GetToken(context.Background())
+	require.NoError(t, err)
+	<-g.arrived
+	require.True(t, s.Invalidate(first.Token()), "the server rejected the current token")
+	close(g.release)
+	assert.Equal(t, CodeStore, events.waitFor(t, RefreshFailed).ErrorCode)
+
+	_, err = s.GetToken(context.Background())
+	assert.ErrorIs(t, err, ErrTokenExpired, "nothing left to refresh with")
+	assert.Equal(t, 1, f.count("/oauth/token"), "the spent refresh token was not replayed")
+}

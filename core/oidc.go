@@ -162,7 +162,7 @@ type jwtRefresher struct {
 func (r *jwtRefresher) canRefresh(*Token) bool { return true }
 
 func (r *jwtRefresher) refresh(ctx context.Context, _ *Token) (*Token, error) {
-	t, err := r.cts.authorise(ctx, oidcBody{OidcToken: r.jwt, WorkspaceID: r.workspaceID})
+	t, err := r.cts.authorise(ctx, oidcBody{OidcToken: r.jwt, WorkspaceID: r.workspaceID}, r.jwt)
 	if err != nil {
 		return nil, err
 	}

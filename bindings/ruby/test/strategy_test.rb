@@ -65,6 +65,14 @@ class StrategyTest < StackAuthTest
     assert_equal "#<StackAuth::AccessKeyStrategy>", strategy.inspect
   end
 
+  def test_a_token_is_never_serialised
+    token = access_key_strategy.get_token
+    token.token # the bearer string is now held by the object
+    assert_raises(TypeError) { Marshal.dump(token) }
+    require "yaml"
+    assert_raises(TypeError) { YAML.dump(token) }
+  end
+
   def test_close_is_idempotent_and_later_calls_raise_invalid_handle
     strategy = StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
                                                 base_url: emu.url)

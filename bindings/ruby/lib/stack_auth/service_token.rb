@@ -68,6 +68,20 @@ module StackAuth
         "expires_at=#{expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}>"
     end
 
+    # A token holds a secret: it is not serialised (Marshal, YAML), as Python refuses to pickle
+    # one. Send token (the string) deliberately where it must go.
+    def marshal_dump
+      raise TypeError, "StackAuth::ServiceToken cannot be marshalled: it holds a secret"
+    end
+
+    def _dump(_level)
+      marshal_dump
+    end
+
+    def encode_with(_coder)
+      marshal_dump
+    end
+
     def pretty_print(pp)
       pp.text(inspect)
     end
