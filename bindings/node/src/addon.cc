@@ -727,11 +727,13 @@ napi_value OidcNew(napi_env env, napi_callback_info info) {
   return strategy_result(env, es, st, s);
 }
 
-napi_value StrategyFree(napi_env env, napi_callback_info info) {
+// strategyFree / storeFree / deviceFlowFree: frees the handle in a box of that kind.
+template <Kind kind>
+napi_value FreeBox(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
   if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = get_box(env, argv[0], kind);
   if (b == nullptr) return nullptr;
   b->free_handle();
   return js_undefined(env);
@@ -866,16 +868,6 @@ napi_value StoreFnNew(napi_env env, napi_callback_info info) {
     return r;
   }
   return new_box(env, es, K_STORE, s, shared(es));
-}
-
-napi_value StoreFree(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STORE);
-  if (b == nullptr) return nullptr;
-  b->free_handle();
-  return js_undefined(env);
 }
 
 // The sa_store handle, for the "store" key of options_json.
@@ -1072,16 +1064,6 @@ napi_value DeviceCodePoll(napi_env env, napi_callback_info info) {
   return start_blocking(env, es, p, argv[2], argv[0]);
 }
 
-napi_value DeviceFlowFree(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_FLOW);
-  if (b == nullptr) return nullptr;
-  b->free_handle();
-  return js_undefined(env);
-}
-
 // bindClientDevice(optionsJson|null, cb(status, null, err|null))
 napi_value BindClientDevice(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -1146,7 +1128,7 @@ NAPI_MODULE_INIT() {
       {"staticTokenNew", StaticTokenNew},
       {"strategyFnNew", StrategyFnNew},
       {"oidcNew", OidcNew},
-      {"strategyFree", StrategyFree},
+      {"strategyFree", FreeBox<K_STRATEGY>},
       {"tryGetToken", TryGetToken},
       {"getTokenAsync", GetTokenAsync},
       {"invalidate", Invalidate},
@@ -1154,14 +1136,14 @@ NAPI_MODULE_INIT() {
       {"storeMemoryNew", StoreMemoryNew},
       {"storeOpen", StoreOpen},
       {"storeFnNew", StoreFnNew},
-      {"storeFree", StoreFree},
+      {"storeFree", FreeBox<K_STORE>},
       {"storeHandle", StoreHandle},
       {"requestResolve", RequestResolve},
       {"requestReject", RequestReject},
       {"deviceCodeBegin", DeviceCodeBegin},
       {"deviceFlowOpenBrowser", DeviceFlowOpenBrowser},
       {"deviceCodePoll", DeviceCodePoll},
-      {"deviceFlowFree", DeviceFlowFree},
+      {"deviceFlowFree", FreeBox<K_FLOW>},
       {"bindClientDevice", BindClientDevice},
   };
   for (const Fn &f : fns) {
