@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -219,18 +221,33 @@ func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
 // storeObj is an sa_store: a core TokenStore, with the hook behind it for sa_store_fn_new.
 type storeObj struct {
 	store stackauth.TokenStore
-	hook  *hook // nil for built-in stores
+	hook  *hook        // nil for built-in stores
+	refs  atomic.Int64 // the handle plus each strategy using the store
+}
+
+func newStoreObj(store stackauth.TokenStore, h *hook) *storeObj {
+	s := &storeObj{store: store, hook: h}
+	s.refs.Store(1)
+	return s
 }
 
 func (s *storeObj) retain() {
+	s.refs.Add(1)
 	if s.hook != nil {
 		s.hook.retain()
 	}
 }
 
+// release drops one reference; the last one closes the store (a Redis client and its
+// connections).
 func (s *storeObj) release() {
 	if s.hook != nil {
 		s.hook.release()
+	}
+	if s.refs.Add(-1) == 0 {
+		if c, ok := s.store.(io.Closer); ok {
+			_ = c.Close()
+		}
 	}
 }
 
@@ -285,7 +302,7 @@ func sago_store_memory_new(out *C.sa_store) (status C.sa_status) {
 	if out == nil {
 		return invalidArg("out must not be NULL")
 	}
-	*out = C.sa_store(handles.add(&storeObj{store: stackauth.NewInMemoryTokenStore()}))
+	*out = C.sa_store(handles.add(newStoreObj(stackauth.NewInMemoryTokenStore(), nil)))
 	return saOK
 }
 
@@ -303,7 +320,7 @@ func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 	if err != nil {
 		return report(err)
 	}
-	*out = C.sa_store(handles.add(&storeObj{store: store}))
+	*out = C.sa_store(handles.add(newStoreObj(store, nil)))
 	return saOK
 }
 
@@ -322,7 +339,7 @@ func sago_store_fn_new_ex(out *C.sa_store, load C.sa_store_load_fn, save C.sa_st
 	}
 	h := newHook(userData, destroy)
 	fs := &fnStore{hook: h, load: load, save: save, timeout: p.timeout}
-	*out = C.sa_store(handles.add(&storeObj{store: fs, hook: h}))
+	*out = C.sa_store(handles.add(newStoreObj(fs, h)))
 	return saOK
 }
 

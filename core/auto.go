@@ -1,6 +1,8 @@
 package stackauth
 
 import (
+	"io"
+
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -21,6 +23,8 @@ type AutoStrategy struct {
 	Source CredentialSource
 	// Crn is the workspace, when known.
 	Crn *Crn
+	// opened is the store detection opened from CS_TOKEN_STORE; Close closes it.
+	opened io.Closer
 }
 
 // DetectAutoStrategy runs the detection. On the access-key path the token store is
@@ -52,20 +56,25 @@ func DetectAutoStrategy(opts ...Option) (*AutoStrategy, error) {
 		if _, err := ParseAccessKey(key); err != nil {
 			return nil, err
 		}
+		var opened io.Closer
 		if o.store == nil {
 			if url := o.getenv("CS_TOKEN_STORE"); url != "" {
-				st, err := OpenStore(url)
+				st, err := OpenStore(url, WithLookupEnv(o.lookupEnv))
 				if err != nil {
 					return nil, err
 				}
 				o.store = st
+				opened, _ = st.(io.Closer)
 			}
 		}
 		s, err := newAccessKeyStrategy(*crn, key, o)
 		if err != nil {
+			if opened != nil {
+				_ = opened.Close()
+			}
 			return nil, err
 		}
-		return &AutoStrategy{CachingStrategy: s, Source: SourceAccessKey, Crn: crn}, nil
+		return &AutoStrategy{CachingStrategy: s, Source: SourceAccessKey, Crn: crn, opened: opened}, nil
 	}
 
 	root, err := profile.Resolve(o.profileDir, o.getenv)
@@ -83,6 +92,14 @@ func DetectAutoStrategy(opts ...Option) (*AutoStrategy, error) {
 		}
 	}
 	return nil, newError(CodeNotAuthenticated, "")
+}
+
+// Close stops the strategy and closes the store it opened from CS_TOKEN_STORE, if any.
+func (a *AutoStrategy) Close() {
+	a.CachingStrategy.Close()
+	if a.opened != nil {
+		_ = a.opened.Close()
+	}
 }
 
 func (a *AutoStrategy) String() string { return "AutoStrategy(" + string(a.Source) + ")" }

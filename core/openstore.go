@@ -16,8 +16,15 @@ import (
 //	file:///path/token  one file shared by every process on the host (0600, atomic writes,
 //	                    refreshes coordinated with an advisory file lock)
 //	redis://[user:pass@]host:port/db[?prefix=p&lock_ttl=30s&timeout=500ms]
-//	                    shared by every host of a fleet (see RedisTokenStore)
-func OpenStore(rawURL string) (TokenStore, error) {
+//	rediss://, redis+sentinel://, redis+cluster://, rediss+sentinel://, rediss+cluster://
+//	                    shared by every host of a fleet (see OpenRedisStore)
+//
+// A store that holds connections (Redis) is an io.Closer: close it when no strategy uses
+// it. opts supply the environment (WithLookupEnv: SSL_CERT_FILE for rediss://).
+func OpenStore(rawURL string, opts ...Option) (TokenStore, error) {
+	if scheme, _, ok := strings.Cut(rawURL, "://"); ok && strings.HasPrefix(strings.ToLower(scheme), "redis") {
+		return OpenRedisStore(rawURL, opts...) // url.Parse cannot read a host list
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, newError(CodeInvalidURL, "token store: "+redactURL(rawURL))
@@ -25,15 +32,13 @@ func OpenStore(rawURL string) (TokenStore, error) {
 	switch u.Scheme {
 	case "memory":
 		return NewInMemoryTokenStore(), nil
-	case "redis", "rediss":
-		return OpenRedisStore(rawURL)
 	case "file":
 		if u.Host != "" && u.Host != "localhost" || !filepath.IsAbs(u.Path) || strings.HasSuffix(u.Path, "/") {
 			return nil, newError(CodeInvalidURL, "token store: a file store needs an absolute file path, e.g. file:///var/run/app/token.json")
 		}
 		return NewFileTokenStore(u.Path), nil
 	}
-	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory:, file:///path or redis://host:port/db")
+	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory:, file:///path, redis://host:port/db, rediss://, redis+sentinel:// or redis+cluster://")
 }
 
 // FileTokenStore keeps the token in one file, written atomically with mode 0600, so every

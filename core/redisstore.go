@@ -18,10 +18,16 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,50 +42,255 @@ const (
 
 // RedisTokenStore is an unbound Redis store; strategies bind it to their credential.
 type RedisTokenStore struct {
-	client  *redis.Client
+	client  redis.UniversalClient
+	desc    string // form and addresses, for String
 	prefix  string
 	lockTTL time.Duration
 	timeout time.Duration
 }
 
-// OpenRedisStore opens redis://[user:pass@]host:port/db with optional query parameters
-// prefix (key prefix, default "stack-auth:"), lock_ttl (default 30s) and timeout (per
-// operation, default 500ms). No connection is made until first use. go-redis reports
-// connection failures through its own process-wide logger (redis.SetLogger); the engine
-// reports them as StoreDegraded events.
-func OpenRedisStore(rawURL string) (*RedisTokenStore, error) {
-	u, err := url.Parse(rawURL)
+// OpenRedisStore opens a Redis store by URL; no connection is made until first use:
+//
+//	redis://[user:pass@]host[:port][/db]                       one server
+//	rediss://...                                               the same over TLS
+//	redis+sentinel://[user:pass@]host:26379[,host:26379...]/master[/db]
+//	redis+cluster://[user:pass@]host:7000[,host:7001...]
+//
+// (rediss+sentinel and rediss+cluster use TLS too.) user:pass authenticate to the data
+// nodes (Sentinels are asked for the master without credentials). Query parameters: prefix
+// (key prefix, default "stack-auth:"), lock_ttl (default 30s), timeout (per operation,
+// default 500ms); with TLS, ca (a PEM file of the CAs to trust instead of SSL_CERT_FILE or
+// the system roots) and cert + key (a client certificate). Other parameters go to
+// go-redis (e.g. pool_size). opts supply the environment (WithLookupEnv) for SSL_CERT_FILE.
+// go-redis reports connection failures through its own process-wide logger
+// (redis.SetLogger); the engine reports them as StoreDegraded events.
+func OpenRedisStore(rawURL string, opts ...Option) (*RedisTokenStore, error) {
+	u, err := parseRedisURL(rawURL)
 	if err != nil {
-		return nil, newError(CodeInvalidURL, "token store: "+redactURL(rawURL))
+		return nil, err
 	}
-	s := &RedisTokenStore{prefix: redisDefaultPrefix, lockTTL: redisDefaultLockTTL, timeout: redisDefaultTimeout}
-	q := u.Query()
-	if v := q.Get("prefix"); v != "" {
+	s := &RedisTokenStore{prefix: redisDefaultPrefix, lockTTL: redisDefaultLockTTL, timeout: redisDefaultTimeout,
+		desc: u.form + " " + strings.Join(u.hosts, ",")}
+	if v, ok := u.take("prefix"); ok {
+		if v == "" || strings.ContainsAny(v, "{}") {
+			return nil, redisURLError("prefix must be non-empty and free of { and } (they mark a Cluster hash tag)")
+		}
 		s.prefix = v
 	}
 	for name, dst := range map[string]*time.Duration{"lock_ttl": &s.lockTTL, "timeout": &s.timeout} {
-		if v := q.Get(name); v != "" {
+		if v, ok := u.take(name); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return nil, newError(CodeInvalidURL, fmt.Sprintf("token store: %s must be a positive duration such as 500ms", name))
+				return nil, redisURLError(name + " must be a positive duration such as 500ms")
 			}
 			*dst = d
 		}
-		q.Del(name)
 	}
-	q.Del("prefix")
-	u.RawQuery = q.Encode()
-	opt, err := redis.ParseURL(u.String())
+	tlsConfig, err := u.tlsConfig(buildOptions(opts).getenv)
 	if err != nil {
-		// go-redis's message can quote the URL, password included: describe it ourselves.
-		return nil, newError(CodeInvalidURL, "token store: not a valid redis URL: "+redactURL(rawURL))
+		return nil, err
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = s.timeout, s.timeout, s.timeout, s.timeout
-	opt.MaxRetries = -1   // fail fast: the caller degrades to a local refresh
-	opt.DialerRetries = 1 // (its default, 5, multiplies an outage's latency)
-	opt.ContextTimeoutEnabled = true
-	s.client = redis.NewClient(opt)
+	if s.client, err = u.newClient(tlsConfig, s.timeout); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// redisURL is a store URL taken apart. url.Parse cannot read a host list, and its errors
+// quote the whole URL, password included, so the authority is split here; go-redis gets
+// each form's URL without the user info, which is set on its options afterwards.
+type redisURL struct {
+	form     string // "redis", "redis+sentinel" or "redis+cluster"
+	tls      bool
+	user     *url.Userinfo
+	hosts    []string
+	segments []string // of the path
+	query    url.Values
+}
+
+func redisURLError(problem string) *AuthError {
+	return newError(CodeInvalidURL, "token store: "+problem)
+}
+
+func parseRedisURL(raw string) (*redisURL, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, redisURLError("a redis URL starts with redis://, rediss://, redis+sentinel:// or redis+cluster://")
+	}
+	u := &redisURL{}
+	switch strings.ToLower(scheme) {
+	case "redis", "redis+sentinel", "redis+cluster":
+	case "rediss", "rediss+sentinel", "rediss+cluster":
+		u.tls = true
+	default:
+		return nil, redisURLError("unsupported scheme " + strconv.Quote(scheme) + "; use redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster")
+	}
+	u.form = strings.Replace(strings.ToLower(scheme), "rediss", "redis", 1)
+	authority, pathQuery := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority, pathQuery = rest[:i], rest[i:]
+	}
+	path, rawQuery, _ := strings.Cut(pathQuery, "?")
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		parsed, err := url.Parse("redis://" + authority[:i] + "@localhost")
+		if err != nil || parsed.User == nil {
+			return nil, redisURLError("the user:password part is not valid (percent-encode reserved characters)")
+		}
+		u.user, authority = parsed.User, authority[i+1:]
+	}
+	defaultPort := "6379"
+	if u.form == "redis+sentinel" {
+		defaultPort = "26379"
+	}
+	for _, h := range strings.Split(authority, ",") {
+		host, port, err := net.SplitHostPort(h)
+		if err != nil && strings.Contains(err.Error(), "missing port") {
+			host, port, err = strings.Trim(h, "[]"), defaultPort, nil
+		}
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || host == "" || n <= 0 || n > 65535 {
+			return nil, redisURLError(fmt.Sprintf("host %q is not host:port", h))
+		}
+		u.hosts = append(u.hosts, net.JoinHostPort(host, port))
+	}
+	if len(u.hosts) > 1 && u.form == "redis" {
+		return nil, redisURLError("several hosts need redis+sentinel:// or redis+cluster://")
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg != "" {
+			u.segments = append(u.segments, seg)
+		}
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, redisURLError("the query string is not valid")
+	}
+	u.query = q
+	return u, nil
+}
+
+// take removes a parameter of ours from the query.
+func (u *redisURL) take(name string) (string, bool) {
+	if _, ok := u.query[name]; !ok {
+		return "", false
+	}
+	v := u.query.Get(name)
+	u.query.Del(name)
+	return v, true
+}
+
+// tlsConfig is nil without TLS. The server is verified against ca, else SSL_CERT_FILE
+// (read through getenv: the host's live environment), else the system roots.
+func (u *redisURL) tlsConfig(getenv func(string) string) (*tls.Config, error) {
+	ca, haveCA := u.take("ca")
+	cert, haveCert := u.take("cert")
+	key, haveKey := u.take("key")
+	if !u.tls {
+		if haveCA || haveCert || haveKey {
+			return nil, redisURLError("ca, cert and key need TLS: use rediss://")
+		}
+		return nil, nil
+	}
+	host, _, _ := net.SplitHostPort(u.hosts[0])
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+	if !haveCA {
+		ca = getenv("SSL_CERT_FILE")
+	}
+	if ca != "" {
+		what := "ca"
+		if !haveCA {
+			what = "SSL_CERT_FILE"
+		}
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, redisURLError(what + ": " + err.Error())
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, redisURLError(what + ": no PEM certificate in " + ca)
+		}
+	}
+	if haveCert != haveKey {
+		return nil, redisURLError("cert and key go together (a client certificate and its private key)")
+	}
+	if haveCert {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			// Its errors name files and PEM problems, never key material.
+			return nil, redisURLError("cert, key: " + err.Error())
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
+}
+
+// newClient builds the client of each form through go-redis's own URL parsers, with
+// fail-fast settings: the caller degrades to a local refresh instead of waiting.
+func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redis.UniversalClient, error) {
+	goURL := func(path string, extra url.Values) string {
+		q := url.Values{}
+		for k, v := range u.query {
+			q[k] = v
+		}
+		for k, v := range extra {
+			q[k] = v
+		}
+		return (&url.URL{Scheme: "redis", Host: u.hosts[0], Path: path, RawQuery: q.Encode()}).String()
+	}
+	others := url.Values{"addr": u.hosts[1:]}
+	var username, password string
+	if u.user != nil {
+		username = u.user.Username()
+		password, _ = u.user.Password()
+	}
+	wrap := func(err error) error {
+		// go-redis's parse errors name an option or the path; never pass anything else on.
+		msg := strings.TrimPrefix(err.Error(), "redis: ")
+		if password != "" && strings.Contains(msg, password) {
+			msg = "not a valid redis URL"
+		}
+		return redisURLError(msg)
+	}
+	switch u.form {
+	case "redis+cluster":
+		if len(u.segments) > 1 || len(u.segments) == 1 && u.segments[0] != "0" {
+			return nil, redisURLError("a Cluster has only database 0: drop the path")
+		}
+		o, err := redis.ParseClusterURL(goURL("", others))
+		if err != nil {
+			return nil, wrap(err)
+		}
+		o.Username, o.Password, o.TLSConfig = username, password, tlsConfig
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
+		o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled = -1, 1, true
+		return redis.NewClusterClient(o), nil
+	case "redis+sentinel":
+		if len(u.segments) == 0 || len(u.segments) > 2 {
+			return nil, redisURLError("a Sentinel URL names its master: redis+sentinel://host:26379/mymaster[/db]")
+		}
+		path := ""
+		if len(u.segments) == 2 {
+			path = "/" + u.segments[1]
+		}
+		others["master_name"] = []string{u.segments[0]}
+		o, err := redis.ParseFailoverURL(goURL(path, others))
+		if err != nil {
+			return nil, wrap(err)
+		}
+		o.Username, o.Password, o.TLSConfig = username, password, tlsConfig
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
+		o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled = -1, 1, true
+		return redis.NewFailoverClient(o), nil
+	}
+	o, err := redis.ParseURL(goURL("/"+strings.Join(u.segments, "/"), nil))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	o.Username, o.Password, o.TLSConfig = username, password, tlsConfig
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
+	o.MaxRetries = -1   // fail fast: the caller degrades to a local refresh
+	o.DialerRetries = 1 // (its default, 5, multiplies an outage's latency)
+	o.ContextTimeoutEnabled = true
+	return redis.NewClient(o), nil
 }
 
 var errUnbound = errors.New("a redis token store is used through a strategy, which binds it to its credential")
@@ -90,13 +301,15 @@ func (s *RedisTokenStore) Load(context.Context) (*Token, error) {
 func (s *RedisTokenStore) Save(context.Context, *Token) error {
 	return NewStoreError(errUnbound.Error())
 }
-func (s *RedisTokenStore) String() string { return "RedisTokenStore(" + s.client.Options().Addr + ")" }
+func (s *RedisTokenStore) String() string { return "RedisTokenStore(" + s.desc + ")" }
 func (s *RedisTokenStore) Close() error   { return s.client.Close() }
 
 // Bind returns the view of one credential: its own key, lock and sealing key.
 func (s *RedisTokenStore) Bind(scope string, secret []byte) TokenStore {
 	id := sha256.Sum256([]byte("stack-auth/redis/v1\x00" + scope))
-	key := s.prefix + "token:" + hex.EncodeToString(id[:20])
+	// The hash tag {…} puts the token and its lock in one Cluster slot, so the unlock
+	// script (which names only the lock) and every command run on one node.
+	key := s.prefix + "token:{" + hex.EncodeToString(id[:20]) + "}"
 	sealKey, err := hkdf.Key(sha256.New, secret, []byte(scope), "stack-auth redis token seal v1", 32)
 	if err != nil {
 		return &redisBinding{s: s, key: key, bindErr: err}

@@ -11,6 +11,7 @@
  * Prints "ok NAME" / "FAIL NAME" per test and a last line "harness: N passed, M failed".
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -1260,6 +1261,47 @@ static void test_store_file(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* Issue 12 item 11: a Redis store's client is closed when neither its handle nor a strategy
+   uses it. 1,000 open/use/free cycles leave the process's open descriptors flat. run.sh
+   starts a redis-server and exports SA_REDIS_URL. */
+static int count_fds(void) {
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) return -1;
+	while (readdir(d)) n++;
+	closedir(d);
+	return n;
+}
+
+static void redis_cycle(const char *url) {
+	sa_store st = 0;
+	sa_strategy s = 0;
+	sa_token t = 0;
+	char opts[1024];
+	CHECK_OK(sa_store_open(&st, url));
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+	sa_store_free(st);
+}
+
+static void test_store_redis_closed(void) {
+	const char *url = getenv("SA_REDIS_URL");
+	CHECK(url != NULL);
+	if (!url) return;
+	emu_clear_requests();
+	for (int i = 0; i < 10; i++) redis_cycle(url);
+	int before = count_fds();
+	for (int i = 0; i < 1000 && atomic_load(&g_check_failures) == 0; i++) redis_cycle(url);
+	int after = count_fds();
+	fprintf(stderr, "    open descriptors: %d after 10 cycles, %d after 1,010\n", before, after);
+	CHECK(before > 0 && after <= before + 2);
+	CHECK(emu_count_requests("/api/authorise") <= 1); /* the token is shared through Redis */
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- try / async ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -2083,6 +2125,7 @@ static const test_case TESTS[] = {
     {"store_fn_failures", test_store_fn_failures, 0},
     {"store_memory_shared", test_store_memory_shared, 1},
     {"store_file", test_store_file, 0},
+    {"store_redis_closed", test_store_redis_closed, 0},
     {"try_and_async", test_try_and_async, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},

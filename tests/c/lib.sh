@@ -37,7 +37,12 @@ ensure_built() {
 
 WORK=""
 EMU_PID=""
+REDIS_PID=""
 cleanup() {
+	if [[ -n $REDIS_PID ]]; then
+		kill -KILL "$REDIS_PID" 2>/dev/null || true
+		wait "$REDIS_PID" 2>/dev/null || true
+	fi
 	if [[ -n $EMU_PID ]] && kill -0 "$EMU_PID" 2>/dev/null; then
 		kill -TERM "$EMU_PID" 2>/dev/null || true
 		# A stuck emulator must not hang the script.
@@ -74,4 +79,18 @@ start_emulator() {
 	SA_EMU_CRN=$(field workspaceCrn)
 	SA_EMU_KEY=$(field accessKey)
 	SA_TEST_TMP=$WORK
+}
+
+# start_redis: a redis-server on a free loopback port, without persistence; exports
+# SA_REDIS_URL. Call after start_emulator (it uses its work directory).
+start_redis() {
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+	REDIS_PID=$!
+	for _ in $(seq 100); do
+		redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	export SA_REDIS_URL="redis://127.0.0.1:$port/0?timeout=2s"
 }

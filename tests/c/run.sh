@@ -11,6 +11,7 @@ mode=normal
 
 ensure_cmds gcc:gcc g++:g++ nm:binutils readelf:binutils timeout:coreutils
 [[ $mode == memory ]] && ensure_cmds valgrind:valgrind
+ensure_cmds redis-server:redis-server redis-cli:redis-tools python3:python3
 ensure_built
 
 passed=0
@@ -62,6 +63,7 @@ run_harness() {
 }
 
 start_emulator --auto-approve
+start_redis
 
 if [[ $mode == normal ]]; then
 	echo "== static checks"
