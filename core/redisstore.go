@@ -245,8 +245,8 @@ func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redi
 	wrap := func(err error) error {
 		// go-redis's parse errors name an option or the path; never pass anything else on.
 		msg := strings.TrimPrefix(err.Error(), "redis: ")
-		if password != "" && strings.Contains(msg, password) {
-			msg = "not a valid redis URL"
+		if password != "" {
+			msg = strings.ReplaceAll(msg, password, secretMask)
 		}
 		return redisURLError(msg)
 	}
