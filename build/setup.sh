@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)     # device page test (emulator)
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server) # fleet tests (tests/fleet)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server) # fleet tests (tests/fleet), tests/c
+command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)     # tests/c/lib.sh (start_redis)
 
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then

@@ -78,17 +78,28 @@ type redisServer struct {
 // startRedis runs Debian's redis-server on a free loopback port, without persistence.
 func startRedis(t *testing.T, port int) *redisServer {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "redis-server is installed by build/setup.sh (make deps)")
 	if port == 0 {
 		port = freePort(t)
 	}
-	r := &redisServer{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: t.TempDir()}
-	r.cmd = exec.Command(path, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
-		"--appendonly", "no", "--dir", r.dir, "--protected-mode", "yes")
+	return startRedisServer(t, fmt.Sprintf("127.0.0.1:%d", port), &redis.Options{},
+		"--port", strconv.Itoa(port))
+}
+
+// startRedisServer runs redis-server with args (plus loopback only, no persistence, its
+// own directory) and waits until a client with opt reaches addr.
+func startRedisServer(t *testing.T, addr string, opt *redis.Options, args ...string) *redisServer {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	require.NoError(t, err, "redis-server is installed by build/setup.sh (make deps)")
+	r := &redisServer{addr: addr, dir: t.TempDir()}
+	r.cmd = exec.Command(path, append([]string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--protected-mode", "yes"}, args...)...)
+	r.cmd.Dir = r.dir
 	require.NoError(t, r.cmd.Start())
 	t.Cleanup(r.stop)
-	c := redis.NewClient(&redis.Options{Addr: r.addr})
+	o := *opt
+	o.Addr = addr
+	c := redis.NewClient(&o)
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
