@@ -78,12 +78,14 @@ bench: lib cli python ruby node
 bench-c: lib cli
 	@bash tests/c/bench.sh
 
-## soak: long fuzzing and stress runs, by hand (not in CI)
+## soak: long fuzzing and stress runs, by hand (not in CI); then the fleet soaks at full length
+## (20 processes x 60 s with 20 s tokens over plain Redis and over TLS + a 3-master Cluster)
 FUZZTIME ?= 2m
 soak:
 	@for f in FuzzParseAccessKey FuzzDecodeClaims FuzzDecodeToken FuzzClassifyIssuanceFailure; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./core/ || exit 1; done
 	$(GO) test -race -count 20 -run 'Concurrent|Stale|Expired|Cancel|Stress' ./core/
+	set -o pipefail; $(GO) test -count 1 -v -run '^TestFleetSoakOneRefreshPerWindow$$' ./tests/fleet/ -args -soak | grep -E '^\s*(---|fleet_test.go|ok|FAIL)'
 
 clean:
 	rm -rf $(OUT)
