@@ -316,7 +316,7 @@ func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 	if st != saOK {
 		return st
 	}
-	store, err := stackauth.OpenStore(u)
+	store, err := stackauth.OpenStore(u, stackauth.WithLookupEnv(lookupEnv)) // SSL_CERT_FILE: the host's
 	if err != nil {
 		return report(err)
 	}

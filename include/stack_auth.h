@@ -222,9 +222,23 @@ SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
 SA_API sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                     void *user_data, sa_destroy_fn destroy, const char *options_json);
-/* "memory:" or "file:///absolute/path" (shared by every process on the host). */
+/* Opens a store by URL:
+     "memory:"                          private to this process
+     "file:///absolute/path"            shared by every process on the host
+     "redis://[user:pass@]host[:port][/db]"                   one Redis server
+     "rediss://..."                                           the same over TLS
+     "redis+sentinel://[user:pass@]h1:26379[,h2:26379...]/master[/db]"   Sentinel
+     "redis+cluster://[user:pass@]h1:7000[,h2:7001...]"                 Cluster
+   (rediss+sentinel://, rediss+cluster://: with TLS), shared by every host of a fleet. Redis
+   query parameters: prefix, timeout (per operation, default 500ms), lock_ttl (default 30s);
+   with TLS ca=/path.pem (else SSL_CERT_FILE, read with getenv() now, else the system roots)
+   and cert=/path.pem&key=/path.pem (a client certificate). README.md "Redis token stores"
+   lists the ACL rules the Redis user needs. No connection is made here. A bad URL returns
+   SA_E_AUTH with code INVALID_URL and a message naming the wrong part (never the password). */
 SA_API sa_status sa_store_open(sa_store *out, const char *url);
-/* Releases this handle; strategies using the store keep it alive. */
+/* Releases this handle; strategies using the store keep it alive. When neither this handle
+   nor any strategy uses it any more, the store is closed (a Redis store's connections with
+   it). */
 SA_API void sa_store_free(sa_store st);
 
 /* ---- Completing hook requests (from any thread, at any time) -------------------------- */

@@ -268,7 +268,12 @@ export declare class TokenStoreFn extends NativeTokenStore {
   ): Result<TokenStoreFn, AuthFailure>;
 }
 
-/** Beyond upstream: `"memory:"` or `"file:///absolute/path"` (shared by every process on the host). */
+/**
+ * Beyond upstream: `"memory:"`, `"file:///absolute/path"` (shared by every process on the host) or
+ * a Redis URL shared by a fleet: `redis://[user:pass@]host:port/db`, `rediss://…` (TLS; `?ca=`,
+ * `?cert=&key=`), `redis+sentinel://h1:26379,h2:26379/master/db`, `redis+cluster://h1:7000,h2:7001`
+ * (README.md, "Redis token stores").
+ */
 export declare function openTokenStore(url: string): Result<NativeTokenStore, AuthFailure>;
 
 /** The pending state of an OAuth 2.0 Device Authorization flow. */

@@ -584,7 +584,10 @@ class TokenStoreFn(TokenStore):
 
 
 def open_store(url: str) -> TokenStore:
-    """``"memory:"`` or ``"file:///absolute/path"`` (shared by every process on the host)."""
+    """``"memory:"``, ``"file:///absolute/path"`` (shared by every process on the host) or a Redis
+    URL shared by a fleet: ``redis://[user:pass@]host:port/db``, ``rediss://`` (TLS; ``?ca=``,
+    ``?cert=&key=``), ``redis+sentinel://h1:26379,h2:26379/master/db``,
+    ``redis+cluster://h1:7000,h2:7001`` (README.md, "Redis token stores")."""
     rt = _native()
     u = rt.cstr(url, "url")
     out = _ffi.new("sa_store *")

@@ -80,8 +80,10 @@ module StackAuth
     end
   end
 
-  # Opens a store by URL: "memory:" (this process only) or "file:///absolute/path" (shared by
-  # every process on the host, with a lock).
+  # Opens a store by URL: "memory:" (this process only), "file:///absolute/path" (shared by
+  # every process on the host, with a lock) or a Redis URL shared by a fleet: redis://,
+  # rediss:// (TLS), redis+sentinel://h1:26379,h2:26379/master/db, redis+cluster://h1:7000,h2:7001
+  # (README.md, "Redis token stores").
   def self.open_store(url)
     TokenStore.adopt(Native.new_handle(:sa_store_open, Args.str("url", url)))
   end
