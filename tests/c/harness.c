@@ -1299,6 +1299,14 @@ static void test_store_redis_closed(void) {
 	fprintf(stderr, "    open descriptors: %d after 10 cycles, %d after 1,010\n", before, after);
 	CHECK(before > 0 && after <= before + 2);
 	CHECK(emu_count_requests("/api/authorise") <= 1); /* the token is shared through Redis */
+
+	/* A bad Redis URL names the wrong part, never the password (issue 18). */
+	sa_store st = 0;
+	CHECK_ST(sa_store_open(&st, "redis+cluster://sa:Pa55-w0rd@127.0.0.1:7000,127.0.0.1:x"), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "INVALID_URL");
+	CHECK(strstr(sa_last_error_message(), "127.0.0.1:x") != NULL);
+	CHECK(strstr(sa_last_error_message(), "Pa55-w0rd") == NULL);
+	CHECK(st == 0);
 	CHECK_NO_LIVE_OBJECTS();
 }
 
