@@ -298,6 +298,7 @@ func TestRedisCluster(t *testing.T) {
 		if len(keys) == 1 {
 			tokenKey = keys[0]
 		}
+		assert.LessOrEqual(t, len(keys), 1, "the unlock script deleted the lock: %v", keys)
 	}
 	require.NotEmpty(t, tokenKey)
 	slot, err := nodes[0].ClusterKeySlot(ctx, tokenKey).Result()
