@@ -46,7 +46,7 @@ func NewOidcFederationStrategy(workspaceCrn string, provider OidcProvider, opts 
 		return nil, err
 	}
 	if provider == nil {
-		return nil, NewInternalError("OIDC provider is nil")
+		return nil, NewInternalError("OIDC provider is nil (use NoOidcProvider when every caller passes its JWT)")
 	}
 	o := buildOptions(opts)
 	base, err := resolveBaseURL(o.baseURL, o.getenv, discoveryURL(crn.Region))
@@ -67,11 +67,60 @@ func JWTDigest(jwt string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// NoOidcProvider is the provider of a strategy whose callers always pass their JWT
+// (GetTokenForJWT): the bindings call their user's provider in the user's own language.
+func NoOidcProvider(context.Context) (SecretToken, error) {
+	return SecretToken{}, NewInternalError("this OidcFederationStrategy has no provider: pass the caller's JWT (GetTokenForJWT, sa_oidc_get_token_with_jwt)")
+}
+
+// GetToken asks the provider for the caller's JWT, then exchanges it as GetTokenForJWT.
 func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, error) {
 	jwt, err := s.provider(ctx)
 	if err != nil {
 		return ServiceToken{}, err
 	}
+	return s.exchange(ctx, jwt)
+}
+
+// TryGetTokenForJWT never blocks and never calls the provider: the token cached for jwt
+// (a stale one starts a background refresh), a remembered refusal, or ok=false when only
+// waiting (an exchange) would give one.
+func (s *OidcFederationStrategy) TryGetTokenForJWT(jwt SecretToken) (tok ServiceToken, err error, ok bool) {
+	if jwt.IsEmpty() {
+		return ServiceToken{}, errEmptyJWT(), true
+	}
+	digest := JWTDigest(jwt.Reveal())
+	s.mu.Lock()
+	eng, cached := s.cache.get(digest)
+	s.mu.Unlock()
+	if !cached {
+		return ServiceToken{}, nil, false
+	}
+	if tok, err, ok = eng.TryGetToken(); !ok || err != nil {
+		return tok, err, ok
+	}
+	if err := tok.VerifyWorkspace(s.crn.WorkspaceID); err != nil {
+		return ServiceToken{}, err, true
+	}
+	return tok, nil, true
+}
+
+// GetTokenForJWT returns the token for jwt, the caller's OIDC JWT, without calling the
+// provider: the per-JWT cache, single-flight exchange and ctx's deadline apply as for
+// GetToken (a multi-tenant server passes each request's JWT to one strategy).
+func (s *OidcFederationStrategy) GetTokenForJWT(ctx context.Context, jwt SecretToken) (ServiceToken, error) {
+	if jwt.IsEmpty() {
+		return ServiceToken{}, errEmptyJWT()
+	}
+	return s.exchange(ctx, jwt)
+}
+
+// errEmptyJWT: a caller passed no JWT (the provider's empty answer is item 8's decision).
+func errEmptyJWT() *AuthError { return newError(CodeInvalidToken, "the caller's OIDC JWT is empty") }
+
+// exchange is the one path of every caller: the per-JWT engine (cached or pending, shared
+// by concurrent callers of the same JWT) and its workspace check.
+func (s *OidcFederationStrategy) exchange(ctx context.Context, jwt SecretToken) (ServiceToken, error) {
 	digest := JWTDigest(jwt.Reveal())
 
 	s.mu.Lock()
