@@ -16,7 +16,6 @@ import (
 	"unsafe"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"golang.org/x/sync/singleflight"
 )
 
 // A host hook does not return its answer: it completes an sa_request, once, from any
@@ -84,23 +83,34 @@ func (h *hook) maybeDestroyLocked() {
 	}
 }
 
-// ask registers a request, calls the host function with it on a library goroutine (so it
-// never runs on the caller's thread nor under a lock), and waits for the completion, the
-// caller's context, or the hook's timeout.
+// ask calls the host function with a new request on this goroutine, that is on the thread
+// that asked (a library thread for background refreshes and async calls), and returns its
+// answer: at once when the hook completed the request inside its own call (about a function
+// call, no thread hop), else when it completes it later, ctx ends, or the hook's timeout
+// passes. A hook must not block: it resolves now, or returns and resolves later.
 func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
+	req, id, err := h.start(call)
+	if err != nil {
+		return nil, err
+	}
+	defer handles.remove(id)
+	return req.await(ctx, timeout)
+}
+
+// start registers a request and calls the host function with it; the caller removes the
+// request's handle once it has its answer.
+func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request)) (*request, uint64, error) {
 	h.mu.Lock()
 	if h.refs <= 0 {
 		h.mu.Unlock()
-		return nil, errHandleFreed
+		return nil, 0, errHandleFreed
 	}
 	h.running++
 	h.mu.Unlock()
 
 	req := &request{done: make(chan answer, 1)}
 	id := handles.add(req)
-	defer handles.remove(id)
-
-	go func() {
+	func() {
 		defer func() {
 			recover() // a panic here cannot come from the host's C code; keep the process alive
 			h.mu.Lock()
@@ -109,11 +119,27 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userDat
 		}()
 		call(h.userData, C.sa_request(id))
 	}()
+	return req, id, nil
+}
 
+// answered returns the answer of a request the hook completed inside its call.
+func (r *request) answered() (answer, bool) {
+	select {
+	case a := <-r.done:
+		return a, true
+	default:
+		return answer{}, false
+	}
+}
+
+func (r *request) await(ctx context.Context, timeout time.Duration) ([]byte, error) {
+	if a, ok := r.answered(); ok {
+		return a.value, a.err
+	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case a := <-req.done:
+	case a := <-r.done:
 		return a.value, a.err
 	case <-timer.C:
 		return nil, &failure{status: saETimeout, err: customCode("TIMEOUT", "the host hook did not complete its request in time")}
@@ -183,39 +209,84 @@ func sago_request_reject(r C.sa_request, code, message *C.sa_cchar) (status C.sa
 }
 
 // tokenHook asks a get-token hook for a string: the bearer token of an AuthStrategyFn, or
-// the OIDC provider's JWT. Concurrent callers share one request (at most one in flight).
+// the OIDC provider's JWT. Concurrent callers share one request (at most one in flight);
+// the first caller calls the hook on its own thread, so a hook that resolves inside its
+// call answers without a thread hop.
 type tokenHook struct {
 	*hook
 	fn      C.sa_get_token_fn
 	timeout time.Duration
 	life    context.Context // the strategy's: ends when its handle is freed
-	flight  singleflight.Group
+
+	mu     sync.Mutex
+	flight *tokenCall
+}
+
+// tokenCall is the request in flight, shared by every caller that arrives meanwhile.
+type tokenCall struct {
+	done chan struct{} // closed once tok and err are set
+	tok  stackauth.SecretToken
+	err  error
 }
 
 func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
-	ch := t.flight.DoChan("", func() (any, error) {
-		// Detached from any one caller (others may share this request), not from the handle.
-		value, err := t.ask(t.life, t.timeout, func(ud C.uintptr_t, req C.sa_request) {
-			C.sashim_call_get_token(t.fn, ud, req)
-		})
-		if err != nil {
-			return nil, err
-		}
-		defer clear(value)
-		if len(value) == 0 {
-			return nil, &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")}
-		}
-		return stackauth.NewSecretToken(string(value)), nil
-	})
+	t.mu.Lock()
+	c := t.flight
+	if c == nil {
+		c = &tokenCall{done: make(chan struct{})}
+		t.flight = c
+		t.mu.Unlock()
+		t.lead(c)
+	} else {
+		t.mu.Unlock()
+	}
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return stackauth.SecretToken{}, r.Err
-		}
-		return r.Val.(stackauth.SecretToken), nil
+	case <-c.done:
+		return c.tok, c.err
+	default:
+	}
+	select {
+	case <-c.done:
+		return c.tok, c.err
 	case <-ctx.Done():
 		return stackauth.SecretToken{}, ctx.Err()
 	}
+}
+
+// lead calls the hook; a late answer is awaited on a goroutine bound to the handle's life
+// and the hook's timeout, never to one caller (others may share the request).
+func (t *tokenHook) lead(c *tokenCall) {
+	req, id, err := t.start(func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) })
+	if err != nil {
+		t.finish(c, nil, err)
+		return
+	}
+	if a, ok := req.answered(); ok {
+		handles.remove(id)
+		t.finish(c, a.value, a.err)
+		return
+	}
+	go func() {
+		defer handles.remove(id)
+		value, err := req.await(t.life, t.timeout)
+		t.finish(c, value, err)
+	}()
+}
+
+func (t *tokenHook) finish(c *tokenCall, value []byte, err error) {
+	defer clear(value)
+	switch {
+	case err != nil:
+		c.err = err
+	case len(value) == 0:
+		c.err = &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")}
+	default:
+		c.tok = stackauth.NewSecretToken(string(value))
+	}
+	t.mu.Lock()
+	t.flight = nil
+	t.mu.Unlock()
+	close(c.done)
 }
 
 // storeObj is an sa_store: a core TokenStore, with the hook behind it for sa_store_fn_new.

@@ -372,3 +372,26 @@ sa_status sa_debug_panic(void) {
 	SA_ENTER();
 	return sago_debug_panic();
 }
+
+/* ---- the user's function runs in the host's language (DESIGN 8.4) ---------------------- */
+
+sa_status sa_oidc_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len, int32_t timeout_ms) {
+	SA_ENTER();
+	return sago_oidc_get_token_with_jwt(out, s, jwt, len, timeout_ms);
+}
+
+sa_status sa_oidc_try_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len) {
+	SA_ENTER();
+	return sago_oidc_try_get_token_with_jwt(out, s, jwt, len);
+}
+
+sa_status sa_oidc_get_token_with_jwt_async(sa_strategy s, const char *jwt, size_t len, int32_t timeout_ms,
+                                           sa_token_done_fn done, void *user_data) {
+	SA_ENTER();
+	return sago_oidc_get_token_with_jwt_async(s, jwt, len, timeout_ms, done, (uintptr_t)user_data);
+}
+
+sa_status sa_token_from_value(sa_token *out, const char *value, size_t len) {
+	SA_ENTER();
+	return sago_token_from_value(out, value, len);
+}

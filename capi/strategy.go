@@ -141,8 +141,8 @@ func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData 
 //export sago_oidc_federation_strategy_new
 func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cchar, provider C.sa_get_token_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil || provider == nil {
-		return invalidArg("out and provider must not be NULL")
+	if out == nil {
+		return invalidArg("out must not be NULL")
 	}
 	crn, st := goString(workspaceCrn, "workspace_crn", true)
 	if st != saOK {
@@ -152,16 +152,26 @@ func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cc
 	if st != saOK {
 		return st
 	}
-	th := &tokenHook{fn: provider, timeout: p.timeout}
-	s, err := stackauth.NewOidcFederationStrategy(crn, th.get, p.core...)
+	// Without a provider, every caller passes its JWT (sa_oidc_get_token_with_jwt).
+	var th *tokenHook
+	provide := stackauth.NoOidcProvider
+	if provider != nil {
+		th = &tokenHook{fn: provider, timeout: p.timeout}
+		provide = th.get
+	}
+	s, err := stackauth.NewOidcFederationStrategy(crn, provide, p.core...)
 	if err != nil {
 		p.release()
 		return report(err)
 	}
-	th.hook = newHook(userData, destroy)
 	o := newStrategy(s, p)
-	th.life = o.life
-	o.owned = append(o.owned, th.hook)
+	if th != nil {
+		th.hook = newHook(userData, destroy)
+		th.life = o.life
+		o.owned = append(o.owned, th.hook)
+	} else {
+		o.owned = append(o.owned, newHook(userData, destroy)) // destroy still runs once, at free
+	}
 	*out = C.sa_strategy(handles.add(o))
 	return saOK
 }

@@ -25,6 +25,16 @@ type AuthStrategyFn func(ctx context.Context) (ServiceToken, error)
 
 func (f AuthStrategyFn) GetToken(ctx context.Context) (ServiceToken, error) { return f(ctx) }
 
+// ServiceTokenFromValue turns the bearer string a user's token function returned into a
+// ServiceToken: the checks every language's AuthStrategyFn gets (an empty string is an
+// error, never a token).
+func ServiceTokenFromValue(value string) (ServiceToken, error) {
+	if value == "" {
+		return ServiceToken{}, NewCustomError("the token function returned an empty token")
+	}
+	return NewServiceToken(NewSecretToken(value)), nil
+}
+
 // StaticTokenStrategy always returns the same token; for tests and fixed credentials.
 type StaticTokenStrategy struct{ tok ServiceToken }
 

@@ -95,7 +95,10 @@ typedef uint64_t sa_device_flow; /* a pending device-code login */
 /* ---- Callback shapes ------------------------------------------------------------------ */
 
 /* Acquire a token (AuthStrategyFn) or a provider JWT (OIDC): resolve req with the bearer
-   string. */
+   string. Hooks run on the thread that needs the answer (the caller of sa_get_token, or a
+   library thread for background refreshes and async calls) and must not block: resolve req
+   inside the call (the fast path: no thread hop, about the cost of a function call) or return
+   and resolve it later from any thread. The same holds for the store hooks below. */
 typedef void (*sa_get_token_fn)(void *user_data, sa_request req);
 /* Load the stored token JSON: resolve req with it, or with len 0 for "nothing stored". */
 typedef void (*sa_store_load_fn)(void *user_data, sa_request req);
@@ -169,8 +172,10 @@ SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *
    and is the default timeout of sa_get_token. */
 SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                        sa_destroy_fn destroy, const char *options_json);
-/* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every call; each
-   distinct JWT is exchanged once and its token cached and refreshed. */
+/* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every sa_get_token;
+   each distinct JWT is exchanged once and its token cached and refreshed. provider may be NULL
+   when every caller passes its JWT (sa_oidc_get_token_with_jwt and its variants); sa_get_token
+   then fails with SA_E_AUTH (INTERNAL_ERROR). destroy (may be NULL) runs once, at free. */
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);
@@ -271,6 +276,30 @@ SA_API void sa_device_flow_free(sa_device_flow f);
 /* Registers this device with ZeroKMS and saves secretkey.json (spec 8.3). options_json keys:
    profileDir, timeoutMs. */
 SA_API sa_status sa_bind_client_device(const char *options_json);
+
+/* ---- The caller's own JWT or token (the host runs its function in its own language) ---- */
+
+/* The token for jwt[0..len), the caller's OIDC JWT, from an OidcFederationStrategy; the
+   provider is never called. The per-JWT cache, single-flight exchange and timeouts are the
+   same as sa_get_token's: a cached token returns at once, else this blocks up to timeout_ms
+   (<= 0: the strategy's timeoutMs). jwt is copied. Errors: SA_E_INVALID_ARG (jwt NULL, empty
+   or over 16 MiB; s not an OIDC strategy), SA_E_INVALID_HANDLE, SA_E_AUTH, SA_E_TIMEOUT,
+   SA_E_CANCELLED. The caller owns *out. */
+SA_API sa_status sa_oidc_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len,
+                                            int32_t timeout_ms);
+/* Never blocks: the token cached for jwt (a stale one starts a background refresh), or
+   SA_E_WOULD_BLOCK when only an exchange would give one (use the _async variant then). */
+SA_API sa_status sa_oidc_try_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len);
+/* sa_oidc_get_token_with_jwt without blocking: returns at once; done is called exactly once,
+   on a library thread, within timeout_ms (<= 0: the strategy's timeoutMs), as for
+   sa_get_token_async_ex. Returns an error (and never calls done) only when it could not start. */
+SA_API sa_status sa_oidc_get_token_with_jwt_async(sa_strategy s, const char *jwt, size_t len, int32_t timeout_ms,
+                                                  sa_token_done_fn done, void *user_data);
+/* A token handle for value[0..len), the bearer string the host's own token function returned
+   (an AuthStrategyFn run in the host's language), with the library's checks: an empty value
+   is SA_E_CALLBACK (CUSTOM). The claims are decoded as for any token; a value that is not a
+   JWT is still a token (its claims getters report the decoding error). The caller owns *out. */
+SA_API sa_status sa_token_from_value(sa_token *out, const char *value, size_t len);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 

@@ -43,6 +43,9 @@
 	X(device_code_poll)                                                                            \
 	X(device_flow_free)                                                                            \
 	X(bind_client_device)                                                                          \
+	X(oidc_get_token_with_jwt)                                                                     \
+	X(oidc_try_get_token_with_jwt)                                                                 \
+	X(token_from_value)                                                                            \
 	X(debug_panic)
 
 #define SA_CHECK_ONE(name)                                                                         \
@@ -55,7 +58,14 @@ SA_ABI_LIST(SA_CHECK_ONE)
 #define SA_UD_LIST(X)                                                                              \
 	X(strategy_fn_new_ex)                                                                          \
 	X(oidc_federation_strategy_new)                                                                \
-	X(store_fn_new_ex)
+	X(store_fn_new_ex)                                                                             \
+	X(oidc_get_token_with_jwt_async)
+_Static_assert(SA_SAME_TYPE(&sa_oidc_get_token_with_jwt_async,
+                            sa_status (*)(sa_strategy, const char *, size_t, int32_t, sa_token_done_fn, void *)),
+               "sa_oidc_get_token_with_jwt_async drifted");
+_Static_assert(SA_SAME_TYPE(&sago_oidc_get_token_with_jwt_async,
+                            sa_status (*)(sa_strategy, sa_cchar *, size_t, int32_t, sa_token_done_fn, uintptr_t)),
+               "sago_oidc_get_token_with_jwt_async drifted");
 _Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new_ex,
                             sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
                "sa_strategy_fn_new_ex drifted");

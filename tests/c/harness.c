@@ -637,7 +637,6 @@ static void free_fn_strategy(sa_strategy s, fnctx *c) {
 	sleep_ms(20);
 	CHECK(atomic_load(&c->destroys) == 1);
 	CHECK(atomic_load(&c->destroy_during_hook) == 0);
-	CHECK(atomic_load(&c->on_caller_thread) == 0); /* hooks never run on the caller's thread */
 	sa_strategy_free(s); /* stale: accepted, no second destroy */
 	sleep_ms(5);
 	CHECK(atomic_load(&c->destroys) == 1);
@@ -661,6 +660,8 @@ static void test_fn_sync(void) {
 	CHECK(atomic_load(&c.st1) == SA_OK);
 	expect_fn_token(s, "tok-sync");
 	CHECK(atomic_load(&c.calls) == 2); /* no caching: asked on every call */
+	/* The fast path: sa_get_token calls the hook on the caller's thread, no thread hop. */
+	CHECK(atomic_load(&c.on_caller_thread) == 1);
 	sa_token t = 0xABCD;
 	CHECK_ST(sa_try_get_token(&t, s), SA_E_WOULD_BLOCK);
 	CHECK(t == 0xABCD);
@@ -789,11 +790,18 @@ static void test_fn_destroy_order(void) {
 	fnctx_init(&c, M_SLOW_RETURN, "tok-slow");
 	sa_strategy s = 0;
 	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
-	expect_fn_token(s, "tok-slow"); /* returns while the hook still sleeps */
+	/* The hook runs on the asking thread: ask from another one, and free while the hook,
+	   having resolved, still sleeps. */
+	waiter w = {.s = s};
+	pthread_t th;
+	pthread_create(&th, NULL, waiter_main, &w);
+	CHECK(WAIT_UNTIL(atomic_load(&c.st1) == SA_OK, 3000));
 	CHECK(atomic_load(&c.in_hook) == 1);
 	sa_strategy_free(s);
 	CHECK(atomic_load(&c.destroys) == 0); /* the hook is still running */
 	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+	pthread_join(th, NULL);
+	CHECK(w.st == SA_OK || w.st == SA_E_CANCELLED);
 	CHECK(atomic_load(&c.destroy_during_hook) == 0);
 	sleep_ms(20);
 	CHECK(atomic_load(&c.destroys) == 1);
@@ -1017,7 +1025,6 @@ static void test_oidc(void) {
 	s = 0xABCD;
 	CHECK_ST(sa_oidc_federation_strategy_new(&s, "not-a-crn", fn_hook, &c, fn_destroy, OPTS_BASE), SA_E_AUTH);
 	CHECK_STREQ(sa_last_error_code(), "INVALID_CRN");
-	CHECK_ST(sa_oidc_federation_strategy_new(&s, EMU.crn, NULL, &c, fn_destroy, OPTS_BASE), SA_E_INVALID_ARG);
 	CHECK(s == 0xABCD);
 	sleep_ms(10);
 	CHECK(atomic_load(&c.destroys) == 0);
@@ -1411,6 +1418,99 @@ static void test_try_and_async(void) {
 	CHECK_ST(sa_get_token_async(0, async_done, &c), SA_E_INVALID_HANDLE);
 	sleep_ms(50);
 	CHECK(c.calls == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* The caller passes its JWT: the provider is never asked; one exchange per JWT; the try
+   variant answers from the cache without waiting; the async variant completes on a library
+   thread. A strategy built without a provider serves only passed JWTs. */
+static void test_oidc_with_jwt(void) {
+	static const char jwt_a[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZW5hbnQtYSJ9.c2ln";
+	static const char jwt_b[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZW5hbnQtYiJ9.c2ln";
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwcm92aWRlciJ9.c2ln");
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_token t = 0xABCD;
+	CHECK_ST(sa_oidc_try_get_token_with_jwt(&t, s, jwt_a, strlen(jwt_a)), SA_E_WOULD_BLOCK);
+	CHECK(t == 0xABCD);
+	CHECK_OK(sa_oidc_get_token_with_jwt(&t, s, jwt_a, strlen(jwt_a), 10000));
+	char *v = token_value(t, NULL);
+	sa_token_free(t);
+	t = 0;
+	CHECK_OK(sa_oidc_try_get_token_with_jwt(&t, s, jwt_a, strlen(jwt_a)));
+	char *v2 = token_value(t, NULL);
+	CHECK(v && v2 && strcmp(v, v2) == 0);
+	free(v2);
+	sa_token_free(t);
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	CHECK(atomic_load(&c.calls) == 0); /* the provider was never asked */
+
+	asyncctx a;
+	asyncctx_init(&a);
+	CHECK_OK(sa_oidc_get_token_with_jwt_async(s, jwt_b, strlen(jwt_b), 10000, async_done, &a));
+	CHECK(async_wait(&a, 10000) == 1);
+	pthread_mutex_lock(&a.mu);
+	CHECK(a.status == SA_OK && a.token != 0);
+	CHECK(!pthread_equal(a.thread, pthread_self()));
+	sa_token bt = a.token;
+	pthread_mutex_unlock(&a.mu);
+	v2 = token_value(bt, NULL);
+	CHECK(v && v2 && strcmp(v, v2) != 0); /* another JWT, another token */
+	free(v), free(v2);
+	sa_token_free(bt);
+	CHECK(emu_count_requests("/api/authorise") == 2);
+
+	/* Bad input: typed errors, done never called. */
+	CHECK_ST(sa_oidc_get_token_with_jwt(&t, s, NULL, 3, 100), SA_E_INVALID_ARG);
+	CHECK_ST(sa_oidc_try_get_token_with_jwt(&t, s, jwt_a, 0), SA_E_INVALID_ARG);
+	CHECK_ST(sa_oidc_get_token_with_jwt(NULL, s, jwt_a, strlen(jwt_a), 100), SA_E_INVALID_ARG);
+	asyncctx n;
+	asyncctx_init(&n);
+	CHECK_ST(sa_oidc_get_token_with_jwt_async(s, jwt_a, strlen(jwt_a), 0, NULL, &n), SA_E_INVALID_ARG);
+	sa_strategy st = 0;
+	CHECK_OK(sa_static_token_strategy_new(&st, "static"));
+	CHECK_ST(sa_oidc_get_token_with_jwt(&t, st, jwt_a, strlen(jwt_a), 100), SA_E_INVALID_ARG);
+	sa_strategy_free(st);
+	free_fn_strategy(s, &c);
+	CHECK_ST(sa_oidc_try_get_token_with_jwt(&t, s, jwt_a, strlen(jwt_a)), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_oidc_get_token_with_jwt_async(s, jwt_a, strlen(jwt_a), 0, async_done, &n), SA_E_INVALID_HANDLE);
+
+	/* No provider: passed JWTs work; sa_get_token says to pass one. */
+	fnctx_init(&c, M_SYNC, NULL);
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, NULL, &c, fn_destroy, OPTS_BASE));
+	CHECK_OK(sa_oidc_get_token_with_jwt(&t, s, jwt_a, strlen(jwt_a), 10000));
+	sa_token_free(t);
+	CHECK(emu_count_requests("/api/authorise") == 3); /* a new strategy: its own cache */
+	CHECK_ST(sa_get_token(&t, s, 1000), SA_E_AUTH);
+	CHECK(sa_last_error_message() && strstr(sa_last_error_message(), "sa_oidc_get_token_with_jwt"));
+	free_fn_strategy(s, &c);
+	sleep_ms(50);
+	CHECK(n.calls == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A bearer string from the host's own function becomes a token with the library's checks. */
+static void test_token_from_value(void) {
+	sa_token t = 0;
+	const char *jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyLTEifQ.c2ln";
+	CHECK_OK(sa_token_from_value(&t, jwt, strlen(jwt)));
+	char *v = token_value(t, NULL);
+	CHECK_STREQ(v, jwt);
+	free(v);
+	char *json = token_json(t);
+	char sub[64] = "";
+	CHECK(json && json_get_str(json, "subject", sub, sizeof sub) == 0);
+	CHECK_STREQ(sub, "user-1");
+	free(json);
+	sa_token_free(t);
+	t = 0xABCD;
+	CHECK_ST(sa_token_from_value(&t, "", 0), SA_E_CALLBACK);
+	CHECK_STREQ(sa_last_error_code(), "CUSTOM");
+	CHECK_ST(sa_token_from_value(&t, NULL, 4), SA_E_INVALID_ARG);
+	CHECK_ST(sa_token_from_value(NULL, "x", 1), SA_E_INVALID_ARG);
+	CHECK(t == 0xABCD);
 	CHECK_NO_LIVE_OBJECTS();
 }
 
@@ -2135,6 +2235,8 @@ static const test_case TESTS[] = {
     {"store_file", test_store_file, 0},
     {"store_redis_closed", test_store_redis_closed, 0},
     {"try_and_async", test_try_and_async, 1},
+    {"oidc_with_jwt", test_oidc_with_jwt, 1},
+    {"token_from_value", test_token_from_value, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},
     {"timeout", test_timeout, 0},

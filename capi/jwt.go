@@ -1,0 +1,150 @@
+package main
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"time"
+	"unsafe"
+
+	stackauth "github.com/stackauth/stack-auth/core"
+)
+
+// The calls that let a binding run its user's function in the user's language and hand the
+// result to the engine (DESIGN 8.4): the caller's OIDC JWT, or the token an AuthStrategyFn
+// returned. The per-JWT cache, single-flight and timeouts stay in core.
+
+// jwtArg checks and copies a (jwt, len) argument and finds the OIDC strategy.
+func jwtArg(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (*strategyObj, *stackauth.OidcFederationStrategy, stackauth.SecretToken, C.sa_status) {
+	var none stackauth.SecretToken
+	if jwt == nil || length == 0 || length > maxHookValue {
+		return nil, nil, none, invalidArg("jwt must be a non-empty string of at most %d bytes", maxHookValue)
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return nil, nil, none, invalidHandle("strategy")
+	}
+	oidc, ok := o.s.(*stackauth.OidcFederationStrategy)
+	if !ok {
+		return nil, nil, none, invalidArg("the strategy is not an OidcFederationStrategy")
+	}
+	return o, oidc, stackauth.NewSecretToken(string(unsafe.Slice((*byte)(unsafe.Pointer(jwt)), int(length)))), saOK
+}
+
+func (o *strategyObj) tokenForJWT(oidc *stackauth.OidcFederationStrategy, jwt stackauth.SecretToken, timeout time.Duration) (stackauth.ServiceToken, error) {
+	if tok, err, ok := oidc.TryGetTokenForJWT(jwt); ok {
+		return tok, err
+	}
+	ctx, cancel := context.WithTimeout(o.life, timeout)
+	defer cancel()
+	tok, err := oidc.GetTokenForJWT(ctx, jwt)
+	if err != nil {
+		return tok, waitError(ctx, err, "a token")
+	}
+	return tok, nil
+}
+
+//export sago_oidc_get_token_with_jwt
+func sago_oidc_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, oidc, secret, st := jwtArg(s, jwt, length)
+	if st != saOK {
+		return st
+	}
+	tok, err := o.tokenForJWT(oidc, secret, o.timeoutOr(timeoutMs))
+	if err != nil {
+		return report(err)
+	}
+	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
+	return saOK
+}
+
+//export sago_oidc_try_get_token_with_jwt
+func sago_oidc_try_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	_, oidc, secret, st := jwtArg(s, jwt, length)
+	if st != saOK {
+		return st
+	}
+	tok, err, ok := oidc.TryGetTokenForJWT(secret)
+	if !ok {
+		return fail(saEWouldBlock, "WOULD_BLOCK", "no token cached for this JWT; use sa_oidc_get_token_with_jwt_async")
+	}
+	if err != nil {
+		return report(err)
+	}
+	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
+	return saOK
+}
+
+//export sago_oidc_get_token_with_jwt_async
+func sago_oidc_get_token_with_jwt_async(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t, done C.sa_token_done_fn, userData C.uintptr_t) (status C.sa_status) {
+	defer guard(&status)
+	if done == nil {
+		return invalidArg("done must not be NULL")
+	}
+	o, oidc, secret, st := jwtArg(s, jwt, length)
+	if st != saOK {
+		return st
+	}
+	timeout := o.timeoutOr(timeoutMs)
+	completeAsync(done, userData, func() (stackauth.ServiceToken, error) { return o.tokenForJWT(oidc, secret, timeout) })
+	return saOK
+}
+
+// completeAsync gets a token on a library goroutine and calls done with it, exactly once.
+func completeAsync(done C.sa_token_done_fn, userData C.uintptr_t, get func() (stackauth.ServiceToken, error)) {
+	go func() {
+		tok, err := func() (tok stackauth.ServiceToken, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = stackauth.NewInternalError("panic while getting a token")
+				}
+			}()
+			return get()
+		}()
+		if err != nil {
+			st, ae := classify(err)
+			data, _ := ae.MarshalJSON()
+			p := C.sashim_borrow(string(data))
+			defer C.sashim_wipe_free(p, C.size_t(len(data)))
+			C.sashim_call_done(done, userData, st, 0, p)
+			return
+		}
+		h := C.sa_token(handles.add(&tokenObj{tok: tok}))
+		C.sashim_call_done(done, userData, saOK, h, nil)
+	}()
+}
+
+//export sago_token_from_value
+func sago_token_from_value(out *C.sa_token, value *C.sa_cchar, length C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	if value == nil && length > 0 {
+		return invalidArg("value must not be NULL when len > 0")
+	}
+	if length > maxHookValue {
+		return invalidArg("value is longer than %d bytes", maxHookValue)
+	}
+	var v string
+	if length > 0 {
+		v = string(unsafe.Slice((*byte)(unsafe.Pointer(value)), int(length)))
+	}
+	tok, err := stackauth.ServiceTokenFromValue(v)
+	if err != nil {
+		return report(&callbackError{err: stackauth.AsAuthError(err)})
+	}
+	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
+	return saOK
+}
