@@ -192,6 +192,14 @@ func sago_request_reject(r C.sa_request, code, message *C.sa_cchar) (status C.sa
 	if !ok {
 		return invalidHandle("request")
 	}
+	if !req.complete(answer{err: hostRejection(c, m)}) {
+		return invalidHandle("request")
+	}
+	return saOK
+}
+
+// hostRejection is the error of a host function that failed with code and message.
+func hostRejection(c, m string) *callbackError {
 	if c == "" {
 		c = stackauth.CodeCustom
 	}
@@ -202,10 +210,7 @@ func sago_request_reject(r C.sa_request, code, message *C.sa_cchar) (status C.sa
 	if ae.Code == stackauth.CodeCustom && c != stackauth.CodeCustom {
 		ae.Code = c // keep the host's code (e.g. its own exception name) with its message
 	}
-	if !req.complete(answer{err: &callbackError{err: ae}}) {
-		return invalidHandle("request")
-	}
-	return saOK
+	return &callbackError{err: ae}
 }
 
 // tokenHook asks a get-token hook for a string: the bearer token of an AuthStrategyFn, or

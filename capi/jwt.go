@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"time"
 	"unsafe"
 
@@ -135,7 +136,7 @@ func sago_token_from_value(out *C.sa_token, value *C.sa_cchar, length C.size_t) 
 		return invalidArg("value must not be NULL when len > 0")
 	}
 	if length > maxHookValue {
-		return invalidArg("value is longer than %d bytes", maxHookValue)
+		return report(&callbackError{err: stackauth.NewCustomError(fmt.Sprintf("the token function returned a value too long (over %d bytes)", maxHookValue))})
 	}
 	var v string
 	if length > 0 {
@@ -147,4 +148,18 @@ func sago_token_from_value(out *C.sa_token, value *C.sa_cchar, length C.size_t) 
 	}
 	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
 	return saOK
+}
+
+//export sago_callback_error
+func sago_callback_error(code, message *C.sa_cchar) (status C.sa_status) {
+	defer guard(&status)
+	c, st := goString(code, "code", false)
+	if st != saOK {
+		return st
+	}
+	m, st := goString(message, "message", false)
+	if st != saOK {
+		return st
+	}
+	return report(hostRejection(c, m))
 }

@@ -395,3 +395,8 @@ sa_status sa_token_from_value(sa_token *out, const char *value, size_t len) {
 	SA_ENTER();
 	return sago_token_from_value(out, value, len);
 }
+
+sa_status sa_callback_error(const char *code, const char *message) {
+	SA_ENTER();
+	return sago_callback_error(code, message);
+}

@@ -297,9 +297,13 @@ SA_API sa_status sa_oidc_get_token_with_jwt_async(sa_strategy s, const char *jwt
                                                   sa_token_done_fn done, void *user_data);
 /* A token handle for value[0..len), the bearer string the host's own token function returned
    (an AuthStrategyFn run in the host's language), with the library's checks: an empty value
-   is SA_E_CALLBACK (CUSTOM). The claims are decoded as for any token; a value that is not a
+   is SA_E_CALLBACK (CUSTOM), and so is one over 16 MiB. The claims are decoded as for any token; a value that is not a
    JWT is still a token (its claims getters report the decoding error). The caller owns *out. */
 SA_API sa_status sa_token_from_value(sa_token *out, const char *value, size_t len);
+/* The failure of a host function that threw (run in the host's language): returns
+   SA_E_CALLBACK and sets this thread's last error exactly as sa_request_reject(code, message)
+   would describe it to the waiting caller (codes with a fixed message keep theirs). */
+SA_API sa_status sa_callback_error(const char *code, const char *message);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 

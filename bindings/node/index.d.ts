@@ -209,13 +209,16 @@ export declare const OAuthStrategy: typeof DeviceSessionStrategy;
 export declare class OidcFederationStrategy extends Strategy {
   private constructor();
   /**
-   * `getJwt` is called on every federation and must return (or resolve to) the current OIDC
-   * JWT. The third argument is upstream's `baseUrl`, or (beyond upstream's Node entry) an
-   * options object such as `{ baseUrl, store }`.
+   * `getJwt` is called on every `getToken()`, on the caller's thread and async context
+   * (AsyncLocalStorage included), and must return (or resolve to) the current OIDC JWT; each
+   * distinct JWT is exchanged once and its token cached, so a cached call never leaves the JS
+   * thread. `getJwt` may be `null` when every caller passes `getToken({ jwt })`. The third
+   * argument is upstream's `baseUrl`, or (beyond upstream's Node entry) an options object such
+   * as `{ baseUrl, store }`.
    */
   static create(
     workspaceCrn: string,
-    getJwt: () => Promise<string> | string,
+    getJwt: (() => Promise<string> | string) | null,
     baseUrl?: string | OidcFederationStrategyOptions | undefined | null,
   ): Result<OidcFederationStrategy, AuthFailure>;
   /** Like `create`, with the federated token persisted through `loadToken` / `saveToken`. */
@@ -226,11 +229,19 @@ export declare class OidcFederationStrategy extends Strategy {
     saveToken: (json: string) => Promise<void> | void,
     baseUrl?: string | undefined | null,
   ): Result<OidcFederationStrategy, AuthFailure>;
+  /**
+   * `jwt`: the caller's OIDC JWT (a multi-tenant server passes each request's JWT to one
+   * strategy); `getJwt` is then not called. `timeoutMs` bounds the exchange.
+   */
+  getToken(options?: { timeoutMs?: number; jwt?: string }): Promise<Result<TokenResult, AuthFailure>>;
 }
 
 /**
  * Beyond upstream: your own function gives the token (sync or async). It is asked on every
- * `getToken()` (no caching); concurrent callers share one call. A throw or rejection becomes
+ * `getToken()` (no caching), on the caller's thread and async context; a string returned at
+ * once becomes the token without leaving the JS thread. While its promise is pending,
+ * concurrent callers share it and `timeoutMs` bounds it. A failure's `error.cause` is what it
+ * threw or rejected with. A throw or rejection becomes
  * a `CUSTOM` failure (or the error's `code`, when it is an {@link AuthErrorCode}).
  */
 export declare class AuthStrategyFn extends Strategy {

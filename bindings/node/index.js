@@ -25,6 +25,8 @@ function N() {
 }
 
 const kCreate = Symbol('stack-auth.create');
+const kGet = Symbol('stack-auth.get');
+const kBox = Symbol('stack-auth.box');
 
 // ---- errors ----------------------------------------------------------------------------
 
@@ -182,22 +184,37 @@ class Strategy {
         return Promise.reject(err); // as upstream: a Promise-returning method never throws
       }
     }
-    const r = native.tryGetToken(box, this.#last !== undefined);
+    return this[kGet](
+      timeoutMs,
+      (haveLast) => native.tryGetToken(box, haveLast),
+      (cb, t) => native.getTokenAsync(box, cb, t),
+    );
+  }
+
+  // The hot path first: tryGet answers from the library's cache without leaving the JS
+  // thread (true: the token last returned; a string: a new token's JSON; null: only waiting
+  // would give one; [st, json]: a failure). Else startAsync gets one on a library thread and
+  // the answer comes back through the addon's thread-safe function.
+  [kGet](timeoutMs, tryGet, startAsync) {
+    const r = tryGet(this.#last !== undefined);
     if (r === true) return Promise.resolve({ data: copyToken(this.#last) });
     if (typeof r === 'string') {
       const t = parseToken(r);
       this.#last = t;
       return Promise.resolve({ data: copyToken(t) });
     }
-    if (r === null) return this.#wait(box, timeoutMs);
+    if (r === null) return this.#wait(startAsync, timeoutMs);
     return Promise.resolve(failure(r[0], r[1]));
   }
 
-  // Nothing usable without waiting: the engine gets one on its own thread and the answer
-  // comes back through the addon's thread-safe function. The strategy stays alive meanwhile.
-  #wait(box, timeoutMs) {
+  [kBox]() {
+    return this.#box;
+  }
+
+  // The strategy stays alive meanwhile (the addon keeps a reference to its box).
+  #wait(startAsync, timeoutMs) {
     return new Promise((resolve) => {
-      const e = native.getTokenAsync(box, (status, r, err) => {
+      const e = startAsync((status, r, err) => {
         if (status !== 0) {
           resolve(failure(status, err));
         } else if (r === true) {
@@ -279,17 +296,28 @@ class DeviceSessionStrategy extends Strategy {
   }
 }
 
-/** Federates a third-party OIDC JWT into a CTS service token. */
+/**
+ * Federates a third-party OIDC JWT into a CTS service token. `getJwt` runs on the caller's
+ * thread and async context (AsyncLocalStorage included) on every getToken(); its JWT goes to
+ * the library's per-JWT cache, so a cached token costs no thread hop. `getToken({ jwt })`
+ * passes the JWT directly and never calls `getJwt` (one strategy for a multi-tenant server;
+ * `getJwt` may then be null).
+ */
 class OidcFederationStrategy extends Strategy {
+  #getJwt = null;
+
   /** `third` is upstream's `baseUrl` string, or `{ baseUrl, store, ... }` (upstream's wasm shape). */
   static create(workspaceCrn, getJwt, third) {
     let options = third;
     if (typeof third === 'string') options = { baseUrl: third };
-    if (typeof getJwt !== 'function') throw new TypeError('getJwt must be a function');
-    return (
+    if (typeof getJwt !== 'function' && getJwt !== null && getJwt !== undefined) {
+      throw new TypeError('getJwt must be a function');
+    }
+    const r =
       nulArgument(workspaceCrn) ??
-      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, getJwt, json))
-    );
+      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, null, json));
+    if (r.data) r.data.#getJwt = getJwt ?? null;
+    return r;
   }
 
   static createWithStore(workspaceCrn, getJwt, loadToken, saveToken, baseUrl) {
@@ -299,15 +327,152 @@ class OidcFederationStrategy extends Strategy {
     const store = { load: () => loadToken(), save: (json) => saveToken(json) };
     return OidcFederationStrategy.create(workspaceCrn, getJwt, { baseUrl: baseUrl ?? undefined, store });
   }
+
+  /** `options.jwt`: the caller's JWT (getJwt is not called); `options.timeoutMs` as for every strategy. */
+  getToken(options) {
+    let timeoutMs = 0;
+    let jwt;
+    if (options !== undefined) {
+      try {
+        timeoutMs = timeoutOf(options);
+        jwt = options.jwt;
+        if (jwt !== undefined && typeof jwt !== 'string') throw new TypeError('options.jwt must be a string');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (jwt !== undefined) return this.#withJwt(jwt, timeoutMs);
+    if (this.#getJwt === null) {
+      return Promise.resolve(failure(-2, JSON.stringify({
+        type: 'INVALID_ARGUMENT',
+        message: 'this OidcFederationStrategy has no getJwt: pass the caller\'s JWT as getToken({ jwt })',
+      })));
+    }
+    let v;
+    let then;
+    try {
+      v = this.#getJwt();
+      then = v !== null && (typeof v === 'object' || typeof v === 'function') ? v.then : undefined;
+    } catch (e) {
+      return Promise.resolve(callbackFailure(e));
+    }
+    if (typeof then === 'function') {
+      return Promise.resolve(v).then((j) => this.#withJwt(j, timeoutMs), callbackFailure);
+    }
+    return this.#withJwt(v, timeoutMs);
+  }
+
+  #withJwt(jwt, timeoutMs) {
+    if (typeof jwt !== 'string' || jwt === '') return Promise.resolve(notAToken(jwt));
+    if (jwt.includes('\0')) return Promise.resolve(nulArgument(jwt));
+    const box = this[kBox]();
+    return this[kGet](
+      timeoutMs,
+      (haveLast) => native.oidcTryGetTokenWithJwt(box, jwt, haveLast),
+      (cb, t) => native.oidcGetTokenWithJwtAsync(box, jwt, cb, t),
+    );
+  }
 }
 
-/** Your own function (sync or async) gives the token; called on every getToken (no caching). */
+/**
+ * Your own function (sync or async) gives the token; called on every getToken (no caching),
+ * on the caller's thread and async context. A string it returns at once becomes the token
+ * through the library's checks without leaving the JS thread. A promise is handed to the
+ * library, which bounds it by timeoutMs and shares it with every getToken that arrives while
+ * it is pending (fn is not called again meanwhile).
+ */
 class AuthStrategyFn extends Strategy {
+  #fn = null;
+  #pending = null; // fn's promise while the library waits on it
+  #lastValue = undefined; // the last string fn returned, and its parse
+  #lastToken = undefined;
+
   static create(fn, options) {
     if (typeof fn !== 'function') throw new TypeError('fn must be a function');
     const [json] = optionsJson(options);
-    return build(AuthStrategyFn, N().strategyFnNew(fn, json));
+    let self = null; // a WeakRef: the library holds the hook, which must not hold the strategy
+    // The library's hook: the pending promise when there is one (see getToken), else fn.
+    const hook = () => {
+      const st = self === null ? undefined : self.deref();
+      return st !== undefined && st.#pending !== null ? st.#pending : fn();
+    };
+    const r = build(AuthStrategyFn, N().strategyFnNew(hook, json));
+    if (r.data) {
+      self = new WeakRef(r.data);
+      r.data.#fn = fn;
+    }
+    return r;
   }
+
+  getToken(options) {
+    if (this.#fn === null || this.#pending !== null) return super.getToken(options);
+    if (options !== undefined) {
+      try {
+        timeoutOf(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    let v;
+    let then;
+    try {
+      v = this.#fn();
+      then = v !== null && (typeof v === 'object' || typeof v === 'function') ? v.then : undefined;
+    } catch (e) {
+      return Promise.resolve(callbackFailure(e));
+    }
+    if (typeof then !== 'function') return Promise.resolve(this.#settle(v));
+    // The library waits on the promise (its timeout, its single flight) through the hook.
+    const p = Promise.resolve(v);
+    let rejected = null; // the rejection, kept as the failure's cause
+    p.catch((e) => {
+      rejected = { e };
+    }); // also marks it handled: the hook's dispatch reports it to the library
+    this.#pending = p;
+    return super.getToken(options).then((res) => {
+      this.#done(p);
+      if (res.failure && rejected !== null) res.failure.error.cause = rejected.e;
+      return res;
+    });
+  }
+
+  #done(p) {
+    if (this.#pending === p) this.#pending = null;
+  }
+
+  #settle(v) {
+    if (typeof v !== 'string' || v === '') return notAToken(v);
+    if (v === this.#lastValue) return { data: copyToken(this.#lastToken) };
+    if (v.includes('\0')) return nulArgument(v);
+    const r = native.tokenFromValue(v);
+    if (Array.isArray(r)) return failure(r[0], r[1]);
+    this.#lastToken = parseToken(r);
+    this.#lastValue = v;
+    return { data: copyToken(this.#lastToken) };
+  }
+
+  close() {
+    this.#fn = null;
+    this.#pending = null;
+    this.#lastValue = this.#lastToken = undefined;
+    super.close();
+  }
+}
+
+// A user callback that threw or rejected: SA_E_CALLBACK with its code (when it carries a
+// known one) and message; the original error is the failure's `error.cause`.
+function callbackFailure(e) {
+  const r = native.callbackError(codeOf(e, 'CUSTOM'), describe(e).replaceAll('\0', ''));
+  const f = failure(r[0], r[1]);
+  f.failure.error.cause = e;
+  return f;
+}
+
+function notAToken(v) {
+  return failure(-7, JSON.stringify({
+    type: 'CUSTOM',
+    message: `the token callback must return a non-empty string, got ${v === '' ? 'an empty string' : typeof v}`,
+  }));
 }
 
 /** Always the same token (tests, fixed credentials). */

@@ -46,6 +46,7 @@
 	X(oidc_get_token_with_jwt)                                                                     \
 	X(oidc_try_get_token_with_jwt)                                                                 \
 	X(token_from_value)                                                                            \
+	X(callback_error)                                                                              \
 	X(debug_panic)
 
 #define SA_CHECK_ONE(name)                                                                         \

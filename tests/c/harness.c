@@ -1511,6 +1511,14 @@ static void test_token_from_value(void) {
 	CHECK_ST(sa_token_from_value(&t, NULL, 4), SA_E_INVALID_ARG);
 	CHECK_ST(sa_token_from_value(NULL, "x", 1), SA_E_INVALID_ARG);
 	CHECK(t == 0xABCD);
+	/* A host function that threw: described as sa_request_reject would. */
+	CHECK_ST(sa_callback_error("MyError", "the vault is sealed"), SA_E_CALLBACK);
+	CHECK_STREQ(sa_last_error_code(), "MyError");
+	CHECK_STREQ(sa_last_error_message(), "the vault is sealed");
+	CHECK_ST(sa_callback_error("NOT_AUTHENTICATED", "log in first"), SA_E_CALLBACK);
+	CHECK(strstr(sa_last_error_message(), "Not authenticated") != NULL);
+	CHECK_ST(sa_callback_error(NULL, NULL), SA_E_CALLBACK);
+	CHECK_STREQ(sa_last_error_code(), "CUSTOM");
 	CHECK_NO_LIVE_OBJECTS();
 }
 

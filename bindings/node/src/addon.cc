@@ -712,18 +712,14 @@ napi_value OidcNew(napi_env env, napi_callback_info info) {
   std::string crn, opts;
   bool has_opts;
   if (!args(env, info, argv, &es) || !get_string(env, argv[0], "workspaceCrn", crn) ||
-      !get_function(env, argv[1], "getJwt") || !get_opt_string(env, argv[2], "options", opts, has_opts))
+      !get_opt_string(env, argv[2], "options", opts, has_opts))
     return nullptr;
-  HookData *hd = new_hook(env, es, argv[1]);
-  if (hd == nullptr) return nullptr;
+  // No provider hook: index.js calls getJwt on the caller's thread and async context and
+  // passes the JWT (oidcTryGetTokenWithJwt / oidcGetTokenWithJwtAsync).
   sa_strategy s = 0;
-  sa_status st = sa_oidc_federation_strategy_new(&s, crn.c_str(), hook_get_token, hd, hook_destroy,
+  sa_status st = sa_oidc_federation_strategy_new(&s, crn.c_str(), nullptr, nullptr, nullptr,
                                                  has_opts ? opts.c_str() : nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_array(env, st);
   return strategy_result(env, es, st, s);
 }
 
@@ -738,6 +734,8 @@ napi_value FreeBox(napi_env env, napi_callback_info info) {
   b->free_handle();
   return js_undefined(env);
 }
+
+napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_last);
 
 // The hot path: never leaves the JS thread and never blocks.
 //   true          the same token as the last JSON this returned for this strategy
@@ -756,6 +754,11 @@ napi_value TryGetToken(napi_env env, napi_callback_info info) {
 
   sa_token t = 0;
   sa_status st = sa_try_get_token(&t, b->h);
+  return try_result(env, b, st, t, have_last);
+}
+
+// The answer of a never-blocking getter, as TryGetToken documents.
+napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_last) {
   if (st == SA_E_WOULD_BLOCK) return js_null(env);
   if (st != SA_OK) return fail_array(env, st);
   std::string err;
@@ -801,6 +804,91 @@ napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   }
   es->begin_pending();
   return js_undefined(env);
+}
+
+// oidcTryGetTokenWithJwt(strategy, jwt, haveLast): tryGetToken for the caller's OIDC JWT
+// (the per-JWT cache; never leaves the JS thread, never calls a provider).
+napi_value OidcTryGetTokenWithJwt(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  EnvState *es;
+  std::string jwt;
+  if (!args(env, info, argv, &es)) return nullptr;
+  Box *b = get_box(env, argv[0], K_STRATEGY);
+  if (b == nullptr || !get_string(env, argv[1], "jwt", jwt)) return nullptr;
+  bool have_last = false;
+  napi_get_value_bool(env, argv[2], &have_last);
+  sa_token t = 0;
+  sa_status st = sa_oidc_try_get_token_with_jwt(&t, b->h, jwt.data(), jwt.size());
+  wipe(jwt);
+  return try_result(env, b, st, t, have_last);
+}
+
+// oidcGetTokenWithJwtAsync(strategy, jwt, cb, timeoutMs): getTokenAsync for the caller's JWT.
+napi_value OidcGetTokenWithJwtAsync(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  EnvState *es;
+  std::string jwt;
+  if (!args(env, info, argv, &es)) return nullptr;
+  Box *b = get_box(env, argv[0], K_STRATEGY);
+  if (b == nullptr || !get_string(env, argv[1], "jwt", jwt) || !get_function(env, argv[2], "callback")) return nullptr;
+  int32_t timeout_ms = 0;
+  if (!is_nullish(env, argv[3])) napi_get_value_int32(env, argv[3], &timeout_ms);
+  Pending *p = new Pending;
+  p->bridge = es->bridge;
+  p->op = OP_TOKEN;
+  p->box = b;
+  if (napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &p->keep) != napi_ok) {
+    if (p->cb) napi_delete_reference(env, p->cb);
+    delete p;
+    wipe(jwt);
+    napi_throw_error(env, "ERR_STACK_AUTH_NAPI", "could not create a reference");
+    return nullptr;
+  }
+  sa_status st = sa_oidc_get_token_with_jwt_async(b->h, jwt.data(), jwt.size(), timeout_ms, token_done, p);
+  wipe(jwt);
+  if (st != SA_OK) {
+    napi_value r = fail_array(env, st);
+    napi_delete_reference(env, p->cb);
+    napi_delete_reference(env, p->keep);
+    delete p;
+    return r;
+  }
+  es->begin_pending();
+  return js_undefined(env);
+}
+
+// tokenFromValue(bearer): the token JSON of the string an AuthStrategyFn returned, with the
+// library's checks, or [st, json].
+napi_value TokenFromValue(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  EnvState *es;
+  std::string v;
+  if (!args(env, info, argv, &es) || !get_string(env, argv[0], "token", v)) return nullptr;
+  sa_token t = 0;
+  sa_status st = sa_token_from_value(&t, v.data(), v.size());
+  wipe(v);
+  if (st != SA_OK) return fail_array(env, st);
+  char *j = nullptr;
+  size_t jn = 0;
+  st = sa_token_json(t, &j, &jn);
+  sa_token_free(t);
+  if (st != SA_OK) return fail_array(env, st);
+  napi_value r = js_str(env, j, jn);
+  sa_free(j);
+  return r;
+}
+
+// callbackError(code, message): [st, json] of a user function that threw, described by the
+// library as a rejected hook request would be.
+napi_value CallbackError(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  EnvState *es;
+  std::string code, message;
+  if (!args(env, info, argv, &es) || !get_string(env, argv[0], "code", code) ||
+      !get_string(env, argv[1], "message", message))
+    return nullptr;
+  return fail_array(env, sa_callback_error(code.c_str(), message.c_str()));
 }
 
 // invalidate(strategy, bearer): after a 401, forces a refresh if that token is still the
@@ -1131,6 +1219,10 @@ NAPI_MODULE_INIT() {
       {"strategyFree", FreeBox<K_STRATEGY>},
       {"tryGetToken", TryGetToken},
       {"getTokenAsync", GetTokenAsync},
+      {"oidcTryGetTokenWithJwt", OidcTryGetTokenWithJwt},
+      {"oidcGetTokenWithJwtAsync", OidcGetTokenWithJwtAsync},
+      {"tokenFromValue", TokenFromValue},
+      {"callbackError", CallbackError},
       {"invalidate", Invalidate},
       {"debugPanic", DebugPanic},
       {"storeMemoryNew", StoreMemoryNew},

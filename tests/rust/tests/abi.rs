@@ -131,7 +131,8 @@ fn test_closure_token() {
 }
 
 fn test_closure_concurrent() {
-    // Concurrent callers share one request; the closure may take its time on a library thread.
+    // Concurrent callers share one request; the closure runs on the first caller's thread
+    // (never this one, which does not ask) and may take its time.
     let calls = Arc::new(AtomicUsize::new(0));
     let drops = Arc::new(AtomicUsize::new(0));
     let (c, guard) = (calls.clone(), DropCount(drops.clone()));

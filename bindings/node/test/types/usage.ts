@@ -165,3 +165,13 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// getToken({ jwt }) on an OIDC strategy; getJwt may be null.
+async function oidcWithJwt(crn: string) {
+  const r = OidcFederationStrategy.create(crn, null, 'http://127.0.0.1:1');
+  if (r.data) {
+    const t = await r.data.getToken({ jwt: 'a.b.c', timeoutMs: 1000 });
+    if (t.data) t.data.token.toUpperCase();
+  }
+}
+void oidcWithJwt;
