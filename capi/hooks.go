@@ -235,27 +235,49 @@ type tokenCall struct {
 }
 
 func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
-	t.mu.Lock()
-	c := t.flight
-	if c == nil {
-		c = &tokenCall{done: make(chan struct{})}
-		t.flight = c
-		t.mu.Unlock()
-		t.lead(c)
-	} else {
-		t.mu.Unlock()
-	}
-	select {
-	case <-c.done:
-		return c.tok, c.err
-	default:
-	}
+	c := t.join()
 	select {
 	case <-c.done:
 		return c.tok, c.err
 	case <-ctx.Done():
 		return stackauth.SecretToken{}, ctx.Err()
 	}
+}
+
+// getWithin is get for sa_get_token: a deadline (a timer) is made only when the hook did not
+// answer inside its call, so the synchronous round trip stays about a function call.
+func (t *tokenHook) getWithin(life context.Context, timeout time.Duration) (stackauth.SecretToken, error) {
+	c := t.join()
+	select {
+	case <-c.done:
+		if c.err != nil {
+			return c.tok, waitError(life, c.err, "a token")
+		}
+		return c.tok, nil
+	default:
+	}
+	ctx, cancel := context.WithTimeout(life, timeout)
+	defer cancel()
+	tok, err := t.get(ctx)
+	if err != nil {
+		return tok, waitError(ctx, err, "a token")
+	}
+	return tok, nil
+}
+
+// join returns the request in flight, or starts one (calling the hook on this thread).
+func (t *tokenHook) join() *tokenCall {
+	t.mu.Lock()
+	c := t.flight
+	if c != nil {
+		t.mu.Unlock()
+		return c
+	}
+	c = &tokenCall{done: make(chan struct{})}
+	t.flight = c
+	t.mu.Unlock()
+	t.lead(c)
+	return c
 }
 
 // lead calls the hook; a late answer is awaited on a goroutine bound to the handle's life

@@ -21,6 +21,7 @@ type strategyObj struct {
 	life    context.Context // cancelled (cause errHandleFreed) when the handle is freed
 	end     context.CancelCauseFunc
 	owned   []interface{ release() } // hooks and stores this strategy keeps alive
+	fn      *tokenHook               // an AuthStrategyFn's hook (sa_strategy_fn_new)
 }
 
 func newStrategy(s stackauth.AuthStrategy, p *parsed) *strategyObj {
@@ -132,6 +133,7 @@ func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData 
 		return stackauth.NewServiceToken(tok), nil
 	})
 	o := newStrategy(fnStrategy, p)
+	o.fn = th
 	th.life = o.life
 	o.owned = append(o.owned, th.hook)
 	*out = C.sa_strategy(handles.add(o))
@@ -252,6 +254,13 @@ func (o *strategyObj) ready() (tok stackauth.ServiceToken, err error, ok bool) {
 }
 
 func (o *strategyObj) getToken(timeout time.Duration) (stackauth.ServiceToken, error) {
+	if o.fn != nil {
+		tok, err := o.fn.getWithin(o.life, timeout)
+		if err != nil {
+			return stackauth.ServiceToken{}, err
+		}
+		return stackauth.NewServiceToken(tok), nil
+	}
 	ctx, cancel := context.WithTimeout(o.life, timeout)
 	defer cancel()
 	tok, err := o.s.GetToken(ctx)

@@ -222,7 +222,7 @@ static double best_of(int rounds, sa_strategy s, int nthreads, long iters, int w
 	return best;
 }
 
-/* An AuthStrategyFn hook that answers at once, on the library thread that called it. */
+/* An AuthStrategyFn hook that answers at once, inside its call, on the calling thread. */
 static void resolve_now(void *user_data, sa_request req) {
 	(void)user_data;
 	sa.request_resolve(req, "bench-callback-token", strlen("bench-callback-token"));
@@ -237,8 +237,10 @@ static void bench_callback(void) {
 	}
 	const long n = 20000;
 	run(fn, 1, n / 10, 0); /* warm up */
-	figure("callback", "AuthStrategyFn round trip: sa_get_token via a resolving hook",
-	       "sa_get_token via a C hook that resolves at once", best_of(3, fn, 1, n, 0), 1);
+	double ns = best_of(3, fn, 1, n, 0);
+	printf("%-62s %8.0f ns/op  [target <= 2000; old 17900]\n", "AuthStrategyFn round trip: sa_get_token via a resolving hook", ns);
+	jsonl("callback", "sa_get_token via a C hook that resolves inside its call", ns, "ns/op", 1,
+	      ",\"target\":2000,\"old\":17900");
 	sa.strategy_free(fn);
 }
 
