@@ -8,6 +8,8 @@ to hooks and error JSON to exceptions.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import inspect
 import json
 import threading
 import weakref
@@ -25,7 +27,7 @@ from typing import (
     cast,
 )
 
-from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, Timeout
+from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, AuthError, CallbackError, InvalidArgument, Timeout
 
 if TYPE_CHECKING:  # pragma: no cover
     import concurrent.futures
@@ -255,13 +257,7 @@ class AuthStrategy:
             raise _rt.last_error(status)
         waiter = _rt.SyncWaiter()
         _rt.start_async(self._h, waiter)
-        # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
-        # library finishes (or times out) the shared request and the token is freed.
-        if not waiter.event.wait(timeout):
-            raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT)
-        if waiter.error is not None:
-            raise waiter.error
-        return cast(ServiceToken, waiter.token)
+        return _wait(waiter, timeout)
 
     async def get_token_async(self) -> ServiceToken:
         """Like get_token, without blocking the event loop: a cached token returns at once;
@@ -281,7 +277,7 @@ class AuthStrategy:
             raise _rt.last_error(status)
         waiter = _rt.AsyncWaiter(asyncio.get_running_loop())
         _rt.start_async(self._h, waiter)
-        return cast(ServiceToken, await waiter.future)
+        return await _await(waiter)
 
     def invalidate(self, token: ServiceToken) -> bool:
         """After a 401: forces a refresh if ``token`` is still the current one (a late 401
@@ -421,6 +417,134 @@ class StaticTokenStrategy(AuthStrategy):
         self._adopt(int(out[0]), "")
 
 
+def _wait(waiter: Any, timeout: Optional[float]) -> ServiceToken:
+    # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
+    # library finishes (or times out) the shared request and the token is freed.
+    if not waiter.event.wait(timeout):
+        raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT)
+    if waiter.error is not None:
+        raise waiter.error
+    return cast(ServiceToken, waiter.token)
+
+
+async def _await(waiter: Any) -> ServiceToken:
+    # While this loop awaits the library, async store callables run on it (_runtime).
+    _rt.enter_loop(waiter.loop)
+    try:
+        return cast(ServiceToken, await waiter.future)
+    finally:
+        _rt.exit_loop(waiter.loop)
+
+
+def _token(handle: int) -> ServiceToken:
+    tok = _new_object(ServiceToken)
+    tok._h = handle
+    tok._data = None
+    return tok
+
+
+# ---- user functions run in the caller's thread and loop (DESIGN 8.4) ----------------------
+
+
+def _ready(value: Any) -> bool:
+    """A token or JWT the library can take now (else: an awaitable, a future, or a value the
+    library refuses with the callback's error)."""
+    return isinstance(value, str) and value != ""
+
+
+def _call_user(fn: Callable[[], Any]) -> Any:
+    """Calls a user function on this thread; its exception becomes a CallbackError (as the
+    library describes it) whose __cause__ is the original, with its traceback."""
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - BaseException (Ctrl-C) goes to the caller as is
+        raise _callback_error(e) from e
+
+
+def _callback_error(e: BaseException) -> AuthError:
+    code = e.code if isinstance(e, AuthError) else type(e).__name__
+    message = str(e) or type(e).__name__
+    status = _lib.sa_callback_error(code.encode("utf-8", "replace"), message.encode("utf-8", "replace"))
+    return _rt.last_error(status)
+
+
+class _Pending:
+    """What a user function returned that is not ready (an awaitable or a future): the
+    strategy's hook hands it to the library, which bounds it by the timeout and shares it
+    with concurrent callers. Shared by the strategy and its hook, never holding either."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+
+def _hook_get(fn: Callable[[], Any], pending: _Pending) -> Callable[[], Any]:
+    def get() -> Any:
+        v = pending.value
+        return v if v is not None else fn()
+
+    return get
+
+
+def _via_library(pending: _Pending, value: Any, get: Callable[[], Any]) -> Any:
+    pending.value = value
+    try:
+        return get()
+    except CallbackError as e:
+        _add_cause(e, value)
+        raise
+    finally:
+        if pending.value is value:
+            pending.value = None
+
+
+async def _via_library_async(pending: _Pending, value: Any, get: Callable[[], Any]) -> Any:
+    pending.value = value
+    try:
+        return await get()
+    except CallbackError as e:
+        _add_cause(e, value)
+        raise
+    finally:
+        if pending.value is value:
+            pending.value = None
+
+
+def _add_cause(err: BaseException, value: Any) -> None:
+    if isinstance(value, concurrent.futures.Future) and value.done() and not value.cancelled():
+        cause = value.exception()
+        if cause is not None and err.__cause__ is None:
+            err.__cause__ = cause
+
+
+def _on_private_loop(aw: Any) -> "concurrent.futures.Future[Any]":
+    """An awaitable a sync get_token got: it runs on the binding's loop (a blocking caller
+    has no loop of its own to lend)."""
+    async def run() -> Any:
+        return await aw
+
+    return asyncio.run_coroutine_threadsafe(run(), _rt.private_loop())
+
+
+def _on_this_loop(aw: Any) -> "concurrent.futures.Future[Any]":
+    """An awaitable get_token_async got: a task on the caller's own loop, so objects bound to
+    that loop (sessions, locks, futures) work; its outcome goes to the library."""
+    task = asyncio.ensure_future(aw)
+    cf: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
+
+    def done(t: "asyncio.Future[Any]") -> None:
+        if t.cancelled():
+            cf.set_exception(concurrent.futures.CancelledError("the callback's task was cancelled"))
+        elif t.exception() is not None:
+            cf.set_exception(cast(BaseException, t.exception()))
+        else:
+            cf.set_result(t.result())
+
+    task.add_done_callback(done)
+    return cf
+
+
 def _register(hook: Any, ctor: Callable[[Any, Any], int]) -> int:
     """Registers a hook with the library; on failure the library never calls destroy."""
     ud = _rt.register_hook(hook)
@@ -439,20 +563,23 @@ def _check_callable(fn: Any, name: str) -> None:
 
 
 class AuthStrategyFn(AuthStrategy):
-    """A strategy that asks ``fn`` for the token on every call (no caching; concurrent
-    callers share one call). ``fn`` takes no arguments and returns the token, or is an
-    ``async def`` (run on the binding's private event loop), or returns a
-    concurrent.futures.Future completed later from any thread. An exception in ``fn``
-    reaches get_token's caller as CallbackError (code: the exception's class name).
-    ``timeout`` (seconds) bounds each call of ``fn`` (library default 30 s)."""
+    """A strategy that asks ``fn`` for the token on every call (no caching). ``fn`` takes
+    no arguments and runs on the calling thread; a token it returns at once goes straight
+    to the library's checks. It may instead be an ``async def`` or return an awaitable
+    (run on the event loop of the coroutine awaiting get_token_async; with the blocking
+    get_token, on the binding's private loop), or return a concurrent.futures.Future
+    completed later from any thread: then the library bounds it by ``timeout`` (seconds,
+    default 30) and concurrent callers share it. An exception in ``fn`` reaches the caller as
+    CallbackError (code: the exception's class name; ``__cause__``: the exception)."""
 
-    __slots__ = ()
+    __slots__ = ("_fn", "_pending")
 
     def __init__(self, fn: Callable[[], TokenResult], *, timeout: Optional[float] = None) -> None:
         _check_callable(fn, "fn")
         rt = _native()
         opts = rt.options(timeoutMs=rt.timeout_ms(timeout))
-        hook = rt.Hook(get=fn)
+        pending = _Pending()
+        hook = rt.Hook(get=_hook_get(fn, pending))
         handle = _register(
             hook,
             lambda out, ud: _lib.sa_strategy_fn_new_ex(
@@ -460,36 +587,152 @@ class AuthStrategyFn(AuthStrategy):
             ),
         )
         self._adopt(handle, "", hook)
+        self._fn, self._pending = fn, pending
+
+    def get_token(self, timeout: Optional[float] = None) -> ServiceToken:
+        fn = self._fn
+        if fn is None or self._pending.value is not None:  # closed, or a pending call to join
+            return AuthStrategy.get_token(self, timeout)
+        v = _call_user(fn)
+        if _ready(v):
+            return _token_from_value(v)
+        if inspect.isawaitable(v):
+            v = _on_private_loop(v)
+        return cast(ServiceToken, _via_library(self._pending, v, lambda: AuthStrategy.get_token(self, timeout)))
+
+    async def get_token_async(self) -> ServiceToken:
+        fn = self._fn
+        if fn is None or self._pending.value is not None:
+            return await AuthStrategy.get_token_async(self)
+        v = _call_user(fn)
+        if _ready(v):
+            return _token_from_value(v)
+        if inspect.isawaitable(v):
+            v = _on_this_loop(v)
+        return cast(ServiceToken, await _via_library_async(self._pending, v, lambda: AuthStrategy.get_token_async(self)))
+
+    def close(self) -> None:
+        self._fn = None  # only the library's hook registry keeps the callable alive
+        AuthStrategy.close(self)
+
+
+def _token_from_value(value: str) -> ServiceToken:
+    b = value.encode("utf-8")
+    out = _ffi.new("sa_token *")
+    _rt.raise_for(_lib.sa_token_from_value(out, b, len(b)))
+    return _token(int(out[0]))
 
 
 class OidcFederationStrategy(AuthStrategy):
-    """Exchanges the caller's OIDC JWT (from ``get_jwt``, called on every get_token, sync
-    or async like AuthStrategyFn's fn) for a service token of ``workspace_crn``; each
-    distinct JWT's token is cached and refreshed."""
+    """Exchanges the caller's OIDC JWT for a service token of ``workspace_crn``; each
+    distinct JWT's token is cached and refreshed (in the library). ``get_jwt`` is called on
+    every get_token, on the calling thread; an ``async def`` get_jwt is awaited by
+    get_token_async on the caller's own loop (with the blocking get_token: on the binding's
+    private loop, bounded by ``timeout``). ``get_token(jwt=...)`` / ``get_token_async(jwt=...)``
+    take the caller's JWT and never call get_jwt (one strategy for a multi-tenant server;
+    ``get_jwt`` may then be None). A cached token returns without leaving the thread."""
 
-    __slots__ = ()
+    __slots__ = ("_get_jwt", "_pending")
 
     def __init__(
         self,
         workspace_crn: str,
-        get_jwt: Callable[[], TokenResult],
+        get_jwt: Optional[Callable[[], TokenResult]],
         *,
         store: Optional["TokenStore"] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> None:
-        _check_callable(get_jwt, "get_jwt")
+        if get_jwt is not None:
+            _check_callable(get_jwt, "get_jwt")
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
-        hook = rt.Hook(get=get_jwt)
-        handle = _register(
-            hook,
-            lambda out, ud: _lib.sa_oidc_federation_strategy_new(
-                _ffi.cast("sa_strategy *", out), crn, _lib._sa_py_get_token, ud, _lib._sa_py_destroy, opts
-            ),
-        )
-        self._adopt(handle, f"workspace_crn={workspace_crn!r}", hook)
+        pending = _Pending()
+        if get_jwt is None:
+            out = _ffi.new("sa_strategy *")
+            rt.raise_for(_lib.sa_oidc_federation_strategy_new(out, crn, _ffi.NULL, _ffi.NULL, _ffi.NULL, opts))
+            self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
+        else:
+            hook = rt.Hook(get=_hook_get(get_jwt, pending))
+            handle = _register(
+                hook,
+                lambda out, ud: _lib.sa_oidc_federation_strategy_new(
+                    _ffi.cast("sa_strategy *", out), crn, _lib._sa_py_get_token, ud, _lib._sa_py_destroy, opts
+                ),
+            )
+            self._adopt(handle, f"workspace_crn={workspace_crn!r}", hook)
+        self._get_jwt, self._pending = get_jwt, pending
+
+    def close(self) -> None:
+        self._get_jwt = None  # only the library's hook registry keeps the callable alive
+        AuthStrategy.close(self)
+
+    def _no_provider(self) -> None:
+        raise InvalidArgument(
+                "this OidcFederationStrategy has no get_jwt: pass the caller's JWT, get_token(jwt=...)",
+                code="INVALID_ARGUMENT",
+            )
+
+    def get_token(self, timeout: Optional[float] = None, *, jwt: Optional[str] = None) -> ServiceToken:
+        if jwt is None:
+            get_jwt = self._get_jwt
+            if get_jwt is None or self._pending.value is not None or self.closed:
+                if get_jwt is None and not self.closed:
+                    self._no_provider()
+                return AuthStrategy.get_token(self, timeout)
+            v = _call_user(get_jwt)
+            if not _ready(v):
+                if inspect.isawaitable(v):
+                    v = _on_private_loop(v)
+                return cast(ServiceToken, _via_library(self._pending, v, lambda: AuthStrategy.get_token(self, timeout)))
+            jwt = v
+        b = _jwt_bytes(jwt)
+        out = _ffi.new("sa_token *")
+        status = _lib.sa_oidc_try_get_token_with_jwt(out, self._h, b, len(b))
+        if status == 0:  # cached: no waiting, no thread switch, get_jwt's JWT or the caller's
+            return _token(out[0])
+        if status != SA_E_WOULD_BLOCK:
+            raise _rt.last_error(status)
+        waiter = _rt.SyncWaiter()
+        _rt.start_async_jwt(self._h, b, waiter)
+        return _wait(waiter, timeout)
+
+    async def get_token_async(self, *, jwt: Optional[str] = None) -> ServiceToken:
+        if jwt is None:
+            get_jwt = self._get_jwt
+            if get_jwt is None or self.closed:
+                if get_jwt is None and not self.closed:
+                    self._no_provider()
+                return await AuthStrategy.get_token_async(self)
+            v = _call_user(get_jwt)
+            if inspect.isawaitable(v):
+                try:
+                    v = await v  # on this loop: objects bound to it work in get_jwt
+                except Exception as e:  # noqa: BLE001
+                    raise _callback_error(e) from e
+            elif isinstance(v, concurrent.futures.Future):
+                v = await _via_library_async(self._pending, v, lambda: AuthStrategy.get_token_async(self))
+                return cast(ServiceToken, v)
+            if not _ready(v):  # the library's own answer to a wrong value
+                return cast(ServiceToken, await _via_library_async(self._pending, v, lambda: AuthStrategy.get_token_async(self)))
+            jwt = v
+        b = _jwt_bytes(jwt)
+        out = _ffi.new("sa_token *")
+        status = _lib.sa_oidc_try_get_token_with_jwt(out, self._h, b, len(b))
+        if status == 0:
+            return _token(out[0])
+        if status != SA_E_WOULD_BLOCK:
+            raise _rt.last_error(status)
+        waiter = _rt.AsyncWaiter(asyncio.get_running_loop())
+        _rt.start_async_jwt(self._h, b, waiter)
+        return await _await(waiter)
+
+
+def _jwt_bytes(jwt: Any) -> bytes:
+    if not isinstance(jwt, str):
+        raise TypeError(f"jwt must be a str, not {type(jwt).__name__}")
+    return jwt.encode("utf-8")
 
 
 # ---- stores -------------------------------------------------------------------------------

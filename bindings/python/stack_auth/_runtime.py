@@ -6,12 +6,15 @@ registers what the process needs once: the ``extern "Python"`` callbacks, an ate
 and a fork handler.
 
 Threading model
-  * Host callbacks (AuthStrategyFn, OIDC providers, TokenStoreFn) are called by the library
-    on its own threads. The ``extern "Python"`` functions below only hand the request to a
-    thread the binding owns and return at once, so no user code ever runs on a library
-    thread: sync callables run on a small pool of daemon threads, coroutine functions (and
-    awaitables a callable returns) on a private event loop in its own daemon thread, never
-    on the caller's loop. Whatever happens, the request is completed exactly once, with
+  * AuthStrategyFn and OIDC get_jwt are called by _api on the caller's thread (DESIGN 8.4);
+    a token or JWT they return at once goes to the library by a C call. What is not ready
+    (an awaitable, a future) reaches the library through the strategy's hook, which hands
+    it back here (_api._Pending), so the library bounds it and shares it.
+  * Hooks the library calls (TokenStoreFn, and the pending values above) run on the thread
+    that asked. The ``extern "Python"`` functions below only hand the request to a thread the
+    binding owns and return at once: sync callables run on a small pool of daemon threads,
+    coroutine functions on the loop of a coroutine awaiting get_token_async (caller_loop),
+    else on a private event loop in its own daemon thread. Whatever happens, the request is completed exactly once, with
     sa_request_resolve or sa_request_reject (an exception becomes a rejection carrying the
     exception's class name and message).
   * Objects passed to C as user_data are ``ffi.new_handle`` handles kept in registries:
@@ -190,6 +193,7 @@ def stats() -> Dict[str, int]:
             "pending": len(_pending),
             "destroy_calls": _stats["destroy_calls"],
             "hooks_registered": _stats["hooks_registered"],
+            "async_started": _stats.get("async_started", 0),
         }
 
 
@@ -345,9 +349,64 @@ def _dispatch(kind: str, fn: Optional[Callable[..., Any]], args: Tuple[Any, ...]
     if fn is None:
         _resolve(req, None)
     elif inspect.iscoroutinefunction(fn):
-        _loop.run(fn(*args), lambda v, e: _answer(kind, req, v, e))
+        loop = caller_loop()
+        if loop is None:
+            _loop.run(fn(*args), lambda v, e: _answer(kind, req, v, e))
+        else:
+            _run_on(loop, fn(*args), lambda v, e: _answer(kind, req, v, e))
     else:
         _workers.submit(_call, kind, fn, args, req)
+
+
+# ---- the caller's loop ----------------------------------------------------------------------
+# While a coroutine awaits get_token_async, its loop is free: async store callables the
+# library calls meanwhile run there, so objects bound to the app's loop (an aiohttp or httpx
+# session, a lock) work. With several loops awaiting, the most recent one is used; with none
+# (the blocking get_token), the binding's private loop.
+
+_caller_loops: Dict[Any, int] = {}
+_caller_lock = threading.Lock()
+
+
+def enter_loop(loop: asyncio.AbstractEventLoop) -> None:
+    with _caller_lock:
+        _caller_loops[loop] = _caller_loops.pop(loop, 0) + 1  # re-inserted: the most recent
+
+
+def exit_loop(loop: asyncio.AbstractEventLoop) -> None:
+    with _caller_lock:
+        n = _caller_loops.pop(loop, 0) - 1
+        if n > 0:
+            _caller_loops[loop] = n
+
+
+def caller_loop() -> Optional[asyncio.AbstractEventLoop]:
+    with _caller_lock:
+        for loop in reversed(list(_caller_loops)):
+            if loop.is_running() and not loop.is_closed():
+                return cast(asyncio.AbstractEventLoop, loop)
+    return None
+
+
+def _run_on(loop: asyncio.AbstractEventLoop, coro: Any, finish: Callable[[Any, Optional[BaseException]], None]) -> None:
+    try:
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+    except RuntimeError:  # the loop closed meanwhile
+        coro.close()
+        finish(None, RuntimeError("the caller's event loop is closed"))
+        return
+
+    def done(f: "concurrent.futures.Future[Any]") -> None:
+        if f.cancelled():
+            finish(None, concurrent.futures.CancelledError("the callback's task was cancelled"))
+        else:
+            finish(f.result() if f.exception() is None else None, f.exception())
+
+    fut.add_done_callback(done)
+
+
+def private_loop() -> asyncio.AbstractEventLoop:
+    return _loop.get()
 
 
 @ffi.def_extern()
@@ -441,7 +500,24 @@ def start_async(strategy: int, waiter: Any) -> None:
     key = id(waiter)
     with _state_lock:
         _pending[key] = h
+        _stats["async_started"] = _stats.get("async_started", 0) + 1
     status = lib.sa_get_token_async(strategy, lib._sa_py_token_done, h)
+    if status != 0:
+        err = last_error(status)
+        with _state_lock:
+            _pending.pop(key, None)
+            _state_lock.notify_all()
+        raise err
+
+
+def start_async_jwt(strategy: int, jwt: bytes, waiter: Any) -> None:
+    """sa_oidc_get_token_with_jwt_async; as start_async."""
+    h = ffi.new_handle(waiter)
+    key = id(waiter)
+    with _state_lock:
+        _pending[key] = h
+        _stats["async_started"] = _stats.get("async_started", 0) + 1
+    status = lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), 0, lib._sa_py_token_done, h)
     if status != 0:
         err = last_error(status)
         with _state_lock:

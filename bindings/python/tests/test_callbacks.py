@@ -9,7 +9,7 @@ import json
 import threading
 import time
 import weakref
-from typing import Any, List, Optional
+from typing import Any, List, Optional, cast
 
 import pytest
 
@@ -18,7 +18,7 @@ from stack_auth import _runtime
 from conftest import Emulator, fp, wait_for
 
 
-def test_sync_fn_is_called_on_every_get_token_on_a_binding_thread() -> None:
+def test_sync_fn_is_called_on_every_get_token_on_the_callers_thread() -> None:
     calls: List[str] = []
 
     def fn() -> str:
@@ -27,30 +27,39 @@ def test_sync_fn_is_called_on_every_get_token_on_a_binding_thread() -> None:
 
     s = sa.AuthStrategyFn(fn)
     assert s.get_token().token == "token-1"
-    assert s.get_token().token == "token-2"  # no caching: the engine asks every time
-    assert calls == ["stack-auth-callback", "stack-auth-callback"]
+    assert s.get_token().token == "token-2"  # no caching: asked every time
+    assert calls == ["MainThread", "MainThread"]  # DESIGN 8.4: no thread hop
 
 
-def test_async_fn_runs_on_the_binding_loop_not_the_callers() -> None:
+def test_async_fn_runs_on_the_callers_loop_with_get_token_async() -> None:
+    """Issue 16 item 3: get_token_async runs an async fn on the awaiting coroutine's loop, so
+    a future created on that loop can be awaited in it; the blocking get_token (which has no
+    loop to lend) runs it on the binding's private loop."""
     seen: List[Any] = []
+    bound: List[Any] = []
 
     async def fn() -> str:
-        await asyncio.sleep(0.01)
         seen.append((threading.current_thread().name, asyncio.get_running_loop()))
+        if bound:
+            return cast(str, await bound[0])  # fails on any other loop
         return "async-token"
 
     s = sa.AuthStrategyFn(fn)
     assert s.get_token().token == "async-token"
 
     async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        loop.call_later(0.01, fut.set_result, "from-the-callers-loop")
+        bound.append(fut)
         tok = await s.get_token_async()
-        return tok, asyncio.get_running_loop()
+        return tok, loop
 
     tok, caller_loop = asyncio.run(main())
-    assert tok.token == "async-token"
-    assert seen[0][0] == seen[1][0] == "stack-auth-asyncio"
-    assert seen[1][1] is not caller_loop
-    assert seen[0][1] is seen[1][1]
+    assert tok.token == "from-the-callers-loop"
+    assert seen[0][0] == "stack-auth-asyncio"
+    assert seen[1][1] is caller_loop
+    assert seen[0][1] is not caller_loop
 
 
 def test_answer_from_another_thread_via_a_future() -> None:
@@ -144,19 +153,16 @@ def test_fn_returning_no_token_is_an_error(value: Any) -> None:
 
 
 def test_fn_that_never_answers_times_out() -> None:
-    release = threading.Event()
-
-    def fn() -> str:
-        release.wait(30)
-        return "too-late"
-
-    s = sa.AuthStrategyFn(fn, timeout=0.3)
+    """A future fn returns is bounded by the library's timeout (a sync fn that blocks is the
+    caller's own code on the caller's thread)."""
+    never: "concurrent.futures.Future[str]" = concurrent.futures.Future()
+    s = sa.AuthStrategyFn(lambda: never, timeout=0.3)
     start = time.monotonic()
     with pytest.raises(sa.Timeout) as info:
         s.get_token()
     assert time.monotonic() - start < 2
     assert info.value.status == -4
-    release.set()
+    never.set_result("too-late")
 
 
 def test_async_fn_that_never_answers_times_out() -> None:
