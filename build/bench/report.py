@@ -237,13 +237,13 @@ class Report:
             md.append("")
 
         # 2. callback
-        md.append("## 2. One callback round trip (AuthStrategyFn)")
+        md.append("## 2. User functions: AuthStrategyFn and cached OIDC")
         md.append("")
-        md.append("`get_token` on an AuthStrategyFn whose hook answers at once: the library calls the host "
-                  "hook on a library thread, the binding runs the host function (Python: on its own thread "
-                  "pool or event loop; Ruby: on ruby-ffi's callback thread; Node: on the JS thread), and "
-                  "`sa_request_resolve` completes the waiting call. AuthStrategyFn never caches, so every "
-                  "call pays it.")
+        md.append("`get_token` on an AuthStrategyFn whose function answers at once, and on an "
+                  "OidcFederationStrategy whose JWT's token is cached. C: `sa_get_token` through a C hook "
+                  "that resolves inside its call. An async function whose result is not ready goes "
+                  "through the library's hook request (its timeout, its single flight): that costs "
+                  "thread hops, as the *async* rows show.")
         md.append("")
         md.append("Since issue 16, bindings call an OIDC provider or AuthStrategyFn in their own language and "
                   "hand the JWT or token to the library (a cached OIDC token never leaves the caller's thread), "
