@@ -83,13 +83,11 @@ func (h *hook) maybeDestroyLocked() {
 	}
 }
 
-// ask calls the host function with a new request on this goroutine, that is on the thread
-// that asked (a library thread for background refreshes and async calls), and returns its
-// answer: at once when the hook completed the request inside its own call (about a function
-// call, no thread hop), else when it completes it later, ctx ends, or the hook's timeout
-// passes. A hook must not block: it resolves now, or returns and resolves later.
+// ask calls a store hook with a new request on a library goroutine (a store hook may block
+// in its call, as the Ruby binding's do: it must never hold up the engine's caller past its
+// timeout) and waits for the completion, ctx, or the hook's timeout.
 func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
-	req, id, err := h.start(call)
+	req, id, err := h.start(call, false)
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +95,11 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userDat
 	return req.await(ctx, timeout)
 }
 
-// start registers a request and calls the host function with it; the caller removes the
-// request's handle once it has its answer.
-func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request)) (*request, uint64, error) {
+// start registers a request and calls the host function with it: here, on the thread that
+// asked, when here is true (a get-token hook that resolves inside its call then costs about
+// a function call), else on a library goroutine. The caller removes the request's handle
+// once it has its answer.
+func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request), here bool) (*request, uint64, error) {
 	h.mu.Lock()
 	if h.refs <= 0 {
 		h.mu.Unlock()
@@ -110,7 +110,7 @@ func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request)) (*reques
 
 	req := &request{done: make(chan answer, 1)}
 	id := handles.add(req)
-	func() {
+	run := func() {
 		defer func() {
 			recover() // a panic here cannot come from the host's C code; keep the process alive
 			h.mu.Lock()
@@ -118,7 +118,12 @@ func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request)) (*reques
 			h.maybeDestroyLocked()
 		}()
 		call(h.userData, C.sa_request(id))
-	}()
+	}
+	if here {
+		run()
+	} else {
+		go run()
+	}
 	return req, id, nil
 }
 
@@ -283,7 +288,7 @@ func (t *tokenHook) join() *tokenCall {
 // lead calls the hook; a late answer is awaited on a goroutine bound to the handle's life
 // and the hook's timeout, never to one caller (others may share the request).
 func (t *tokenHook) lead(c *tokenCall) {
-	req, id, err := t.start(func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) })
+	req, id, err := t.start(func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) }, true)
 	if err != nil {
 		t.finish(c, nil, err)
 		return

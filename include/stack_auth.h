@@ -95,10 +95,10 @@ typedef uint64_t sa_device_flow; /* a pending device-code login */
 /* ---- Callback shapes ------------------------------------------------------------------ */
 
 /* Acquire a token (AuthStrategyFn) or a provider JWT (OIDC): resolve req with the bearer
-   string. Hooks run on the thread that needs the answer (the caller of sa_get_token, or a
-   library thread for background refreshes and async calls) and must not block: resolve req
-   inside the call (the fast path: no thread hop, about the cost of a function call) or return
-   and resolve it later from any thread. The same holds for the store hooks below. */
+   string. This hook runs on the thread that needs the answer (the caller of sa_get_token, or
+   a library thread for async calls) and must not block: resolve req inside the call (the fast
+   path: no thread hop, about the cost of a function call) or return and resolve it later from
+   any thread. The store hooks below run on a library thread. */
 typedef void (*sa_get_token_fn)(void *user_data, sa_request req);
 /* Load the stored token JSON: resolve req with it, or with len 0 for "nothing stored". */
 typedef void (*sa_store_load_fn)(void *user_data, sa_request req);

@@ -22,9 +22,17 @@ class ErrorsTest < StackAuthTest
       assert_equal code, klass.new("m").code
       assert_equal klass, StackAuth::Errors.build(StackAuth::Native::E_AUTH, { "type" => code }).class
     end
-    %i[Timeout Cancelled Forked CallbackError InvalidArgument InvalidHandle LibraryError].each do |name|
+    %i[Cancelled Forked CallbackError InvalidArgument InvalidHandle LibraryError].each do |name|
       assert_operator StackAuth.const_get(name), :<, StackAuth::Error
     end
+    # Timeout is a ::Timeout::Error, and a StackAuth::Error for rescue and is_a?.
+    assert_operator StackAuth::Timeout, :<, ::Timeout::Error
+    timeout = StackAuth::Timeout.new("m")
+    assert timeout.is_a?(StackAuth::Error)
+    assert_equal "TIMEOUT", timeout.code
+    assert_equal timeout, (begin; raise timeout; rescue StackAuth::Error => e; e; end)
+    assert_equal timeout, (begin; raise timeout; rescue ::Timeout::Error => e; e; end)
+    refute StackAuth::Error === RuntimeError.new("x")
     assert_operator StackAuth::Error, :<, StandardError
     assert_equal StackAuth::DeviceSessionStrategy, StackAuth::OAuthStrategy
     unknown = StackAuth::Errors.build(StackAuth::Native::E_AUTH, { "type" => "SOMETHING_NEW", "message" => "m" })
@@ -196,10 +204,10 @@ class ErrorsTest < StackAuthTest
   def test_close_while_waiting_cancels
     entered = Thread::Queue.new
     release = Thread::Queue.new
-    strategy = StackAuth::AuthStrategyFn.new do
-      entered << true
-      release.pop # never answers until the test is over
-    end
+    # A store whose load never answers keeps the strategy waiting inside the library.
+    store = closing(StackAuth::TokenStoreFn.new(load: -> { entered << true; release.pop }, save: nil, timeout: 30))
+    strategy = StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                                base_url: emu.url, store: store)
     waiting = Thread.new do
       strategy.get_token(timeout: 10)
     rescue StackAuth::Error => e

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "json"
+require "timeout"
 
 module StackAuth
   # The one error type of the gem. Every failure of the library is raised as a subclass of
@@ -14,27 +15,37 @@ module StackAuth
   # * #payload - any further structured detail (a Hash with String keys; often empty)
   # * #status  - the C status it came with (StackAuth::Native::E_*), or nil
   class Error < StandardError
-    attr_reader :code, :help, :url, :payload, :status
+    # What every StackAuth error has (Timeout, a ::Timeout::Error, includes it too).
+    module Fields
+      attr_reader :code, :help, :url, :payload, :status
 
-    def initialize(message = nil, code: nil, help: nil, url: nil, payload: {}, status: nil)
-      @code = code || self.class.default_code
-      @help = help
-      @url = url
-      @payload = payload.freeze
-      @status = status
-      super(message || @code)
+      def initialize(message = nil, code: nil, help: nil, url: nil, payload: {}, status: nil)
+        @code = code || self.class.default_code
+        @help = help
+        @url = url
+        @payload = payload.freeze
+        @status = status
+        super(message || @code)
+      end
+
+      def to_h
+        { "type" => code, "message" => message, "help" => help, "url" => url }.compact.merge(payload)
+      end
+
+      def inspect
+        "#<#{self.class.name} code=#{code.inspect} message=#{message.inspect}>"
+      end
     end
+    include Fields
 
     def self.default_code
       "CUSTOM"
     end
 
-    def to_h
-      { "type" => code, "message" => message, "help" => help, "url" => url }.compact.merge(payload)
-    end
-
-    def inspect
-      "#<#{self.class.name} code=#{code.inspect} message=#{message.inspect}>"
+    # `rescue StackAuth::Error` also catches StackAuth::Timeout, whose superclass is
+    # ::Timeout::Error (so `rescue Timeout::Error` catches it as well).
+    def self.===(other)
+      super || (equal?(Error) && other.is_a?(StackAuth::Timeout))
     end
   end
 
@@ -85,10 +96,19 @@ module StackAuth
   # Errors of the C ABI itself rather than of the token service (the SA_E_* statuses).
 
   # The call waited longer than its timeout (SA_E_TIMEOUT), or a hook did not answer in time.
-  class Timeout < Error
+  # It is a ::Timeout::Error (as Ruby's own timeouts are) and, for `rescue` and #is_a?, a
+  # StackAuth::Error.
+  class Timeout < ::Timeout::Error
+    include Error::Fields
+
     def self.default_code
       "TIMEOUT"
     end
+
+    def is_a?(klass)
+      klass.equal?(Error) || super
+    end
+    alias kind_of? is_a?
   end
 
   # The strategy (or device flow) was closed while the call waited (SA_E_CANCELLED).

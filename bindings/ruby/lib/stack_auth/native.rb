@@ -95,6 +95,10 @@ module StackAuth
         attach_function :sa_token_json, %i[uint64 pointer pointer], :int32
         attach_function :sa_device_flow_json, %i[uint64 pointer pointer], :int32
         attach_function :sa_debug_live_objects, [], :int64
+        # Never block and never run a hook: the hot path of in-caller user functions keeps the GVL.
+        attach_function :sa_oidc_try_get_token_with_jwt, %i[pointer uint64 pointer size_t], :int32
+        attach_function :sa_token_from_value, %i[pointer pointer size_t], :int32
+        attach_function :sa_callback_error, %i[string string], :int32
 
         # Everything else may block, run a hook, or call a destroy notifier: blocking.
         b = { blocking: true }
@@ -112,6 +116,9 @@ module StackAuth
         attach_function :sa_get_token, %i[pointer uint64 int32], :int32, **b
         attach_function :sa_try_get_token, %i[pointer uint64], :int32, **b
         attach_function :sa_get_token_async, %i[uint64 sa_token_done_fn pointer], :int32, **b
+        attach_function :sa_oidc_get_token_with_jwt, %i[pointer uint64 pointer size_t int32], :int32, **b
+        attach_function :sa_oidc_get_token_with_jwt_async,
+                        %i[uint64 pointer size_t int32 sa_token_done_fn pointer], :int32, **b
         attach_function :sa_token_free, %i[uint64], :void, **b
 
         attach_function :sa_store_memory_new, %i[pointer], :int32, **b

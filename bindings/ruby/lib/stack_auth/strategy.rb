@@ -239,36 +239,146 @@ module StackAuth
     end
   end
 
+  # User functions run in the caller (DESIGN 8.4): on its thread and fiber (so under a
+  # Fiber.scheduler their IO lets other fibers run), and what they return goes to the library
+  # by a C call. An exception they raise reaches the caller as CallbackError (#code: its class
+  # name), with the exception as #cause.
+  module InCaller
+    private
+
+    def call_user(fn)
+      fn.call
+    rescue SignalException, SystemExit
+      raise
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      raise callback_error(e.class.name || "Exception", e.message) # e becomes #cause
+    end
+
+    def callback_error(code, message)
+      message = message.to_s.encode("UTF-8", invalid: :replace, undef: :replace).delete("\0")
+      Errors.last(Native.sa_callback_error(code.delete("\0"), message))
+    end
+
+    def bearer(value, what)
+      value = value.token if value.is_a?(ServiceToken)
+      return value if value.is_a?(String) && !value.empty?
+
+      raise callback_error("TypeError", "#{what} must return a non-empty String, not #{value.class}")
+    end
+  end
+
   # A strategy whose tokens come from Ruby: the block (or callable) is called for every
-  # #get_token (no caching; concurrent callers share one call) and returns the bearer String.
-  # An exception it raises reaches the caller as CallbackError; a block that does not return
-  # within timeout (seconds; default 30) gives Timeout.
+  # #get_token (no caching), on the calling thread and fiber, and returns the bearer String,
+  # which the library checks. An exception it raises reaches the caller as CallbackError with
+  # the exception as #cause. The block is your own code on your own thread: bound it yourself
+  # if it may hang (timeout: bounds the waits of #get_token_async).
   #
-  #   StackAuth::AuthStrategyFn.new(timeout: 5) { vault.read("cs-token") }
+  #   StackAuth::AuthStrategyFn.new { vault.read("cs-token") }
   class AuthStrategyFn < Strategy
+    include InCaller
+
     def initialize(fn = nil, timeout: nil, &block)
       super()
-      fn = Args.callable("the token function", fn, block)
+      @fn = Args.callable("the token function", fn, block)
       opts = Native.options_json(timeoutMs: Args.timeout_option(timeout))
-      adopt_hook(Callbacks::Entry.new(:token, fn)) do |ud|
+      adopt_hook(Callbacks::Entry.new(:token, @fn)) do |ud|
         Native.new_handle(:sa_strategy_fn_new_ex, Callbacks.get_token, ud, Callbacks.destroy, opts)
       end
+    end
+
+    def get_token(timeout: nil)
+      return super if closed?
+
+      value = bearer(call_user(@fn), "the block")
+      out = Native.out_u64
+      status = Native.sa_token_from_value(out, value, value.bytesize)
+      raise Errors.last(status) unless status.zero?
+
+      ServiceToken.from_handle(out.read_uint64)
+    end
+
+    def close
+      super
+      @fn = nil # only the library's hook registry keeps the callable alive
     end
   end
 
   # OIDC federation: the block (or callable) returns the caller's OIDC JWT (from the CI
   # provider, the cloud's metadata service, ...); each distinct JWT is exchanged once for a
-  # service token, which is cached and refreshed.
+  # service token, which is cached and refreshed by the library. The block runs on the calling
+  # thread and fiber; a cached token comes back without leaving it. #get_token(jwt:) takes the
+  # caller's JWT and never calls the block (one strategy for a multi-tenant server; the block
+  # may then be omitted).
   class OidcFederationStrategy < Strategy
+    include InCaller
+
     def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, &block)
       super()
-      fn = Args.callable("the JWT provider", provider, block)
+      raise InvalidArgument, "give the JWT provider as provider: or as a block, not both" if provider && block
+
+      fn = provider || block
+      raise InvalidArgument, "the JWT provider must respond to #call" if fn && !fn.respond_to?(:call)
+
       opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
                                  timeoutMs: Args.timeout_option(timeout))
       crn = Args.str("workspace_crn", workspace_crn)
-      adopt_hook(Callbacks::Entry.new(:token, fn)) do |ud|
-        Native.new_handle(:sa_oidc_federation_strategy_new, crn, Callbacks.get_token, ud, Callbacks.destroy, opts)
+      @provider = fn
+      if fn.nil?
+        Native.load!
+        adopt(Native.new_handle(:sa_oidc_federation_strategy_new, crn, nil, nil, nil, opts))
+      else
+        adopt_hook(Callbacks::Entry.new(:token, fn)) do |ud|
+          Native.new_handle(:sa_oidc_federation_strategy_new, crn, Callbacks.get_token, ud, Callbacks.destroy, opts)
+        end
       end
+    end
+
+    # jwt: the caller's OIDC JWT (the provider is not called).
+    def get_token(timeout: nil, jwt: nil)
+      return super(timeout: timeout) if closed?
+
+      jwt = jwt.nil? ? provided_jwt : Args.str("jwt", jwt)
+      Reaper.flush
+      out = Native.out_u64
+      status = Native.sa_oidc_try_get_token_with_jwt(out, @handle, jwt, jwt.bytesize)
+      if status == Native::E_WOULD_BLOCK
+        ms = timeout.nil? ? 0 : Native.timeout_ms(timeout)
+        status = Native.sa_oidc_get_token_with_jwt(out, @handle, jwt, jwt.bytesize, ms)
+      end
+      raise Errors.last(status) unless status.zero?
+
+      ServiceToken.from_handle(out.read_uint64)
+    end
+
+    # As Strategy#get_token_async; jwt: as for #get_token. The provider runs now, here.
+    def get_token_async(jwt: nil, &block)
+      raise InvalidArgument, "get_token_async needs a block" unless block
+      return super(&block) if closed?
+
+      jwt = jwt.nil? ? provided_jwt : Args.str("jwt", jwt)
+      Reaper.flush
+      user_data = Callbacks.register(Callbacks::Entry.new(:done, block))
+      status = Native.sa_oidc_get_token_with_jwt_async(@handle, jwt, jwt.bytesize, 0, Callbacks.done, user_data)
+      return nil if status.zero?
+
+      error = Errors.last(status)
+      Callbacks.unregister(user_data)
+      raise error
+    end
+
+    def close
+      super
+      @provider = nil
+    end
+
+    private
+
+    def provided_jwt
+      if @provider.nil?
+        raise InvalidArgument, "this OidcFederationStrategy has no provider: pass the caller's JWT, get_token(jwt: ...)"
+      end
+
+      bearer(call_user(@provider), "the JWT provider")
     end
   end
 end
