@@ -33,6 +33,7 @@ import atexit
 import concurrent.futures
 import inspect
 import json
+import logging
 import os
 import queue
 import threading
@@ -293,10 +294,17 @@ def _resolve(req: int, value: Optional[bytes]) -> None:
         lib.sa_request_resolve(req, NULL, 0)
 
 
+_log = logging.getLogger("stack_auth")
+
+
 def _answer(kind: str, req: int, value: Any, exc: Optional[BaseException]) -> None:
     """Completes req with a callable's outcome (runs on a binding-owned thread)."""
     try:
         if exc is not None:
+            if kind != "get":  # a store failure never raises: the library goes on without it
+                consequence = "treated as a cache miss" if kind == "load" else "the token is kept in memory"
+                _log.warning("token store %s() failed (%s): %s: %s", kind, consequence,
+                             type(exc).__name__, exc, exc_info=exc)
             _reject(req, exc)
         elif kind == "save":
             _resolve(req, None)

@@ -121,3 +121,20 @@ def test_failing_callback_is_the_cause_with_its_traceback(emu: Emulator) -> None
         asyncio.run(oidc_main())
     assert isinstance(info3.value.__cause__, KeyError)
     assert emu.count() == 0
+
+
+def test_store_failures_are_logged_never_swallowed(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    def load() -> Optional[str]:
+        raise OSError("disk gone")
+
+    def save(token_json: str) -> None:
+        raise OSError("disk full")
+
+    caplog.set_level(logging.WARNING, logger="stack_auth")
+    with sa.AccessKeyStrategy(emu.crn, emu.key, store=sa.TokenStoreFn(load, save), base_url=emu.url) as s:
+        tok = s.get_token()
+    records = [r for r in caplog.records if r.name == "stack_auth"]
+    messages = [r.getMessage() for r in records]
+    assert any("load() failed" in m and "disk gone" in m for m in messages), messages
+    assert all(r.exc_info and isinstance(r.exc_info[1], OSError) for r in records)
+    assert not any(tok.token in m for m in messages)

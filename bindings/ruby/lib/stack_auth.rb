@@ -2,6 +2,7 @@
 
 require "json"
 require "ffi"
+require "logger"
 
 require_relative "stack_auth/version"
 require_relative "stack_auth/native"
@@ -21,6 +22,14 @@ require_relative "stack_auth/device_code"
 #
 # The library (a Go engine behind a C ABI) is loaded on first use, not at require time.
 module StackAuth
+  @logger = Logger.new($stderr, progname: "stack_auth", level: Logger::WARN)
+
+  class << self
+    # Where the gem reports what it does not raise: a TokenStoreFn block that failed (a load
+    # failure is a cache miss, a save failure is not fatal). A ::Logger (default: $stderr,
+    # WARN); never given a secret by the gem.
+    attr_accessor :logger
+  end
   # The library's version ("0.1.0").
   def self.library_version
     Native.load!

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "test_helper"
+require "stringio"
 
 # User functions run in the caller (DESIGN 8.4, issue 16 items 1, 2, 5, 7): the OIDC provider
 # runs on the calling thread and fiber, a cached JWT's token comes back without a library wait,
@@ -125,5 +126,17 @@ class InCallerTest < StackAuthTest
     assert_kind_of StackAuth::Error, error
   ensure
     release&.push(nil)
+  end
+
+  def test_store_failures_are_logged_never_swallowed
+    log = StringIO.new
+    previous = StackAuth.logger
+    StackAuth.logger = Logger.new(log)
+    store = closing(StackAuth::TokenStoreFn.new(load: -> { raise IOError, "disk gone" }, save: nil))
+    token = access_key_strategy(store: store).get_token
+    assert_match(/token store load failed \(treated as a cache miss\): IOError: disk gone/, log.string)
+    refute_includes log.string, token.token
+  ensure
+    StackAuth.logger = previous
   end
 end

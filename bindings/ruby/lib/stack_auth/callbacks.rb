@@ -96,6 +96,7 @@ module StackAuth
 
         resolve(req, value)
       rescue Exception => e # rubocop:disable Lint/RescueException
+        report_store_failure("load", "treated as a cache miss", e)
         reject(req, e)
       end
 
@@ -106,7 +107,15 @@ module StackAuth
         entry.save.call(json)
         resolve(req, nil)
       rescue Exception => e # rubocop:disable Lint/RescueException
+        report_store_failure("save", "the token is kept in memory", e)
         reject(req, e)
+      end
+
+      # A store failure never raises (the library goes on without the store): it is logged.
+      def report_store_failure(op, consequence, error)
+        StackAuth.logger&.warn("token store #{op} failed (#{consequence}): #{error.class}: #{error.message}")
+      rescue StandardError
+        nil # a broken logger must not leave the request open
       end
 
       # sa_get_token_async's completion: exactly once per registration, then unregistered.
