@@ -35,6 +35,7 @@ type parsed struct {
 	store      *storeObj // referenced by the strategy; released when it is freed
 	timeout    time.Duration
 	profileDir string
+	events     *eventSink // the engine's events, for sa_strategy_set_event_hook
 }
 
 // parseOptions decodes options_json strictly: unknown keys and wrong types are errors.
@@ -43,7 +44,9 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 	if st != saOK {
 		return nil, st
 	}
-	out := &parsed{timeout: defaultTimeout, core: []stackauth.Option{stackauth.WithLookupEnv(lookupEnv)}}
+	events := newEventSink()
+	out := &parsed{timeout: defaultTimeout, events: events,
+		core: []stackauth.Option{stackauth.WithLookupEnv(lookupEnv), stackauth.WithEvents(events.emit)}}
 	if o.BaseURL != nil {
 		out.core = append(out.core, stackauth.WithBaseURL(*o.BaseURL))
 	}

@@ -181,6 +181,9 @@ void sashim_call_save(sa_store_save_fn fn, uintptr_t user_data, sa_request req, 
 void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status, sa_token token, const char *error_json) {
 	fn((void *)user_data, status, token, error_json);
 }
+void sashim_call_event(sa_event_fn fn, uintptr_t user_data, const char *json, size_t len) {
+	fn((void *)user_data, json, len);
+}
 void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data) {
 	if (fn) fn((void *)user_data);
 }
@@ -399,4 +402,9 @@ sa_status sa_token_from_value(sa_token *out, const char *value, size_t len) {
 sa_status sa_callback_error(const char *code, const char *message) {
 	SA_ENTER();
 	return sago_callback_error(code, message);
+}
+
+sa_status sa_strategy_set_event_hook(sa_strategy s, sa_event_fn fn, void *user_data, sa_destroy_fn destroy) {
+	SA_ENTER();
+	return sago_strategy_set_event_hook(s, fn, (uintptr_t)user_data, destroy);
 }

@@ -22,11 +22,12 @@ type strategyObj struct {
 	end     context.CancelCauseFunc
 	owned   []interface{ release() } // hooks and stores this strategy keeps alive
 	fn      *tokenHook               // an AuthStrategyFn's hook (sa_strategy_fn_new)
+	events  *eventSink               // nil without a refresh engine
 }
 
 func newStrategy(s stackauth.AuthStrategy, p *parsed) *strategyObj {
 	life, end := context.WithCancelCause(context.Background())
-	o := &strategyObj{s: s, timeout: p.timeout, life: life, end: end}
+	o := &strategyObj{s: s, timeout: p.timeout, life: life, end: end, events: p.events}
 	if p.store != nil {
 		o.owned = append(o.owned, p.store)
 	}
@@ -35,6 +36,9 @@ func newStrategy(s stackauth.AuthStrategy, p *parsed) *strategyObj {
 
 func (o *strategyObj) close() {
 	o.end(errHandleFreed)
+	if o.events != nil {
+		o.events.close()
+	}
 	if c, ok := o.s.(interface{ Close() }); ok {
 		c.Close()
 	}

@@ -110,6 +110,8 @@ typedef void (*sa_store_save_fn)(void *user_data, sa_request req, const char *to
    call) describes the failure as sa_last_error_json would. */
 typedef void (*sa_token_done_fn)(void *user_data, sa_status status, sa_token token, const char *error_json);
 typedef void (*sa_destroy_fn)(void *user_data);
+/* One engine event (sa_strategy_set_event_hook) as JSON, borrowed for the call. */
+typedef void (*sa_event_fn)(void *user_data, const char *event_json, size_t len);
 
 /* ---- Version -------------------------------------------------------------------------- */
 
@@ -304,6 +306,22 @@ SA_API sa_status sa_token_from_value(sa_token *out, const char *value, size_t le
    SA_E_CALLBACK and sets this thread's last error exactly as sa_request_reject(code, message)
    would describe it to the waiting caller (codes with a fixed message keep theirs). */
 SA_API sa_status sa_callback_error(const char *code, const char *message);
+
+/* ---- Events ------------------------------------------------------------------------------ */
+
+/* Reports what the strategy's refresh engine does: fn(user_data, json, len) with
+     {"kind": "refresh_started" | "refresh_succeeded" | "refresh_failed" | "token_invalidated"
+              | "store_degraded",
+      "reason"?: "initial" | "stale" | "expired" | "forced", "source"?: "memory" | "store"
+              | "network", "latencyMs"?, "errorCode"?, "generation"?, "dropped"?}
+   never a secret. Events are queued and delivered in order on one library thread per
+   strategy, so the engine never waits for fn; when 256 are waiting, new ones are dropped and
+   the next delivered event says how many ("dropped"). fn NULL removes the hook. Replacing or
+   removing a hook, or freeing the strategy, calls the previous hook's destroy (may be NULL)
+   once it can no longer be called (with fn NULL, destroy is ignored). fn must not call sa_strategy_set_event_hook. Errors:
+   SA_E_INVALID_HANDLE; SA_E_INVALID_ARG for a strategy without a refresh engine
+   (AuthStrategyFn, StaticTokenStrategy). On an error, destroy is NOT called. */
+SA_API sa_status sa_strategy_set_event_hook(sa_strategy s, sa_event_fn fn, void *user_data, sa_destroy_fn destroy);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 

@@ -60,7 +60,14 @@ SA_ABI_LIST(SA_CHECK_ONE)
 	X(strategy_fn_new_ex)                                                                          \
 	X(oidc_federation_strategy_new)                                                                \
 	X(store_fn_new_ex)                                                                             \
-	X(oidc_get_token_with_jwt_async)
+	X(oidc_get_token_with_jwt_async)                                                               \
+	X(strategy_set_event_hook)
+_Static_assert(SA_SAME_TYPE(&sa_strategy_set_event_hook,
+                            sa_status (*)(sa_strategy, sa_event_fn, void *, sa_destroy_fn)),
+               "sa_strategy_set_event_hook drifted");
+_Static_assert(SA_SAME_TYPE(&sago_strategy_set_event_hook,
+                            sa_status (*)(sa_strategy, sa_event_fn, uintptr_t, sa_destroy_fn)),
+               "sago_strategy_set_event_hook drifted");
 _Static_assert(SA_SAME_TYPE(&sa_oidc_get_token_with_jwt_async,
                             sa_status (*)(sa_strategy, const char *, size_t, int32_t, sa_token_done_fn, void *)),
                "sa_oidc_get_token_with_jwt_async drifted");

@@ -1522,6 +1522,105 @@ static void test_token_from_value(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* ---- events ------------------------------------------------------------------------------ */
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char log[4096]; /* the events' kinds, space-separated, in delivery order */
+	int n, secret_seen, destroys, wrong_thread;
+	pthread_t caller;
+	const char *secret;
+} evctx;
+
+static void ev_hook(void *ud, const char *json, size_t len) {
+	evctx *e = ud;
+	char kind[64] = "";
+	char *copy = malloc(len + 1);
+	memcpy(copy, json, len);
+	copy[len] = 0;
+	json_get_str(copy, "kind", kind, sizeof kind);
+	pthread_mutex_lock(&e->mu);
+	if (e->secret && strstr(copy, e->secret)) e->secret_seen = 1;
+	if (pthread_equal(pthread_self(), e->caller)) e->wrong_thread = 1; /* never the caller's */
+	strncat(e->log, kind, sizeof e->log - strlen(e->log) - 2);
+	strcat(e->log, " ");
+	e->n++;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	free(copy);
+}
+
+static void ev_destroy(void *ud) {
+	evctx *e = ud;
+	pthread_mutex_lock(&e->mu);
+	e->destroys++;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Waits until the log holds want (a substring), at most ms. */
+static int ev_wait(evctx *e, const char *want, int ms) {
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+	pthread_mutex_lock(&e->mu);
+	int rc = 0;
+	while (!strstr(e->log, want) && rc == 0) rc = pthread_cond_timedwait(&e->cv, &e->mu, &until);
+	int ok = strstr(e->log, want) != NULL;
+	pthread_mutex_unlock(&e->mu);
+	return ok;
+}
+
+/* Engine events reach a C hook, in order, on a library thread, without a secret; replacing
+   the hook and freeing the strategy destroy each hook once. */
+static void test_event_hook(void) {
+	evctx e, f;
+	memset(&e, 0, sizeof e);
+	memset(&f, 0, sizeof f);
+	pthread_mutex_init(&e.mu, NULL), pthread_cond_init(&e.cv, NULL);
+	pthread_mutex_init(&f.mu, NULL), pthread_cond_init(&f.cv, NULL);
+	e.caller = f.caller = pthread_self();
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	CHECK_OK(sa_strategy_set_event_hook(s, ev_hook, &e, ev_destroy));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *v = token_value(t, NULL);
+	e.secret = v;
+	CHECK(ev_wait(&e, "refresh_started refresh_succeeded ", 5000));
+	int32_t refreshing = 0;
+	CHECK_OK(sa_strategy_invalidate(s, t, &refreshing));
+	CHECK(ev_wait(&e, "token_invalidated ", 5000));
+	sa_token_free(t);
+
+	/* Replace the hook: the first is destroyed once, the second gets what follows. */
+	CHECK_OK(sa_strategy_set_event_hook(s, ev_hook, &f, ev_destroy));
+	CHECK(e.destroys == 1);
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	CHECK(ev_wait(&f, "refresh_succeeded ", 5000));
+	sa_strategy_free(s);
+	pthread_mutex_lock(&f.mu);
+	CHECK(f.destroys == 1);
+	pthread_mutex_unlock(&f.mu);
+	CHECK(e.destroys == 1);
+	CHECK(!e.secret_seen && !f.secret_seen);
+	CHECK(!e.wrong_thread && !f.wrong_thread);
+	free(v);
+
+	/* No engine, or a stale handle: an error and destroy is not called. */
+	sa_strategy st = 0;
+	CHECK_OK(sa_static_token_strategy_new(&st, "static"));
+	CHECK_ST(sa_strategy_set_event_hook(st, ev_hook, &e, ev_destroy), SA_E_INVALID_ARG);
+	sa_strategy_free(st);
+	CHECK_ST(sa_strategy_set_event_hook(s, ev_hook, &e, ev_destroy), SA_E_INVALID_HANDLE);
+	CHECK(e.destroys == 1);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- status codes ----------------------------------------------------------------------- */
 
 static void test_invalid_arg(void) {
@@ -2245,6 +2344,7 @@ static const test_case TESTS[] = {
     {"try_and_async", test_try_and_async, 1},
     {"oidc_with_jwt", test_oidc_with_jwt, 1},
     {"token_from_value", test_token_from_value, 1},
+    {"event_hook", test_event_hook, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},
     {"timeout", test_timeout, 0},
