@@ -137,6 +137,7 @@ func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData 
 		return stackauth.NewServiceToken(tok), nil
 	})
 	o := newStrategy(fnStrategy, p)
+	o.events = nil // no refresh engine, so no events
 	o.fn = th
 	th.life = o.life
 	o.owned = append(o.owned, th.hook)

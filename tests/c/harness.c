@@ -1616,6 +1616,11 @@ static void test_event_hook(void) {
 	CHECK_OK(sa_static_token_strategy_new(&st, "static"));
 	CHECK_ST(sa_strategy_set_event_hook(st, ev_hook, &e, ev_destroy), SA_E_INVALID_ARG);
 	sa_strategy_free(st);
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "tok");
+	CHECK_OK(sa_strategy_fn_new(&st, fn_hook, &c, NULL));
+	CHECK_ST(sa_strategy_set_event_hook(st, ev_hook, &e, ev_destroy), SA_E_INVALID_ARG);
+	sa_strategy_free(st);
 	CHECK_ST(sa_strategy_set_event_hook(s, ev_hook, &e, ev_destroy), SA_E_INVALID_HANDLE);
 	CHECK(e.destroys == 1);
 	CHECK_NO_LIVE_OBJECTS();

@@ -288,6 +288,27 @@ class AuthStrategy:
         _rt.raise_for(_lib.sa_strategy_invalidate(self._h, token._h, refreshing))
         return bool(refreshing[0])
 
+    def on_event(self, fn: Optional[Callable[[Dict[str, Any]], None]]) -> None:
+        """Calls ``fn(event)`` for each thing the refresh engine does, e.g. ``{"kind":
+        "refresh_succeeded", "reason": "initial", "source": "network", "latencyMs": 12.5}``;
+        kinds: refresh_started, refresh_succeeded, refresh_failed (with ``errorCode``),
+        token_invalidated, store_degraded (a store failed; the engine goes on without it).
+        Never a secret. ``fn`` runs on a library thread, in order; the engine never waits for
+        it. An exception in ``fn`` is logged (logger ``stack_auth``). None removes it.
+        AuthStrategyFn and StaticTokenStrategy have no engine: InvalidArgument."""
+        rt = _native()
+        if fn is None:
+            rt.raise_for(_lib.sa_strategy_set_event_hook(self._h, _ffi.NULL, _ffi.NULL, _ffi.NULL))
+            return
+        _check_callable(fn, "on_event")
+        hook = rt.Hook(get=fn)
+        ud = rt.register_hook(hook)
+        status = _lib.sa_strategy_set_event_hook(self._h, _lib._sa_py_event, ud, _lib._sa_py_destroy)
+        if status != 0:
+            err = rt.last_error(status)
+            rt.unregister_hook(hook)
+            raise err
+
     def close(self) -> None:
         """Frees the strategy; calls waiting on it end with Cancelled. Idempotent."""
         self._fin()

@@ -450,6 +450,16 @@ def _sa_py_store_save(user_data: Any, req: int, token_json: Any, length: int) ->
 
 
 @ffi.def_extern()
+def _sa_py_event(user_data: Any, event_json: Any, length: int) -> None:
+    """An engine event (sa_strategy_set_event_hook), on the library's event thread."""
+    try:
+        hook = ffi.from_handle(user_data)
+        hook.get(json.loads(ffi.unpack(event_json, length).decode("utf-8")))
+    except Exception:  # noqa: BLE001 - reported, never lost, never raised into the library
+        _log.exception("the on_event callback raised")
+
+
+@ffi.def_extern()
 def _sa_py_destroy(user_data: Any) -> None:
     hook = ffi.from_handle(user_data)
     with _state_lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
 import traceback
 from typing import Any, List, Optional
@@ -138,3 +139,36 @@ def test_store_failures_are_logged_never_swallowed(emu: Emulator, caplog: pytest
     assert any("load() failed" in m and "disk gone" in m for m in messages), messages
     assert all(r.exc_info and isinstance(r.exc_info[1], OSError) for r in records)
     assert not any(tok.token in m for m in messages)
+
+
+def test_on_event_reports_the_engines_events(emu: Emulator) -> None:
+    events: "queue.Queue[Any]" = queue.Queue()
+    with sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url) as s:
+        s.on_event(events.put)
+        tok = s.get_token()
+        kinds = [events.get(timeout=5)["kind"], events.get(timeout=5)["kind"]]
+        assert kinds == ["refresh_started", "refresh_succeeded"]
+        assert s.invalidate(tok)
+        assert events.get(timeout=5)["kind"] == "token_invalidated"
+
+        def boom(event: Any) -> None:
+            raise ValueError("bad handler")
+
+        logged: "queue.Queue[logging.LogRecord]" = queue.Queue()
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                logged.put(record)
+
+        handler = Handler(level=logging.ERROR)
+        logging.getLogger("stack_auth").addHandler(handler)
+        try:
+            s.on_event(boom)
+            s.get_token()  # the forced refresh: its events reach boom, whose error is logged
+            record = logged.get(timeout=5)
+        finally:
+            logging.getLogger("stack_auth").removeHandler(handler)
+        assert "on_event" in record.getMessage()
+        assert record.exc_info and isinstance(record.exc_info[1], ValueError)
+    with pytest.raises(sa.InvalidArgument):
+        sa.AuthStrategyFn(lambda: "x").on_event(print)

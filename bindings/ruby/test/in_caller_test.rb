@@ -139,4 +139,17 @@ class InCallerTest < StackAuthTest
   ensure
     StackAuth.logger = previous
   end
+
+  def test_on_event_reports_the_engines_events
+    events = Thread::Queue.new
+    strategy = access_key_strategy
+    strategy.on_event { |event| events << event }
+    token = strategy.get_token
+    assert_equal %w[refresh_started refresh_succeeded], [events.pop["kind"], events.pop["kind"]]
+    assert strategy.invalidate(token)
+    event = events.pop
+    assert_equal "token_invalidated", event["kind"]
+    refute_includes JSON.generate(event), token.token
+    assert_raises(StackAuth::InvalidArgument) { closing(StackAuth::AuthStrategyFn.new { "x" }).on_event { nil } }
+  end
 end

@@ -64,13 +64,25 @@ module StackAuth
         @done = FFI::Function.new(:void, %i[pointer int32 uint64 string]) do |ud, status, tok, err|
           Callbacks.on_done(ud.address, status, tok, err)
         end
+        @event = FFI::Function.new(:void, %i[pointer pointer size_t]) do |ud, ptr, len|
+          Callbacks.on_event(ud.address, ptr, len)
+        end
         @destroy = FFI::Function.new(:void, %i[pointer]) do |ud|
           Callbacks.unregister(ud.address)
         end
         @installed = true
       end
 
-      attr_reader :get_token, :load, :save, :done, :destroy
+      attr_reader :get_token, :load, :save, :done, :destroy, :event
+
+      # An engine event (Strategy#on_event), on ruby-ffi's callback thread; an exception in
+      # the block is logged (StackAuth.logger), never raised into the library.
+      def on_event(address, ptr, len)
+        entry = self[address] or return
+        entry.fn.call(JSON.parse(ptr.read_bytes(len).force_encoding(Encoding::UTF_8)))
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        StackAuth.logger&.error("the on_event block raised #{e.class}: #{e.message}")
+      end
 
       # --- bodies (run on a ruby-ffi callback runner thread) -------------------------------
 

@@ -80,6 +80,7 @@ module StackAuth
         callback :sa_store_save_fn, %i[pointer uint64 pointer size_t], :void
         callback :sa_token_done_fn, %i[pointer int32 uint64 string], :void
         callback :sa_destroy_fn, %i[pointer], :void
+        callback :sa_event_fn, %i[pointer pointer size_t], :void
 
         # Never block, never call back.
         attach_function :sa_abi_version, [], :uint32
@@ -112,6 +113,7 @@ module StackAuth
                         %i[pointer string sa_get_token_fn pointer sa_destroy_fn string], :int32, **b
         attach_function :sa_strategy_free, %i[uint64], :void, **b
         attach_function :sa_strategy_invalidate, %i[uint64 uint64 pointer], :int32, **b
+        attach_function :sa_strategy_set_event_hook, %i[uint64 sa_event_fn pointer sa_destroy_fn], :int32, **b
 
         attach_function :sa_get_token, %i[pointer uint64 int32], :int32, **b
         attach_function :sa_try_get_token, %i[pointer uint64], :int32, **b

@@ -122,6 +122,29 @@ module StackAuth
       out.read_int32 == 1
     end
 
+    # Calls the block with each thing the refresh engine does, a Hash such as
+    # {"kind" => "refresh_succeeded", "reason" => "initial", "source" => "network",
+    # "latencyMs" => 12.5}; kinds: refresh_started, refresh_succeeded, refresh_failed (with
+    # "errorCode"), token_invalidated, store_degraded (a store failed; the engine goes on
+    # without it). Never a secret. The block runs on a library callback thread, in order; the
+    # engine never waits for it; an exception in it is logged (StackAuth.logger). Without a
+    # block, removes it. AuthStrategyFn and StaticTokenStrategy have no engine: InvalidArgument.
+    def on_event(&block)
+      if block.nil?
+        status = Native.sa_strategy_set_event_hook(@handle, nil, nil, nil)
+        raise Errors.last(status) unless status.zero?
+
+        return nil
+      end
+      user_data = Callbacks.register(Callbacks::Entry.new(:event, block))
+      status = Native.sa_strategy_set_event_hook(@handle, Callbacks.event, user_data, Callbacks.destroy)
+      return nil if status.zero?
+
+      error = Errors.last(status)
+      Callbacks.unregister(user_data) # on failure the library never calls destroy
+      raise error
+    end
+
     # Frees the strategy: calls still waiting end with Cancelled, later calls raise
     # InvalidHandle, and its hooks are released once they are no longer running. Idempotent.
     def close
