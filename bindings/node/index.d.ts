@@ -122,6 +122,25 @@ export interface StrategyOptions {
   timeoutMs?: number;
   /** Refresh window in seconds (default 90, never more than half a token's lifetime). */
   leewaySecs?: number;
+  /**
+   * Called on the JS thread with each thing the refresh engine does (never a secret). The
+   * engine never waits for it; if it throws, a `StackAuthWarning` process warning carries the
+   * error as `cause`.
+   */
+  onEvent?: (event: StackAuthEvent) => void;
+}
+
+/** What the refresh engine did (`onEvent`). */
+export interface StackAuthEvent {
+  readonly kind: 'refresh_started' | 'refresh_succeeded' | 'refresh_failed' | 'token_invalidated' | 'store_degraded';
+  readonly reason?: 'initial' | 'stale' | 'expired' | 'forced';
+  readonly source?: 'memory' | 'store' | 'network';
+  readonly latencyMs?: number;
+  /** The failure's code (refresh_failed, store_degraded). */
+  readonly errorCode?: string;
+  readonly generation?: number;
+  /** Events dropped before this one because the handler fell 256 behind. */
+  readonly dropped?: number;
 }
 
 /** Options for `AutoStrategy.detect()`. */

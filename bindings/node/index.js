@@ -265,11 +265,38 @@ function build(Cls, r) {
 }
 
 function buildWithOptions(Cls, options, make) {
+  let onEvent;
+  if (options !== null && typeof options === 'object' && options.onEvent !== undefined) {
+    ({ onEvent, ...options } = options);
+    if (typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
+  }
   const [json, store, storeFailure] = optionsJson(options);
   if (storeFailure) return storeFailure;
   const r = make(json);
   void store; // kept alive until the library has taken its own reference
-  return build(Cls, r);
+  const built = build(Cls, r);
+  if (built.data && onEvent) {
+    const f = unwrap(N().setEventHook(built.data[kBox](), eventHandler(onEvent)));
+    if (f) {
+      built.data.close();
+      return f;
+    }
+  }
+  return built;
+}
+
+// onEvent(event) for each engine event, on the JS thread; a throwing handler becomes a
+// process warning (never an uncaught exception from the library's thread).
+function eventHandler(onEvent) {
+  return (json) => {
+    try {
+      onEvent(Object.freeze(JSON.parse(json)));
+    } catch (e) {
+      const w = new Error(`stack-auth: the onEvent handler threw: ${describe(e)}`, { cause: e });
+      w.name = 'StackAuthWarning';
+      process.emitWarning(w);
+    }
+  };
 }
 
 /** Access key in `CS_CLIENT_ACCESS_KEY` (+ `CS_WORKSPACE_CRN`), else the saved device session. */

@@ -286,7 +286,7 @@ struct HookData {
   napi_ref target = nullptr;
 };
 
-enum MsgType { M_HOOK, M_DESTROY, M_TOKEN_DONE, M_CALL_DONE };
+enum MsgType { M_HOOK, M_DESTROY, M_TOKEN_DONE, M_CALL_DONE, M_EVENT };
 enum Op { OP_TOKEN, OP_BEGIN, OP_POLL, OP_BIND };
 
 // An operation started from JS that completes on the JS thread through the tsfn.
@@ -326,6 +326,8 @@ void drop_msg(Msg *m) {
     case M_HOOK:
       sa_request_reject(m->req, "CANCELLED", "the JavaScript environment that owns this hook has shut down");
       break;
+    case M_EVENT:
+      break;
     case M_DESTROY:
       // The environment frees its references itself when it is torn down.
       g_hooks_destroyed.fetch_add(1);
@@ -357,6 +359,16 @@ void hook_get_token(void *user_data, sa_request req) { post_hook(user_data, H_TO
 void hook_load(void *user_data, sa_request req) { post_hook(user_data, H_LOAD, req, nullptr, 0); }
 void hook_save(void *user_data, sa_request req, const char *json, size_t len) {
   post_hook(user_data, H_SAVE, req, json, len);
+}
+
+// An engine event (sa_strategy_set_event_hook), on the library's event thread: the JSON goes
+// to the JS function on the JS thread (never a secret).
+void hook_event(void *user_data, const char *json, size_t len) {
+  HookData *hd = static_cast<HookData *>(user_data);
+  Msg *m = new Msg(M_EVENT);
+  m->hook = hd;
+  m->arg.assign(json, len);
+  if (!hd->bridge->post(m)) drop_msg(m);
 }
 
 // destroy may run on a library thread or, inside sa_strategy_free, on the JS thread: the
@@ -478,6 +490,14 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
         // JS cannot run (a worker being terminated): fail the request now rather than let it
         // time out. A request the dispatcher already completed ignores this.
         sa_request_reject(m->req, "CANCELLED", "the JavaScript hook could not be called");
+      }
+      break;
+    }
+    case M_EVENT: {
+      napi_value target = ref_value(env, m->hook->target);
+      if (target != nullptr) {
+        napi_value arg = js_str(env, m->arg.data(), m->arg.size());
+        napi_call_function(env, undef, target, 1, &arg, nullptr);  // index.js catches its errors
       }
       break;
     }
@@ -879,6 +899,30 @@ napi_value TokenFromValue(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// setEventHook(strategy, fn|null): fn(eventJson) on the JS thread for each engine event.
+// undefined, or [st, json].
+napi_value SetEventHook(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  Box *b = get_box(env, argv[0], K_STRATEGY);
+  if (b == nullptr) return nullptr;
+  if (is_nullish(env, argv[1])) {
+    sa_status st = sa_strategy_set_event_hook(b->h, nullptr, nullptr, nullptr);
+    return st == SA_OK ? js_undefined(env) : fail_array(env, st);
+  }
+  if (!get_function(env, argv[1], "onEvent")) return nullptr;
+  HookData *hd = new_hook(env, es, argv[1]);
+  if (hd == nullptr) return nullptr;
+  sa_status st = sa_strategy_set_event_hook(b->h, hook_event, hd, hook_destroy);
+  if (st != SA_OK) {
+    napi_value r = fail_array(env, st);
+    discard_hook(env, hd);
+    return r;
+  }
+  return js_undefined(env);
+}
+
 // callbackError(code, message): [st, json] of a user function that threw, described by the
 // library as a rejected hook request would be.
 napi_value CallbackError(napi_env env, napi_callback_info info) {
@@ -1223,6 +1267,7 @@ NAPI_MODULE_INIT() {
       {"oidcGetTokenWithJwtAsync", OidcGetTokenWithJwtAsync},
       {"tokenFromValue", TokenFromValue},
       {"callbackError", CallbackError},
+      {"setEventHook", SetEventHook},
       {"invalidate", Invalidate},
       {"debugPanic", DebugPanic},
       {"storeMemoryNew", StoreMemoryNew},

@@ -113,3 +113,41 @@ test('a failing callback is the failure\'s cause', async () => {
   g.close();
   o.close();
 });
+
+test('onEvent: the engine\'s events on the JS thread, never a secret; a throwing handler is a warning', async () => {
+  const events = [];
+  let wake = null;
+  const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, {
+    baseUrl: emu.url,
+    onEvent: (e) => {
+      events.push(e);
+      if (wake) wake();
+    },
+  }).data;
+  const next = (n) => new Promise((res) => {
+    wake = () => events.length >= n && res();
+    wake();
+  });
+  const r = await s.getToken();
+  await next(2);
+  assert.deepEqual(events.slice(0, 2).map((e) => e.kind), ['refresh_started', 'refresh_succeeded']);
+  assert.equal(s.invalidate(r.data.token).data, true);
+  await next(3);
+  assert.equal(events[2].kind, 'token_invalidated');
+  for (const e of events) assert.ok(!JSON.stringify(e).includes(r.data.token));
+  s.close();
+
+  const warned = new Promise((res) => process.once('warning', res));
+  const t = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, {
+    baseUrl: emu.url,
+    onEvent: () => {
+      throw new RangeError('handler bug');
+    },
+  }).data;
+  await t.getToken();
+  const w = await warned;
+  assert.equal(w.name, 'StackAuthWarning');
+  assert.ok(w.cause instanceof RangeError);
+  t.close();
+  assert.throws(() => sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { onEvent: 42 }), TypeError);
+});
