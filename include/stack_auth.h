@@ -26,9 +26,11 @@
  * Threads  Every function may be called from any thread, concurrently, on the same handle,
  *          except that a *_free must not race with other calls on that handle (a racing
  *          call then gets SA_E_INVALID_HANDLE).
- * Hooks    Host callbacks are registered as (fn, user_data, destroy). They run on library
- *          threads, never on the thread that called into the library and never while an
- *          internal lock is held. A hook does not return its answer: it completes the
+ * Hooks    Host callbacks are registered as (fn, user_data, destroy). A get-token hook runs
+ *          on the thread that needs its answer (sa_get_token's caller, or a library thread
+ *          for async calls), so one that resolves inside its call costs about a function
+ *          call; store and event hooks run on library threads. No hook runs while an
+ *          internal lock is held, and none may block. A hook does not return its answer: it completes the
  *          sa_request it was given, exactly once, from any thread, now or later, with
  *          sa_request_resolve or sa_request_reject. A hook that never completes its request
  *          times out. destroy(user_data) is called exactly once, after the last call of the

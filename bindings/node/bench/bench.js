@@ -78,7 +78,7 @@ async function cached(emu) {
 async function callback() {
   for (const [name, fn, headline] of [
     ['AuthStrategyFn.create(async () => token).getToken()', async () => 'bench-token', true],
-    ['AuthStrategyFn.create(() => token).getToken()', () => fakeJwt('bench-fn'), false],
+    ['AuthStrategyFn.create(() => token).getToken()', ((t) => () => t)(fakeJwt('bench-fn')), false],
   ]) {
     const s = data(sa.AuthStrategyFn.create(fn), 'AuthStrategyFn.create');
     const n = 2000;
