@@ -486,7 +486,7 @@ def _callback_error(e: BaseException) -> AuthError:
     code = e.code if isinstance(e, AuthError) else type(e).__name__
     message = str(e) or type(e).__name__
     status = _lib.sa_callback_error(code.encode("utf-8", "replace"), message.encode("utf-8", "replace"))
-    return _rt.last_error(status)
+    return cast(AuthError, _rt.last_error(status))
 
 
 class _Pending:
@@ -608,7 +608,8 @@ class AuthStrategyFn(AuthStrategy):
             ),
         )
         self._adopt(handle, "", hook)
-        self._fn, self._pending = fn, pending
+        self._fn: Optional[Callable[[], TokenResult]] = fn
+        self._pending = pending
 
     def get_token(self, timeout: Optional[float] = None) -> ServiceToken:
         fn = self._fn

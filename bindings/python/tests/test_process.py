@@ -106,8 +106,8 @@ def call(strategy):
         pass
 s = sa.AccessKeyStrategy(os.environ["EMU_CRN"], os.environ["EMU_KEY"], base_url=os.environ["EMU_URL"])
 threading.Thread(target=call, args=(s,), daemon=True).start()
-hang = threading.Event()
-fn = sa.AuthStrategyFn(lambda: hang.wait(60) and "never")
+import concurrent.futures
+fn = sa.AuthStrategyFn(lambda: concurrent.futures.Future())  # the library waits on it
 threading.Thread(target=call, args=(fn,), daemon=True).start()
 async def never():
     await asyncio.Event().wait()
