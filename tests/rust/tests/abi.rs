@@ -191,19 +191,15 @@ fn test_closure_err_and_panic() {
 }
 
 fn test_closure_timeout_and_bad_options() {
-    // A closure that never answers is bounded by the hook timeout.
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let rx = std::sync::Mutex::new(rx);
+    // A closure runs on the thread that asked (the hook resolves inside its call: no thread
+    // hop), so it is the caller's own code: the library's timeout bounds waits, not it.
+    let caller = thread::current().id();
     let f: TokenFn = Box::new(move || {
-        let _ = rx.lock().unwrap().recv_timeout(Duration::from_millis(400));
-        Ok("too-late".into())
+        assert_eq!(thread::current().id(), caller, "the closure runs on the asking thread");
+        Ok("on-the-caller".into())
     });
     let s = Strategy::from_fn(f, Some(r#"{"timeoutMs":200}"#)).unwrap();
-    let t0 = Instant::now();
-    let err = s.get_token(0).unwrap_err();
-    assert_eq!(err.status, SA_E_TIMEOUT);
-    assert!(t0.elapsed() < Duration::from_millis(390), "{:?}", t0.elapsed());
-    drop(tx);
+    assert_eq!(s.get_token(0).unwrap().value().unwrap(), "on-the-caller");
     drop(s);
 
     // Failure to build: the wrapper keeps (and frees) the closure; destroy is not called.
