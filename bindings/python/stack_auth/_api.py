@@ -353,6 +353,7 @@ class AutoStrategy(AuthStrategy):
         *,
         profile_dir: Optional[str] = None,
         timeout: Optional[float] = None,
+        on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> "AutoStrategy":
         """Raises NotAuthenticated when there is neither. Does no network I/O. Environment
         variables are read now, so values set after import are honoured."""
@@ -365,7 +366,7 @@ class AutoStrategy(AuthStrategy):
             profileDir=profile_dir,
             timeoutMs=_rt.timeout_ms(timeout),
         )
-        return cls._build("", lambda out: _lib.sa_auto_strategy_detect(out, opts))
+        return _with_events(cls._build("", lambda out: _lib.sa_auto_strategy_detect(out, opts)), on_event)
 
 
 class AccessKeyStrategy(AuthStrategy):
@@ -381,6 +382,7 @@ class AccessKeyStrategy(AuthStrategy):
         store: Optional["TokenStore"] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
+        on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
@@ -389,6 +391,7 @@ class AccessKeyStrategy(AuthStrategy):
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
         self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
+        _with_events(self, on_event)
 
 
 class DeviceSessionStrategy(AuthStrategy):
@@ -408,6 +411,7 @@ class DeviceSessionStrategy(AuthStrategy):
         *,
         store: Optional["TokenStore"] = None,
         timeout: Optional[float] = None,
+        on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> "DeviceSessionStrategy":
         """profile_dir: default CS_CONFIG_PATH, then ~/.cipherstash. Raises
         NotAuthenticated when no session is saved there."""
@@ -418,7 +422,9 @@ class DeviceSessionStrategy(AuthStrategy):
             store=_store_handle(store),
             timeoutMs=_rt.timeout_ms(timeout),
         )
-        return cls._build("", lambda out: _lib.sa_device_session_strategy_from_profile(out, opts))
+        return _with_events(
+            cls._build("", lambda out: _lib.sa_device_session_strategy_from_profile(out, opts)), on_event
+        )
 
 
 #: Upstream's older name for DeviceSessionStrategy.
@@ -566,6 +572,17 @@ def _on_this_loop(aw: Any) -> "concurrent.futures.Future[Any]":
     return cf
 
 
+def _with_events(strategy: S, on_event: Optional[Callable[[Dict[str, Any]], None]]) -> S:
+    """The ``on_event=`` option: strategy.on_event(on_event); the strategy is closed if that fails."""
+    if on_event is not None:
+        try:
+            strategy.on_event(on_event)
+        except BaseException:
+            strategy.close()
+            raise
+    return strategy
+
+
 def _register(hook: Any, ctor: Callable[[Any, Any], int]) -> int:
     """Registers a hook with the library; on failure the library never calls destroy."""
     ud = _rt.register_hook(hook)
@@ -664,6 +681,7 @@ class OidcFederationStrategy(AuthStrategy):
         store: Optional["TokenStore"] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
+        on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> None:
         if get_jwt is not None:
             _check_callable(get_jwt, "get_jwt")
@@ -685,6 +703,7 @@ class OidcFederationStrategy(AuthStrategy):
             )
             self._adopt(handle, f"workspace_crn={workspace_crn!r}", hook)
         self._get_jwt, self._pending = get_jwt, pending
+        _with_events(self, on_event)
 
     def close(self) -> None:
         self._get_jwt = None  # only the library's hook registry keeps the callable alive

@@ -143,8 +143,7 @@ def test_store_failures_are_logged_never_swallowed(emu: Emulator, caplog: pytest
 
 def test_on_event_reports_the_engines_events(emu: Emulator) -> None:
     events: "queue.Queue[Any]" = queue.Queue()
-    with sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url) as s:
-        s.on_event(events.put)
+    with sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url, on_event=events.put) as s:
         tok = s.get_token()
         kinds = [events.get(timeout=5)["kind"], events.get(timeout=5)["kind"]]
         assert kinds == ["refresh_started", "refresh_succeeded"]

@@ -142,8 +142,8 @@ class InCallerTest < StackAuthTest
 
   def test_on_event_reports_the_engines_events
     events = Thread::Queue.new
-    strategy = access_key_strategy
-    strategy.on_event { |event| events << event }
+    strategy = closing(StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                                        base_url: emu.url, on_event: ->(event) { events << event }))
     token = strategy.get_token
     assert_equal %w[refresh_started refresh_succeeded], [events.pop["kind"], events.pop["kind"]]
     assert strategy.invalidate(token)

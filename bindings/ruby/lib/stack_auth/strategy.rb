@@ -172,6 +172,21 @@ module StackAuth
 
     private
 
+    # The on_event: option; the strategy is closed if it cannot be set.
+    def with_events(on_event)
+      return self if on_event.nil?
+
+      raise InvalidArgument, "on_event must respond to #call" unless on_event.respond_to?(:call)
+
+      begin
+        on_event { |event| on_event.call(event) }
+      rescue StandardError
+        close
+        raise
+      end
+      self
+    end
+
     def adopt(handle)
       @handle = handle
       @closed = false
@@ -204,31 +219,34 @@ module StackAuth
 
     # With a block: yields the strategy, closes it, and returns the block's value.
     def self.detect(access_key: nil, workspace_crn: nil, store: nil, base_url: nil, profile_dir: nil,
-                    timeout: nil, &block)
+                    timeout: nil, on_event: nil, &block)
       open(access_key: access_key, workspace_crn: workspace_crn, store: store, base_url: base_url,
-           profile_dir: profile_dir, timeout: timeout, &block)
+           profile_dir: profile_dir, timeout: timeout, on_event: on_event, &block)
     end
 
     # @api private
-    def self.build(access_key: nil, workspace_crn: nil, store: nil, base_url: nil, profile_dir: nil, timeout: nil)
+    def self.build(access_key: nil, workspace_crn: nil, store: nil, base_url: nil, profile_dir: nil, timeout: nil,
+                   on_event: nil)
       opts = Native.options_json(
         accessKey: Args.str("access_key", access_key), workspaceCrn: Args.str("workspace_crn", workspace_crn),
         store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
         profileDir: Args.str("profile_dir", profile_dir), timeoutMs: Args.timeout_option(timeout)
       )
-      allocate.send(:adopt, Native.new_handle(:sa_auto_strategy_detect, opts))
+      allocate.send(:adopt, Native.new_handle(:sa_auto_strategy_detect, opts)).send(:with_events, on_event)
     end
   end
 
   # An access key ("CSAK<key-id>.<secret>") bound to one workspace
   # ("crn:<region>:<workspace-id>").
   class AccessKeyStrategy < Strategy
-    def initialize(workspace_crn:, access_key:, store: nil, base_url: nil, timeout: nil)
+    # on_event: a callable given each engine event (see Strategy#on_event).
+    def initialize(workspace_crn:, access_key:, store: nil, base_url: nil, timeout: nil, on_event: nil)
       super()
       opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
                                  timeoutMs: Args.timeout_option(timeout))
       adopt(Native.new_handle(:sa_access_key_strategy_new, Args.str("workspace_crn", workspace_crn),
                               Args.str("access_key", access_key), opts))
+      with_events(on_event)
     end
   end
 
@@ -239,15 +257,15 @@ module StackAuth
     private_class_method :new
 
     # With a block: yields the strategy, closes it, and returns the block's value.
-    def self.from_profile(profile_dir: nil, base_url: nil, timeout: nil, &block)
-      open(profile_dir: profile_dir, base_url: base_url, timeout: timeout, &block)
+    def self.from_profile(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil, &block)
+      open(profile_dir: profile_dir, base_url: base_url, timeout: timeout, on_event: on_event, &block)
     end
 
     # @api private
-    def self.build(profile_dir: nil, base_url: nil, timeout: nil)
+    def self.build(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil)
       opts = Native.options_json(profileDir: Args.str("profile_dir", profile_dir),
                                  baseUrl: Args.str("base_url", base_url), timeoutMs: Args.timeout_option(timeout))
-      allocate.send(:adopt, Native.new_handle(:sa_device_session_strategy_from_profile, opts))
+      allocate.send(:adopt, Native.new_handle(:sa_device_session_strategy_from_profile, opts)).send(:with_events, on_event)
     end
   end
 
@@ -335,7 +353,7 @@ module StackAuth
   class OidcFederationStrategy < Strategy
     include InCaller
 
-    def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, &block)
+    def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, on_event: nil, &block)
       super()
       raise InvalidArgument, "give the JWT provider as provider: or as a block, not both" if provider && block
 
@@ -354,6 +372,7 @@ module StackAuth
           Native.new_handle(:sa_oidc_federation_strategy_new, crn, Callbacks.get_token, ud, Callbacks.destroy, opts)
         end
       end
+      with_events(on_event)
     end
 
     # jwt: the caller's OIDC JWT (the provider is not called).
