@@ -109,6 +109,9 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if t == "" {
 		return invalidArg("token must not be empty")
 	}
+	if problem := tokenProblem([]byte(t)); problem != "" {
+		return invalidArg("token %s", problem)
+	}
 	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: defaultTimeout})))
 	return saOK
 }

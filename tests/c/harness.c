@@ -2508,6 +2508,11 @@ static void test_resolve_checks_token(void) {
 		CHECK(strstr(b.msg, "secret") == NULL); /* never echoes the value */
 		sa_strategy_free(s);
 	}
+	/* So does a static token. */
+	sa_strategy bad_static = 0xABCD;
+	CHECK_ST(sa_static_token_strategy_new(&bad_static, "secret\r\nX-Injected: 1"), SA_E_INVALID_ARG);
+	CHECK(sa_last_error_message() && strstr(sa_last_error_message(), "line") && !strstr(sa_last_error_message(), "secret"));
+	CHECK(bad_static == 0xABCD);
 	/* The OIDC provider's JWT follows the token rule too. */
 	badresolve b = {.bad = "a.b\n.c", .bad_len = 6, .st = 99};
 	sa_strategy s = 0;
