@@ -33,7 +33,8 @@
  *          sa_request_resolve or sa_request_reject. A hook that never completes its request
  *          times out. destroy(user_data) is called exactly once, after the last call of the
  *          hook, when the handle it belongs to is freed (and, for a store, no strategy uses
- *          it any more). No hook call starts after the free of its owner has returned.
+ *          it any more). A strategy's own hook (sa_strategy_fn_new, the OIDC provider) is
+ *          never called after sa_strategy_free has returned; one already running may finish.
  *          A hook may call any sa_* function, including sa_get_token on another strategy
  *          (even one sharing its store: that store's hooks are then called again, on
  *          another thread, while this call waits). A hook must not wait for the token it
