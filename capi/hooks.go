@@ -292,7 +292,7 @@ func (s *fnStore) Load(ctx context.Context) (*stackauth.Token, error) {
 	t, err := stackauth.NewTokenStoreFn(func(context.Context) (string, error) { return string(value), nil }, nil).Load(ctx)
 	if t != nil {
 		bad := false
-		t.AccessToken.Use(func(v string) { bad = tokenProblem([]byte(v)) != "" })
+		t.AccessToken.Use(func(v string) { bad = tokenProblem(unsafe.Slice(unsafe.StringData(v), len(v))) != "" })
 		if bad {
 			return nil, nil
 		}

@@ -2538,6 +2538,53 @@ static void loadonce_hook(void *ud, sa_request req) {
 	if (st != SA_OK) sa_request_resolve(req, NULL, 0);
 }
 
+/* A stored token whose value breaks the token rule (a JSON-escaped CR LF) is a cache miss:
+   the strategy mints its own rather than send it. */
+static void stored_token_with_line_break(void) {
+	storectx cap;
+	memset(&cap, 0, sizeof cap);
+	pthread_mutex_init(&cap.mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &cap, NULL));
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+	sa_store_free(st);
+	const char *key = "\"access_token\":\"";
+	char *at = cap.saved ? strstr(cap.saved, key) : NULL;
+	char *end = at ? strchr(at + strlen(key), '"') : NULL;
+	REQUIRE(end);
+	size_t head = (size_t)(end - cap.saved);
+	char *bad = malloc(cap.saved_len + 5);
+	memcpy(bad, cap.saved, head);
+	memcpy(bad + head, "\\r\\n", 4); /* the JSON escapes \r\n */
+	strcpy(bad + head + 4, end);
+
+	loadonce l = {.value = bad, .len = strlen(bad)};
+	atomic_store(&l.st, 99);
+	CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	emu_clear_requests();
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK_ST(atomic_load(&l.st), SA_OK); /* the JSON itself is fine */
+	char *v = token_value(t, NULL);
+	CHECK(v && !strchr(v, '\r') && !strchr(v, '\n'));
+	CHECK(emu_count_requests("/api/authorise") == 1); /* a miss: minted */
+	free(v);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	sa_store_free(st);
+	free(bad);
+	free(cap.saved);
+	pthread_mutex_destroy(&cap.mu);
+}
+
 static void test_resolve_checks_store_json(void) {
 	const char pretty[] = "{\n  \"not\": \"a token\"\r\n}";
 	struct {
@@ -2563,6 +2610,7 @@ static void test_resolve_checks_store_json(void) {
 		sa_strategy_free(s);
 		sa_store_free(st);
 	}
+	stored_token_with_line_break();
 	CHECK_NO_LIVE_OBJECTS();
 }
 
