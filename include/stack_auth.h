@@ -33,8 +33,9 @@
  *          sa_request_resolve or sa_request_reject. A hook that never completes its request
  *          times out. destroy(user_data) is called exactly once, after the last call of the
  *          hook, when the handle it belongs to is freed (and, for a store, no strategy uses
- *          it any more). A strategy's own hook (sa_strategy_fn_new, the OIDC provider) is
- *          never called after sa_strategy_free has returned; one already running may finish.
+ *          it any more). Once sa_strategy_free has returned, the library begins no new
+ *          call of that strategy's hooks (a call it had begun may still be arriving, and
+ *          one running may finish).
  *          A hook may call any sa_* function, including sa_get_token on another strategy
  *          (even one sharing its store: that store's hooks are then called again, on
  *          another thread, while this call waits). A hook must not wait for the token it
@@ -186,8 +187,9 @@ SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *w
                                                  sa_destroy_fn destroy, const char *options_json);
 /* Frees the strategy: waiting calls end with SA_E_CANCELLED, and a call racing the free gets
    SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the hook is no longer
-   running. An OIDC strategy's refreshes stop: none of its hooks (provider, store) is called
-   after this returns. Never waits for a hook. Accepts 0 and stale handles. */
+   running. An OIDC strategy's refreshes stop: a refresh in flight is cancelled, and its
+   answer is neither installed nor saved to the store. Never waits for a hook. Accepts 0
+   and stale handles. */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
    401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
