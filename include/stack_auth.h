@@ -43,8 +43,8 @@
  *          served (or a strategy the hook itself serves) waits for this very hook and ends
  *          with SA_E_TIMEOUT; sa_try_get_token answers at once (SA_E_WOULD_BLOCK).
  * Blocking sa_get_token, sa_get_token_value, sa_device_code_begin, sa_device_code_poll and
- *          sa_bind_client_device block the calling thread on the network, for at most their
- *          timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
+ *          sa_bind_client_device block the calling thread (on the network or a hook), for at
+ *          most their timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
  *          and sa_get_token_async (completes on a library thread), and run the device-code
  *          calls on a thread of their own.
  * fork     The library must not be used across fork(): in a child process every function

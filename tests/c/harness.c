@@ -2614,6 +2614,21 @@ static void test_resolve_checks_store_json(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* Item 8: sa_device_code_begin blocks on the network for at most its timeoutMs. */
+static void test_device_begin_timeout(void) {
+	char dir[512], opts[1200];
+	make_tmpdir(dir, sizeof dir);
+	emu_fault("/oauth/device/code", 0, 3000, 1); /* the server holds the request */
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\",\"timeoutMs\":200}", EMU.url, dir);
+	sa_device_flow f = 0xABCD;
+	CHECK_ST(sa_device_code_begin(&f, EMU.region, NULL, opts), SA_E_TIMEOUT);
+	CHECK_STREQ(sa_last_error_code(), "TIMEOUT");
+	CHECK(f == 0xABCD);
+	emu_clear_faults();
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* Item 8: sa_free ignores a pointer it did not hand out (or already freed) without reading
    memory around it: a pointer at the start of a page after an unmapped one, a malloc'd
    pointer, a stack buffer, and a second sa_free of a library string. Run in a child so a
@@ -2716,6 +2731,7 @@ static const test_case TESTS[] = {
     {"resolve_checks_token", test_resolve_checks_token, 1},
     {"resolve_checks_store_json", test_resolve_checks_store_json, 1},
     {"free_foreign_pointer", test_free_foreign_pointer, 1},
+    {"device_begin_timeout", test_device_begin_timeout, 0},
     {"no_live_objects", test_no_live_objects, 1},
 };
 #define N_TESTS (sizeof TESTS / sizeof *TESTS)
