@@ -109,6 +109,9 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if t == "" {
 		return invalidArg("token must not be empty")
 	}
+	if problem := tokenProblem([]byte(t)); problem != "" {
+		return invalidArg("token %s", problem)
+	}
 	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: defaultTimeout})))
 	return saOK
 }
@@ -309,6 +312,9 @@ func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 		return fail(saEWouldBlock, "WOULD_BLOCK", "no usable token without waiting; use sa_get_token_async")
 	}
 	if err != nil {
+		if o.life.Err() != nil { // freed meanwhile: the engine's "closed" is the free's doing
+			return report(cancelled("a token"))
+		}
 		return report(err)
 	}
 	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
@@ -335,18 +341,23 @@ func sago_get_token_async(s C.sa_strategy, timeoutMs C.int32_t, done C.sa_token_
 			}()
 			return o.getToken(timeout)
 		}()
-		if err != nil {
-			st, ae := classify(err)
-			data, _ := ae.MarshalJSON()
-			p := C.sashim_borrow(string(data))
-			defer C.sashim_wipe_free(p, C.size_t(len(data)))
-			C.sashim_call_done(done, userData, st, 0, p)
-			return
-		}
-		h := C.sa_token(handles.add(&tokenObj{tok: tok}))
-		C.sashim_call_done(done, userData, saOK, h, nil)
+		completions.add(func() { complete(done, userData, tok, err) })
 	}()
 	return saOK
+}
+
+// complete calls an sa_get_token_async callback with its outcome (on a completion worker).
+func complete(done C.sa_token_done_fn, userData C.uintptr_t, tok stackauth.ServiceToken, err error) {
+	if err != nil {
+		st, ae := classify(err)
+		data, _ := ae.MarshalJSON()
+		p := C.sashim_borrow(string(data))
+		defer C.sashim_wipe_free(p, C.size_t(len(data)))
+		C.sashim_call_done(done, userData, st, 0, p)
+		return
+	}
+	h := C.sa_token(handles.add(&tokenObj{tok: tok}))
+	C.sashim_call_done(done, userData, saOK, h, nil)
 }
 
 // tokenArg checks the arguments of a token getter.

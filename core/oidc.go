@@ -136,12 +136,15 @@ func (s *OidcFederationStrategy) settle(digest string, eng *Engine, p *pendingEn
 	}
 }
 
-// Close drops every cached engine.
+// Close closes every engine, cached or pending, which stops their refreshes.
 func (s *OidcFederationStrategy) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pending {
 		p.eng.Close()
+	}
+	for _, el := range s.cache.items {
+		el.Value.(*lruItem).eng.Close()
 	}
 	s.pending = map[string]*pendingEngine{}
 	s.cache = newLRUCache(s.cache.capacity)

@@ -304,6 +304,30 @@ func TestOIDCRefresher_PersistsTokenToStoreAfterFederation(t *testing.T) {
 	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "stamped with its JWT digest")
 }
 
+// Close stops a cached token's background refresh too: a refresh in flight when the
+// strategy is closed ends without installing (or saving) its answer.
+func TestOIDCStrategy_CloseStopsTheRefreshOfACachedToken(t *testing.T) {
+	e := newPortOIDCEnv(t)
+	gate := newPortGate(t)
+	ended := make(chan Event, 4)
+	s := e.strategy(t, WithEvents(func(ev Event) {
+		if ev.Reason == ReasonStale && (ev.Kind == RefreshSucceeded || ev.Kind == RefreshFailed) {
+			ended <- ev
+		}
+	}))
+	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
+	require.NoError(t, err)
+	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
+	e.clock.Advance(14 * time.Minute) // inside the refresh window, still usable
+	_, err = s.GetToken(portUser(t, "a.jwt.sig"))
+	require.NoError(t, err)
+	portRecv(t, gate.entered) // the background refresh is at the server
+	s.Close()
+	gate.open()
+	ev := portRecv(t, ended)
+	assert.Equal(t, RefreshFailed, ev.Kind, "the refresh of a closed strategy is cancelled")
+}
+
 // ---- oidc_federation_strategy.rs: construction ----
 
 func TestOIDCStrategy_BaseURLOption(t *testing.T) {

@@ -33,10 +33,20 @@
  *          sa_request_resolve or sa_request_reject. A hook that never completes its request
  *          times out. destroy(user_data) is called exactly once, after the last call of the
  *          hook, when the handle it belongs to is freed (and, for a store, no strategy uses
- *          it any more).
- * Blocking sa_get_token and sa_device_code_poll block the calling thread, for at most their
- *          timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
- *          and sa_get_token_async (completes on a library thread).
+ *          it any more). Once sa_strategy_free has returned, the library begins no new
+ *          call of that strategy's hooks (a call it had begun may still be arriving, and
+ *          one running may finish).
+ *          A hook may call any sa_* function, including sa_get_token on another strategy
+ *          (even one sharing its store: that store's hooks are then called again, on
+ *          another thread, while this call waits). A hook must not wait for the token it
+ *          is helping to produce: sa_get_token or sa_get_token_value on the strategy being
+ *          served (or a strategy the hook itself serves) waits for this very hook and ends
+ *          with SA_E_TIMEOUT; sa_try_get_token answers at once (SA_E_WOULD_BLOCK).
+ * Blocking sa_get_token, sa_get_token_value, sa_device_code_begin, sa_device_code_poll and
+ *          sa_bind_client_device block the calling thread (on the network or a hook), for at
+ *          most their timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
+ *          and sa_get_token_async (completes on a library thread), and run the device-code
+ *          calls on a thread of their own.
  * fork     The library must not be used across fork(): in a child process every function
  *          returns SA_E_FORKED at once. Load it after forking (gunicorn preload_app, Puma
  *          preload_app!, multiprocessing's fork start method).
@@ -159,7 +169,8 @@ SA_API sa_status sa_access_key_strategy_new(sa_strategy *out, const char *worksp
 /* The device session saved by a device-code login, refreshed with its rotating refresh token
    under a lock shared with other processes. Errors: STORE_ERROR, NOT_AUTHENTICATED. */
 SA_API sa_status sa_device_session_strategy_from_profile(sa_strategy *out, const char *options_json);
-/* Always returns token (tests, fixed credentials). */
+/* Always returns token (tests, fixed credentials). token must be one line: CR or LF is
+   SA_E_INVALID_ARG. */
 SA_API sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token);
 /* AuthStrategyFn: fn is asked for a token on every sa_get_token (no caching); concurrent
    callers share one request. On failure of this call destroy is NOT called. */
@@ -174,8 +185,11 @@ SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, voi
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);
-/* Frees the strategy: waiting calls end with SA_E_CANCELLED; its hook's destroy runs once the
-   hook is no longer running. Accepts 0 and stale handles. */
+/* Frees the strategy: waiting calls end with SA_E_CANCELLED, and a call racing the free gets
+   SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the hook is no longer
+   running. An OIDC strategy's refreshes stop: a refresh in flight is cancelled, and its
+   answer is neither installed nor saved to the store. Never waits for a hook. Accepts 0
+   and stale handles. */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
    401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
@@ -196,7 +210,13 @@ SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
 SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
 /* Starts getting a token and returns at once; done is called exactly once, on a library
    thread, within the strategy's timeoutMs. Returns an error (and never calls done) only when
-   it could not start. */
+   it could not start.
+   Every done of the process runs on one pool of 4 library threads, in the order the outcomes
+   arrive: however slow done is, or however many calls are pending, the library starts no
+   more threads for them (pending completions wait in memory). So done should return
+   promptly and must not wait for another completion. A done that blocks holds one of the 4
+   threads until it returns; if all 4 block forever, no later done is ever called (the
+   outcomes queue up), while refreshes, sa_get_token and the other functions keep working. */
 SA_API sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data);
 /* sa_get_token_async with its own timeout: done is called within timeout_ms (<= 0: the
    strategy's timeoutMs) with SA_E_TIMEOUT if no token came by then. */
@@ -216,7 +236,9 @@ SA_API void sa_token_free(sa_token t);
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
-   misses; save failures are ignored. On failure of this call destroy is NOT called. */
+   misses; save failures are ignored. On failure of this call destroy is NOT called. load and
+   save are not serialised: with several strategies on one store they may run at the same
+   time, on different threads. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
@@ -244,7 +266,16 @@ SA_API void sa_store_free(sa_store st);
 /* ---- Completing hook requests (from any thread, at any time) -------------------------- */
 
 /* Completes req with value[0..len). A late or repeated completion returns
-   SA_E_INVALID_HANDLE and changes nothing. value may be NULL when len is 0. */
+   SA_E_INVALID_HANDLE and changes nothing. value may be NULL when len is 0.
+   value is checked, and a bad one is SA_E_INVALID_ARG (the message names the problem, never
+   the value) and leaves req open for a proper completion: a token or an OIDC JWT (the
+   sa_get_token_fn hooks) must be valid UTF-8 without NUL, CR or LF (it is sent as one HTTP
+   header line); stored token JSON (sa_store_load_fn) must be valid UTF-8 without NUL (line
+   breaks are JSON whitespace; a token inside that breaks the token rule is a cache miss).
+   Lifetime: req is valid from the hook's call until its first completion, the hook's timeout
+   (timeoutMs), or the free of the handle the hook belongs to, whichever comes first; after
+   that every completion returns SA_E_INVALID_HANDLE. Handles are never reused, so a stale
+   req never completes another request. */
 SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len);
 /* Fails req. code is a stack-auth code (NULL: "CUSTOM"), or the host's own name for the
    failure (an exception class); message may be NULL. The waiting caller gets SA_E_CALLBACK
@@ -256,7 +287,9 @@ SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *m
 /* ---- Device-code login ---------------------------------------------------------------- */
 
 /* Starts a device-code login (RFC 8628) for region ("ap-southeast-2.aws"); client_id NULL
-   means "cli". options_json keys: baseUrl, profileDir, timeoutMs. */
+   means "cli". options_json keys: baseUrl, profileDir, timeoutMs. Blocks on the network
+   (one request to the token service) for at most timeoutMs (default 30000), then SA_E_TIMEOUT;
+   never call it on an event-loop thread. */
 SA_API sa_status sa_device_code_begin(sa_device_flow *out, const char *region,
                                       const char *client_id, const char *options_json);
 /* {"userCode","verificationUri","verificationUriComplete","expiresIn"}. Free with sa_free. */
@@ -269,12 +302,16 @@ SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_open
 SA_API sa_status sa_device_code_poll(sa_device_flow f, int32_t timeout_ms, char **out, size_t *out_len);
 SA_API void sa_device_flow_free(sa_device_flow f);
 /* Registers this device with ZeroKMS and saves secretkey.json (spec 8.3). options_json keys:
-   profileDir, timeoutMs. */
+   profileDir, timeoutMs. Blocks on the network for at most timeoutMs (default 30000), then
+   SA_E_TIMEOUT; never call it on an event-loop thread. */
 SA_API sa_status sa_bind_client_device(const char *options_json);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 
-/* Zeroes and frees a string the library returned. Accepts NULL. */
+/* Zeroes and frees a string the library returned. Accepts NULL. A pointer the library did not
+   return, or one already freed, is ignored: sa_free looks it up among the strings it handed
+   out and touches no memory it does not own (so a double sa_free is harmless, but a free()
+   of a library string, or sa_free of a host pointer, is still a bug in the host). */
 SA_API void sa_free(void *p);
 
 /* ---- Diagnostics ---------------------------------------------------------------------- */

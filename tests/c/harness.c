@@ -1986,7 +1986,7 @@ static void test_huge_inputs(void) {
 	CHECK(strlen(sa_last_error_message()) < 1024);
 	free(opts);
 
-	/* A 1 MiB bearer token from a hook, and one with an embedded NUL. */
+	/* A 1 MiB bearer token from a hook. */
 	fnctx c;
 	fnctx_init(&c, M_SYNC, big);
 	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
@@ -2000,15 +2000,16 @@ static void test_huge_inputs(void) {
 	sa_token_free(t);
 	free_fn_strategy(s, &c);
 
+	/* A token with an embedded NUL is refused (it could not be sent); the request stays
+	   open, so the caller's timeout ends the wait. */
 	static const char nul_tok[] = {'a', 'b', 0, 'c', 'd'};
 	fnctx_init(&c, M_SYNC, NULL);
 	c.value = nul_tok, c.len = sizeof nul_tok;
 	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	CHECK_OK(sa_token_value(t, &v, &n));
-	CHECK(n == 5 && v && memcmp(v, nul_tok, 5) == 0 && v[5] == 0);
-	sa_free(v);
-	sa_token_free(t);
+	t = 0xABCD;
+	CHECK_ST(sa_get_token(&t, s, 200), SA_E_TIMEOUT);
+	CHECK(t == 0xABCD);
+	CHECK(atomic_load(&c.st1) == SA_E_INVALID_ARG);
 	free_fn_strategy(s, &c);
 
 	/* len 0 (value NULL): an empty bearer token is the hook's error, never a token. */
@@ -2096,6 +2097,627 @@ static void test_debug_panic(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* ---- the host survives (issue 12, items 5-8) -------------------------------------------- */
+
+/* Item 5: completions run on a small fixed pool. N async calls whose done sleeps 1 ms (and,
+   in the second round, holds a lock every done shares, as a GIL would): every call
+   completes, and the process never has 64 threads more than before. Counts only; the
+   timings are tests/c/bench_async.c's. */
+typedef struct {
+	pthread_mutex_t *shared; /* NULL: no shared lock */
+	atomic_int done, ok, peak;
+} slowdone;
+
+static void slow_done(void *ud, sa_status st, sa_token t, const char *err) {
+	(void)err;
+	slowdone *d = ud;
+	if (d->shared) pthread_mutex_lock(d->shared);
+	sleep_ms(1);
+	int n = thread_count();
+	for (int p = atomic_load(&d->peak); n > p && !atomic_compare_exchange_weak(&d->peak, &p, n);) {
+	}
+	if (d->shared) pthread_mutex_unlock(d->shared);
+	if (st == SA_OK) {
+		atomic_fetch_add(&d->ok, 1);
+		sa_token_free(t);
+	}
+	atomic_fetch_add(&d->done, 1);
+}
+
+static void test_async_done_pool(void) {
+	enum { N = 1000 };
+	pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
+	for (int round = 0; round < 2; round++) {
+		sa_strategy s = 0;
+		CHECK_OK(sa_static_token_strategy_new(&s, "pool-token"));
+		slowdone d = {.shared = round ? &shared : NULL};
+		int base = thread_count(), started = 0;
+		atomic_store(&d.peak, base);
+		for (int i = 0; i < N; i++) started += sa_get_token_async(s, slow_done, &d) == SA_OK;
+		CHECK(started == N);
+		for (double until = now_ms() + 60000; atomic_load(&d.done) < N && now_ms() < until;) {
+			int n = thread_count();
+			for (int p = atomic_load(&d.peak); n > p && !atomic_compare_exchange_weak(&d.peak, &p, n);) {
+			}
+			sleep_ms(2);
+		}
+		int peak = atomic_load(&d.peak);
+		printf("    %s: threads %d before, %d at peak; %d of %d completed\n", round ? "shared lock" : "no lock",
+		       base, peak, atomic_load(&d.done), N);
+		CHECK(atomic_load(&d.done) == N && atomic_load(&d.ok) == N);
+		if (peak - base >= 64) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "%d threads before, %d at peak", base, peak);
+			fail_at(__FILE__, __LINE__, "completions run on a bounded pool", msg);
+		}
+		sa_strategy_free(s);
+	}
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 5: a done that blocks holds one pool thread; the others keep completing calls, and
+   other calls of the library are unaffected. */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int release, blocked;
+} gate;
+
+static void gate_init(gate *g) {
+	memset(g, 0, sizeof *g);
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+}
+
+static void gate_wait(gate *g) {
+	pthread_mutex_lock(&g->mu);
+	g->blocked++;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->release) pthread_cond_wait(&g->cv, &g->mu);
+	g->blocked--;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static int gate_blocked(gate *g) {
+	pthread_mutex_lock(&g->mu);
+	int n = g->blocked;
+	pthread_mutex_unlock(&g->mu);
+	return n;
+}
+
+static void gate_open(gate *g) {
+	pthread_mutex_lock(&g->mu);
+	g->release = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_destroy(gate *g) {
+	pthread_mutex_lock(&g->mu);
+	while (g->blocked) pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+}
+
+static void blocking_done(void *ud, sa_status st, sa_token t, const char *err) {
+	(void)err;
+	if (st == SA_OK) sa_token_free(t);
+	gate_wait(ud);
+}
+
+static void test_async_done_blocks(void) {
+	sa_strategy s = 0;
+	CHECK_OK(sa_static_token_strategy_new(&s, "gate-token"));
+	gate g;
+	gate_init(&g);
+	CHECK_OK(sa_get_token_async(s, blocking_done, &g));
+	CHECK(WAIT_UNTIL(gate_blocked(&g) == 1, 5000));
+	/* One done is stuck: later completions still run, and blocking calls still work. */
+	slowdone d = {0};
+	for (int i = 0; i < 100; i++) CHECK_OK(sa_get_token_async(s, slow_done, &d));
+	CHECK(WAIT_UNTIL(atomic_load(&d.done) == 100, 10000));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 1000));
+	sa_token_free(t);
+	gate_open(&g);
+	gate_destroy(&g);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 6: a store handle freed while a constructor names it: the constructor either took
+   its reference first (it succeeds; the store's destroy waits for the strategy) or fails
+   with SA_E_INVALID_HANDLE. Never a strategy whose store was already destroyed. */
+typedef struct {
+	atomic_int loads, destroys, loads_after_destroy;
+} racestore;
+
+static void racestore_load(void *ud, sa_request req) {
+	racestore *r = ud;
+	atomic_fetch_add(&r->loads, 1);
+	if (atomic_load(&r->destroys)) atomic_fetch_add(&r->loads_after_destroy, 1);
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void racestore_destroy(void *ud) { atomic_fetch_add(&((racestore *)ud)->destroys, 1); }
+
+typedef struct {
+	pthread_barrier_t *go;
+	const char *opts;
+	sa_strategy s;
+	sa_status st;
+} ctor_arg;
+
+static void *ctor_main(void *p) {
+	ctor_arg *a = p;
+	pthread_barrier_wait(a->go);
+	a->st = sa_access_key_strategy_new(&a->s, EMU.crn, EMU.key, a->opts);
+	return NULL;
+}
+
+static void test_store_free_vs_constructor(void) {
+	enum { ROUNDS = 20000 };
+	int bad_status = 0, destroyed_early = 0, ok = 0, invalid = 0;
+	atomic_store(&g_spin_stop, 0);
+	pthread_t spinners[2];
+	for (int k = 0; k < 2; k++) pthread_create(&spinners[k], NULL, spin_main, NULL);
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, 2);
+	for (int i = 0; i < ROUNDS; i++) {
+		racestore r = {0};
+		sa_store st = 0;
+		if (sa_store_fn_new(&st, racestore_load, NULL, &r, racestore_destroy) != SA_OK) {
+			bad_status++;
+			continue;
+		}
+		char opts[600];
+		snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+		ctor_arg a = {.go = &go, .opts = opts};
+		pthread_t th;
+		pthread_create(&th, NULL, ctor_main, &a);
+		pthread_barrier_wait(&go);
+		sa_store_free(st);
+		pthread_join(th, NULL);
+		if (a.st == SA_OK) {
+			ok++;
+			if (atomic_load(&r.destroys)) destroyed_early++; /* the strategy still holds it */
+			sa_strategy_free(a.s);
+		} else if (a.st == SA_E_INVALID_HANDLE) {
+			invalid++;
+		} else {
+			bad_status++;
+		}
+		WAIT_UNTIL(atomic_load(&r.destroys) == 1, 3000);
+		if (atomic_load(&r.destroys) != 1) bad_status++;
+	}
+	atomic_store(&g_spin_stop, 1);
+	for (int k = 0; k < 2; k++) pthread_join(spinners[k], NULL);
+	pthread_barrier_destroy(&go);
+	printf("    %d rounds: %d built, %d SA_E_INVALID_HANDLE, %d built on a destroyed store\n", ROUNDS, ok,
+	       invalid, destroyed_early);
+	CHECK(bad_status == 0);
+	CHECK(destroyed_early == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 6: sa_try_get_token racing sa_strategy_free returns a token, SA_E_INVALID_HANDLE or
+   SA_E_CANCELLED; never the engine's ALREADY_CONSUMED. */
+typedef struct {
+	sa_strategy s;
+	atomic_int *stop;
+	int other;
+	sa_status first_other;
+	char code[64];
+} tryspin;
+
+static void *tryspin_main(void *p) {
+	tryspin *a = p;
+	while (!atomic_load(a->stop)) {
+		sa_token t = 0;
+		sa_status st = sa_try_get_token(&t, a->s);
+		if (st == SA_OK) sa_token_free(t);
+		else if (st == SA_E_INVALID_HANDLE) break;
+		else if (st != SA_E_CANCELLED && !a->other++) {
+			a->first_other = st;
+			snprintf(a->code, sizeof a->code, "%s", sa_last_error_code() ? sa_last_error_code() : "-");
+		}
+	}
+	return NULL;
+}
+
+static void test_try_vs_free(void) {
+	enum { ROUNDS = 2000, SPINNERS = 3 };
+	sa_store st = 0;
+	CHECK_OK(sa_store_memory_new(&st)); /* one mint; every later strategy loads it */
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	int other = 0;
+	char first[160] = "";
+	for (int i = 0; i < ROUNDS; i++) {
+		sa_strategy s = 0;
+		CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+		sa_token t = 0;
+		CHECK_OK(sa_get_token(&t, s, 10000));
+		sa_token_free(t);
+		atomic_int stop = 0;
+		tryspin a[SPINNERS];
+		pthread_t th[SPINNERS];
+		for (int k = 0; k < SPINNERS; k++) {
+			a[k] = (tryspin){.s = s, .stop = &stop};
+			pthread_create(&th[k], NULL, tryspin_main, &a[k]);
+		}
+		sa_strategy_free(s);
+		for (int k = 0; k < SPINNERS; k++) {
+			pthread_join(th[k], NULL);
+			if (a[k].other && !other)
+				snprintf(first, sizeof first, "round %d: %s (%d) %s", i, status_name(a[k].first_other),
+				         a[k].first_other, a[k].code);
+			other += a[k].other;
+		}
+	}
+	sa_store_free(st);
+	if (other) {
+		char d[256];
+		snprintf(d, sizeof d, "%d calls returned something else; first: %s", other, first);
+		fail_at(__FILE__, __LINE__, "try_get_token racing free: OK, INVALID_HANDLE or CANCELLED", d);
+	}
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 6: freeing an OIDC strategy stops its refresh: a background refresh in flight when
+   the strategy is freed never reaches the store's save hook afterwards. */
+typedef struct {
+	atomic_int saves, saves_after_free, freed;
+} oidcstore;
+
+static void oidcstore_load(void *ud, sa_request req) {
+	(void)ud;
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void oidcstore_save(void *ud, sa_request req, const char *json, size_t len) {
+	(void)json, (void)len;
+	oidcstore *o = ud;
+	atomic_fetch_add(&o->saves, 1);
+	if (atomic_load(&o->freed)) atomic_fetch_add(&o->saves_after_free, 1);
+	sa_request_resolve(req, NULL, 0);
+}
+
+/* The emulator drops a fault with count 1 once a request has taken it. */
+static int fault_taken(const char *path) {
+	char *body = NULL;
+	if (emu_http("GET", "/_emulator/faults", NULL, &body) != 200) return 0;
+	int taken = body && !strstr(body, path);
+	free(body);
+	return taken;
+}
+
+static void test_oidc_free_stops_refresh(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJvaWRjLWZyZWUifQ.c2ln");
+	oidcstore o = {0};
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, oidcstore_load, oidcstore_save, &o, NULL));
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	emu_token_ttl(2); /* stale after 1 s */
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	sa_token_free(t);
+	emu_token_ttl(900);
+	long long exp = json_get_num(json, "expiresAt");
+	free(json);
+	REQUIRE(exp > 0);
+	CHECK(WAIT_UNTIL(atomic_load(&o.saves) == 1, 3000));
+	while ((long long)time(NULL) < exp - 1) sleep_ms(20); /* stale, still usable */
+	emu_fault("/api/authorise", 0, 600, 1); /* the background refresh waits on the server */
+	CHECK_OK(sa_get_token(&t, s, 10000)); /* the stale token; starts the refresh */
+	sa_token_free(t);
+	CHECK(WAIT_UNTIL(fault_taken("/api/authorise"), 3000)); /* the refresh reached the server */
+	sa_strategy_free(s);
+	atomic_store(&o.freed, 1);
+	/* The delayed answer arrives after 600 ms; a refresh still running would save then. */
+	sleep_ms(1200);
+	printf("    saves %d, after free %d\n", atomic_load(&o.saves), atomic_load(&o.saves_after_free));
+	CHECK(atomic_load(&o.saves_after_free) == 0);
+	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+	sa_store_free(st);
+	emu_clear_faults();
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 7: a store load hook may call sa_get_token on another strategy that shares its
+   store: the nested load runs (no library lock is held across a hook) and the call works. */
+typedef struct {
+	storectx store;
+	_Atomic sa_strategy other, self;
+	atomic_int nested, nested_status, self_status, self_try_status;
+} reentry;
+
+static void reentry_load(void *ud, sa_request req) {
+	reentry *r = ud;
+	if (atomic_exchange(&r->nested, 1) == 0) {
+		sa_token t = 0;
+		sa_strategy other = atomic_load(&r->other), self = atomic_load(&r->self);
+		if (other) {
+			sa_status st = sa_get_token(&t, other, 3000);
+			atomic_store(&r->nested_status, st);
+			if (st == SA_OK) sa_token_free(t);
+		}
+		if (self) {
+			/* A hook never waits for the token it is computing: it times out. Trying never blocks. */
+			atomic_store(&r->self_try_status, sa_try_get_token(&t, self));
+			sa_status st = sa_get_token(&t, self, 300);
+			atomic_store(&r->self_status, st);
+			if (st == SA_OK) sa_token_free(t);
+		}
+	}
+	store_load(&r->store, req);
+}
+
+static void reentry_save(void *ud, sa_request req, const char *json, size_t len) {
+	store_save(&((reentry *)ud)->store, req, json, len);
+}
+
+static void test_hook_calls_other_strategy(void) {
+	reentry r;
+	memset(&r, 0, sizeof r);
+	pthread_mutex_init(&r.store.mu, NULL);
+	atomic_store(&r.nested_status, 99);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, reentry_load, reentry_save, &r, NULL));
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy a = 0, b = 0;
+	CHECK_OK(sa_access_key_strategy_new(&a, EMU.crn, EMU.key, opts));
+	CHECK_OK(sa_access_key_strategy_new(&b, EMU.crn, EMU.key, opts));
+	atomic_store(&r.other, b);
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, a, 10000));
+	sa_token_free(t);
+	CHECK_ST(atomic_load(&r.nested_status), SA_OK);
+	CHECK(atomic_load(&r.store.loads) >= 2); /* the nested load ran while the outer one waited */
+	sa_strategy_free(a), sa_strategy_free(b);
+	sa_store_free(st);
+	free(r.store.saved);
+	pthread_mutex_destroy(&r.store.mu);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 7, the other side: a hook that waits on its own strategy's token gets SA_E_TIMEOUT
+   (documented), sa_try_get_token answers at once, and the outer call still succeeds. */
+static void test_hook_calls_own_strategy(void) {
+	reentry r;
+	memset(&r, 0, sizeof r);
+	pthread_mutex_init(&r.store.mu, NULL);
+	atomic_store(&r.self_status, 99);
+	atomic_store(&r.self_try_status, 99);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, reentry_load, reentry_save, &r, NULL));
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy a = 0;
+	CHECK_OK(sa_access_key_strategy_new(&a, EMU.crn, EMU.key, opts));
+	atomic_store(&r.self, a);
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, a, 10000));
+	sa_token_free(t);
+	CHECK_ST(atomic_load(&r.self_try_status), SA_E_WOULD_BLOCK);
+	CHECK_ST(atomic_load(&r.self_status), SA_E_TIMEOUT);
+	sa_strategy_free(a);
+	sa_store_free(st);
+	free(r.store.saved);
+	pthread_mutex_destroy(&r.store.mu);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 8: a token handed to sa_request_resolve must be valid UTF-8 without NUL, CR or LF
+   (it becomes an HTTP header value); the error names the problem, never the value. The
+   request stays open, so the hook can still complete it. Stored token JSON may hold line
+   breaks (JSON whitespace) but not invalid UTF-8 or NUL. */
+typedef struct {
+	const char *bad;
+	size_t bad_len;
+	sa_status st;
+	char msg[256];
+} badresolve;
+
+static void badresolve_hook(void *ud, sa_request req) {
+	badresolve *b = ud;
+	b->st = sa_request_resolve(req, b->bad, b->bad_len);
+	snprintf(b->msg, sizeof b->msg, "%s", sa_last_error_message() ? sa_last_error_message() : "");
+	if (b->st != SA_OK) sa_request_resolve(req, "good-token", 10);
+}
+
+static void test_resolve_checks_token(void) {
+	struct {
+		const char *v;
+		size_t n;
+		const char *names;
+	} bad[] = {
+	    {"secret\xff\xfe-tok", 12, "UTF-8"}, {"secret\0-tok", 11, "NUL"}, {"secret\r\n-tok", 12, "line"},
+	    {"secret\n-tok", 11, "line"},        {"secret\r-tok", 11, "line"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		badresolve b = {.bad = bad[i].v, .bad_len = bad[i].n, .st = 99};
+		sa_strategy s = 0;
+		CHECK_OK(sa_strategy_fn_new(&s, badresolve_hook, &b, NULL));
+		sa_token t = 0;
+		CHECK_OK(sa_get_token(&t, s, 5000));
+		char *v = token_value(t, NULL);
+		CHECK_STREQ(v, "good-token"); /* the bad value never became a token */
+		free(v);
+		sa_token_free(t);
+		CHECK_ST(b.st, SA_E_INVALID_ARG);
+		CHECK(strstr(b.msg, bad[i].names) != NULL);
+		CHECK(strstr(b.msg, "secret") == NULL); /* never echoes the value */
+		sa_strategy_free(s);
+	}
+	/* So does a static token. */
+	sa_strategy bad_static = 0xABCD;
+	CHECK_ST(sa_static_token_strategy_new(&bad_static, "secret\r\nX-Injected: 1"), SA_E_INVALID_ARG);
+	CHECK(sa_last_error_message() && strstr(sa_last_error_message(), "line") && !strstr(sa_last_error_message(), "secret"));
+	CHECK(bad_static == 0xABCD);
+	/* The OIDC provider's JWT follows the token rule too. */
+	badresolve b = {.bad = "a.b\n.c", .bad_len = 6, .st = 99};
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, badresolve_hook, &b, NULL, OPTS_BASE));
+	sa_token t = 0;
+	sa_status got = sa_get_token(&t, s, 5000); /* "good-token" is no JWT: the exchange may fail */
+	if (got == SA_OK) sa_token_free(t);
+	CHECK_ST(b.st, SA_E_INVALID_ARG);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+typedef struct {
+	const char *value;
+	size_t len;
+	atomic_int st;
+} loadonce;
+
+static void loadonce_hook(void *ud, sa_request req) {
+	loadonce *l = ud;
+	sa_status st = sa_request_resolve(req, l->value, l->len);
+	atomic_store(&l->st, st);
+	if (st != SA_OK) sa_request_resolve(req, NULL, 0);
+}
+
+/* A stored token whose value breaks the token rule (a JSON-escaped CR LF) is a cache miss:
+   the strategy mints its own rather than send it. */
+static void stored_token_with_line_break(void) {
+	storectx cap;
+	memset(&cap, 0, sizeof cap);
+	pthread_mutex_init(&cap.mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &cap, NULL));
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+	sa_store_free(st);
+	const char *key = "\"access_token\":\"";
+	char *at = cap.saved ? strstr(cap.saved, key) : NULL;
+	char *end = at ? strchr(at + strlen(key), '"') : NULL;
+	REQUIRE(end);
+	size_t head = (size_t)(end - cap.saved);
+	char *bad = malloc(cap.saved_len + 5);
+	memcpy(bad, cap.saved, head);
+	memcpy(bad + head, "\\r\\n", 4); /* the JSON escapes \r\n */
+	strcpy(bad + head + 4, end);
+
+	loadonce l = {.value = bad, .len = strlen(bad)};
+	atomic_store(&l.st, 99);
+	CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	emu_clear_requests();
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK_ST(atomic_load(&l.st), SA_OK); /* the JSON itself is fine */
+	char *v = token_value(t, NULL);
+	CHECK(v && !strchr(v, '\r') && !strchr(v, '\n'));
+	CHECK(emu_count_requests("/api/authorise") == 1); /* a miss: minted */
+	free(v);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	sa_store_free(st);
+	free(bad);
+	free(cap.saved);
+	pthread_mutex_destroy(&cap.mu);
+}
+
+static void test_resolve_checks_store_json(void) {
+	const char pretty[] = "{\n  \"not\": \"a token\"\r\n}";
+	struct {
+		const char *v;
+		size_t n;
+		sa_status want;
+	} cases[] = {
+	    {pretty, sizeof pretty - 1, SA_OK}, {"{\"a\":\"\xff\"}", 8, SA_E_INVALID_ARG}, {"{\"a\":\0}", 7, SA_E_INVALID_ARG},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		loadonce l = {.value = cases[i].v, .len = cases[i].n};
+		atomic_store(&l.st, 99);
+		sa_store st = 0;
+		CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
+		char opts[600];
+		snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+		sa_strategy s = 0;
+		CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+		sa_token t = 0;
+		CHECK_OK(sa_get_token(&t, s, 10000)); /* a miss either way: minted */
+		sa_token_free(t);
+		CHECK_ST(atomic_load(&l.st), cases[i].want);
+		sa_strategy_free(s);
+		sa_store_free(st);
+	}
+	stored_token_with_line_break();
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 8: sa_device_code_begin blocks on the network for at most its timeoutMs. */
+static void test_device_begin_timeout(void) {
+	char dir[512], opts[1200];
+	make_tmpdir(dir, sizeof dir);
+	emu_fault("/oauth/device/code", 0, 3000, 1); /* the server holds the request */
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\",\"timeoutMs\":200}", EMU.url, dir);
+	sa_device_flow f = 0xABCD;
+	CHECK_ST(sa_device_code_begin(&f, EMU.region, NULL, opts), SA_E_TIMEOUT);
+	CHECK_STREQ(sa_last_error_code(), "TIMEOUT");
+	CHECK(f == 0xABCD);
+	emu_clear_faults();
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Item 8: sa_free ignores a pointer it did not hand out (or already freed) without reading
+   memory around it: a pointer at the start of a page after an unmapped one, a malloc'd
+   pointer, a stack buffer, and a second sa_free of a library string. Run in a child so a
+   crash is a failed check rather than the end of the suite; the child only calls sa_free,
+   which never enters the Go runtime. */
+static void test_free_foreign_pointer(void) {
+	long page = sysconf(_SC_PAGESIZE);
+	char *v = NULL;
+	sa_strategy s = 0;
+	CHECK_OK(sa_static_token_strategy_new(&s, "free-me"));
+	CHECK_OK(sa_get_token_value(s, 1000, &v, NULL));
+	sa_strategy_free(s);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (pages == MAP_FAILED) _exit(3);
+		munmap(pages, (size_t)page); /* the page before the pointer is unmapped */
+		sa_free(pages + page);
+		char *heap = malloc(64);
+		memset(heap, 0x5a, 64);
+		sa_free(heap);
+		free(heap);
+		char stack[32] = "not the library's";
+		sa_free(stack);
+		sa_free(v);
+		sa_free(v); /* already freed */
+		_exit(0);
+	}
+	int status = 0;
+	REQUIRE(pid > 0 && waitpid(pid, &status, 0) == pid);
+	char d[96];
+	snprintf(d, sizeof d, "child %s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
+	         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fail_at(__FILE__, __LINE__, "sa_free ignores foreign pointers", d);
+	sa_free(v); /* the parent's copy is still live */
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- the end ---------------------------------------------------------------------------- */
 
 static void test_no_live_objects(void) { CHECK_NO_LIVE_OBJECTS(); }
@@ -2150,6 +2772,17 @@ static const test_case TESTS[] = {
     {"huge_inputs", test_huge_inputs, 0},
     {"resolve_len_over_int32", test_resolve_len_over_int32, 0},
     {"debug_panic", test_debug_panic, 1},
+    {"async_done_pool", test_async_done_pool, 0},
+    {"async_done_blocks", test_async_done_blocks, 0},
+    {"store_free_vs_constructor", test_store_free_vs_constructor, 0},
+    {"try_vs_free", test_try_vs_free, 0},
+    {"oidc_free_stops_refresh", test_oidc_free_stops_refresh, 0},
+    {"hook_calls_other_strategy", test_hook_calls_other_strategy, 1},
+    {"hook_calls_own_strategy", test_hook_calls_own_strategy, 1},
+    {"resolve_checks_token", test_resolve_checks_token, 1},
+    {"resolve_checks_store_json", test_resolve_checks_store_json, 1},
+    {"free_foreign_pointer", test_free_foreign_pointer, 1},
+    {"device_begin_timeout", test_device_begin_timeout, 0},
     {"no_live_objects", test_no_live_objects, 1},
 };
 #define N_TESTS (sizeof TESTS / sizeof *TESTS)

@@ -8,6 +8,7 @@ to hooks and error JSON to exceptions.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import weakref
@@ -46,7 +47,9 @@ __all__ = [
     "open_store",
     "PendingDeviceCode",
     "begin_device_code_flow",
+    "begin_device_code_flow_async",
     "bind_client_device",
+    "bind_client_device_async",
     "version",
     "build_info",
 ]
@@ -671,6 +674,15 @@ class PendingDeviceCode:
             raise outcome
         return cast(ServiceToken, outcome)
 
+    async def poll_for_token_async(self, timeout: Optional[float] = None) -> ServiceToken:
+        """poll_for_token without blocking the event loop: the poll runs on the loop's
+        default executor. Cancelling the awaiting task abandons the login."""
+        try:
+            return await _in_executor(self.poll_for_token, timeout)
+        except asyncio.CancelledError:
+            self.close()
+            raise
+
     def close(self) -> None:
         """Abandons the login (a poll in progress ends with Cancelled). Idempotent."""
         self._fin()
@@ -709,3 +721,33 @@ def bind_client_device(profile_dir: Optional[str] = None, *, timeout: Optional[f
     rt = _native()
     opts = rt.options(profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout))
     rt.raise_for(_lib.sa_bind_client_device(opts))
+
+
+T = TypeVar("T")
+
+
+async def _in_executor(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs a call that blocks on the network on the running loop's default executor."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+async def begin_device_code_flow_async(
+    region: str,
+    client_id: str = "cli",
+    *,
+    base_url: Optional[str] = None,
+    profile_dir: Optional[str] = None,
+    timeout: Optional[float] = None,
+) -> PendingDeviceCode:
+    """begin_device_code_flow without blocking the event loop (it waits on the network: it
+    runs on the loop's default executor)."""
+    return await _in_executor(
+        begin_device_code_flow, region, client_id, base_url=base_url, profile_dir=profile_dir, timeout=timeout
+    )
+
+
+async def bind_client_device_async(profile_dir: Optional[str] = None, *, timeout: Optional[float] = None) -> None:
+    """bind_client_device without blocking the event loop (it runs on the loop's default
+    executor)."""
+    await _in_executor(bind_client_device, profile_dir, timeout=timeout)
