@@ -65,9 +65,10 @@ var errorKinds = map[string]errorKind{
 	CodeInvalidGrant:  {format: "Invalid grant"},
 	CodeInvalidClient: {format: "Invalid client"},
 	CodeInvalidURL:    {format: "Invalid URL: %s"},
-	CodeInvalidRegion: {format: "Unsupported region: %s", help: "Use a supported region, e.g. `ap-southeast-2.aws`."},
+	CodeInvalidRegion: {format: "Unsupported region: %s",
+		help: "Use a supported region, e.g. `ap-southeast-2.aws`. Supported regions: " + supportedRegionsText + "."},
 	CodeInvalidCrn: {format: "Invalid workspace CRN: %s",
-		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`."},
+		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`. Supported regions: " + supportedRegionsText + "."},
 	CodeMissingWorkspaceCrn: {
 		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
 		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategyBuilder::with_workspace_crn`."},
