@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -175,5 +177,62 @@ func TestTokenClaimsAreDecodedAllOrNothing(t *testing.T) {
 		crn, ok := s.WorkspaceCrn()
 		require.True(t, ok)
 		assert.Equal(t, w.emu.WorkspaceCRN(), crn.String())
+	})
+}
+
+// login runs a device-code login against the emulator and returns the saved session.
+func login(t *testing.T, w *world) *stackauth.Token {
+	t.Helper()
+	w.emu.SetAutoApprove(true)
+	dc, err := stackauth.NewDeviceCodeStrategy(w.emu.Region(), stackauth.CLIClientID, w.opts(stackauth.WithProfileDir(t.TempDir()))...)
+	require.NoError(t, err)
+	pending, err := dc.Begin(context.Background())
+	require.NoError(t, err)
+	tok, err := pending.PollForToken(context.Background())
+	require.NoError(t, err)
+	return tok
+}
+
+func TestMessagesAreWordedAsUpstream043(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("a request failure", func(t *testing.T) {
+		w := newWorld(t, emulator.Config{})
+		w.emu.InjectFault(emulator.Fault{Path: "/api/authorise", Reset: true, Count: 1})
+		_, err := w.accessKey(t).GetToken(ctx)
+		require.Equal(t, stackauth.CodeRequest, errCode(err))
+		assert.True(t, strings.HasPrefix(err.Error(), "Request to the auth server failed: "), err.Error())
+	})
+
+	t.Run("an HTML error page from /oauth/token is summarised in one line", func(t *testing.T) {
+		w := newWorld(t, emulator.Config{TokenTTL: 10 * time.Minute})
+		tok := login(t, w)
+		page := "<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n" +
+			strings.Repeat("<p>padding</p>\n", 50) + "<hr><center>nginx</center>\n</body>\n</html>\n"
+		w.emu.InjectFault(emulator.Fault{Path: "/oauth/token", Status: 502, Body: page, ContentType: "text/html", Count: 1})
+		s, err := stackauth.NewDeviceSessionStrategy(w.emu.Region(), stackauth.CLIClientID, tok, w.opts()...)
+		require.NoError(t, err)
+		defer s.Close()
+		w.clock.Advance(11 * time.Minute)
+		_, err = s.GetToken(ctx)
+		require.Equal(t, stackauth.CodeServer, errCode(err), "%v", err)
+		assert.Equal(t, `Server error: 502: unparseable error body: an HTML page titled "502 Bad Gateway"`, err.Error())
+	})
+
+	t.Run("the error JSON says whether retrying may help", func(t *testing.T) {
+		for _, c := range []struct {
+			err  *stackauth.AuthError
+			want string
+		}{
+			{stackauth.NewServerError("503: x"), `"retryable":true`},
+			{stackauth.NewRequestError("x"), `"retryable":true`},
+			{stackauth.ErrInvalidGrant, `"retryable":false`},
+			{stackauth.NewUsageLimitExceeded(""), `"retryable":false`},
+			{stackauth.NewWorkspaceMismatch("AAAAAAAAAAAAAAAA", "ZVATKW3VHMFG27DY"), `"retryable":false`},
+		} {
+			data, err := c.err.MarshalJSON()
+			require.NoError(t, err)
+			assert.Contains(t, string(data), c.want, c.err.Code)
+		}
 	})
 }
