@@ -236,3 +236,18 @@ func TestMessagesAreWordedAsUpstream043(t *testing.T) {
 		}
 	})
 }
+
+// As upstream, an OIDC provider's empty JWT is sent and the server's answer reported.
+func TestAnEmptyProviderJWTIsSentAndTheServersAnswerReported(t *testing.T) {
+	w := newWorld(t, emulator.Config{})
+	s, err := stackauth.NewOidcFederationStrategy(w.emu.WorkspaceCRN(),
+		func(context.Context) (stackauth.SecretToken, error) { return stackauth.NewSecretToken(""), nil }, w.opts()...)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.GetToken(context.Background())
+	assert.Equal(t, stackauth.CodeServer, errCode(err), "%v", err)
+	reqs := w.emu.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "/api/authorise", reqs[0].Path)
+	assert.Equal(t, []string{"oidcToken", "workspaceId"}, reqs[0].Keys)
+}
