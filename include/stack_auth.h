@@ -155,8 +155,9 @@ SA_API sa_status sa_last_error_status(void);
    CS_WORKSPACE_CRN) beats a device session in the profile directory; with neither, SA_E_AUTH
    with NOT_AUTHENTICATED. CS_TOKEN_STORE selects a store when options name none. */
 SA_API sa_status sa_auto_strategy_detect(sa_strategy *out, const char *options_json);
-/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"). Errors: INVALID_CRN,
-   INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
+/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"; the region is one of
+   upstream's eight, listed in INVALID_CRN's help and docs/errors.md, and nothing is sent for
+   any other). Errors: INVALID_CRN, INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
 SA_API sa_status sa_access_key_strategy_new(sa_strategy *out, const char *workspace_crn,
                                             const char *access_key, const char *options_json);
 /* The device session saved by a device-code login, refreshed with its rotating refresh token
