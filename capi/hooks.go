@@ -215,6 +215,9 @@ type tokenHook struct {
 	timeout time.Duration
 	life    context.Context // the strategy's: ends when its handle is freed
 	flight  singleflight.Group
+	// sendEmpty passes an empty answer on (an OIDC provider's JWT: as upstream, it is sent
+	// and the server's answer reported); otherwise an empty bearer token is the hook's error.
+	sendEmpty bool
 }
 
 func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
@@ -227,7 +230,7 @@ func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
 			return nil, err
 		}
 		defer clear(value)
-		if len(value) == 0 {
+		if len(value) == 0 && !t.sendEmpty {
 			return nil, &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")}
 		}
 		return stackauth.NewSecretToken(string(value)), nil

@@ -155,7 +155,7 @@ func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cc
 	if st != saOK {
 		return st
 	}
-	th := &tokenHook{fn: provider, timeout: p.timeout}
+	th := &tokenHook{fn: provider, timeout: p.timeout, sendEmpty: true}
 	s, err := stackauth.NewOidcFederationStrategy(crn, th.get, p.core...)
 	if err != nil {
 		p.release()

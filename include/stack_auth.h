@@ -137,8 +137,11 @@ SA_API const char *sa_build_info(void);
 SA_API const char *sa_last_error_code(void);
 /* The one-line message of the last failure on this thread, or NULL. Same lifetime. */
 SA_API const char *sa_last_error_message(void);
-/* {"type","message","help"?,"url"?, ...payload} of the last failure on this thread, or NULL.
-   Same lifetime. WORKSPACE_MISMATCH carries "expected" and "actual". */
+/* {"type","message","help"?,"url"?,"retryable", ...payload} of the last failure on this
+   thread, or NULL. Same lifetime. "retryable" (bool) says whether trying again may succeed
+   (REQUEST_ERROR, SERVER_ERROR, STORE_ERROR, INTERNAL_ERROR, CUSTOM, TIMEOUT; docs/errors.md).
+   WORKSPACE_MISMATCH carries "expected" and "actual". Text a server sent is kept to one line
+   with any secret of the request masked. */
 SA_API const char *sa_last_error_json(void);
 /* The status of the last call on this thread (SA_OK after a success). */
 SA_API sa_status sa_last_error_status(void);
@@ -162,8 +165,9 @@ SA_API sa_status sa_last_error_status(void);
    CS_WORKSPACE_CRN) beats a device session in the profile directory; with neither, SA_E_AUTH
    with NOT_AUTHENTICATED. CS_TOKEN_STORE selects a store when options name none. */
 SA_API sa_status sa_auto_strategy_detect(sa_strategy *out, const char *options_json);
-/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"). Errors: INVALID_CRN,
-   INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
+/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"; the region is one of
+   upstream's eight, listed in INVALID_CRN's help and docs/errors.md, and nothing is sent for
+   any other). Errors: INVALID_CRN, INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
 SA_API sa_status sa_access_key_strategy_new(sa_strategy *out, const char *workspace_crn,
                                             const char *access_key, const char *options_json);
 /* The device session saved by a device-code login, refreshed with its rotating refresh token
@@ -173,7 +177,8 @@ SA_API sa_status sa_device_session_strategy_from_profile(sa_strategy *out, const
    SA_E_INVALID_ARG. */
 SA_API sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token);
 /* AuthStrategyFn: fn is asked for a token on every sa_get_token (no caching); concurrent
-   callers share one request. On failure of this call destroy is NOT called. */
+   callers share one request. A request resolved with len 0 is the hook's failure
+   (SA_E_CALLBACK), never an empty token. On failure of this call destroy is NOT called. */
 SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                     sa_destroy_fn destroy);
 /* sa_strategy_fn_new with options_json: "timeoutMs" bounds each call of fn (default 30000)
@@ -181,7 +186,9 @@ SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *
 SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                        sa_destroy_fn destroy, const char *options_json);
 /* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every call; each
-   distinct JWT is exchanged once and its token cached and refreshed. */
+   distinct JWT is exchanged once and its token cached and refreshed. As upstream, an empty
+   JWT (len 0) is sent like any other, and the server's answer is the error (SA_E_AUTH,
+   usually SERVER_ERROR). */
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);

@@ -15,6 +15,8 @@ export type Result<T, F = AuthFailure> = { data: T; failure?: never } | { data?:
 /** The `error` of every failure: an `Error` whose `code` is the failure's `type`. */
 export declare class AuthError extends Error {
   readonly code: AuthErrorCode;
+  /** Beyond upstream: whether trying again may succeed (the library's rule; docs/errors.md). */
+  retryable: boolean;
   help?: string;
   url?: string;
 }
@@ -23,6 +25,8 @@ export declare class AuthError extends Error {
 interface FailureBase {
   /** A live `Error` with `.message` and `.code` (and `.help` / `.url` when present). */
   error: AuthError;
+  /** Beyond upstream: whether trying again may succeed (REQUEST_ERROR, SERVER_ERROR, TIMEOUT, ...). */
+  retryable: boolean;
   /** Actionable guidance, when the error carries it. */
   help?: string;
   /** A URL with more detail, when the error carries it. */

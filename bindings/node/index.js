@@ -53,7 +53,7 @@ class AuthError extends Error {
 }
 Object.defineProperty(AuthError.prototype, 'name', { value: 'AuthError', configurable: true, writable: true });
 
-// [status, errorJson] from the addon -> { failure: { ...payload, type, error, help?, url? } }
+// [status, errorJson] from the addon -> { failure: { ...payload, type, error, retryable, help?, url? } }
 function failure(status, json) {
   let env = null;
   try {
@@ -64,10 +64,12 @@ function failure(status, json) {
   if (env === null || typeof env !== 'object' || typeof env.type !== 'string') {
     env = { type: STATUS_CODES[status] || 'INTERNAL_ERROR', message: `libstack_auth failed with status ${status}` };
   }
-  const { type, message, help, url, ...payload } = env;
+  const { type, message, help, url, retryable, ...payload } = env;
   const error = new AuthError(typeof message === 'string' ? message : type, type);
+  // The library decides what is retryable; the binding only carries it.
+  error.retryable = retryable === true;
   // Payload first, so the fixed keys win a collision (as upstream's index.js does).
-  const f = { ...payload, type, error };
+  const f = { ...payload, type, error, retryable: error.retryable };
   if (help !== undefined) {
     error.help = help;
     f.help = help;
@@ -424,8 +426,10 @@ function resolveHook(kind, req, v) {
 
 function settleHook(kind, req, v) {
   if (kind === H_TOKEN) {
-    if (typeof v === 'string' && v.length > 0) resolveHook(kind, req, v);
-    else native.requestReject(req, 'CUSTOM', `the token callback must return a non-empty string, got ${v === '' ? 'an empty string' : typeof v}`);
+    // An empty string goes to the library, which decides: an AuthStrategyFn's empty token is
+    // a failure, an OIDC provider's empty JWT is sent (as upstream does).
+    if (typeof v === 'string') resolveHook(kind, req, v);
+    else native.requestReject(req, 'CUSTOM', `the token callback must return a string, got ${typeof v}`);
   } else if (kind === H_LOAD) {
     if (v === null || v === undefined) native.requestResolve(req, null);
     else if (typeof v === 'string') resolveHook(kind, req, v);

@@ -2715,6 +2715,95 @@ static void test_free_foreign_pointer(void) {
 	         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fail_at(__FILE__, __LINE__, "sa_free ignores foreign pointers", d);
 	sa_free(v); /* the parent's copy is still live */
+/* ---- agreement with upstream 0.43 (issue 13) and echoed secrets (issue 12.9) ----------- */
+
+/* A region upstream does not serve, or a service name with a dot: INVALID_CRN at
+   construction, help listing the supported regions, and nothing sent. */
+static void test_upstream_crn(void) {
+	const char *bad[] = {"crn:ap-northeast-1.aws:%s", "crn:ap-southeast-2.aws:%s:zero.kms"};
+	emu_clear_requests();
+	for (size_t i = 0; i < 2; i++) {
+		char crn[256];
+		snprintf(crn, sizeof crn, bad[i], EMU.ws);
+		sa_strategy s = 0xABCD;
+		CHECK_ST(sa_access_key_strategy_new(&s, crn, EMU.key, OPTS_BASE), SA_E_AUTH);
+		CHECK(s == 0xABCD);
+		CHECK_STREQ(sa_last_error_code(), "INVALID_CRN");
+		const char *j = sa_last_error_json();
+		CHECK(j && strstr(j, "ca-central-1.aws") && strstr(j, "us-west-2.aws"));
+		CHECK(j && strstr(j, "\"retryable\":false"));
+	}
+	CHECK(emu_count_requests("/api/authorise") == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* sa_last_error_json says whether retrying may help. */
+static void test_error_json_retryable(void) {
+	sa_strategy s = 0;
+	sa_token t = 0;
+	emu_fault("/api/authorise", 503, 0, 1);
+	CHECK_OK(new_ak(&s));
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "SERVER_ERROR");
+	CHECK(sa_last_error_json() && strstr(sa_last_error_json(), "\"retryable\":true"));
+	sa_strategy_free(s);
+	emu_clear_faults();
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* An OIDC provider's empty JWT is sent, as upstream does, and the server's answer reported. */
+static void test_oidc_empty_jwt(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, NULL); /* resolves with len 0 */
+	emu_clear_requests();
+	sa_strategy s = 0;
+	sa_token t = 0xABCD;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK(t == 0xABCD);
+	CHECK_STREQ(sa_last_error_code(), "SERVER_ERROR");
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A server that echoes the access key or the provider's JWT, with a newline, in each kind
+   of error answer: neither reaches the message or the error JSON, which stay one line. */
+static void test_echoed_secrets(void) {
+	static const char jwt[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJlY2hvLWNhbmFyeSJ9.RUNITy1DQU5BUlk";
+	const char *secret_part = strchr(EMU.key, '.') + 1;
+	const char *shapes[][2] = {
+	    {"402", "{\"error\":\"access_denied\",\"error_description\":\"got %s\\nline two\"}"},
+	    {"400", "{\"error\":\"invalid_request\",\"error_description\":\"got %s\\nline two\"}"},
+	    {"500", "{\"error\":\"server_error\",\"error_description\":\"got %s\\nline two\"}"},
+	    {"502", "bad gateway\nrequest was: {\"accessKey\":\"%s\"}\n"},
+	};
+	for (int oidc = 0; oidc < 2; oidc++) {
+		for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+			char body[2048];
+			snprintf(body, sizeof body, shapes[i][1], oidc ? jwt : EMU.key);
+			CHECK(emu_fault_body("/api/authorise", atoi(shapes[i][0]), body, 1) == 200);
+			fnctx c;
+			fnctx_init(&c, M_SYNC, jwt);
+			sa_strategy s = 0;
+			sa_token t = 0;
+			if (oidc) CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+			else CHECK_OK(new_ak(&s));
+			CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+			const char *m = sa_last_error_message(), *j = sa_last_error_json();
+			CHECK(m && j);
+			if (m && j) {
+				CHECK(!strchr(m, '\n') && !strchr(m, '\r'));
+				CHECK(!strstr(m, EMU.key) && !strstr(j, EMU.key));
+				CHECK(!strstr(m, secret_part) && !strstr(j, secret_part));
+				CHECK(!strstr(m, jwt) && !strstr(j, jwt));
+				CHECK(strstr(m, "***") != NULL); /* the server's text is kept, masked */
+			}
+			if (oidc) free_fn_strategy(s, &c);
+			else sa_strategy_free(s);
+			emu_clear_faults();
+		}
+	}
 	CHECK_NO_LIVE_OBJECTS();
 }
 
@@ -2783,6 +2872,10 @@ static const test_case TESTS[] = {
     {"resolve_checks_store_json", test_resolve_checks_store_json, 1},
     {"free_foreign_pointer", test_free_foreign_pointer, 1},
     {"device_begin_timeout", test_device_begin_timeout, 0},
+    {"upstream_crn", test_upstream_crn, 1},
+    {"error_json_retryable", test_error_json_retryable, 1},
+    {"oidc_empty_jwt", test_oidc_empty_jwt, 1},
+    {"echoed_secrets", test_echoed_secrets, 0},
     {"no_live_objects", test_no_live_objects, 1},
 };
 #define N_TESTS (sizeof TESTS / sizeof *TESTS)

@@ -261,7 +261,8 @@ class AuthStrategy:
         # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
         # library finishes (or times out) the shared request and the token is freed.
         if not waiter.event.wait(timeout):
-            raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT)
+            # The library's TIMEOUT is retryable (the refresh goes on); this wait is the same.
+            raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT, retryable=True)
         if waiter.error is not None:
             raise waiter.error
         return cast(ServiceToken, waiter.token)

@@ -68,11 +68,15 @@ class HooksTest < StackAuthTest
   end
 
   def test_a_block_that_returns_no_string_is_a_callback_error
-    [nil, 42, "", :sym].each do |value|
+    [nil, 42, :sym].each do |value|
       strategy = closing(StackAuth::AuthStrategyFn.new { value })
       error = assert_raises(StackAuth::CallbackError) { strategy.get_token }
       assert_equal "TypeError", error.code
     end
+    # An empty String is the library's call, the same in every language: never a token.
+    strategy = closing(StackAuth::AuthStrategyFn.new { "" })
+    error = assert_raises(StackAuth::CallbackError) { strategy.get_token }
+    assert_equal "CUSTOM", error.code
   end
 
   def test_a_block_that_never_answers_times_out

@@ -78,9 +78,9 @@ module StackAuth
         entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
         value = entry.fn.call
         value = value.token if value.is_a?(ServiceToken)
-        unless value.is_a?(String) && !value.empty?
-          raise TypeError, "the block must return a non-empty String, not #{value.class}"
-        end
+        # An empty String goes to the library, which decides: an AuthStrategyFn's empty token
+        # is a failure, an OIDC provider's empty JWT is sent (as upstream does).
+        raise TypeError, "the block must return a String, not #{value.class}" unless value.is_a?(String)
 
         resolve(req, value)
       rescue Exception => e # rubocop:disable Lint/RescueException
