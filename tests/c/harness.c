@@ -2715,6 +2715,9 @@ static void test_free_foreign_pointer(void) {
 	         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fail_at(__FILE__, __LINE__, "sa_free ignores foreign pointers", d);
 	sa_free(v); /* the parent's copy is still live */
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- agreement with upstream 0.43 (issue 13) and echoed secrets (issue 12.9) ----------- */
 
 /* A region upstream does not serve, or a service name with a dot: INVALID_CRN at
