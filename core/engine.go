@@ -457,7 +457,9 @@ func (e *Engine) Invalidate(token SecretToken) bool {
 	}
 }
 
-// Close stops any refresh in progress and makes later calls fail. Idempotent.
+// Close stops any refresh in progress and makes later calls fail. Idempotent. A device
+// session's exchange that may already have reached the server is the exception: it
+// finishes and is saved in the background (Flush waits for it).
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.closed = true
