@@ -1,0 +1,72 @@
+package stackauth
+
+// DESIGN 8.3: waiters wake when a token is minted, not when it is saved; the save follows,
+// and the next refresh waits for it.
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAHungSaveNeverFailsACallerWhoseTokenWasMinted(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	release := make(chan struct{})
+	saving := make(chan struct{}, 4)
+	var saves atomic.Int32
+	store := NewTokenStoreFn(nil, func(ctx context.Context, _ string) error {
+		saving <- struct{}{}
+		<-release
+		saves.Add(1)
+		return nil
+	})
+	events := newEventLog()
+	s := newTestAccessKeyStrategy(t, f, clock, WithStore(store), WithEvents(events.hook))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	first, err := s.GetToken(ctx)
+	require.NoError(t, err, "the token was minted; only its save is still running")
+	<-saving
+	cached, err, ok := s.TryGetToken()
+	require.True(t, ok)
+	require.NoError(t, err)
+	assert.True(t, cached.Token().Equal(first.Token()))
+
+	// A refresh forced now must not start before the first save is done.
+	sentBeforeSave := make(chan bool, 1)
+	f.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) {
+		sentBeforeSave <- saves.Load() == 0
+		authoriseOK(t, clock, testWS, time.Hour)(w, r)
+	})
+	require.True(t, s.Invalidate(first.Token()))
+	second := make(chan error, 1)
+	go func() { _, err := s.GetToken(context.Background()); second <- err }()
+	events.waitFor(t, RefreshStarted) // the first flight's
+	events.waitFor(t, RefreshStarted) // the forced one's: it now waits for the save
+	select {
+	case early := <-sentBeforeSave:
+		t.Fatalf("the next refresh was sent while the save ran (before save: %v)", early)
+	case <-time.After(200 * time.Millisecond): // bounds the wait for something that must not happen
+	}
+	close(release)
+	require.NoError(t, <-second)
+	assert.False(t, <-sentBeforeSave, "the next refresh followed the save")
+	<-saving
+	assert.Equal(t, 2, f.count("/api/authorise"))
+
+	var kinds []EventKind
+	events.mu.Lock()
+	for _, ev := range events.events {
+		kinds = append(kinds, ev.Kind)
+	}
+	events.mu.Unlock()
+	assert.Equal(t, []EventKind{RefreshStarted, RefreshSucceeded, TokenInvalidated, RefreshStarted, RefreshSucceeded}, kinds)
+}
