@@ -174,8 +174,10 @@ SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, voi
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);
-/* Frees the strategy: waiting calls end with SA_E_CANCELLED; its hook's destroy runs once the
-   hook is no longer running. Accepts 0 and stale handles. */
+/* Frees the strategy and returns at once: waiting calls end with SA_E_CANCELLED; its hook's
+   destroy runs once the hook is no longer running. Accepts 0 and stale handles. A device
+   session's refresh that may already have reached the server is not cancelled: it finishes
+   and saves the rotated refresh token in the background (call sa_flush before exiting). */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
    401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
@@ -188,8 +190,9 @@ SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, 
 /* ---- Tokens --------------------------------------------------------------------------- */
 
 /* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
-   timeoutMs). A cached token returns at once. Errors: SA_E_AUTH (see the error code),
-   SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
+   timeoutMs). A cached token returns at once. A new token is returned as soon as it is minted;
+   its store save follows (a slow save never makes this time out). Errors: SA_E_AUTH (see the
+   error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
 SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
 /* Never blocks: a cached token (a stale one starts a background refresh), or
    SA_E_WOULD_BLOCK when only waiting would give one; use sa_get_token_async then. */
@@ -216,7 +219,9 @@ SA_API void sa_token_free(sa_token t);
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
-   misses; save failures are ignored. On failure of this call destroy is NOT called. */
+   misses; save failures are ignored. save runs after the callers waiting for the new token
+   have it; the next refresh waits for it to complete, and sa_flush waits for it too. On
+   failure of this call destroy is NOT called. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
@@ -257,6 +262,18 @@ SA_API void sa_device_flow_free(sa_device_flow f);
 /* Registers this device with ZeroKMS and saves secretkey.json (spec 8.3). options_json keys:
    profileDir, timeoutMs. */
 SA_API sa_status sa_bind_client_device(const char *options_json);
+
+/* ---- Process exit --------------------------------------------------------------------- */
+
+/* Waits until no token exchange or store save is in flight any more, in any strategy, for at
+   most timeout_ms (<= 0: does not wait, only reports). Call it before the process exits (after
+   freeing strategies): a device session whose refresh may already have reached the server
+   finishes that exchange and saves the rotated refresh token in the background even after
+   sa_strategy_free, and exiting first would lose it (the next run gets INVALID_GRANT). 5000 ms
+   is enough (the bindings use it in their exit hooks); exchanges are bounded by the refresh
+   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. Any thread,
+   but never from inside a hook (a hook's own save would be waited for). */
+SA_API sa_status sa_flush(int32_t timeout_ms);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 
