@@ -304,7 +304,9 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 	if base != nil {
 		baseTok = base.tok
 	} else {
-		// Cold start: the store may hold a token (another instance or process minted it).
+		// Cold start: the store may hold a token (another instance or process minted it,
+		// or another strategy of this process is saving one right now).
+		waitStoreSaves(ctx, e.store)
 		if t := e.loadFromStore(ctx); t != nil {
 			if t.IsUsableAt(e.now()) {
 				source = SourceStore
@@ -345,7 +347,8 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 	f.result = e.install(tok, true)
 	saved = make(chan struct{})
 	defer beginMustFinish()() // Flush waits for in-flight saves too
-	defer close(saved)        // before the unlock of a LockingStore, deferred earlier
+	defer beginStoreSave(e.store)()
+	defer close(saved) // before the unlock of a LockingStore, deferred earlier
 	end()
 	e.saveToStore(ctx, tok)
 }

@@ -70,3 +70,44 @@ func TestAHungSaveNeverFailsACallerWhoseTokenWasMinted(t *testing.T) {
 	events.mu.Unlock()
 	assert.Equal(t, []EventKind{RefreshStarted, RefreshSucceeded, TokenInvalidated, RefreshStarted, RefreshSucceeded}, kinds)
 }
+
+// A second strategy starting cold on a store the first is still saving to reads that save
+// instead of minting a second token.
+func TestAColdStartReadsASaveStillInFlightOnItsStore(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	release := make(chan struct{})
+	var saved atomic.Pointer[string]
+	loadedBeforeSave := make(chan bool, 4)
+	store := NewTokenStoreFn(func(context.Context) (string, error) {
+		p := saved.Load()
+		loadedBeforeSave <- p == nil
+		if p == nil {
+			return "", nil
+		}
+		return *p, nil
+	}, func(ctx context.Context, tokenJSON string) error {
+		<-release
+		saved.Store(&tokenJSON)
+		return nil
+	})
+	a := newTestAccessKeyStrategy(t, f, clock, WithStore(store))
+	first := mustToken(t, a)
+	require.True(t, <-loadedBeforeSave, "a's own cold start found nothing")
+
+	events := newEventLog()
+	b := newTestAccessKeyStrategy(t, f, clock, WithStore(store), WithEvents(events.hook))
+	second := make(chan string, 1)
+	go func() { second <- mustToken(t, b) }()
+	events.waitFor(t, RefreshStarted)
+	select {
+	case early := <-loadedBeforeSave:
+		t.Fatalf("b read the store while a's save was in flight (before save: %v)", early)
+	case <-time.After(200 * time.Millisecond): // bounds the wait for something that must not happen
+	}
+	close(release)
+	assert.Equal(t, first, <-second, "b was served a's saved token")
+	assert.False(t, <-loadedBeforeSave)
+	assert.Equal(t, 1, f.count("/api/authorise"))
+}

@@ -2,6 +2,7 @@ package stackauth
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -68,4 +69,61 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithDeadline(free, dl)
 	}
 	return context.WithCancel(free)
+}
+
+// storeSaves counts the saves in flight per store, so that a strategy starting cold on a
+// store another strategy of this process is saving to reads that save (its waiters woke
+// before it, DESIGN 8.3) instead of minting a second token.
+var storeSaves = struct {
+	sync.Mutex
+	m map[TokenStore]*saveCount
+}{m: map[TokenStore]*saveCount{}}
+
+type saveCount struct {
+	n    int
+	idle chan struct{}
+}
+
+// trackable: only pointers are safe map keys (a struct holding a func would panic).
+func trackable(s TokenStore) bool {
+	return s != nil && reflect.TypeOf(s).Kind() == reflect.Pointer
+}
+
+func beginStoreSave(s TokenStore) (end func()) {
+	if !trackable(s) {
+		return func() {}
+	}
+	storeSaves.Lock()
+	c := storeSaves.m[s]
+	if c == nil {
+		c = &saveCount{idle: make(chan struct{})}
+		storeSaves.m[s] = c
+	}
+	c.n++
+	storeSaves.Unlock()
+	return func() {
+		storeSaves.Lock()
+		if c.n--; c.n == 0 {
+			close(c.idle)
+			delete(storeSaves.m, s)
+		}
+		storeSaves.Unlock()
+	}
+}
+
+// waitStoreSaves waits until no save to s is in flight, or ctx ends.
+func waitStoreSaves(ctx context.Context, s TokenStore) {
+	if !trackable(s) {
+		return
+	}
+	storeSaves.Lock()
+	c := storeSaves.m[s]
+	storeSaves.Unlock()
+	if c == nil {
+		return
+	}
+	select {
+	case <-c.idle:
+	case <-ctx.Done():
+	}
 }
