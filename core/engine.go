@@ -323,11 +323,15 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 
 	// A store shared with other processes: take its lock, and use what another process
 	// saved meanwhile instead of asking the server again.
-	if ls, ok := e.store.(LockingStore); ok {
-		unlock, shared := e.lockAndReload(ctx, ls, baseTok)
+	var unlock func() // held until the new token is saved: other processes then see it
+	defer func() {
 		if unlock != nil {
-			defer unlock()
+			unlock()
 		}
+	}()
+	if ls, ok := e.store.(LockingStore); ok {
+		var shared *Token
+		unlock, shared = e.lockAndReload(ctx, ls, baseTok)
 		if shared != nil {
 			source = SourceStore
 			f.result = e.install(shared, true)
@@ -346,11 +350,15 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 	}
 	f.result = e.install(tok, true)
 	saved = make(chan struct{})
-	defer beginMustFinish()() // Flush waits for in-flight saves too
+	defer beginMustFinish()() // Flush waits for in-flight saves (and the unlock) too
 	defer beginStoreSave(e.store)()
-	defer close(saved) // before the unlock of a LockingStore, deferred earlier
+	defer close(saved)
 	end()
 	e.saveToStore(ctx, tok)
+	if unlock != nil {
+		unlock()
+		unlock = nil
+	}
 }
 
 // lockAndReload takes the store's lock (waiting at most lockWait) and re-reads it. It

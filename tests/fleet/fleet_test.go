@@ -310,6 +310,7 @@ func TestSealedValuesAreBoundToTheirCredential(t *testing.T) {
 	first := newStrategy(emu.WorkspaceCRN(), emu.AccessKey())
 	tok, err := first.GetToken(ctx)
 	require.NoError(t, err)
+	require.NoError(t, stackauth.Flush(ctx)) // the save follows the caller's wake-up
 	keys, err := c.Keys(ctx, "stack-auth:token:*").Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
@@ -327,6 +328,7 @@ func TestSealedValuesAreBoundToTheirCredential(t *testing.T) {
 	second := newStrategy(otherCRN, otherKey)
 	other, err := second.GetToken(ctx)
 	require.NoError(t, err)
+	require.NoError(t, stackauth.Flush(ctx))
 	otherWS, _ := other.WorkspaceID()
 	assert.Equal(t, ws, otherWS)
 	assert.Equal(t, 2, issued(emu))
