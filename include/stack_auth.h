@@ -271,7 +271,9 @@ SA_API sa_status sa_bind_client_device(const char *options_json);
    finishes that exchange and saves the rotated refresh token in the background even after
    sa_strategy_free, and exiting first would lose it (the next run gets INVALID_GRANT). 5000 ms
    is enough (the bindings use it in their exit hooks); exchanges are bounded by the refresh
-   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. Any thread,
+   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. A store save
+   of a just-minted access-key or OIDC token still running when its strategy is freed may be
+   cancelled (Redis, hook stores): call sa_flush before freeing to be sure it lands. Any thread,
    but never from inside a hook (a hook's own save would be waited for). */
 SA_API sa_status sa_flush(int32_t timeout_ms);
 

@@ -62,6 +62,11 @@ func worker() int {
 		}
 		time.Sleep(20 * time.Millisecond) // a worker doing other work between requests
 	}
+	// The last token's save to the shared store follows GetToken: finish it before exiting
+	// (and before Close, which would cancel a save still running).
+	flushCtx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
+	_ = stackauth.Flush(flushCtx)
+	cancel()
 	fmt.Printf("calls %d errors %d\n", calls, errs)
 	if errs > 0 {
 		return 1
