@@ -28,8 +28,13 @@ func main() {
 	stop()
 	// A refresh the server may already have performed (a rotated refresh token) is saved
 	// before the process ends, for a few seconds at most (DESIGN 8.1).
-	flushCtx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
-	_ = stackauth.Flush(flushCtx)
-	cancel()
+	flushSaves()
 	os.Exit(code)
+}
+
+// flushSaves waits, at most stackauth.FlushTimeout, for exchanges and store saves in flight.
+func flushSaves() {
+	ctx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
+	defer cancel()
+	_ = stackauth.Flush(ctx)
 }
