@@ -111,3 +111,56 @@ func TestAColdStartReadsASaveStillInFlightOnItsStore(t *testing.T) {
 	assert.False(t, <-loadedBeforeSave)
 	assert.Equal(t, 1, f.count("/api/authorise"))
 }
+
+// slowSaveStore is a shared file store whose Save waits for release.
+type slowSaveStore struct {
+	LockingStore
+	saving  chan struct{}
+	release chan struct{}
+}
+
+func (s *slowSaveStore) Save(ctx context.Context, t *Token) error {
+	s.saving <- struct{}{}
+	<-s.release
+	return s.LockingStore.Save(ctx, t)
+}
+
+// A locking store keeps its lock until the save is done: another process (another handle on
+// the same file) that asks meanwhile waits and then reads the new token instead of minting.
+func TestALockingStoreHoldsItsLockUntilTheSaveIsDone(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	url := "file://" + t.TempDir() + "/token.json"
+	open := func() LockingStore {
+		st, err := OpenStore(url)
+		require.NoError(t, err)
+		return st.(LockingStore)
+	}
+	slow := &slowSaveStore{LockingStore: open(), saving: make(chan struct{}, 1), release: make(chan struct{})}
+	a := newTestAccessKeyStrategy(t, f, clock, WithStore(slow))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	first, err := a.GetToken(ctx)
+	require.NoError(t, err, "minted; the save is still running")
+	<-slow.saving
+
+	events := newEventLog()
+	b := newTestAccessKeyStrategy(t, f, clock, WithStore(open()), WithEvents(events.hook))
+	second := make(chan ServiceToken, 1)
+	go func() {
+		tok, err := b.GetToken(context.Background())
+		assert.NoError(t, err)
+		second <- tok
+	}()
+	events.waitFor(t, RefreshStarted)
+	select {
+	case <-second:
+		t.Fatal("b got a token while a still held the lock to save its own")
+	case <-time.After(200 * time.Millisecond): // bounds the wait for something that must not happen
+	}
+	close(slow.release)
+	got := <-second
+	assert.True(t, got.Token().Equal(first.Token()), "b read a's saved token")
+	assert.Equal(t, 1, f.count("/api/authorise"))
+}
