@@ -449,6 +449,11 @@ sa_status sa_bind_client_device(const char *options_json) {
 	return sago_bind_client_device(options_json);
 }
 
+sa_status sa_flush(int32_t timeout_ms) {
+	SA_ENTER();
+	return sago_flush(timeout_ms);
+}
+
 int64_t sa_debug_live_objects(void) {
 	if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) return -1;
 	return sago_live_handles() + sashim_live_strings();

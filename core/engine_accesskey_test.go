@@ -149,6 +149,7 @@ func TestStoreSharing(t *testing.T) {
 		store := NewInMemoryTokenStore()
 		a := newTestAccessKeyStrategy(t, f, clock, WithStore(store))
 		ta := mustToken(t, a)
+		require.NoError(t, Flush(context.Background())) // the save follows the wake-up (DESIGN 8.3)
 		saved, err := store.Load(context.Background())
 		require.NoError(t, err)
 		require.NotNil(t, saved)
@@ -168,6 +169,7 @@ func TestStoreSharing(t *testing.T) {
 		got := mustToken(t, s)
 		assert.NotEqual(t, old, got)
 		assert.Equal(t, 1, f.count("/api/authorise"))
+		require.NoError(t, Flush(context.Background()))
 		saved, _ := store.Load(context.Background())
 		assert.Equal(t, got, saved.AccessToken.Reveal())
 	})
@@ -540,6 +542,7 @@ func TestEventsReportReasonSourceAndOutcome(t *testing.T) {
 	ok := events.waitFor(t, RefreshSucceeded)
 	assert.Equal(t, ReasonInitial, ok.Reason)
 	assert.Equal(t, SourceNetwork, ok.Source)
+	require.NoError(t, Flush(context.Background())) // the save follows the wake-up (DESIGN 8.3)
 
 	s2 := newTestAccessKeyStrategy(t, f, clock, WithEvents(events.hook), WithStore(store))
 	mustToken(t, s2)

@@ -192,11 +192,13 @@ SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, voi
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);
-/* Frees the strategy: waiting calls end with SA_E_CANCELLED, and a call racing the free gets
-   SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the hook is no longer
-   running. An OIDC strategy's refreshes stop: a refresh in flight is cancelled, and its
-   answer is neither installed nor saved to the store. Never waits for a hook. Accepts 0
-   and stale handles. */
+/* Frees the strategy and returns at once: waiting calls end with SA_E_CANCELLED, and a call
+   racing the free gets SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the
+   hook is no longer running. Never waits for a hook. Accepts 0 and stale handles.
+   An OIDC or access-key strategy's refreshes stop: a refresh in flight is cancelled, and its
+   answer is neither installed nor saved to the store. A device session's refresh that may
+   already have reached the server is the exception: it finishes and saves the rotated
+   refresh token in the background (call sa_flush before exiting). */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
    401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
@@ -209,8 +211,9 @@ SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, 
 /* ---- Tokens --------------------------------------------------------------------------- */
 
 /* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
-   timeoutMs). A cached token returns at once. Errors: SA_E_AUTH (see the error code),
-   SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
+   timeoutMs). A cached token returns at once. A new token is returned as soon as it is minted;
+   its store save follows (a slow save never makes this time out). Errors: SA_E_AUTH (see the
+   error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
 SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
 /* Never blocks: a cached token (a stale one starts a background refresh), or
    SA_E_WOULD_BLOCK when only waiting would give one; use sa_get_token_async then. */
@@ -243,9 +246,10 @@ SA_API void sa_token_free(sa_token t);
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
-   misses; save failures are ignored. On failure of this call destroy is NOT called. load and
+   misses; save failures are ignored. save runs after the callers waiting for the new token
+   have it; the next refresh waits for it to complete, and sa_flush waits for it too. load and
    save are not serialised: with several strategies on one store they may run at the same
-   time, on different threads. */
+   time, on different threads. On failure of this call destroy is NOT called. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
@@ -312,6 +316,20 @@ SA_API void sa_device_flow_free(sa_device_flow f);
    profileDir, timeoutMs. Blocks on the network for at most timeoutMs (default 30000), then
    SA_E_TIMEOUT; never call it on an event-loop thread. */
 SA_API sa_status sa_bind_client_device(const char *options_json);
+
+/* ---- Process exit --------------------------------------------------------------------- */
+
+/* Waits until no token exchange or store save is in flight any more, in any strategy, for at
+   most timeout_ms (<= 0: does not wait, only reports). Call it before the process exits (after
+   freeing strategies): a device session whose refresh may already have reached the server
+   finishes that exchange and saves the rotated refresh token in the background even after
+   sa_strategy_free, and exiting first would lose it (the next run gets INVALID_GRANT). 5000 ms
+   is enough (the bindings use it in their exit hooks); exchanges are bounded by the refresh
+   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. A store save
+   of a just-minted access-key or OIDC token still running when its strategy is freed may be
+   cancelled (Redis, hook stores): call sa_flush before freeing to be sure it lands. Any thread,
+   but never from inside a hook (a hook's own save would be waited for). */
+SA_API sa_status sa_flush(int32_t timeout_ms);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 

@@ -169,6 +169,8 @@ declare abstract class Strategy implements AuthStrategy {
   /**
    * Beyond upstream: frees the native strategy now (it is also freed when garbage-collected).
    * Pending `getToken()` calls end with `CANCELLED`; later ones fail with `INVALID_HANDLE`.
+   * A device session's refresh already sent still completes and is saved; the process stays
+   * alive (at most 5 s) until it is.
    */
   close(): void;
 }

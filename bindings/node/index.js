@@ -26,6 +26,29 @@ function N() {
 
 const kCreate = Symbol('stack-auth.create');
 
+// ---- a rotated refresh token is saved before the process ends (DESIGN 8.1) ---------------
+
+// A device session's refresh the server may already have performed is never cancelled by
+// close() or the GC: the library finishes and saves it in the background. While one (or a
+// store save) is in flight, a native flush on a helper thread keeps the event loop alive, at
+// most EXIT_FLUSH_MS. process.exit() skips this: let the process end by itself.
+const EXIT_FLUSH_MS = 5000;
+let flushing = false;
+let flushGaveUp = false;
+
+function keepAliveUntilSaved() {
+  if (flushing || native === null || !native.flushPending()) return;
+  flushing = true;
+  native.flush(EXIT_FLUSH_MS, (status) => {
+    flushing = false;
+    if (status !== 0) flushGaveUp = true; // beforeExit must not start it again and again
+  });
+}
+
+process.on('beforeExit', () => {
+  if (!flushGaveUp) keepAliveUntilSaved();
+});
+
 // ---- errors ----------------------------------------------------------------------------
 
 // Every code a failure can carry (upstream's, plus this library's own).
@@ -223,10 +246,15 @@ class Strategy {
     return unwrap(r) || { data: r };
   }
 
-  /** Frees the native strategy now: pending getToken() calls end with a CANCELLED failure. */
+  /**
+   * Frees the native strategy now: pending getToken() calls end with a CANCELLED failure. A
+   * device session's refresh already sent still completes and is saved; the process stays
+   * alive (≤ 5 s) until it is.
+   */
   close() {
     N().strategyFree(this.#box);
     this.#last = undefined;
+    keepAliveUntilSaved();
   }
 
   [util.inspect.custom]() {

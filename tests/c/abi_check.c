@@ -43,6 +43,7 @@
 	X(device_code_poll)                                                                            \
 	X(device_flow_free)                                                                            \
 	X(bind_client_device)                                                                          \
+	X(flush)                                                                                       \
 	X(debug_panic)
 
 #define SA_CHECK_ONE(name)                                                                         \

@@ -295,6 +295,7 @@ static void test_auto_env(void) {
 	setenv("CS_TOKEN_STORE", url, 1);
 	CHECK_OK(sa_auto_strategy_detect(&s, opts));
 	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	struct stat sb;
 	CHECK(stat(path, &sb) == 0);
 	sa_token_free(t);
@@ -1081,6 +1082,7 @@ static void test_store_fn(void) {
 	CHECK_OK(sa_get_token(&t, s1, 10000));
 	char *v1 = token_value(t, NULL);
 	sa_token_free(t);
+	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	CHECK(atomic_load(&c.loads) == 1); /* cold start asks the store first */
 	CHECK(atomic_load(&c.saves) == 1);
 	CHECK(c.saved && v1 && strstr(c.saved, v1) != NULL); /* save got the token JSON */
@@ -1179,6 +1181,7 @@ static void test_store_fn_failures(void) {
 		got[i] = sa_get_token(&t, s, 10000);
 		ms[i] = now_ms() - t0;
 		if (got[i] == SA_OK) sa_token_free(t);
+		sa_flush(5000); /* the save follows get_token; freeing first could cancel it */
 		sa_strategy_free(s);
 		WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
 		loads[i] = atomic_load(&c.loads), saves[i] = atomic_load(&c.saves), destroys[i] = atomic_load(&c.destroys);
@@ -1241,6 +1244,7 @@ static void test_store_file(void) {
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s1, 10000));
 	sa_token_free(t);
+	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	struct stat sb;
 	CHECK(stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
 	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, o2));
@@ -2603,6 +2607,7 @@ static void stored_token_with_line_break(void) {
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 10000));
 	sa_token_free(t);
+	CHECK_OK(sa_flush(5000)); /* the save follows the waiters' wake-up */
 	sa_strategy_free(s);
 	sa_store_free(st);
 	const char *key = "\"access_token\":\"";
@@ -2812,6 +2817,150 @@ static void test_echoed_secrets(void) {
 
 /* ---- the end ---------------------------------------------------------------------------- */
 
+/* ---- item: nothing minted is lost (DESIGN 8.1, 8.3) ------------------------------------ */
+
+static char *slurp(const char *path) {
+	FILE *fp = fopen(path, "rb");
+	if (!fp) return NULL;
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, fp);
+	buf[n] = 0;
+	fclose(fp);
+	return buf;
+}
+
+/* auth.json's refresh token (the file is indented JSON) into out; 0 on success. */
+static int saved_refresh_token(const char *path, char *out, size_t cap) {
+	char *json = slurp(path);
+	const char *p = json ? strstr(json, "\"refresh_token\"") : NULL;
+	int rc = -1;
+	if (p) {
+		p += strlen("\"refresh_token\"");
+		while (*p == ' ' || *p == ':') p++;
+		const char *q = *p == '"' ? strchr(++p, '"') : NULL;
+		if (q && (size_t)(q - p) < cap) {
+			memcpy(out, p, (size_t)(q - p));
+			out[q - p] = 0;
+			rc = 0;
+		}
+	}
+	free(json);
+	return rc;
+}
+
+/* Logs in to the emulator (auto-approve) into dir and returns auth.json's path (static). */
+static const char *login_session(const char *dir) {
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, dir);
+	sa_device_flow f = 0;
+	CHECK_OK(sa_device_code_begin(&f, EMU.region, NULL, opts));
+	char *tj = NULL;
+	CHECK_OK(sa_device_code_poll(f, 15000, &tj, NULL));
+	sa_free(tj);
+	sa_device_flow_free(f);
+	return find_file(dir, "auth.json");
+}
+
+/* Rewrites auth.json with its access token expired, so the next use refreshes. */
+static void expire_session(const char *path) {
+	char *json = slurp(path);
+	REQUIRE(json);
+	char *p = strstr(json, "\"expires_at\":");
+	REQUIRE(p);
+	p += strlen("\"expires_at\":");
+	while (*p == ' ') p++;
+	char *end = p;
+	while (*end >= '0' && *end <= '9') end++;
+	FILE *fp = fopen(path, "wb");
+	REQUIRE(fp);
+	fprintf(fp, "%.*s1000000000%s", (int)(p - json), json, end);
+	fclose(fp);
+	free(json);
+}
+
+/* A device session freed while its refresh is in flight: the server already rotated the
+   refresh token (it answers 700 ms later). sa_strategy_free returns at once, the exchange
+   finishes and saves in the background, and sa_flush waits for it. */
+static void test_free_mid_refresh_saves(void) {
+	unset_cs_env();
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	char path[1024];
+	const char *found = login_session(dir);
+	REQUIRE(found);
+	snprintf(path, sizeof path, "%s", found);
+	expire_session(path);
+	char spent[512] = "", saved[512] = "";
+	CHECK(saved_refresh_token(path, spent, sizeof spent) == 0);
+	CHECK_OK(sa_flush(0)); /* nothing pending: at once */
+
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, dir);
+	emu_clear_requests();
+	REQUIRE(emu_http("POST", "/_emulator/faults", "{\"path\":\"/oauth/token\",\"delayAfterMs\":700,\"count\":1}", NULL) == 200);
+	sa_strategy s = 0;
+	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
+	sa_token t = 0;
+	CHECK_ST(sa_get_token(&t, s, 300), SA_E_TIMEOUT);
+	sa_strategy_free(s);
+	CHECK_ST(sa_flush(0), SA_E_TIMEOUT); /* the exchange is still running */
+	CHECK_STREQ(sa_last_error_code(), "TIMEOUT");
+	CHECK_OK(sa_flush(5000));
+
+	CHECK(saved_refresh_token(path, saved, sizeof saved) == 0);
+	CHECK(saved[0] && strcmp(saved, spent) != 0); /* the rotated refresh token was saved */
+	CHECK(emu_count_requests("/oauth/token") == 1);
+
+	/* The next run starts from it: no INVALID_GRANT. */
+	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A store whose save hangs until the test releases it. */
+typedef struct {
+	_Atomic sa_request pending_save;
+	atomic_int saves;
+} hungstore;
+
+static void hung_load(void *ud, sa_request req) {
+	(void)ud;
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void hung_save(void *ud, sa_request req, const char *json, size_t len) {
+	hungstore *c = ud;
+	(void)json, (void)len;
+	atomic_fetch_add(&c->saves, 1);
+	atomic_store(&c->pending_save, req); /* answered later, by the test */
+}
+
+/* Waiters wake when the token is minted; a hung save never makes them time out. */
+static void test_hung_save_does_not_fail_get_token(void) {
+	hungstore c;
+	memset(&c, 0, sizeof c);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, hung_load, hung_save, &c, NULL));
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 2000));
+	sa_token_free(t);
+	CHECK(WAIT_UNTIL(atomic_load(&c.pending_save) != 0, 5000));
+	CHECK_ST(sa_flush(0), SA_E_TIMEOUT); /* sa_flush waits for in-flight saves too */
+	CHECK_OK(sa_request_resolve(atomic_load(&c.pending_save), NULL, 0));
+	CHECK_OK(sa_flush(5000));
+	CHECK(atomic_load(&c.saves) == 1);
+	sa_strategy_free(s);
+	sa_store_free(st);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 static void test_no_live_objects(void) { CHECK_NO_LIVE_OBJECTS(); }
 
 /* ---- runner ----------------------------------------------------------------------------- */
@@ -2879,6 +3028,8 @@ static const test_case TESTS[] = {
     {"error_json_retryable", test_error_json_retryable, 1},
     {"oidc_empty_jwt", test_oidc_empty_jwt, 1},
     {"echoed_secrets", test_echoed_secrets, 0},
+    {"free_mid_refresh_saves", test_free_mid_refresh_saves, 0},
+    {"hung_save_does_not_fail_get_token", test_hung_save_does_not_fail_get_token, 0},
     {"no_live_objects", test_no_live_objects, 1},
 };
 #define N_TESTS (sizeof TESTS / sizeof *TESTS)

@@ -287,7 +287,7 @@ struct HookData {
 };
 
 enum MsgType { M_HOOK, M_DESTROY, M_TOKEN_DONE, M_CALL_DONE };
-enum Op { OP_TOKEN, OP_BEGIN, OP_POLL, OP_BIND };
+enum Op { OP_TOKEN, OP_BEGIN, OP_POLL, OP_BIND, OP_FLUSH };
 
 // An operation started from JS that completes on the JS thread through the tsfn.
 struct Pending {
@@ -521,7 +521,7 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
           argv[1] = box != nullptr ? box : js_null(env);
           argv[3] = js_str(env, m->out.data(), m->out.size());
           argc = 4;
-        } else if (p->op != OP_BIND) {
+        } else if (p->op != OP_BIND && p->op != OP_FLUSH) {
           argv[1] = js_str(env, m->out.data(), m->out.size());
         }
       }
@@ -982,6 +982,12 @@ void *blocking_main(void *arg) {
       m->status = st;
       break;
     }
+    case OP_FLUSH: {
+      sa_status st = sa_flush(p->timeout_ms);
+      if (st != SA_OK) m->err = last_error_json(st);
+      m->status = st;
+      break;
+    }
     case OP_TOKEN:
       break;
   }
@@ -1062,6 +1068,25 @@ napi_value DeviceCodePoll(napi_env env, napi_callback_info info) {
   p->h = b->h;
   p->timeout_ms = timeout;
   return start_blocking(env, es, p, argv[2], argv[0]);
+}
+
+// flushPending() -> bool: whether an exchange or save is still in flight (sa_flush(0)).
+napi_value FlushPending(napi_env env, napi_callback_info /*info*/) {
+  return js_bool(env, sa_flush(0) != SA_OK);
+}
+
+// flush(timeoutMs, cb(status, null, err|null)): sa_flush on a helper thread. While it runs,
+// the tsfn is referenced, so the event loop (and the process) stays alive until the rotated
+// refresh token of a closed device session is saved (DESIGN 8.1).
+napi_value Flush(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  if (!get_function(env, argv[1], "callback")) return nullptr;
+  Pending *p = new Pending;
+  p->op = OP_FLUSH;
+  napi_get_value_int32(env, argv[0], &p->timeout_ms);
+  return start_blocking(env, es, p, argv[1], nullptr);
 }
 
 // bindClientDevice(optionsJson|null, cb(status, null, err|null))
@@ -1145,6 +1170,8 @@ NAPI_MODULE_INIT() {
       {"deviceCodePoll", DeviceCodePoll},
       {"deviceFlowFree", FreeBox<K_FLOW>},
       {"bindClientDevice", BindClientDevice},
+      {"flushPending", FlushPending},
+      {"flush", Flush},
   };
   for (const Fn &f : fns) {
     napi_value fn;

@@ -493,6 +493,9 @@ def _at_exit() -> None:
     if _forked:
         return  # the library is unusable here and owes this process nothing
     close_all()
+    # A device session's refresh the server may already have performed finishes and saves
+    # the rotated refresh token in the background; wait for it (bounded) before exiting.
+    lib.sa_flush(int(EXIT_DRAIN_SECONDS * 1000))
     drain(EXIT_DRAIN_SECONDS)
 
 

@@ -176,6 +176,7 @@ class HooksTest < StackAuthTest
     store = closing(StackAuth::TokenStoreFn.new(load: -> { saved.last }, save: ->(json) { saved << json }))
     first = access_key_strategy(store: store)
     token = first.get_token
+    assert_equal 0, StackAuth::Native.sa_flush(5000) # the save follows get_token's return
     assert_equal 1, saved.size
     data = JSON.parse(saved.last)
     assert_kind_of Hash, data
@@ -223,6 +224,7 @@ class HooksTest < StackAuthTest
     store.close # the strategy keeps its own reference
     assert store.closed?
     token = first.get_token
+    assert_equal 0, StackAuth::Native.sa_flush(5000) # the save follows get_token's return
     assert File.exist?(File.join(@tmp, "token.json"))
     second = access_key_strategy(store: closing(StackAuth.open_store(url)))
     assert_same_secret token.token, second.get_token.token

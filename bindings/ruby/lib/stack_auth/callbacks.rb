@@ -205,11 +205,15 @@ module StackAuth
   # Ruby waits for every thread before it exits, and a call inside the library cannot be
   # interrupted. at_exit handlers run before Ruby stops the other threads; this one was
   # registered when the gem was required, so it runs after the application's own handlers.
+  # Then it waits (at most EXIT_FLUSH_MS) for a device session's refresh that was in flight:
+  # freeing never cancels one the server may already have performed, and its rotated refresh
+  # token must reach auth.json before the process ends.
   module Live
     @handles = {}
     @pid = Process.pid
 
     FREE = { strategy: :sa_strategy_free, device_flow: :sa_device_flow_free }.freeze
+    EXIT_FLUSH_MS = 5000
 
     class << self
       def add(kind, handle)
@@ -227,6 +231,7 @@ module StackAuth
           kind = @handles.delete(handle)
           Native.public_send(FREE.fetch(kind), handle) if kind
         end
+        Native.sa_flush(EXIT_FLUSH_MS)
       end
     end
   end

@@ -129,6 +129,7 @@ module StackAuth
         attach_function :sa_device_code_poll, %i[uint64 int32 pointer pointer], :int32, **b
         attach_function :sa_device_flow_free, %i[uint64], :void, **b
         attach_function :sa_bind_client_device, %i[string], :int32, **b
+        attach_function :sa_flush, %i[int32], :int32, **b
       end
       # rubocop:enable Metrics/MethodLength
     end
