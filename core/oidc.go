@@ -85,8 +85,8 @@ func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, er
 				return ServiceToken{}, err
 			}
 			r := &jwtRefresher{cts: s.cts, jwt: jwt, digest: digest, workspaceID: s.crn.WorkspaceID}
-			inner := bindStore(s.store, s.crn.WorkspaceID+"/oidc/"+digest, []byte(jwt.Reveal()))
-			p = &pendingEngine{eng: newEngine(r, &boundStore{inner: inner, digest: digest}, nil, s.o)}
+			store := bindStore(s.store, oidcScope(s.crn.WorkspaceID, digest), []byte(jwt.Reveal()))
+			p = &pendingEngine{eng: newEngine(r, store, nil, s.o)}
 			s.pending[digest] = p
 		}
 		p.refs++
@@ -169,22 +169,6 @@ func (r *jwtRefresher) refresh(ctx context.Context, _ *Token) (*Token, error) {
 	t.FederatedFrom = r.digest
 	return t, nil
 }
-
-// boundStore serves a stored token only to the JWT it was federated from.
-type boundStore struct {
-	inner  TokenStore
-	digest string
-}
-
-func (b *boundStore) Load(ctx context.Context) (*Token, error) {
-	t, err := b.inner.Load(ctx)
-	if err != nil || t == nil || t.FederatedFrom != b.digest {
-		return nil, err
-	}
-	return t, nil
-}
-
-func (b *boundStore) Save(ctx context.Context, t *Token) error { return b.inner.Save(ctx, t) }
 
 // lruCache maps JWT digests to engines, evicting the least recently used.
 type lruCache struct {
