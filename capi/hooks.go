@@ -31,10 +31,12 @@ type answer struct {
 	err   error
 }
 
-// request is one pending hook call; done is buffered so a completion never blocks.
+// request is one pending hook call; done is buffered so a completion never blocks. scope
+// is the credential a store's load or save is for (sa_request_scope); "" for other hooks.
 type request struct {
-	done chan answer
-	once sync.Once
+	done  chan answer
+	once  sync.Once
+	scope string
 }
 
 func (r *request) complete(a answer) bool {
@@ -94,7 +96,7 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userDat
 	h.running++
 	h.mu.Unlock()
 
-	req := &request{done: make(chan answer, 1)}
+	req := &request{done: make(chan answer, 1), scope: stackauth.StoreScope(ctx)}
 	id := handles.add(req)
 	defer handles.remove(id)
 
@@ -147,6 +149,22 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 		return invalidHandle("request")
 	}
 	return saOK
+}
+
+//export sago_request_scope
+func sago_request_scope(r C.sa_request, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	req, ok := lookup[*request](uint64(r))
+	if !ok {
+		return invalidHandle("request")
+	}
+	if req.scope == "" {
+		return invalidArg("only the request of a store's load or save hook has a scope")
+	}
+	return setString(out, outLen, req.scope)
 }
 
 //export sago_request_reject

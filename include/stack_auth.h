@@ -213,16 +213,27 @@ SA_API void sa_token_free(sa_token t);
 
 /* ---- Stores --------------------------------------------------------------------------- */
 
+/* Every store is scoped per credential: a strategy's loads and saves are for its scope,
+   "access-key/<workspace id>/<key id>/<audience>" or "oidc/<workspace id>/<hex SHA-256 of the
+   JWT>" (each part percent-escaped; never secret), so strategies of different credentials
+   (another key, another audience, another JWT) sharing a store never get each other's token.
+   Built-in stores keep one token per scope. Each saved token JSON carries its scope
+   ("store_scope"); a loaded token of another scope, or without one (saved by a version before
+   scopes), is a miss: it costs one request, never a wrong token. */
+
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
-   misses; save failures are ignored. On failure of this call destroy is NOT called. */
+   misses; save failures are ignored. On failure of this call destroy is NOT called. A store
+   shared by several strategies keys what it keeps by sa_request_scope; one that keeps a single
+   slot is safe too, at the cost of a request whenever another credential saved last. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
 SA_API sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                     void *user_data, sa_destroy_fn destroy, const char *options_json);
-/* "memory:" or "file:///absolute/path" (shared by every process on the host). */
+/* "memory:", "file:///absolute/path" (shared by every process on the host: one 0600 file
+   holding a token per scope) or "redis://[user:pass@]host:port/db". */
 SA_API sa_status sa_store_open(sa_store *out, const char *url);
 /* Releases this handle; strategies using the store keep it alive. */
 SA_API void sa_store_free(sa_store st);
@@ -238,6 +249,11 @@ SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len)
    EXPIRED_TOKEN, ACCESS_DENIED, INVALID_GRANT, INVALID_CLIENT, MISSING_WORKSPACE_CRN,
    ALREADY_CONSUMED) carry their fixed message, as FromErrorCode rebuilds them. */
 SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *message);
+/* The scope a store's load or save request is for (see Stores), while the request is
+   pending: call it from the hook, before completing req. Free *out with sa_free. Errors:
+   SA_E_INVALID_ARG (out is NULL, or req belongs to a hook other than a store's),
+   SA_E_INVALID_HANDLE (req is unknown; after it was completed or timed out it may be). */
+SA_API sa_status sa_request_scope(sa_request r, char **out, size_t *out_len);
 
 /* ---- Device-code login ---------------------------------------------------------------- */
 

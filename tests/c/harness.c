@@ -1260,6 +1260,192 @@ static void test_store_file(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* Stores are scoped per credential (DESIGN 8.2): two access keys, or one key with two
+   audiences, sharing a memory, file or one-slot host store never get each other's token. */
+
+/* The decoded payload of a JWT (malloc'd), to read its claims. */
+static char *jwt_payload(const char *jwt) {
+	const char *a = strchr(jwt, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+	if (!b) return NULL;
+	size_t n = (size_t)(b - a - 1), o = 0;
+	char *out = malloc(n + 1);
+	unsigned acc = 0;
+	int bits = 0;
+	for (const char *p = a + 1; p < b; p++) {
+		const char *set = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		const char *at = strchr(set, *p);
+		if (!at) break;
+		acc = acc << 6 | (unsigned)(at - set);
+		if ((bits += 6) >= 8) out[o++] = (char)(acc >> (bits -= 8) & 0xff);
+	}
+	out[o] = 0;
+	return out;
+}
+
+static char *scoped_get(sa_store st, const char *key, const char *audience, char *claims, size_t cap) {
+	char opts[1024];
+	if (audience) snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu,\"audience\":\"%s\"}", EMU.url,
+		                   (unsigned long long)st, audience);
+	else snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	sa_token t = 0;
+	char *v = NULL;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, key, opts));
+	if (sa_get_token(&t, s, 10000) == SA_OK) {
+		v = token_value(t, NULL);
+		char *p = v ? jwt_payload(v) : NULL;
+		snprintf(claims, cap, "%s", p ? p : "");
+		free(p);
+		sa_token_free(t);
+	} else {
+		CHECK(!"sa_get_token failed");
+	}
+	sa_strategy_free(s);
+	return v;
+}
+
+static void test_store_scoped(void) {
+	char *body = NULL, key2[512] = "", req[256];
+	snprintf(req, sizeof req, "{\"workspaceId\":\"%s\"}", EMU.ws);
+	REQUIRE(emu_http("POST", "/_emulator/access-keys", req, &body) == 200);
+	CHECK(json_get_str(body, "accessKey", key2, sizeof key2) == 0);
+	free(body);
+	char dir[512], url[700];
+	make_tmpdir(dir, sizeof dir);
+	for (int kind = 0; kind < 3; kind++) {
+		for (int pair = 0; pair < 2; pair++) {
+			sa_store st = 0;
+			storectx c;
+			memset(&c, 0, sizeof c);
+			pthread_mutex_init(&c.mu, NULL);
+			if (kind == 0) CHECK_OK(sa_store_memory_new(&st));
+			if (kind == 1) {
+				snprintf(url, sizeof url, "file://%s/token-%d.json", dir, pair);
+				CHECK_OK(sa_store_open(&st, url));
+			}
+			if (kind == 2) CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &c, store_destroy)); /* one slot */
+			emu_clear_requests();
+			char ca[4096], cb[4096];
+			char *a = scoped_get(st, EMU.key, pair ? "aud-a" : NULL, ca, sizeof ca);
+			char *b = scoped_get(st, pair ? EMU.key : key2, pair ? "aud-b" : NULL, cb, sizeof cb);
+			if (emu_count_requests("/api/authorise") != 2 || !a || !b || strcmp(a, b) == 0)
+				printf("    store kind %d, %s: the second credential was served the first one's token\n", kind,
+				       pair ? "other audience" : "other key");
+			CHECK(emu_count_requests("/api/authorise") == 2);
+			CHECK(a && b && strcmp(a, b) != 0);
+			char sa_[256] = "", sb[256] = "";
+			json_get_str(ca, "sub", sa_, sizeof sa_);
+			json_get_str(cb, "sub", sb, sizeof sb);
+			if (pair) {
+				CHECK(strstr(ca, "\"aud\":\"aud-a\"") && strstr(cb, "\"aud\":\"aud-b\""));
+			} else {
+				CHECK(*sa_ && *sb && strcmp(sa_, sb) != 0);
+			}
+			free(a), free(b);
+			sa_store_free(st);
+			if (kind == 2) CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+			free(c.saved);
+			pthread_mutex_destroy(&c.mu);
+		}
+	}
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A host store keyed by sa_request_scope: later strategies of each credential load their own
+   token, and a hook other than a store's has no scope. */
+typedef struct {
+	pthread_mutex_t mu;
+	char scope[2][512];
+	char *json[2];
+	atomic_int bad_scope;
+} scopedctx;
+
+static int scoped_slot(scopedctx *c, sa_request req) {
+	char *scope = NULL;
+	size_t n = 0;
+	if (sa_request_scope(req, &scope, &n) != SA_OK || n != strlen(scope) || strncmp(scope, "access-key/", 11) != 0 ||
+	    !strstr(scope, EMU.ws)) {
+		atomic_store(&c->bad_scope, 1);
+		if (scope) sa_free(scope);
+		return -1;
+	}
+	int slot = -1;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < 2 && slot < 0; i++)
+		if (strcmp(c->scope[i], scope) == 0) slot = i;
+	for (int i = 0; i < 2 && slot < 0; i++)
+		if (!c->scope[i][0]) snprintf(c->scope[slot = i], sizeof c->scope[i], "%s", scope);
+	pthread_mutex_unlock(&c->mu);
+	sa_free(scope);
+	return slot;
+}
+
+static void scoped_load(void *ud, sa_request req) {
+	scopedctx *c = ud;
+	int slot = scoped_slot(c, req);
+	pthread_mutex_lock(&c->mu);
+	const char *j = slot >= 0 ? c->json[slot] : NULL;
+	sa_request_resolve(req, j, j ? strlen(j) : 0);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void scoped_save(void *ud, sa_request req, const char *json, size_t len) {
+	scopedctx *c = ud;
+	int slot = scoped_slot(c, req);
+	pthread_mutex_lock(&c->mu);
+	if (slot >= 0) {
+		free(c->json[slot]);
+		c->json[slot] = strndup(json, len);
+	}
+	pthread_mutex_unlock(&c->mu);
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void scope_of_token_hook(void *ud, sa_request req) {
+	char *scope = (char *)"unchanged";
+	atomic_store((atomic_int *)ud, sa_request_scope(req, &scope, NULL) == SA_E_INVALID_ARG &&
+	                                   strcmp(scope, "unchanged") == 0 ? 1 : 2);
+	sa_request_resolve(req, "static-token", 12);
+}
+
+static void test_request_scope(void) {
+	scopedctx c;
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, scoped_load, scoped_save, &c, NULL));
+	emu_clear_requests();
+	char ca[4096], cb[4096];
+	char *a = scoped_get(st, EMU.key, "aud-a", ca, sizeof ca), *b = scoped_get(st, EMU.key, "aud-b", cb, sizeof cb);
+	char *a2 = scoped_get(st, EMU.key, "aud-a", ca, sizeof ca), *b2 = scoped_get(st, EMU.key, "aud-b", cb, sizeof cb);
+	CHECK(emu_count_requests("/api/authorise") == 2); /* the later two loaded their own */
+	CHECK(a && a2 && strcmp(a, a2) == 0 && b && b2 && strcmp(b, b2) == 0 && strcmp(a, b) != 0);
+	CHECK(strstr(cb, "\"aud\":\"aud-b\""));
+	CHECK(atomic_load(&c.bad_scope) == 0);
+	CHECK(strcmp(c.scope[0], c.scope[1]) != 0 && strstr(c.scope[1], "aud-b"));
+	free(a), free(b), free(a2), free(b2);
+	sa_store_free(st);
+	free(c.json[0]), free(c.json[1]);
+	pthread_mutex_destroy(&c.mu);
+
+	/* Other hooks have no scope; bad arguments. */
+	atomic_int seen = 0;
+	sa_strategy s = 0;
+	sa_token t = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, scope_of_token_hook, &seen, NULL));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK(atomic_load(&seen) == 1);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	char *out = NULL;
+	CHECK_ST(sa_request_scope(0, &out, NULL), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_scope(12345, &out, NULL), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_scope(12345, NULL, NULL), SA_E_INVALID_ARG);
+	CHECK(out == NULL);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- try / async ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -2083,6 +2269,8 @@ static const test_case TESTS[] = {
     {"store_fn_failures", test_store_fn_failures, 0},
     {"store_memory_shared", test_store_memory_shared, 1},
     {"store_file", test_store_file, 0},
+    {"store_scoped", test_store_scoped, 1},
+    {"request_scope", test_request_scope, 1},
     {"try_and_async", test_try_and_async, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},
