@@ -208,7 +208,8 @@ func sago_strategy_invalidate_value(s C.sa_strategy, token *C.sa_cchar, length C
 
 func (o *strategyObj) invalidate(token stackauth.SecretToken, outRefreshing *C.int32_t) C.sa_status {
 	refreshing := false
-	if c, ok := o.s.(stackauth.CachingStrategy); ok {
+	// AuthStrategyFn and static tokens cache nothing: there is nothing to invalidate.
+	if c, ok := o.s.(stackauth.Invalidator); ok {
 		refreshing = c.Invalidate(token)
 	}
 	if outRefreshing != nil {

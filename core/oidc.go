@@ -136,6 +136,25 @@ func (s *OidcFederationStrategy) settle(digest string, eng *Engine, p *pendingEn
 	}
 }
 
+// Invalidate reports that the server rejected token (a 401): the engine of the JWT it was
+// minted for refreshes on its next call, if token is still that engine's current one. The
+// other JWTs' tokens are untouched.
+func (s *OidcFederationStrategy) Invalidate(token SecretToken) bool {
+	s.mu.Lock()
+	engines := s.cache.engines()
+	for _, p := range s.pending {
+		engines = append(engines, p.eng)
+	}
+	s.mu.Unlock()
+	// Outside s.mu: Invalidate reports an event, a host hook.
+	for _, eng := range engines {
+		if eng.Invalidate(token) {
+			return true
+		}
+	}
+	return false
+}
+
 // Close drops every cached engine.
 func (s *OidcFederationStrategy) Close() {
 	s.mu.Lock()
@@ -220,3 +239,11 @@ func (c *lruCache) removeIf(key string, eng *Engine) {
 }
 
 func (c *lruCache) len() int { return c.order.Len() }
+
+func (c *lruCache) engines() []*Engine {
+	out := make([]*Engine, 0, c.order.Len())
+	for el := c.order.Front(); el != nil; el = el.Next() {
+		out = append(out, el.Value.(*lruItem).eng)
+	}
+	return out
+}

@@ -178,7 +178,11 @@ SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *w
    hook is no longer running. Accepts 0 and stale handles. */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
-   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
+   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. An
+   OIDC strategy refreshes the token of the JWT that token was minted for (other JWTs' tokens
+   are untouched). AuthStrategyFn and static-token strategies cache nothing, so there is
+   nothing to invalidate: SA_OK with *out_refreshing 0 (fn is asked again on every call; a
+   static token stays what it is). */
 SA_API sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing);
 
 /* sa_strategy_invalidate by the bearer string itself (for hosts that keep only the string). */

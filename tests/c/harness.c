@@ -1023,6 +1023,55 @@ static void test_oidc(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* sa_strategy_invalidate on every kind of strategy: an OIDC strategy refreshes the rejected
+   token's JWT; AuthStrategyFn and static tokens cache nothing, so it is OK and refreshes
+   nothing (fn is asked on every call anyway). */
+static void test_invalidate_every_strategy(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWludmFsaWRhdGUifQ.c2ln");
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_token t1 = 0, t2 = 0, t3 = 0;
+	CHECK_OK(sa_get_token(&t1, s, 10000));
+	int32_t refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 1);
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	char *v1 = token_value(t1, NULL), *v2 = token_value(t2, NULL);
+	CHECK(v1 && v2 && strcmp(v1, v2) != 0); /* the rejected token is not served again */
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	CHECK_OK(sa_strategy_invalidate_value(s, v1, strlen(v1), &refreshing));
+	CHECK(refreshing == 0); /* a late 401 for a replaced token changes nothing */
+	CHECK_OK(sa_get_token(&t3, s, 10000));
+	char *v3 = token_value(t3, NULL);
+	CHECK(v3 && strcmp(v2, v3) == 0);
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	free(v1), free(v2), free(v3);
+	sa_token_free(t1), sa_token_free(t2), sa_token_free(t3);
+	free_fn_strategy(s, &c);
+
+	fnctx_init(&c, M_SYNC, "fn-token");
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	CHECK_OK(sa_get_token(&t1, s, 10000));
+	refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 0);
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	CHECK(atomic_load(&c.calls) == 2);
+	sa_token_free(t1), sa_token_free(t2);
+	free_fn_strategy(s, &c);
+
+	CHECK_OK(sa_static_token_strategy_new(&s, "static-token"));
+	CHECK_OK(sa_get_token(&t1, s, 0));
+	refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 0);
+	sa_token_free(t1);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- stores ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -2265,6 +2314,7 @@ static const test_case TESTS[] = {
     {"fn_free_inside_hook", test_fn_free_inside_hook, 1},
     {"async_thread_count", test_async_thread_count, 0},
     {"oidc", test_oidc, 1},
+    {"invalidate_every_strategy", test_invalidate_every_strategy, 1},
     {"store_fn", test_store_fn, 1},
     {"store_fn_failures", test_store_fn_failures, 0},
     {"store_memory_shared", test_store_memory_shared, 1},
