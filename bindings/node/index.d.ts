@@ -160,6 +160,8 @@ declare abstract class Strategy implements AuthStrategy {
   /**
    * Beyond upstream: after a 401 with `token`, forces a refresh if it is still the current
    * token (a late 401 never throws away a newer one). `{ data: true }` when a refresh started.
+   * An OIDC strategy refreshes the token of the JWT it was minted for; `AuthStrategyFn` and
+   * static strategies cache nothing, so it is `{ data: false }`.
    */
   invalidate(token: string): Result<boolean, AuthFailure>;
   /**
