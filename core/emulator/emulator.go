@@ -40,6 +40,9 @@ type Config struct {
 	AllowNonLoopback bool
 	// TLS, when set, serves HTTPS with it (see SelfSignedTLS); URL is then https://.
 	TLS *tls.Config
+	// PublicURL is the URL it advertises (URL, tokens' iss) when clients reach it by
+	// another name, e.g. through a proxy; default http(s)://<address>/.
+	PublicURL string
 }
 
 const (
@@ -74,6 +77,7 @@ type Server struct {
 	baseURL          string // "" until Start or SetBaseURL; then requests' Host is used
 	allowNonLoopback bool
 	tlsConfig        *tls.Config
+	publicURL        string
 	addr             string
 	httpServer       *http.Server
 	serveErr         chan error
@@ -124,6 +128,7 @@ func New(cfg Config) (*Server, error) {
 		addr:             cfg.Addr,
 		allowNonLoopback: cfg.AllowNonLoopback,
 		tlsConfig:        cfg.TLS,
+		publicURL:        cfg.PublicURL,
 		tokenTTL:         cfg.TokenTTL,
 		deviceCodeTTL:    cfg.DeviceCodeTTL,
 		pollInterval:     cfg.PollInterval,
@@ -187,6 +192,9 @@ func (s *Server) Start() error {
 	if s.tlsConfig != nil {
 		ln = tls.NewListener(ln, s.tlsConfig.Clone())
 		s.baseURL = "https://" + s.addr + "/"
+	}
+	if s.publicURL != "" {
+		s.baseURL = strings.TrimSuffix(s.publicURL, "/") + "/"
 	}
 	s.httpServer = &http.Server{
 		Handler:           s,

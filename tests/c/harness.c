@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1495,6 +1496,154 @@ static void test_request_scope(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* ---- proxy and TLS settings from the host's environment (pitfall P27) ------------------ */
+
+/* A CONNECT proxy on loopback that tunnels every CONNECT to one address (the TLS emulator),
+   whatever host was asked for, one connection at a time, and records the request lines. */
+typedef struct {
+	int lfd, port;
+	struct sockaddr_in target;
+	pthread_mutex_t mu;
+	char asked[8][256];
+	int n_asked;
+	atomic_int stop;
+	pthread_t th;
+} cproxy;
+
+static int write_all(int fd, const char *p, size_t n) {
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0) return -1;
+		p += w, n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Waits for fd (or the proxy's stop): 1 readable, 0 stopped or timed out. */
+static int cproxy_wait(cproxy *p, struct pollfd *fds, int n) {
+	while (!atomic_load(&p->stop)) {
+		int r = poll(fds, (nfds_t)n, 50);
+		if (r > 0) return 1;
+		if (r < 0 && errno != EINTR) return 0;
+	}
+	return 0;
+}
+
+static void cproxy_tunnel(cproxy *p, int c) {
+	char head[4096];
+	size_t n = 0;
+	struct pollfd one = {c, POLLIN, 0};
+	while (n < sizeof head - 1 && cproxy_wait(p, &one, 1)) {
+		ssize_t r = read(c, head + n, sizeof head - 1 - n);
+		if (r <= 0) return;
+		n += (size_t)r;
+		head[n] = 0;
+		if (strstr(head, "\r\n\r\n")) break;
+	}
+	if (!strstr(head, "\r\n\r\n")) return;
+	pthread_mutex_lock(&p->mu);
+	if (p->n_asked < 8) snprintf(p->asked[p->n_asked++], sizeof p->asked[0], "%.*s", (int)strcspn(head, "\r"), head);
+	pthread_mutex_unlock(&p->mu);
+	if (strncmp(head, "CONNECT ", 8) != 0) {
+		write_all(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 55);
+		return;
+	}
+	int up = socket(AF_INET, SOCK_STREAM, 0);
+	if (up < 0 || connect(up, (struct sockaddr *)&p->target, sizeof p->target) != 0) {
+		if (up >= 0) close(up);
+		write_all(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", 47);
+		return;
+	}
+	const char *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+	if (write_all(c, ok, strlen(ok)) == 0) {
+		struct pollfd fds[2] = {{c, POLLIN, 0}, {up, POLLIN, 0}};
+		char buf[16384];
+		while (cproxy_wait(p, fds, 2)) {
+			int done = 0;
+			for (int i = 0; i < 2 && !done; i++) {
+				if (!fds[i].revents) continue;
+				ssize_t r = read(fds[i].fd, buf, sizeof buf);
+				done = r <= 0 || write_all(fds[1 - i].fd, buf, (size_t)r) != 0;
+			}
+			if (done) break;
+		}
+	}
+	close(up);
+}
+
+static void *cproxy_main(void *arg) {
+	cproxy *p = arg;
+	struct pollfd l = {p->lfd, POLLIN, 0};
+	while (cproxy_wait(p, &l, 1)) {
+		int c = accept(p->lfd, NULL, NULL);
+		if (c < 0) continue;
+		cproxy_tunnel(p, c);
+		close(c);
+	}
+	return NULL;
+}
+
+static int cproxy_start(cproxy *p, const char *target_addr) {
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	const char *colon = strrchr(target_addr, ':');
+	if (!colon) return -1;
+	p->target.sin_family = AF_INET;
+	p->target.sin_port = htons((unsigned short)atoi(colon + 1));
+	p->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof sa;
+	if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(p->lfd, 8) != 0 ||
+	    getsockname(p->lfd, (struct sockaddr *)&sa, &len) != 0)
+		return -1;
+	p->port = ntohs(sa.sin_port);
+	return pthread_create(&p->th, NULL, cproxy_main, p);
+}
+
+static void cproxy_stop(cproxy *p) {
+	atomic_store(&p->stop, 1);
+	pthread_join(p->th, NULL);
+	close(p->lfd);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* HTTPS_PROXY and SSL_CERT_FILE set with setenv before the strategy is built are used: the
+   TLS emulator is reachable only through the proxy, under a name only its certificate has. */
+static void test_proxy_env(void) {
+	const char *url = getenv("SA_EMU_TLS_URL"), *addr = getenv("SA_EMU_TLS_ADDR"),
+	           *cert = getenv("SA_EMU_TLS_CERT"), *crn = getenv("SA_EMU_TLS_CRN"), *key = getenv("SA_EMU_TLS_KEY");
+	REQUIRE(url && addr && cert && crn && key); /* tests/c/run.sh starts the TLS emulator */
+	cproxy p;
+	REQUIRE(cproxy_start(&p, addr) == 0);
+	char proxy_url[64], opts[512];
+	snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", p.port);
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\"}", url);
+	setenv("HTTPS_PROXY", proxy_url, 1);
+	setenv("SSL_CERT_FILE", cert, 1);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, crn, key, opts));
+	unsetenv("HTTPS_PROXY"); /* read when the strategy is built, not later */
+	unsetenv("SSL_CERT_FILE");
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0 && strstr(crn, ws));
+	free(json);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	pthread_mutex_lock(&p.mu);
+	CHECK(p.n_asked == 1);
+	CHECK_STREQ(p.asked[0], "CONNECT cts.stack-auth.test:443 HTTP/1.1");
+	pthread_mutex_unlock(&p.mu);
+	cproxy_stop(&p);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- try / async ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -2321,6 +2470,7 @@ static const test_case TESTS[] = {
     {"store_file", test_store_file, 0},
     {"store_scoped", test_store_scoped, 1},
     {"request_scope", test_request_scope, 1},
+    {"proxy_env", test_proxy_env, 0},
     {"try_and_async", test_try_and_async, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},

@@ -62,6 +62,7 @@ run_harness() {
 }
 
 start_emulator --auto-approve
+start_tls_emulator
 
 if [[ $mode == normal ]]; then
 	echo "== static checks"
