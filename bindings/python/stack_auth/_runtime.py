@@ -185,7 +185,7 @@ def _scope(req: int) -> str:
     if lib.sa_request_scope(req, out, n) != lib.SA_OK:
         return ""
     try:
-        return ffi.unpack(out[0], n[0]).decode("utf-8")
+        return cast(bytes, ffi.unpack(out[0], n[0])).decode("utf-8")
     finally:
         lib.sa_free(out[0])
 
