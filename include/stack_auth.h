@@ -40,9 +40,11 @@
  * fork     The library must not be used across fork(): in a child process every function
  *          returns SA_E_FORKED at once. Load it after forking (gunicorn preload_app, Puma
  *          preload_app!, multiprocessing's fork start method).
- * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH and
- *          CS_TOKEN_STORE are read with getenv() when a strategy is built, so values the host
- *          sets after loading the library are honoured.
+ * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH,
+ *          CS_TOKEN_STORE, the proxy settings HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower
+ *          case; loopback is never proxied) and the extra trusted certificates SSL_CERT_FILE
+ *          and SSL_CERT_DIR (added to the system's) are read with getenv() when a strategy is
+ *          built, so values the host sets after loading the library are honoured.
  * Runtime  The library contains a Go runtime: it starts when the library is loaded, cannot
  *          be unloaded (dlclose is a no-op), and a process must not load a second Go-built
  *          shared library.
