@@ -35,11 +35,13 @@ type answer struct {
 }
 
 // request is one pending hook call; done is buffered so a completion never blocks. check
-// (may be nil) refuses a value before it completes the request.
+// (may be nil) refuses a value before it completes the request. scope is the credential a
+// store's load or save is for (sa_request_scope); "" for other hooks.
 type request struct {
 	done  chan answer
 	once  sync.Once
 	check func([]byte) string
+	scope string
 }
 
 func (r *request) complete(a answer) bool {
@@ -106,7 +108,7 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, check func([]byte
 	h.running++
 	h.mu.Unlock()
 
-	req := &request{done: make(chan answer, 1), check: check}
+	req := &request{done: make(chan answer, 1), check: check, scope: stackauth.StoreScope(ctx)}
 	id := handles.add(req)
 	defer handles.remove(id)
 
@@ -174,6 +176,22 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 		return invalidHandle("request")
 	}
 	return saOK
+}
+
+//export sago_request_scope
+func sago_request_scope(r C.sa_request, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	req, ok := lookup[*request](uint64(r))
+	if !ok {
+		return invalidHandle("request")
+	}
+	if req.scope == "" {
+		return invalidArg("only the request of a store's load or save hook has a scope")
+	}
+	return setString(out, outLen, req.scope)
 }
 
 //export sago_request_reject

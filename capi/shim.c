@@ -418,6 +418,11 @@ sa_status sa_request_reject(sa_request r, const char *code, const char *message)
 	return sago_request_reject(r, code, message);
 }
 
+sa_status sa_request_scope(sa_request r, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_request_scope(r, out, out_len);
+}
+
 sa_status sa_device_code_begin(sa_device_flow *out, const char *region, const char *client_id,
                                const char *options_json) {
 	SA_ENTER();

@@ -11,13 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Version is this library's version, sent in the user-agent.
@@ -48,20 +46,6 @@ func rustArch(goarch string) string {
 
 // maxResponseBytes bounds what we read from a server; tokens are a few KiB.
 const maxResponseBytes = 1 << 20
-
-// defaultHTTPClient has upstream's limits: 10 s to connect, 30 s per request, idle
-// connections kept 5 s, at most 10 per host. One instance serves every strategy.
-var defaultHTTPClient = &http.Client{
-	Timeout: 30 * time.Second,
-	Transport: &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout: 10 * time.Second,
-		IdleConnTimeout:     5 * time.Second,
-		MaxIdleConnsPerHost: 10,
-		ForceAttemptHTTP2:   true,
-	},
-}
 
 // ensureTrailingSlash makes relative joins keep the base path.
 func ensureTrailingSlash(u *url.URL) *url.URL {

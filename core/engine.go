@@ -354,7 +354,11 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 	defer beginStoreSave(e.store)()
 	defer close(saved)
 	end()
-	e.saveToStore(ctx, tok)
+	// The token is already handed out: Close must not cancel its save (the next process
+	// would mint another), so it runs on its own, still bounded by the refresh deadline.
+	saveCtx, cancelSave := detached(ctx)
+	defer cancelSave()
+	e.saveToStore(saveCtx, tok)
 	if unlock != nil {
 		unlock()
 		unlock = nil

@@ -164,3 +164,26 @@ func TestALockingStoreHoldsItsLockUntilTheSaveIsDone(t *testing.T) {
 	assert.True(t, got.Token().Equal(first.Token()), "b read a's saved token")
 	assert.Equal(t, 1, f.count("/api/authorise"))
 }
+
+// A caller that gets its token and closes the strategy at once must not cancel the save
+// that follows the wake-up: the next process would mint a second token (and a file or Redis
+// store would keep its lock until the lock's TTL).
+func TestClosingRightAfterGetTokenStillSaves(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	release := make(chan struct{})
+	saved := make(chan error, 1)
+	store := NewTokenStoreFn(nil, func(ctx context.Context, _ string) error {
+		<-release // the host closes the strategy while this save is in flight
+		saved <- ctx.Err()
+		return nil
+	})
+	s := newTestAccessKeyStrategy(t, f, clock, WithStore(store))
+	_, err := s.GetToken(context.Background())
+	require.NoError(t, err)
+	s.Close()
+	close(release)
+	require.NoError(t, <-saved, "Close cancelled the save of a token already handed out")
+	require.NoError(t, Flush(context.Background()))
+}

@@ -84,12 +84,29 @@ type saveCount struct {
 	idle chan struct{}
 }
 
+// Pending reports whether an exchange or save that Flush waits for is in flight.
+func Pending() bool {
+	mustFinish.mu.Lock()
+	defer mustFinish.mu.Unlock()
+	return mustFinish.n > 0
+}
+
+// shared is the store behind a strategy's scoped view: saves are tracked per shared
+// store, since every strategy of the process sees it through a view of its own.
+func shared(s TokenStore) TokenStore {
+	if v, ok := s.(interface{ unwrap() TokenStore }); ok {
+		return v.unwrap()
+	}
+	return s
+}
+
 // trackable: only pointers are safe map keys (a struct holding a func would panic).
 func trackable(s TokenStore) bool {
 	return s != nil && reflect.TypeOf(s).Kind() == reflect.Pointer
 }
 
 func beginStoreSave(s TokenStore) (end func()) {
+	s = shared(s)
 	if !trackable(s) {
 		return func() {}
 	}
@@ -113,6 +130,7 @@ func beginStoreSave(s TokenStore) (end func()) {
 
 // waitStoreSaves waits until no save to s is in flight, or ctx ends.
 func waitStoreSaves(ctx context.Context, s TokenStore) {
+	s = shared(s)
 	if !trackable(s) {
 		return
 	}

@@ -26,6 +26,9 @@ type Token struct {
 	DeviceInstanceID string      `json:"device_instance_id,omitempty"`
 	// FederatedFrom is the hex SHA-256 of the provider JWT an OIDC token was minted from.
 	FederatedFrom string `json:"federated_from,omitempty"`
+	// StoreScope names the credential a store saved the token for (see StoreScope); a
+	// token loaded for another scope, or without one, is a miss. Not upstream's.
+	StoreScope string `json:"store_scope,omitempty"`
 }
 
 // UnmarshalJSON enforces the required fields, so that "{}" is a decode error rather than

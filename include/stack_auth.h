@@ -50,9 +50,11 @@
  * fork     The library must not be used across fork(): in a child process every function
  *          returns SA_E_FORKED at once. Load it after forking (gunicorn preload_app, Puma
  *          preload_app!, multiprocessing's fork start method).
- * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH and
- *          CS_TOKEN_STORE are read with getenv() when a strategy is built, so values the host
- *          sets after loading the library are honoured.
+ * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH,
+ *          CS_TOKEN_STORE, the proxy settings HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower
+ *          case; loopback is never proxied) and the extra trusted certificates SSL_CERT_FILE
+ *          and SSL_CERT_DIR (added to the system's) are read with getenv() when a strategy is
+ *          built, so values the host sets after loading the library are honoured.
  * Runtime  The library contains a Go runtime: it starts when the library is loaded, cannot
  *          be unloaded (dlclose is a no-op), and a process must not load a second Go-built
  *          shared library.
@@ -201,7 +203,11 @@ SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *w
    refresh token in the background (call sa_flush before exiting). */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
-   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
+   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. An
+   OIDC strategy refreshes the token of the JWT that token was minted for (other JWTs' tokens
+   are untouched). AuthStrategyFn and static-token strategies cache nothing, so there is
+   nothing to invalidate: SA_OK with *out_refreshing 0 (fn is asked again on every call; a
+   static token stays what it is). */
 SA_API sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing);
 
 /* sa_strategy_invalidate by the bearer string itself (for hosts that keep only the string). */
@@ -243,13 +249,23 @@ SA_API void sa_token_free(sa_token t);
 
 /* ---- Stores --------------------------------------------------------------------------- */
 
+/* Every store is scoped per credential: a strategy's loads and saves are for its scope,
+   "access-key/<workspace id>/<key id>/<audience>" or "oidc/<workspace id>/<hex SHA-256 of the
+   JWT>" (each part percent-escaped; never secret), so strategies of different credentials
+   (another key, another audience, another JWT) sharing a store never get each other's token.
+   Built-in stores keep one token per scope. Each saved token JSON carries its scope
+   ("store_scope"); a loaded token of another scope, or without one (saved by a version before
+   scopes), is a miss: it costs one request, never a wrong token. */
+
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
    misses; save failures are ignored. save runs after the callers waiting for the new token
    have it; the next refresh waits for it to complete, and sa_flush waits for it too. load and
    save are not serialised: with several strategies on one store they may run at the same
-   time, on different threads. On failure of this call destroy is NOT called. */
+   time, on different threads. On failure of this call destroy is NOT called. A store shared
+   by several strategies keys what it keeps by sa_request_scope; one that keeps a single slot
+   is safe too, at the cost of a request whenever another credential saved last. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
@@ -257,7 +273,8 @@ SA_API sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_sto
                                     void *user_data, sa_destroy_fn destroy, const char *options_json);
 /* Opens a store by URL:
      "memory:"                          private to this process
-     "file:///absolute/path"            shared by every process on the host
+     "file:///absolute/path"            shared by every process on the host (one 0600 file,
+                                         a token per scope)
      "redis://[user:pass@]host[:port][/db]"                   one Redis server
      "rediss://..."                                           the same over TLS
      "redis+sentinel://[user:pass@]h1:26379[,h2:26379...]/master[/db]"   Sentinel
@@ -294,6 +311,11 @@ SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len)
    EXPIRED_TOKEN, ACCESS_DENIED, INVALID_GRANT, INVALID_CLIENT, MISSING_WORKSPACE_CRN,
    ALREADY_CONSUMED) carry their fixed message, as FromErrorCode rebuilds them. */
 SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *message);
+/* The scope a store's load or save request is for (see Stores), while the request is
+   pending: call it from the hook, before completing req. Free *out with sa_free. Errors:
+   SA_E_INVALID_ARG (out is NULL, or req belongs to a hook other than a store's),
+   SA_E_INVALID_HANDLE (req is unknown; after it was completed or timed out it may be). */
+SA_API sa_status sa_request_scope(sa_request r, char **out, size_t *out_len);
 
 /* ---- Device-code login ---------------------------------------------------------------- */
 

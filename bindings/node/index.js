@@ -326,7 +326,7 @@ class OidcFederationStrategy extends Strategy {
     if (typeof loadToken !== 'function' || typeof saveToken !== 'function') {
       throw new TypeError('loadToken and saveToken must be functions');
     }
-    const store = { load: () => loadToken(), save: (json) => saveToken(json) };
+    const store = { load: (scope) => loadToken(scope), save: (json, scope) => saveToken(json, scope) };
     return OidcFederationStrategy.create(workspaceCrn, getJwt, { baseUrl: baseUrl ?? undefined, store });
   }
 }
@@ -381,7 +381,12 @@ class InMemoryTokenStore extends NativeTokenStore {
   }
 }
 
-/** A token store backed by your `load()` / `save(json)` (sync or async). */
+/**
+ * A token store backed by your `load()` / `save(json)` (sync or async). Every store is scoped
+ * per credential: they are called as `load(scope)` / `save(json, scope)`, with a non-secret
+ * scope string (workspace, key id or JWT digest, audience) to key what they keep by; callbacks
+ * that keep one slot may ignore it (a token saved for another scope is a miss).
+ */
 class TokenStoreFn extends NativeTokenStore {
   static create(store, options) {
     if (store === null || (typeof store !== 'object' && typeof store !== 'function')) {
@@ -467,16 +472,18 @@ function settleHook(kind, req, v) {
   }
 }
 
-// (kind, target, arg, req): target is the JS function (H_TOKEN) or the store object.
+// (kind, target, arg, req, scope): target is the JS function (H_TOKEN) or the store object;
+// a store's load and save get the credential scope as an extra argument (load(scope),
+// save(json, scope)), which upstream-shaped callbacks ignore.
 // Whatever the callback does (return, throw, resolve, reject, never settle), the request is
 // completed at most once, and a failure never becomes a token.
-function dispatch(kind, target, arg, req) {
+function dispatch(kind, target, arg, req, scope) {
   try {
     let r;
     try {
       if (kind === H_TOKEN) r = target();
-      else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load() : null;
-      else r = typeof target.save === 'function' ? target.save(arg) : undefined;
+      else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load(scope) : null;
+      else r = typeof target.save === 'function' ? target.save(arg, scope) : undefined;
     } catch (e) {
       rejectHook(kind, req, e);
       return;

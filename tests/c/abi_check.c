@@ -37,6 +37,7 @@
 	X(store_free)                                                                                  \
 	X(request_resolve)                                                                             \
 	X(request_reject)                                                                              \
+	X(request_scope)                                                                               \
 	X(device_code_begin)                                                                           \
 	X(device_flow_json)                                                                            \
 	X(device_flow_open_browser)                                                                    \

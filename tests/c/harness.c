@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1025,6 +1026,55 @@ static void test_oidc(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* sa_strategy_invalidate on every kind of strategy: an OIDC strategy refreshes the rejected
+   token's JWT; AuthStrategyFn and static tokens cache nothing, so it is OK and refreshes
+   nothing (fn is asked on every call anyway). */
+static void test_invalidate_every_strategy(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWludmFsaWRhdGUifQ.c2ln");
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_token t1 = 0, t2 = 0, t3 = 0;
+	CHECK_OK(sa_get_token(&t1, s, 10000));
+	int32_t refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 1);
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	char *v1 = token_value(t1, NULL), *v2 = token_value(t2, NULL);
+	CHECK(v1 && v2 && strcmp(v1, v2) != 0); /* the rejected token is not served again */
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	CHECK_OK(sa_strategy_invalidate_value(s, v1, strlen(v1), &refreshing));
+	CHECK(refreshing == 0); /* a late 401 for a replaced token changes nothing */
+	CHECK_OK(sa_get_token(&t3, s, 10000));
+	char *v3 = token_value(t3, NULL);
+	CHECK(v3 && strcmp(v2, v3) == 0);
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	free(v1), free(v2), free(v3);
+	sa_token_free(t1), sa_token_free(t2), sa_token_free(t3);
+	free_fn_strategy(s, &c);
+
+	fnctx_init(&c, M_SYNC, "fn-token");
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	CHECK_OK(sa_get_token(&t1, s, 10000));
+	refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 0);
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	CHECK(atomic_load(&c.calls) == 2);
+	sa_token_free(t1), sa_token_free(t2);
+	free_fn_strategy(s, &c);
+
+	CHECK_OK(sa_static_token_strategy_new(&s, "static-token"));
+	CHECK_OK(sa_get_token(&t1, s, 0));
+	refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 0);
+	sa_token_free(t1);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- stores ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1311,6 +1361,340 @@ static void test_store_redis_closed(void) {
 	CHECK(strstr(sa_last_error_message(), "127.0.0.1:x") != NULL);
 	CHECK(strstr(sa_last_error_message(), "Pa55-w0rd") == NULL);
 	CHECK(st == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Stores are scoped per credential (DESIGN 8.2): two access keys, or one key with two
+   audiences, sharing a memory, file or one-slot host store never get each other's token. */
+
+/* The decoded payload of a JWT (malloc'd), to read its claims. */
+static char *jwt_payload(const char *jwt) {
+	const char *a = strchr(jwt, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+	if (!b) return NULL;
+	size_t n = (size_t)(b - a - 1), o = 0;
+	char *out = malloc(n + 1);
+	unsigned acc = 0;
+	int bits = 0;
+	for (const char *p = a + 1; p < b; p++) {
+		const char *set = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		const char *at = strchr(set, *p);
+		if (!at) break;
+		acc = acc << 6 | (unsigned)(at - set);
+		if ((bits += 6) >= 8) out[o++] = (char)(acc >> (bits -= 8) & 0xff);
+	}
+	out[o] = 0;
+	return out;
+}
+
+static char *scoped_get(sa_store st, const char *key, const char *audience, char *claims, size_t cap) {
+	char opts[1024];
+	if (audience) snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu,\"audience\":\"%s\"}", EMU.url,
+		                   (unsigned long long)st, audience);
+	else snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	sa_token t = 0;
+	char *v = NULL;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, key, opts));
+	if (sa_get_token(&t, s, 10000) == SA_OK) {
+		v = token_value(t, NULL);
+		char *p = v ? jwt_payload(v) : NULL;
+		snprintf(claims, cap, "%s", p ? p : "");
+		free(p);
+		sa_token_free(t);
+	} else {
+		CHECK(!"sa_get_token failed");
+	}
+	sa_strategy_free(s);
+	return v;
+}
+
+static void test_store_scoped(void) {
+	char *body = NULL, key2[512] = "", req[256];
+	snprintf(req, sizeof req, "{\"workspaceId\":\"%s\"}", EMU.ws);
+	REQUIRE(emu_http("POST", "/_emulator/access-keys", req, &body) == 200);
+	CHECK(json_get_str(body, "accessKey", key2, sizeof key2) == 0);
+	free(body);
+	char dir[512], url[700];
+	make_tmpdir(dir, sizeof dir);
+	for (int kind = 0; kind < 3; kind++) {
+		for (int pair = 0; pair < 2; pair++) {
+			sa_store st = 0;
+			storectx c;
+			memset(&c, 0, sizeof c);
+			pthread_mutex_init(&c.mu, NULL);
+			if (kind == 0) CHECK_OK(sa_store_memory_new(&st));
+			if (kind == 1) {
+				snprintf(url, sizeof url, "file://%s/token-%d.json", dir, pair);
+				CHECK_OK(sa_store_open(&st, url));
+			}
+			if (kind == 2) CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &c, store_destroy)); /* one slot */
+			emu_clear_requests();
+			char ca[4096], cb[4096];
+			char *a = scoped_get(st, EMU.key, pair ? "aud-a" : NULL, ca, sizeof ca);
+			char *b = scoped_get(st, pair ? EMU.key : key2, pair ? "aud-b" : NULL, cb, sizeof cb);
+			if (emu_count_requests("/api/authorise") != 2 || !a || !b || strcmp(a, b) == 0)
+				printf("    store kind %d, %s: the second credential was served the first one's token\n", kind,
+				       pair ? "other audience" : "other key");
+			CHECK(emu_count_requests("/api/authorise") == 2);
+			CHECK(a && b && strcmp(a, b) != 0);
+			char sa_[256] = "", sb[256] = "";
+			json_get_str(ca, "sub", sa_, sizeof sa_);
+			json_get_str(cb, "sub", sb, sizeof sb);
+			if (pair) {
+				CHECK(strstr(ca, "\"aud\":\"aud-a\"") && strstr(cb, "\"aud\":\"aud-b\""));
+			} else {
+				CHECK(*sa_ && *sb && strcmp(sa_, sb) != 0);
+			}
+			free(a), free(b);
+			sa_store_free(st);
+			if (kind == 2) CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+			free(c.saved);
+			pthread_mutex_destroy(&c.mu);
+		}
+	}
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A host store keyed by sa_request_scope: later strategies of each credential load their own
+   token, and a hook other than a store's has no scope. */
+typedef struct {
+	pthread_mutex_t mu;
+	char scope[2][512];
+	char *json[2];
+	atomic_int bad_scope;
+} scopedctx;
+
+static int scoped_slot(scopedctx *c, sa_request req) {
+	char *scope = NULL;
+	size_t n = 0;
+	if (sa_request_scope(req, &scope, &n) != SA_OK || n != strlen(scope) || strncmp(scope, "access-key/", 11) != 0 ||
+	    !strstr(scope, EMU.ws)) {
+		atomic_store(&c->bad_scope, 1);
+		if (scope) sa_free(scope);
+		return -1;
+	}
+	int slot = -1;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < 2 && slot < 0; i++)
+		if (strcmp(c->scope[i], scope) == 0) slot = i;
+	for (int i = 0; i < 2 && slot < 0; i++)
+		if (!c->scope[i][0]) snprintf(c->scope[slot = i], sizeof c->scope[i], "%s", scope);
+	pthread_mutex_unlock(&c->mu);
+	sa_free(scope);
+	return slot;
+}
+
+static void scoped_load(void *ud, sa_request req) {
+	scopedctx *c = ud;
+	int slot = scoped_slot(c, req);
+	pthread_mutex_lock(&c->mu);
+	const char *j = slot >= 0 ? c->json[slot] : NULL;
+	sa_request_resolve(req, j, j ? strlen(j) : 0);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void scoped_save(void *ud, sa_request req, const char *json, size_t len) {
+	scopedctx *c = ud;
+	int slot = scoped_slot(c, req);
+	pthread_mutex_lock(&c->mu);
+	if (slot >= 0) {
+		free(c->json[slot]);
+		c->json[slot] = strndup(json, len);
+	}
+	pthread_mutex_unlock(&c->mu);
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void scope_of_token_hook(void *ud, sa_request req) {
+	char *scope = (char *)"unchanged";
+	atomic_store((atomic_int *)ud, sa_request_scope(req, &scope, NULL) == SA_E_INVALID_ARG &&
+	                                   strcmp(scope, "unchanged") == 0 ? 1 : 2);
+	sa_request_resolve(req, "static-token", 12);
+}
+
+static void test_request_scope(void) {
+	scopedctx c;
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, scoped_load, scoped_save, &c, NULL));
+	emu_clear_requests();
+	char ca[4096], cb[4096];
+	char *a = scoped_get(st, EMU.key, "aud-a", ca, sizeof ca), *b = scoped_get(st, EMU.key, "aud-b", cb, sizeof cb);
+	char *a2 = scoped_get(st, EMU.key, "aud-a", ca, sizeof ca), *b2 = scoped_get(st, EMU.key, "aud-b", cb, sizeof cb);
+	CHECK(emu_count_requests("/api/authorise") == 2); /* the later two loaded their own */
+	CHECK(a && a2 && strcmp(a, a2) == 0 && b && b2 && strcmp(b, b2) == 0 && strcmp(a, b) != 0);
+	CHECK(strstr(cb, "\"aud\":\"aud-b\""));
+	CHECK(atomic_load(&c.bad_scope) == 0);
+	CHECK(strcmp(c.scope[0], c.scope[1]) != 0 && strstr(c.scope[1], "aud-b"));
+	free(a), free(b), free(a2), free(b2);
+	sa_store_free(st);
+	free(c.json[0]), free(c.json[1]);
+	pthread_mutex_destroy(&c.mu);
+
+	/* Other hooks have no scope; bad arguments. */
+	atomic_int seen = 0;
+	sa_strategy s = 0;
+	sa_token t = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, scope_of_token_hook, &seen, NULL));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK(atomic_load(&seen) == 1);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	char *out = NULL;
+	CHECK_ST(sa_request_scope(0, &out, NULL), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_scope(12345, &out, NULL), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_scope(12345, NULL, NULL), SA_E_INVALID_ARG);
+	CHECK(out == NULL);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- proxy and TLS settings from the host's environment (pitfall P27) ------------------ */
+
+/* A CONNECT proxy on loopback that tunnels every CONNECT to one address (the TLS emulator),
+   whatever host was asked for, one connection at a time, and records the request lines. */
+typedef struct {
+	int lfd, port;
+	struct sockaddr_in target;
+	pthread_mutex_t mu;
+	char asked[8][256];
+	int n_asked;
+	atomic_int stop;
+	pthread_t th;
+} cproxy;
+
+static int write_all(int fd, const char *p, size_t n) {
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0) return -1;
+		p += w, n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Waits for fd (or the proxy's stop): 1 readable, 0 stopped or timed out. */
+static int cproxy_wait(cproxy *p, struct pollfd *fds, int n) {
+	while (!atomic_load(&p->stop)) {
+		int r = poll(fds, (nfds_t)n, 50);
+		if (r > 0) return 1;
+		if (r < 0 && errno != EINTR) return 0;
+	}
+	return 0;
+}
+
+static void cproxy_tunnel(cproxy *p, int c) {
+	char head[4096];
+	size_t n = 0;
+	struct pollfd one = {c, POLLIN, 0};
+	while (n < sizeof head - 1 && cproxy_wait(p, &one, 1)) {
+		ssize_t r = read(c, head + n, sizeof head - 1 - n);
+		if (r <= 0) return;
+		n += (size_t)r;
+		head[n] = 0;
+		if (strstr(head, "\r\n\r\n")) break;
+	}
+	if (!strstr(head, "\r\n\r\n")) return;
+	pthread_mutex_lock(&p->mu);
+	if (p->n_asked < 8) snprintf(p->asked[p->n_asked++], sizeof p->asked[0], "%.*s", (int)strcspn(head, "\r"), head);
+	pthread_mutex_unlock(&p->mu);
+	if (strncmp(head, "CONNECT ", 8) != 0) {
+		write_all(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 55);
+		return;
+	}
+	int up = socket(AF_INET, SOCK_STREAM, 0);
+	if (up < 0 || connect(up, (struct sockaddr *)&p->target, sizeof p->target) != 0) {
+		if (up >= 0) close(up);
+		write_all(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", 47);
+		return;
+	}
+	const char *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+	if (write_all(c, ok, strlen(ok)) == 0) {
+		struct pollfd fds[2] = {{c, POLLIN, 0}, {up, POLLIN, 0}};
+		char buf[16384];
+		while (cproxy_wait(p, fds, 2)) {
+			int done = 0;
+			for (int i = 0; i < 2 && !done; i++) {
+				if (!fds[i].revents) continue;
+				ssize_t r = read(fds[i].fd, buf, sizeof buf);
+				done = r <= 0 || write_all(fds[1 - i].fd, buf, (size_t)r) != 0;
+			}
+			if (done) break;
+		}
+	}
+	close(up);
+}
+
+static void *cproxy_main(void *arg) {
+	cproxy *p = arg;
+	struct pollfd l = {p->lfd, POLLIN, 0};
+	while (cproxy_wait(p, &l, 1)) {
+		int c = accept(p->lfd, NULL, NULL);
+		if (c < 0) continue;
+		cproxy_tunnel(p, c);
+		close(c);
+	}
+	return NULL;
+}
+
+static int cproxy_start(cproxy *p, const char *target_addr) {
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	const char *colon = strrchr(target_addr, ':');
+	if (!colon) return -1;
+	p->target.sin_family = AF_INET;
+	p->target.sin_port = htons((unsigned short)atoi(colon + 1));
+	p->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof sa;
+	if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(p->lfd, 8) != 0 ||
+	    getsockname(p->lfd, (struct sockaddr *)&sa, &len) != 0)
+		return -1;
+	p->port = ntohs(sa.sin_port);
+	return pthread_create(&p->th, NULL, cproxy_main, p);
+}
+
+static void cproxy_stop(cproxy *p) {
+	atomic_store(&p->stop, 1);
+	pthread_join(p->th, NULL);
+	close(p->lfd);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* HTTPS_PROXY and SSL_CERT_FILE set with setenv before the strategy is built are used: the
+   TLS emulator is reachable only through the proxy, under a name only its certificate has. */
+static void test_proxy_env(void) {
+	const char *url = getenv("SA_EMU_TLS_URL"), *addr = getenv("SA_EMU_TLS_ADDR"),
+	           *cert = getenv("SA_EMU_TLS_CERT"), *crn = getenv("SA_EMU_TLS_CRN"), *key = getenv("SA_EMU_TLS_KEY");
+	REQUIRE(url && addr && cert && crn && key); /* tests/c/run.sh starts the TLS emulator */
+	cproxy p;
+	REQUIRE(cproxy_start(&p, addr) == 0);
+	char proxy_url[64], opts[512];
+	snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", p.port);
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\"}", url);
+	setenv("HTTPS_PROXY", proxy_url, 1);
+	setenv("SSL_CERT_FILE", cert, 1);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, crn, key, opts));
+	unsetenv("HTTPS_PROXY"); /* read when the strategy is built, not later */
+	unsetenv("SSL_CERT_FILE");
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0 && strstr(crn, ws));
+	free(json);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	pthread_mutex_lock(&p.mu);
+	CHECK(p.n_asked == 1);
+	CHECK_STREQ(p.asked[0], "CONNECT cts.stack-auth.test:443 HTTP/1.1");
+	pthread_mutex_unlock(&p.mu);
+	cproxy_stop(&p);
 	CHECK_NO_LIVE_OBJECTS();
 }
 
@@ -2992,11 +3376,15 @@ static const test_case TESTS[] = {
     {"fn_free_inside_hook", test_fn_free_inside_hook, 1},
     {"async_thread_count", test_async_thread_count, 0},
     {"oidc", test_oidc, 1},
+    {"invalidate_every_strategy", test_invalidate_every_strategy, 1},
     {"store_fn", test_store_fn, 1},
     {"store_fn_failures", test_store_fn_failures, 0},
     {"store_memory_shared", test_store_memory_shared, 1},
     {"store_file", test_store_file, 0},
     {"store_redis_closed", test_store_redis_closed, 0},
+    {"store_scoped", test_store_scoped, 1},
+    {"request_scope", test_request_scope, 1},
+    {"proxy_env", test_proxy_env, 0},
     {"try_and_async", test_try_and_async, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},

@@ -311,6 +311,7 @@ struct Msg {
   HookKind hook_kind = H_TOKEN;
   sa_request req = 0;
   std::string arg;  // save: the token JSON (secret; wiped after use)
+  std::string scope;  // load/save: the credential scope (sa_request_scope; not secret)
   // M_TOKEN_DONE / M_CALL_DONE
   Pending *call = nullptr;
   sa_status status = SA_OK;
@@ -350,6 +351,15 @@ void post_hook(void *user_data, HookKind kind, sa_request req, const char *json,
   m->hook_kind = kind;
   m->req = req;
   if (json != nullptr && len > 0) m->arg.assign(json, len);
+  if (kind != H_TOKEN) {
+    // Read while the request is surely pending (it may time out before JS runs).
+    char *scope = nullptr;
+    size_t scope_len = 0;
+    if (sa_request_scope(req, &scope, &scope_len) == SA_OK) {
+      m->scope.assign(scope, scope_len);
+      sa_free(scope);
+    }
+  }
   if (!hd->bridge->post(m)) drop_msg(m);
 }
 
@@ -466,13 +476,14 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
       napi_value target = ref_value(env, m->hook->target);
       bool called = false;
       if (fn != nullptr && target != nullptr) {
-        napi_value argv[4];
+        napi_value argv[5];
         argv[0] = js_int(env, m->hook_kind);
         argv[1] = target;
         argv[2] = m->hook_kind == H_SAVE ? js_str(env, m->arg.data(), m->arg.size()) : undef;
         napi_create_double(env, static_cast<double>(m->req), &argv[3]);
+        argv[4] = m->hook_kind == H_TOKEN ? undef : js_str(env, m->scope.data(), m->scope.size());
         wipe(m->arg);
-        called = napi_call_function(env, undef, fn, 4, argv, nullptr) == napi_ok;
+        called = napi_call_function(env, undef, fn, 5, argv, nullptr) == napi_ok;
       }
       if (!called) {
         // JS cannot run (a worker being terminated): fail the request now rather than let it

@@ -368,11 +368,14 @@ class AccessKeyStrategy(AuthStrategy):
         store: Optional["TokenStore"] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
+        audience: Optional[str] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
-        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        opts = rt.options(
+            store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), audience=audience
+        )
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
         self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
@@ -555,14 +558,19 @@ class TokenStoreFn(TokenStore):
     """A store backed by your callables: ``load()`` returns the stored token JSON (str) or
     None, ``save(token_json)`` persists it. Either may be ``async def``, and either may be
     None. Load failures are cache misses and save failures are ignored (by the library).
-    ``timeout`` (seconds) bounds each call."""
+    ``timeout`` (seconds) bounds each call.
+
+    Every store is scoped per credential: callables that accept one more argument,
+    ``load(scope)`` and ``save(token_json, scope)``, are given the scope (a non-secret string
+    naming the workspace, key id or JWT digest, and audience) to key what they keep by. A
+    store that keeps one slot is still safe: a token saved for another scope is a miss."""
 
     __slots__ = ()
 
     def __init__(
         self,
-        load: Optional[Callable[[], Any]] = None,
-        save: Optional[Callable[[str], Any]] = None,
+        load: Optional[Callable[..., Any]] = None,
+        save: Optional[Callable[..., Any]] = None,
         *,
         timeout: Optional[float] = None,
     ) -> None:

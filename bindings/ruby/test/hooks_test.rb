@@ -187,6 +187,32 @@ class HooksTest < StackAuthTest
     assert_equal 1, authorise_count, "the second strategy started from the store"
   end
 
+  def test_token_store_fn_gets_the_scope_when_it_takes_one_and_never_crosses_credentials
+    key2 = emu.control("POST", "access-keys", { workspaceId: emu.workspace_id }).fetch("accessKey")
+    slots = {}
+    keyed = closing(StackAuth::TokenStoreFn.new(load: ->(scope) { slots[scope] },
+                                                save: ->(json, scope) { slots[scope] = json }))
+    one = nil # an upstream-shaped store: one slot, blind to scopes
+    blind = closing(StackAuth::TokenStoreFn.new(load: -> { one }, save: ->(json) { one = json }))
+    [[keyed, 2], [blind, 4]].each do |store, want|
+      emu.clear_requests
+      subjects = [emu.access_key, key2, emu.access_key, key2].map do |key|
+        s = StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: key, store: store,
+                                             base_url: emu.url)
+        begin
+          s.get_token.subject
+        ensure
+          s.close
+        end
+      end
+      assert_equal want, authorise_count, "a token saved for another key is never served"
+      refute_equal subjects[0], subjects[1]
+      assert_equal subjects[0..1], subjects[2..3]
+    end
+    assert_equal 2, slots.size
+    assert(slots.keys.all? { |scope| scope.start_with?("access-key/#{emu.workspace_id}/") }, "a scope names the credential")
+  end
+
   def test_token_store_fn_failures_are_misses_not_errors
     store = closing(StackAuth::TokenStoreFn.new(load: -> { raise IOError, "disk gone" },
                                                 save: ->(_json) { raise IOError, "disk full" }))

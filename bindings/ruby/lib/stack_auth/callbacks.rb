@@ -89,7 +89,7 @@ module StackAuth
 
       def on_load(address, req)
         entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
-        value = entry.load.call
+        value = takes_extra_arg?(entry.load, 0) ? entry.load.call(scope(req)) : entry.load.call
         unless value.nil? || value.is_a?(String)
           raise TypeError, "load must return a String of JSON or nil, not #{value.class}"
         end
@@ -103,10 +103,22 @@ module StackAuth
         entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
         # The JSON is borrowed for the duration of this call only: copy it.
         json = ptr.read_bytes(len).force_encoding(Encoding::UTF_8)
-        entry.save.call(json)
+        takes_extra_arg?(entry.save, 1) ? entry.save.call(json, scope(req)) : entry.save.call(json)
         resolve(req, nil)
       rescue Exception => e # rubocop:disable Lint/RescueException
         reject(req, e)
+      end
+
+      # Whether a store callable accepts one argument more than `fixed` (the scope), so
+      # upstream-shaped `-> { }` and `->(json) { }` keep working.
+      def takes_extra_arg?(callable, fixed)
+        arity = callable.respond_to?(:arity) ? callable.arity : callable.method(:call).arity
+        arity == fixed + 1 || (arity.negative? && -arity - 1 <= fixed + 1)
+      end
+
+      # The credential scope of a store request (read before the request is completed).
+      def scope(req)
+        Native.take_string(:sa_request_scope, req)
       end
 
       # sa_get_token_async's completion: exactly once per registration, then unregistered.

@@ -123,6 +123,7 @@ module StackAuth
 
         attach_function :sa_request_resolve, %i[uint64 pointer size_t], :int32, **b
         attach_function :sa_request_reject, %i[uint64 string string], :int32, **b
+        attach_function :sa_request_scope, %i[uint64 pointer pointer], :int32, **b
 
         attach_function :sa_device_code_begin, %i[pointer string string string], :int32, **b
         attach_function :sa_device_flow_open_browser, %i[uint64 pointer], :int32, **b
