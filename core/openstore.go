@@ -28,10 +28,11 @@ func OpenStore(rawURL string) (TokenStore, error) {
 	case "redis", "rediss":
 		return OpenRedisStore(rawURL)
 	case "file":
-		if u.Host != "" && u.Host != "localhost" || !filepath.IsAbs(u.Path) || strings.HasSuffix(u.Path, "/") {
+		path := filePathOfURL(u)
+		if u.Host != "" && u.Host != "localhost" || !filepath.IsAbs(path) || strings.HasSuffix(u.Path, "/") {
 			return nil, newError(CodeInvalidURL, "token store: a file store needs an absolute file path, e.g. file:///var/run/app/token.json")
 		}
-		return NewFileTokenStore(u.Path), nil
+		return NewFileTokenStore(path), nil
 	}
 	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory:, file:///path or redis://host:port/db")
 }

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# tests/platforms/run.sh — make test-platforms: every target of DESIGN.md section 7, verified
+# by running where this Linux x86_64 machine can run it, and structurally where it cannot.
+#
+#   linux-x64-gnu     smoke.c (zig cc, glibc 2.17) natively
+#   linux-arm64-gnu   smoke.c under qemu-aarch64 with Debian's arm64 cross glibc
+#   linux-x64-musl    smoke.c built with musl-gcc, run by the musl loader
+#   linux-arm64-musl  smoke.c (zig cc, musl) under qemu-aarch64 with zig's musl loader
+#   win32-x64         smoke.exe under Wine (a Windows 10 prefix of our own)
+#   darwin-x64/arm64  structure only: tests/platforms/machocheck (architecture, exports ==
+#                     the header's, install name, macOS 11, code signature on arm64)
+# Every library is also checked for its exports (exactly the header's sa_* names) and size.
+# smoke.c covers every strategy kind, a hook, the stores and errors against ONE emulator on
+# 127.0.0.1 (started here, stopped on exit).
+#
+#   bash tests/platforms/run.sh                 every target (builds what is missing)
+#   bash tests/platforms/run.sh --no-build t... only these targets, from build/out/targets
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=$ROOT/build/out
+TOUT=$OUT/tests-platforms
+started=$(date +%s)
+cd "$ROOT"
+
+build=1
+targets=()
+for a in "$@"; do
+	case $a in
+	--no-build) build=0 ;;
+	*) targets+=("$a") ;;
+	esac
+done
+((${#targets[@]})) || targets=(linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64 darwin-x64 darwin-arm64)
+
+bash "$HERE/deps.sh"
+zig=$(bash build/zig.sh)
+WINE=/usr/lib/wine/wine64
+abi=$(sed -n 's/^#define SA_ABI_VERSION \([0-9]*\)/\1/p' include/stack_auth.h)
+header_names=$(sed -n 's/^SA_API[^(]*[ *]\(sa_[a-z0-9_]*\)(.*/\1/p' include/stack_auth.h | sort)
+[[ -x $OUT/bin/stack-auth ]] || make --no-print-directory cli
+mkdir -p "$TOUT"
+
+# ---- one emulator ------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/sa-platforms.XXXXXX)
+EMU_PID=""
+cleanup() {
+	if [[ -n $EMU_PID ]] && kill -0 "$EMU_PID" 2>/dev/null; then
+		kill -TERM "$EMU_PID" 2>/dev/null || true
+		wait "$EMU_PID" 2>/dev/null || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 >"$WORK/emu.json" 2>"$TOUT/emulator.log" &
+EMU_PID=$!
+# Waiting for the emulator's ready line (a process start, not a synchronisation of the tests).
+for _ in $(seq 100); do
+	[[ -s $WORK/emu.json ]] && break
+	kill -0 "$EMU_PID" 2>/dev/null || break
+	sleep 0.1
+done
+line=$(head -n1 "$WORK/emu.json" 2>/dev/null || true)
+[[ -n $line ]] || { echo "run.sh: the emulator did not start" >&2; cat "$TOUT/emulator.log" >&2; exit 1; }
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$line"; }
+export SA_EMU_URL SA_EMU_CRN SA_EMU_KEY
+SA_EMU_URL=$(field url)
+SA_EMU_CRN=$(field workspaceCrn)
+SA_EMU_KEY=$(field accessKey)
+curl -fsS -X POST -H 'Content-Type: application/json' -d '{"autoApprove":true}' "${SA_EMU_URL%/}/_emulator/config" >/dev/null
+echo "== emulator at $SA_EMU_URL"
+
+# ---- per target ------------------------------------------------------------------------------
+declare -A result how size
+bad=0
+lib_of() {
+	case $1 in
+	win32-x64) echo "$OUT/targets/$1/stack_auth.dll" ;;
+	darwin-*) echo "$OUT/targets/$1/libstack_auth.$abi.dylib" ;;
+	*) echo "$OUT/targets/$1/libstack_auth.so.$abi" ;;
+	esac
+}
+
+# The exported names of a library, sorted (llvm-nm reads ELF, PE and Mach-O).
+exported_names() {
+	case $1 in
+	*.dll) llvm-objdump -p "$1" | awk '/^Export Table/ { on = 1 } on && /^[[:space:]]+[0-9]+[[:space:]]+0x/ { print $NF }' ;;
+	*.dylib) llvm-nm --extern-only --defined-only "$1" | awk '{ print $3 }' | sed 's/^_//' ;;
+	*) llvm-nm -D --defined-only "$1" | awk '{ print $3 }' | sed 's/@.*//' ;;
+	esac | sort -u
+}
+
+run_smoke() { # target, command...: the smoke test's output goes to $TOUT/<target>.log
+	local t=$1
+	shift
+	local dir=$WORK/$t
+	mkdir -p "$dir"
+	set +e
+	SA_SMOKE_DIR=${SMOKE_DIR:-$dir} SA_SMOKE_SEP=${SMOKE_SEP:-/} timeout -k 5 300 "$@" >"$TOUT/$t.log" 2>&1
+	local rc=$?
+	set -e
+	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/$t.log" | sed 's/^/    /'
+	return $rc
+}
+
+wine_prefix() { # a Windows 10 prefix of our own, with a bcryptprimitives.dll Wine 8 lacks
+	export WINEPREFIX=$OUT/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
+	if [[ ! -e $WINEPREFIX/.stack-auth-ready ]]; then
+		"$WINE" wineboot -i >/dev/null 2>&1
+		"$WINE" reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null 2>&1
+		"$zig" cc -target x86_64-windows-gnu -shared -O2 "$HERE/bcryptprimitives.c" "$HERE/bcryptprimitives.def" -ladvapi32 \
+			-o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+		touch "$WINEPREFIX/.stack-auth-ready"
+	fi
+}
+
+for t in "${targets[@]}"; do
+	echo "== $t"
+	lib=$(lib_of "$t")
+	if ((build)) || [[ ! -e $lib ]]; then
+		bash build/lib.sh "$t" >"$TOUT/build-$t.log" 2>&1 || { echo "    build failed: $TOUT/build-$t.log"; tail -n 20 "$TOUT/build-$t.log"; }
+	fi
+	if [[ ! -e $lib ]]; then
+		result[$t]="FAIL (not built)"
+		bad=1
+		continue
+	fi
+	size[$t]=$(awk -v b="$(stat -c %s "$lib")" 'BEGIN { printf "%.1f", b / 1e6 }')
+	fails=()
+	if [[ $(exported_names "$lib") != "$header_names" ]]; then
+		fails+=("exports differ from the header")
+		diff <(exported_names "$lib") <(echo "$header_names") | sed 's/^/    /' | head -20
+	fi
+	(($(stat -c %s "$lib") <= 11000000)) || fails+=("larger than 11 MB")
+	tdir=$OUT/targets/$t
+	inc=(-I"$tdir/include")
+	case $t in
+	linux-x64-gnu)
+		how[$t]="native"
+		"$zig" cc -target x86_64-linux-gnu.2.17 -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" -lstack_auth \
+			-Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
+		run_smoke "$t" "$TOUT/smoke-$t" || fails+=("smoke test")
+		if objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -n1 | grep -qv '^GLIBC_2\.17$\|^GLIBC_2\.[0-9]$\|^GLIBC_2\.1[0-6]'; then
+			fails+=("needs a glibc newer than 2.17")
+		fi
+		;;
+	linux-arm64-gnu)
+		how[$t]="qemu-aarch64 + Debian arm64 glibc"
+		"$zig" cc -target aarch64-linux-gnu.2.17 -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" -lstack_auth \
+			-Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
+		run_smoke "$t" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$TOUT/smoke-$t" || fails+=("smoke test")
+		;;
+	linux-x64-musl)
+		how[$t]="musl-gcc, musl's loader"
+		musl-gcc -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" -lstack_auth -Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
+		readelf -l "$TOUT/smoke-$t" | grep -q 'ld-musl' || fails+=("smoke-$t is not a musl program")
+		run_smoke "$t" "$TOUT/smoke-$t" || fails+=("smoke test")
+		;;
+	linux-arm64-musl)
+		how[$t]="qemu-aarch64 + zig's musl"
+		# zig links musl's libc statically into executables; -dynamic keeps one libc (the
+		# loader's), which the library shares. qemu finds the loader under its -L root.
+		"$zig" cc -target aarch64-linux-musl -dynamic -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" \
+			-lstack_auth -Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
+		mkroot=$OUT/musl-arm64-root
+		if [[ ! -e $mkroot/lib/ld-musl-aarch64.so.1 ]]; then
+			mkdir -p "$mkroot/lib"
+			"$zig" cc -target aarch64-linux-musl -shared -nostdlib -o "$mkroot/lib/libc.so" -Wl,--no-undefined 2>/dev/null || true
+		fi
+		run_smoke "$t" qemu-aarch64-static -L "$mkroot" "$TOUT/smoke-$t" || fails+=("smoke test")
+		;;
+	win32-x64)
+		how[$t]="Wine (win10 prefix, bcryptprimitives stub)"
+		wine_prefix
+		cp "$lib" "$TOUT/"
+		"$zig" cc -target x86_64-windows-gnu -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" "$tdir/stack_auth.lib" -o "$TOUT/smoke-$t.exe"
+		# Only system DLLs are imported (no libwinpthread or libgcc DLL to ship).
+		deps=$(llvm-objdump -p "$lib" | sed -n 's/^ *DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u | tr '\n' ' ')
+		echo "    imports: $deps"
+		for d in $deps; do
+			case $d in kernel32.dll | ws2_32.dll | advapi32.dll | winmm.dll | ntdll.dll | userenv.dll | bcryptprimitives.dll | msvcrt.dll | api-ms-win-*) ;; *) fails+=("imports $d") ;; esac
+		done
+		SMOKE_DIR="Z:${WORK//\//\\}\\$t" SMOKE_SEP='\' run_smoke "$t" "$WINE" "$TOUT/smoke-$t.exe" || fails+=("smoke test")
+		;;
+	darwin-*)
+		how[$t]="structure only (machocheck)"
+		go run ./tests/platforms/machocheck -arch "${t#darwin-}" -exports <(echo "$header_names") "$lib" >"$TOUT/$t.log" 2>&1 || fails+=("structure")
+		sed 's/^/    /' "$TOUT/$t.log"
+		;;
+	esac
+	if ((${#fails[@]})); then
+		result[$t]="FAIL: ${fails[*]}"
+		bad=1
+	else
+		result[$t]=ok
+	fi
+done
+
+echo
+printf '%-18s %7s  %-44s %s\n' target MB "how it ran" result
+for t in "${targets[@]}"; do
+	printf '%-18s %7s  %-44s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}"
+done
+echo "test-platforms: $(($(date +%s) - started)) s; logs in $TOUT"
+((bad == 0))
