@@ -15,8 +15,8 @@
 #   win32   stack_auth.dll, its import library stack_auth.lib, and stack_auth.def (the export
 #           list, generated from the header; without it cgo exports only its own sago_* names).
 #   darwin  libstack_auth.1.dylib (+ .dylib link), install name @rpath/libstack_auth.1.dylib,
-#           macOS >= 11, an exported-symbols list from the header, linked against the text
-#           stubs in build/darwin/ (README there); zig signs the arm64 one ad hoc.
+#           macOS >= 11, exporting only the header's names (build/darwin/cc.sh), linked
+#           against the text stubs of build/darwin/ (gen-tbd.sh); zig signs the arm64 one.
 # The host build also keeps cgo's generated header (build/out/gen) for the drift check, and
 # writes the pkg-config file. STACK_AUTH_CC=gcc gives a plain host build without zig.
 set -euo pipefail
@@ -75,6 +75,10 @@ build_one() {
 	darwin)
 		name=libstack_auth.$abi.dylib
 		header_exports | sed 's/^/_/' >"$dest/exports.txt"
+		# zig ignores the list below (kept for a future linker); cc.sh enforces it.
+		go build -o build/out/tools/machohide ./build/darwin/machohide
+		export SA_ZIG=$zig SA_MACHOHIDE=$PWD/build/out/tools/machohide SA_DARWIN_EXPORTS=$PWD/$dest/exports.txt
+		cc="$PWD/build/darwin/cc.sh -target $ztarget"
 		extld=(-Wl,-install_name,@rpath/"$name" -Wl,-exported_symbols_list,"$PWD/$dest/exports.txt"
 			-F"$PWD/build/darwin" -L"$PWD/build/darwin" -mmacos-version-min=11.0)
 		;;

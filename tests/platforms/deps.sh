@@ -6,12 +6,36 @@
 #   wine64                                    win32-x64 binaries under Wine
 # Idempotent and quiet when everything is present.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# The arm64 musl loader for qemu (linux-arm64-musl): Debian 13's musl:arm64 (1.2.5, as Alpine
+# 3.20+; 12's 1.2.3 lacks statx, which zig's musl programs call), unpacked into
+# build/out/musl-arm64-root. apt-get with a private state directory and source list fetches
+# it without adding an architecture or a source to this machine's apt.
+musl_arm64_root() {
+	local root=build/out/musl-arm64-root apt=build/out/musl-arm64-apt
+	[[ -e $root/lib/ld-musl-aarch64.so.1 ]] && return
+	echo "test-platforms: fetching Debian 13's musl:arm64 into $root" >&2
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$root"
+	: >"$apt/status"
+	echo "deb http://deb.debian.org/debian trixie main" >"$apt/sources.list"
+	local opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$PWD/$apt/lists"
+		-o Dir::Cache="$PWD/$apt/cache" -o Dir::State::Status="$PWD/$apt/status"
+		-o Dir::Etc::SourceList="$PWD/$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent -qq)
+	apt-get "${opts[@]}" update >/dev/null
+	(cd "$apt" && apt-get "${opts[@]}" download musl:arm64 2>&1 | grep -v unsandboxed || true)
+	dpkg-deb -x "$apt"/musl_*_arm64.deb "$root"
+	ln -sfn usr/lib "$root/lib" # Debian 13 is usr-merged; the loader is looked up in /lib
+	[[ -e $root/lib/ld-musl-aarch64.so.1 ]] || { echo "deps.sh: no ld-musl-aarch64.so.1 in the musl:arm64 package" >&2; exit 1; }
+}
+
 need=()
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]] || need+=(libc6-arm64-cross)
 [[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ]] || need+=(libstdc++6-arm64-cross)
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 [[ -x /usr/lib/wine/wine64 ]] || need+=(wine64) # Debian installs the loader here
+musl_arm64_root
 ((${#need[@]})) || exit 0
 if [[ $(id -u) -ne 0 ]]; then
 	echo "test-platforms: missing Debian packages: ${need[*]} (run as root or install them)" >&2

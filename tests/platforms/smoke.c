@@ -258,7 +258,17 @@ int main(void) {
 	}
 	CHECK("device session saved (auth.json)", found);
 	CHECK("device session strategy", sa_device_session_strategy_from_profile(&s, opts) == SA_OK);
-	CHECK("device session token", token_ok(s, NULL));
+	char *d1 = NULL, *d2 = NULL;
+	CHECK("device session token", token_ok(s, &d1));
+	/* A refresh with the rotating refresh token, under the profile lock. */
+	sa_token dt = 0;
+	int32_t refreshing = 0;
+	if (sa_get_token(&dt, s, 20000) == SA_OK) {
+		CHECK("device session invalidate", sa_strategy_invalidate(s, dt, &refreshing) == SA_OK && refreshing == 1);
+		sa_token_free(dt);
+	}
+	CHECK("device session refreshed token", token_ok(s, &d2) && d1 && d2 && strcmp(d1, d2) != 0);
+	free(d1), free(d2);
 	sa_strategy_free(s);
 	/* Binding the client device writes secretkey.json under the same lock. */
 	snprintf(opts, sizeof opts, "{\"profileDir\":\"%s\"}", profile_json);

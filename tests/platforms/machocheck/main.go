@@ -26,6 +26,8 @@ const (
 	csAdhoc         = 0x2
 )
 
+var linkerDefined = map[string]bool{"___dso_handle": true, "__mh_dylib_header": true}
+
 func main() {
 	arch := flag.String("arch", "", "x64 or arm64")
 	exportsFile := flag.String("exports", "", "file of the expected exported names, one a line (no leading _)")
@@ -132,6 +134,11 @@ func check(path, arch, exportsFile, wantInstall, wantMinOS string) (problems []s
 	if f.Symtab != nil {
 		for _, s := range f.Symtab.Syms {
 			const nExt, nPext, nTypeMask, nSect = 0x01, 0x10, 0x0e, 0x0e
+			// zig's linker defines and exports the image markers __dso_handle and
+			// _mh_dylib_header in every dylib it links (ld64 does not): not ours to drop.
+			if linkerDefined[s.Name] {
+				continue
+			}
 			if s.Type&nExt != 0 && s.Type&nPext == 0 && s.Type&nTypeMask == nSect {
 				exported = append(exported, strings.TrimPrefix(s.Name, "_"))
 			}
