@@ -18,8 +18,6 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-OUT=$ROOT/build/out
-TOUT=$OUT/tests-platforms
 started=$(date +%s)
 cd "$ROOT"
 
@@ -34,42 +32,22 @@ done
 ((${#targets[@]})) || targets=(linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64 darwin-x64 darwin-arm64)
 
 bash "$HERE/deps.sh"
+[[ -x build/out/bin/stack-auth ]] || make --no-print-directory cli
 zig=$(bash build/zig.sh)
 WINE=/usr/lib/wine/wine64
 abi=$(sed -n 's/^#define SA_ABI_VERSION \([0-9]*\)/\1/p' include/stack_auth.h)
 header_names=$(sed -n 's/^SA_API[^(]*[ *]\(sa_[a-z0-9_]*\)(.*/\1/p' include/stack_auth.h | sort)
-[[ -x $OUT/bin/stack-auth ]] || make --no-print-directory cli
-mkdir -p "$TOUT"
 
-# ---- one emulator ------------------------------------------------------------------------
-WORK=$(mktemp -d /tmp/sa-platforms.XXXXXX)
-EMU_PID=""
-cleanup() {
-	if [[ -n $EMU_PID ]] && kill -0 "$EMU_PID" 2>/dev/null; then
-		kill -TERM "$EMU_PID" 2>/dev/null || true
-		wait "$EMU_PID" 2>/dev/null || true
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 >"$WORK/emu.json" 2>"$TOUT/emulator.log" &
-EMU_PID=$!
-# Waiting for the emulator's ready line (a process start, not a synchronisation of the tests).
-for _ in $(seq 100); do
-	[[ -s $WORK/emu.json ]] && break
-	kill -0 "$EMU_PID" 2>/dev/null || break
-	sleep 0.1
-done
-line=$(head -n1 "$WORK/emu.json" 2>/dev/null || true)
-[[ -n $line ]] || { echo "run.sh: the emulator did not start" >&2; cat "$TOUT/emulator.log" >&2; exit 1; }
-field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$line"; }
-export SA_EMU_URL SA_EMU_CRN SA_EMU_KEY
-SA_EMU_URL=$(field url)
-SA_EMU_CRN=$(field workspaceCrn)
-SA_EMU_KEY=$(field accessKey)
-curl -fsS -X POST -H 'Content-Type: application/json' -d '{"autoApprove":true}' "${SA_EMU_URL%/}/_emulator/config" >/dev/null
+
+# ---- one emulator (tests/c/lib.sh: started here, stopped on exit) -------------------------
+source tests/c/lib.sh
+start_emulator --auto-approve
+WORK=$SA_TEST_TMP
 echo "== emulator at $SA_EMU_URL"
+
+OUT=$ROOT/build/out
+TOUT=$OUT/tests-platforms
+mkdir -p "$TOUT"
 
 # ---- per target ------------------------------------------------------------------------------
 declare -A result how size
@@ -86,7 +64,8 @@ lib_of() {
 exported_names() {
 	case $1 in
 	*.dll) llvm-objdump -p "$1" | awk '/^Export Table/ { on = 1 } on && /^[[:space:]]+[0-9]+[[:space:]]+0x/ { print $NF }' ;;
-	*.dylib) llvm-nm --extern-only --defined-only "$1" | awk '{ print $3 }' | sed 's/^_//' ;;
+	# zig's linker adds the image markers ___dso_handle and __mh_dylib_header to every dylib.
+	*.dylib) llvm-nm --extern-only --defined-only "$1" | awk '{ print $3 }' | grep -v '^___dso_handle$\|^__mh_dylib_header$' | sed 's/^_//' ;;
 	*) llvm-nm -D --defined-only "$1" | awk '{ print $3 }' | sed 's/@.*//' ;;
 	esac | sort -u
 }
@@ -130,7 +109,7 @@ for t in "${targets[@]}"; do
 	fails=()
 	if [[ $(exported_names "$lib") != "$header_names" ]]; then
 		fails+=("exports differ from the header")
-		diff <(exported_names "$lib") <(echo "$header_names") | sed 's/^/    /' | head -20
+		diff <(exported_names "$lib") <(echo "$header_names") | sed 's/^/    /' | head -20 || true
 	fi
 	(($(stat -c %s "$lib") <= 11000000)) || fails+=("larger than 11 MB")
 	tdir=$OUT/targets/$t
