@@ -94,6 +94,33 @@ wine_prefix() { # a Windows 10 prefix of our own, with a bcryptprimitives.dll Wi
 	fi
 }
 
+# The CLI is pure Go (CGO_ENABLED=0): one binary per OS and architecture, also for musl.
+declare -A cli_result
+cli_check() { # target, GOOS, GOARCH, runner... (no runner: built only)
+	local t=$1 goos=$2 goarch=$3 ext=
+	shift 3
+	[[ $goos == windows ]] && ext=.exe
+	local bin=$TOUT/cli-$goos-$goarch$ext
+	if ! CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -o "$bin" ./cmd/stack-auth; then
+		cli_result[$t]="FAIL (build)"
+		bad=1
+		return
+	fi
+	if (($# == 0)); then
+		cli_result[$t]="built"
+		return
+	fi
+	# `stack-auth token` with an access key from the environment gets a token from the emulator.
+	local tok
+	tok=$(CS_CLIENT_ACCESS_KEY=$SA_EMU_KEY CS_WORKSPACE_CRN=$SA_EMU_CRN CS_CTS_HOST=$SA_EMU_URL timeout 120 "$@" "$bin" token </dev/null 2>"$TOUT/cli-$t.log" | tr -d '\n')
+	if [[ $tok =~ ^[^.]+\.[^.]+\.[^.]+$ && $tok != *$'\r'* ]]; then
+		cli_result[$t]="ran: stack-auth token"
+	else
+		cli_result[$t]="FAIL (stack-auth token: $(head -c 200 "$TOUT/cli-$t.log"))"
+		bad=1
+	fi
+}
+
 for t in "${targets[@]}"; do
 	echo "== $t"
 	lib=$(lib_of "$t")
@@ -120,6 +147,7 @@ for t in "${targets[@]}"; do
 		"$zig" cc -target x86_64-linux-gnu.2.17 -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" -lstack_auth \
 			-Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
 		run_smoke "$t" "$TOUT/smoke-$t" || fails+=("smoke test")
+		cli_check "$t" linux amd64 env
 		if objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -n1 | grep -qv '^GLIBC_2\.17$\|^GLIBC_2\.[0-9]$\|^GLIBC_2\.1[0-6]'; then
 			fails+=("needs a glibc newer than 2.17")
 		fi
@@ -129,12 +157,14 @@ for t in "${targets[@]}"; do
 		"$zig" cc -target aarch64-linux-gnu.2.17 -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" -lstack_auth \
 			-Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
 		run_smoke "$t" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$TOUT/smoke-$t" || fails+=("smoke test")
+		cli_check "$t" linux arm64 qemu-aarch64-static
 		;;
 	linux-x64-musl)
 		how[$t]="musl-gcc, musl's loader"
 		musl-gcc -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" -lstack_auth -Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
 		readelf -l "$TOUT/smoke-$t" | grep -q 'ld-musl' || fails+=("smoke-$t is not a musl program")
 		run_smoke "$t" "$TOUT/smoke-$t" || fails+=("smoke test")
+		cli_check "$t" linux amd64 env # static: the same binary as -gnu
 		;;
 	linux-arm64-musl)
 		how[$t]="qemu-aarch64 + Debian 13 musl:arm64"
@@ -143,6 +173,7 @@ for t in "${targets[@]}"; do
 		"$zig" cc -target aarch64-linux-musl -dynamic -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" -L"$tdir" \
 			-lstack_auth -Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
 		run_smoke "$t" qemu-aarch64-static -L "$OUT/musl-arm64-root" "$TOUT/smoke-$t" || fails+=("smoke test")
+		cli_check "$t" linux arm64 qemu-aarch64-static
 		;;
 	win32-x64)
 		how[$t]="Wine (win10 prefix, bcryptprimitives stub)"
@@ -156,9 +187,11 @@ for t in "${targets[@]}"; do
 			case $d in kernel32.dll | ws2_32.dll | advapi32.dll | winmm.dll | ntdll.dll | userenv.dll | bcryptprimitives.dll | msvcrt.dll | api-ms-win-*) ;; *) fails+=("imports $d") ;; esac
 		done
 		SMOKE_DIR="Z:${WORK//\//\\}\\$t" SMOKE_SEP='\' run_smoke "$t" "$WINE" "$TOUT/smoke-$t.exe" || fails+=("smoke test")
+		cli_check "$t" windows amd64 "$WINE"
 		;;
 	darwin-*)
 		how[$t]="structure only (machocheck)"
+		cli_check "$t" darwin "$([[ $t == darwin-x64 ]] && echo amd64 || echo arm64)"
 		go run ./tests/platforms/machocheck -arch "${t#darwin-}" -exports <(echo "$header_names") "$lib" >"$TOUT/$t.log" 2>&1 || fails+=("structure")
 		sed 's/^/    /' "$TOUT/$t.log"
 		;;
@@ -255,9 +288,9 @@ if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_au
 fi
 
 echo
-printf '%-18s %7s  %-44s %s\n' target MB "how it ran" result
+printf '%-18s %7s  %-44s %-10s %s\n' target MB "how the C test ran" C CLI
 for t in "${targets[@]}"; do
-	printf '%-18s %7s  %-44s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}"
+	printf '%-18s %7s  %-44s %-10s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}" "${cli_result[$t]:--}"
 done
 for t in "${!node_result[@]}"; do
 	printf '%-18s %7s  %-44s %s\n' "node $t" - "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance scenarios (runner.mjs)")" "${node_result[$t]}"
