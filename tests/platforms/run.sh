@@ -188,6 +188,17 @@ for t in "${targets[@]}"; do
 		done
 		SMOKE_DIR="Z:${WORK//\//\\}\\$t" SMOKE_SEP='\' run_smoke "$t" "$WINE" "$TOUT/smoke-$t.exe" || fails+=("smoke test")
 		cli_check "$t" windows amd64 "$WINE"
+		# core/profile's Windows tests (LockFileEx, %USERPROFILE%, backslash paths), cross-compiled.
+		# Only these: the package's other tests use t.TempDir, whose cleanup Wine 8 cannot do
+		# (no POSIX-semantics delete), and check Unix file modes.
+		GOOS=windows GOARCH=amd64 go test -c -o "$TOUT/profile.test.exe" ./core/profile
+		if (cd "$WORK" && "$WINE" "$TOUT/profile.test.exe" -test.run 'TestResolve|TestLockFileEx' -test.v \
+			>"$TOUT/profile-windows.log" 2>&1 </dev/null); then
+			echo "    core/profile Windows tests: $(grep -c '^--- PASS' "$TOUT/profile-windows.log") passed"
+		else
+			grep -E '^(--- FAIL|FAIL)' "$TOUT/profile-windows.log" | sed 's/^/    /'
+			fails+=("core/profile Windows tests")
+		fi
 		;;
 	darwin-*)
 		how[$t]="structure only (machocheck)"
@@ -293,7 +304,7 @@ for t in "${targets[@]}"; do
 	printf '%-18s %7s  %-44s %-10s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}" "${cli_result[$t]:--}"
 done
 for t in "${!node_result[@]}"; do
-	printf '%-18s %7s  %-44s %s\n' "node $t" - "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance scenarios (runner.mjs)")" "${node_result[$t]}"
+	printf '%-18s %7s  %-44s %s\n' "node $t" - "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (runner.mjs) under qemu")" "${node_result[$t]}"
 done
 echo "test-platforms: $(($(date +%s) - started)) s; logs in $TOUT"
 ((bad == 0))
