@@ -29,6 +29,27 @@ musl_arm64_root() {
 	[[ -e $root/lib/ld-musl-aarch64.so.1 ]] || { echo "deps.sh: no ld-musl-aarch64.so.1 in the musl:arm64 package" >&2; exit 1; }
 }
 
+# cJSON's source (the C conformance runner's JSON library) to compile for each target: Debian
+# 12's source package, patches applied, fetched with apt-get's private state as above.
+cjson_source() {
+	local dir=build/out/cjson-src apt=build/out/cjson-apt
+	[[ -e $dir/cJSON.c && -e $dir/include/cjson/cJSON.h ]] && return
+	echo "test-platforms: fetching Debian 12's cjson source into $dir" >&2
+	rm -rf "$dir"
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
+	: >"$apt/status"
+	echo "deb-src http://deb.debian.org/debian bookworm main" >"$apt/sources.list"
+	local opts=(-o Dir::State::Lists="$PWD/$apt/lists" -o Dir::Cache="$PWD/$apt/cache"
+		-o Dir::State::Status="$PWD/$apt/status" -o Dir::Etc::SourceList="$PWD/$apt/sources.list"
+		-o Dir::Etc::SourceParts=/nonexistent -qq)
+	apt-get "${opts[@]}" update >/dev/null
+	(cd "$apt" && rm -rf src && apt-get "${opts[@]}" source --download-only cjson 2>&1 | grep -v unsandboxed || true)
+	(cd "$apt" && dpkg-source -x cjson_*.dsc src >/dev/null 2>&1) # apt checked the files against the signed index
+	mkdir -p "$dir/include/cjson"
+	cp "$apt/src/cJSON.c" "$dir/"
+	cp "$apt/src/cJSON.h" "$dir/include/cjson/"
+}
+
 need=()
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]] || need+=(libc6-arm64-cross)
@@ -36,6 +57,7 @@ command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 [[ -x /usr/lib/wine/wine64 ]] || need+=(wine64) # Debian installs the loader here
 musl_arm64_root
+cjson_source
 ((${#need[@]})) || exit 0
 if [[ $(id -u) -ne 0 ]]; then
 	echo "test-platforms: missing Debian packages: ${need[*]} (run as root or install them)" >&2

@@ -121,6 +121,38 @@ cli_check() { # target, GOOS, GOARCH, runner... (no runner: built only)
 	fi
 }
 
+# The C conformance runner (tests/conformance/runner.c, every scenario of scenarios.json) for a
+# Linux target: compiled with the target's compiler against cJSON built from source.
+declare -A conf_result
+c_conformance() { # target, "compiler command", runner prefix...
+	local t=$1 cc=$2 tdir=$OUT/targets/$1 src=$OUT/cjson-src
+	shift 2
+	local bin=$TOUT/runner-$t
+	if ! $cc -std=c11 -O1 -pthread -I"$src/include/cjson" -c "$src/cJSON.c" -o "$TOUT/cjson-$t.o" ||
+		! $cc -std=c11 -Wall -Wextra -Werror -O1 -pthread -I"$tdir/include" -I"$src/include" \
+			tests/conformance/runner.c "$TOUT/cjson-$t.o" -L"$tdir" -lstack_auth -lm -Wl,-rpath,"$tdir" -o "$bin"; then
+		conf_result[$t]="FAIL (build)"
+		bad=1
+		return
+	fi
+	set +e
+	env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
+		SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json SA_CONFORMANCE_OUT="$TOUT/conformance-$t.jsonl" \
+		timeout -k 5 600 "$@" "$bin" >"$TOUT/conformance-$t.log" 2>&1
+	local rc=$?
+	set -e
+	local summary
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$TOUT/conformance-$t.log" | tail -n1 || true)
+	grep -E '^FAIL' "$TOUT/conformance-$t.log" | sed 's/^/    /' || true
+	echo "    conformance (runner.c): ${summary:-crashed (exit $rc)}"
+	if ((rc == 0)) && [[ $summary == *" 0 failed" ]]; then
+		conf_result[$t]="ok (${summary%%,*})"
+	else
+		conf_result[$t]="FAIL (${summary:-exit $rc})"
+		bad=1
+	fi
+}
+
 for t in "${targets[@]}"; do
 	echo "== $t"
 	lib=$(lib_of "$t")
@@ -158,6 +190,7 @@ for t in "${targets[@]}"; do
 			-Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
 		run_smoke "$t" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$TOUT/smoke-$t" || fails+=("smoke test")
 		cli_check "$t" linux arm64 qemu-aarch64-static
+		c_conformance "$t" "$zig cc -target aarch64-linux-gnu.2.17" qemu-aarch64-static -L /usr/aarch64-linux-gnu
 		;;
 	linux-x64-musl)
 		how[$t]="musl-gcc, musl's loader"
@@ -165,6 +198,7 @@ for t in "${targets[@]}"; do
 		readelf -l "$TOUT/smoke-$t" | grep -q 'ld-musl' || fails+=("smoke-$t is not a musl program")
 		run_smoke "$t" "$TOUT/smoke-$t" || fails+=("smoke test")
 		cli_check "$t" linux amd64 env # static: the same binary as -gnu
+		c_conformance "$t" musl-gcc env
 		;;
 	linux-arm64-musl)
 		how[$t]="qemu-aarch64 + Debian 13 musl:arm64"
@@ -174,6 +208,7 @@ for t in "${targets[@]}"; do
 			-lstack_auth -Wl,-rpath,"$tdir" -o "$TOUT/smoke-$t"
 		run_smoke "$t" qemu-aarch64-static -L "$OUT/musl-arm64-root" "$TOUT/smoke-$t" || fails+=("smoke test")
 		cli_check "$t" linux arm64 qemu-aarch64-static
+		c_conformance "$t" "$zig cc -target aarch64-linux-musl -dynamic" qemu-aarch64-static -L "$OUT/musl-arm64-root"
 		;;
 	win32-x64)
 		how[$t]="Wine (win10 prefix, bcryptprimitives stub)"
@@ -298,10 +333,21 @@ if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_au
 	fi
 fi
 
+# Every target observed the same as every other (and Node on arm64 as C): compare.py of the
+# conformance suite over the observation files this run wrote.
+cmp_args=()
+for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl; do
+	[[ -e $f && $f -nt $WORK ]] && cmp_args+=("$(basename "$f" .jsonl)=$f")
+done
+if ((${#cmp_args[@]} >= 2)); then
+	echo "== the targets against each other"
+	python3 tests/conformance/compare.py "${cmp_args[@]}" | sed 's/^/    /; s/languages agree/targets agree/' || { bad=1; echo "    the targets DISAGREE"; }
+fi
+
 echo
-printf '%-18s %7s  %-44s %-10s %s\n' target MB "how the C test ran" C CLI
+printf '%-18s %5s  %-44s %-6s %-22s %s\n' target MB "how the C tests ran" smoke "C conformance" CLI
 for t in "${targets[@]}"; do
-	printf '%-18s %7s  %-44s %-10s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}" "${cli_result[$t]:--}"
+	printf '%-18s %5s  %-44s %-6s %-22s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}" "${conf_result[$t]:--}" "${cli_result[$t]:--}"
 done
 for t in "${!node_result[@]}"; do
 	printf '%-18s %7s  %-44s %s\n' "node $t" - "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (runner.mjs) under qemu")" "${node_result[$t]}"
