@@ -29,7 +29,14 @@ abi=$(sed -n 's/^#define SA_ABI_VERSION \([0-9]*\)/\1/p' include/stack_auth.h)
 # The public names: every function the header declares with SA_API (not hand-copied, so a new
 # export is picked up by the Windows and macOS export lists as by the Linux glob).
 header_exports() {
-	sed -n 's/^SA_API[^(]*[ *]\(sa_[a-z0-9_]*\)(.*/\1/p' include/stack_auth.h
+	local names
+	names=$(sed -n 's/^SA_API[^(]*[ *]\(sa_[a-z0-9_]*\)(.*/\1/p' include/stack_auth.h)
+	# Every SA_API line must name its function on that line, or an export would be missed.
+	if [[ $(grep -c '^SA_API' include/stack_auth.h) -ne $(wc -l <<<"$names") ]]; then
+		echo "lib.sh: a SA_API declaration in include/stack_auth.h does not name its function on its first line" >&2
+		return 1
+	fi
+	echo "$names"
 }
 
 # build_one TARGET DEST: the library of TARGET into DEST.
