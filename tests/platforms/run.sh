@@ -48,6 +48,7 @@ echo "== emulator at $SA_EMU_URL"
 OUT=$ROOT/build/out
 TOUT=$OUT/tests-platforms
 mkdir -p "$TOUT"
+touch "$TOUT/.started" # observation files newer than this are this run's
 
 # ---- per target ------------------------------------------------------------------------------
 declare -A result how size
@@ -339,7 +340,7 @@ fi
 # conformance suite over the observation files this run wrote.
 cmp_args=()
 for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl; do
-	[[ -e $f && $f -nt $WORK ]] && cmp_args+=("$(basename "$f" .jsonl)=$f")
+	[[ -e $f && $f -nt $TOUT/.started ]] && cmp_args+=("$(basename "$f" .jsonl)=$f")
 done
 if ((${#cmp_args[@]} >= 2)); then
 	echo "== the targets against each other"
