@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what make test-platforms runs the foreign targets with (Debian 12 packages):
+# Installs what make test-platforms runs the foreign targets with (Debian 12 packages, and
+# a few foreign-architecture ones unpacked under build/out, never installed):
 #   qemu-user-static                          linux-arm64 binaries under qemu-aarch64
 #   libc6-arm64-cross libstdc++6-arm64-cross  the arm64 glibc (and libstdc++ for Node) qemu loads
 #   musl-tools                                musl-gcc and the x86_64 musl loader
@@ -50,6 +51,27 @@ cjson_source() {
 	cp "$apt/src/cJSON.h" "$dir/include/cjson/"
 }
 
+# Debian 12's arm64 Ruby and ruby-ffi, unpacked with the arm64 glibc into
+# build/out/ruby-arm64-root: the Ruby binding's conformance runner under qemu.
+ruby_arm64_root() {
+	local root=build/out/ruby-arm64-root apt=build/out/arm64-apt
+	[[ -x $root/usr/bin/ruby3.1 && -e $root/lib/ld-linux-aarch64.so.1 ]] && return
+	echo "test-platforms: fetching Debian 12's arm64 ruby3.1 and ruby-ffi into $root" >&2
+	rm -rf "$root" "$apt/debs"
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$root/lib"
+	: >"$apt/status"
+	echo "deb http://deb.debian.org/debian bookworm main" >"$apt/sources.list"
+	local opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$PWD/$apt/lists"
+		-o Dir::Cache="$PWD/$apt/cache" -o Dir::State::Status="$PWD/$apt/status"
+		-o Dir::Etc::SourceList="$PWD/$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent -qq)
+	apt-get "${opts[@]}" update >/dev/null
+	(cd "$apt/debs" && apt-get "${opts[@]}" download ruby3.1 libruby3.1 ruby-ffi libffi8 libgmp10 libyaml-0-2 \
+		libssl3 zlib1g libcrypt1 rubygems-integration 2>&1 | grep -v unsandboxed || true)
+	local d
+	for d in "$apt"/debs/*.deb; do dpkg-deb -x "$d" "$root"; done
+	cp -a /usr/aarch64-linux-gnu/lib/. "$root/lib/"
+}
+
 need=()
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]] || need+=(libc6-arm64-cross)
@@ -58,12 +80,14 @@ command -v musl-gcc >/dev/null || need+=(musl-tools)
 [[ -x /usr/lib/wine/wine64 ]] || need+=(wine64) # Debian installs the loader here
 musl_arm64_root
 cjson_source
-((${#need[@]})) || exit 0
-if [[ $(id -u) -ne 0 ]]; then
-	echo "test-platforms: missing Debian packages: ${need[*]} (run as root or install them)" >&2
-	exit 1
+if ((${#need[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "test-platforms: missing Debian packages: ${need[*]} (run as root or install them)" >&2
+		exit 1
+	fi
+	echo "test-platforms: installing ${need[*]} (apt)" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "test-platforms: installing ${need[*]} (apt)" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+ruby_arm64_root # after libc6-arm64-cross, whose glibc it copies

