@@ -201,6 +201,10 @@ for t in "${targets[@]}"; do
 		readelf -l "$TOUT/smoke-$t" | grep -q 'ld-musl' || fails+=("smoke-$t is not a musl program")
 		run_smoke "$t" "$TOUT/smoke-$t" || fails+=("smoke test")
 		cli_check "$t" linux amd64 env # static: the same binary as -gnu
+		# The bindings load the library with dlopen: on musl that needs it preloaded (README).
+		musl-gcc -std=c11 -Wall -Werror "$HERE/dlopen.c" -o "$TOUT/dlopen-$t"
+		echo "    plain dlopen: $("$TOUT/dlopen-$t" "$lib" 2>&1 || true)"
+		LD_PRELOAD=$lib "$TOUT/dlopen-$t" "$lib" | sed 's/^/    with LD_PRELOAD: /' || fails+=("dlopen with LD_PRELOAD")
 		c_conformance "$t" musl-gcc env
 		;;
 	linux-arm64-musl)
