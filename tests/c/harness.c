@@ -2870,6 +2870,7 @@ static void test_hook_calls_other_strategy(void) {
 	sa_token_free(t);
 	CHECK_ST(atomic_load(&r.nested_status), SA_OK);
 	CHECK(atomic_load(&r.store.loads) >= 2); /* the nested load ran while the outer one waited */
+	CHECK_OK(sa_flush(5000)); /* the save follows the wake-up: done before the frees */
 	sa_strategy_free(a), sa_strategy_free(b);
 	sa_store_free(st);
 	free(r.store.saved);
@@ -2897,6 +2898,7 @@ static void test_hook_calls_own_strategy(void) {
 	sa_token_free(t);
 	CHECK_ST(atomic_load(&r.self_try_status), SA_E_WOULD_BLOCK);
 	CHECK_ST(atomic_load(&r.self_status), SA_E_TIMEOUT);
+	CHECK_OK(sa_flush(5000)); /* the save follows the wake-up: done before the frees */
 	sa_strategy_free(a);
 	sa_store_free(st);
 	free(r.store.saved);
