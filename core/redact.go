@@ -2,7 +2,6 @@ package stackauth
 
 import (
 	"fmt"
-	"html"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -83,6 +82,10 @@ func boundText(s string, max int) string {
 	return s[:cut] + "…"
 }
 
+// htmlEntities decodes what an error page's title uses; the html package's full entity
+// table is not worth its size in the library.
+var htmlEntities = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'", "&nbsp;", " ")
+
 // htmlTitle reports whether s is an HTML page, and its title.
 func htmlTitle(s string) (string, bool) {
 	head := strings.ToLower(strings.TrimSpace(s[:min(len(s), 4096)]))
@@ -100,5 +103,5 @@ func htmlTitle(s string) (string, bool) {
 	if open < 0 || end < open {
 		return "", true
 	}
-	return html.UnescapeString(s[start+open+1 : start+end]), true
+	return htmlEntities.Replace(s[start+open+1 : start+end]), true
 }

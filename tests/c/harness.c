@@ -3412,7 +3412,7 @@ static const test_case TESTS[] = {
     {"hook_calls_own_strategy", test_hook_calls_own_strategy, 1},
     {"resolve_checks_token", test_resolve_checks_token, 1},
     {"resolve_checks_store_json", test_resolve_checks_store_json, 1},
-    {"free_foreign_pointer", test_free_foreign_pointer, 1},
+    {"free_foreign_pointer", test_free_foreign_pointer, 0}, /* its forked child copies Go memory valgrind cannot see; ASan covers it */
     {"device_begin_timeout", test_device_begin_timeout, 0},
     {"upstream_crn", test_upstream_crn, 1},
     {"error_json_retryable", test_error_json_retryable, 1},
