@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	stackauth "github.com/stackauth/stack-auth/core"
@@ -32,10 +33,14 @@ type answer struct {
 	err   error
 }
 
-// request is one pending hook call; done is buffered so a completion never blocks.
+// request is one pending hook call; done is buffered so a completion never blocks. check
+// (may be nil) refuses a value before it completes the request. scope is the credential a
+// store's load or save is for (sa_request_scope); "" for other hooks.
 type request struct {
-	done chan answer
-	once sync.Once
+	done  chan answer
+	once  sync.Once
+	check func([]byte) string
+	scope string
 }
 
 func (r *request) complete(a answer) bool {
@@ -59,10 +64,16 @@ func newHook(userData C.uintptr_t, destroy C.sa_destroy_fn) *hook {
 	return &hook{userData: userData, destroy: destroy, refs: 1}
 }
 
-func (h *hook) retain() {
+// retain adds an owner; it fails once the hook is destroyed (its last owner let go), so a
+// hook is never brought back to life.
+func (h *hook) retain() bool {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refs <= 0 {
+		return false
+	}
 	h.refs++
-	h.mu.Unlock()
+	return true
 }
 
 func (h *hook) release() {
@@ -85,9 +96,10 @@ func (h *hook) maybeDestroyLocked() {
 
 // ask calls a store hook with a new request on a library goroutine (a store hook may block
 // in its call, as the Ruby binding's do: it must never hold up the engine's caller past its
-// timeout) and waits for the completion, ctx, or the hook's timeout.
-func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
-	req, id, err := h.start(call, false)
+// timeout) and waits for the completion, ctx, or the hook's timeout. check (may be nil) vets
+// the value the host resolves with.
+func (h *hook) ask(ctx context.Context, timeout time.Duration, check func([]byte) string, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
+	req, id, err := h.start(ctx, check, call, false)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +111,7 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, call func(userDat
 // asked, when here is true (a get-token hook that resolves inside its call then costs about
 // a function call), else on a library goroutine. The caller removes the request's handle
 // once it has its answer.
-func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request), here bool) (*request, uint64, error) {
+func (h *hook) start(ctx context.Context, check func([]byte) string, call func(userData C.uintptr_t, req C.sa_request), here bool) (*request, uint64, error) {
 	h.mu.Lock()
 	if h.refs <= 0 {
 		h.mu.Unlock()
@@ -108,7 +120,7 @@ func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request), here boo
 	h.running++
 	h.mu.Unlock()
 
-	req := &request{done: make(chan answer, 1)}
+	req := &request{done: make(chan answer, 1), check: check, scope: stackauth.StoreScope(ctx)}
 	id := handles.add(req)
 	run := func() {
 		defer func() {
@@ -117,6 +129,15 @@ func (h *hook) start(call func(userData C.uintptr_t, req C.sa_request), here boo
 			h.running--
 			h.maybeDestroyLocked()
 		}()
+		// The goroutine may start after its owner was freed or the caller gave up: then the
+		// host is not called (a freed strategy's hook is never called after free returns).
+		h.mu.Lock()
+		live := h.refs > 0 && ctx.Err() == nil
+		h.mu.Unlock()
+		if !live {
+			req.complete(answer{err: errHandleFreed})
+			return
+		}
 		call(h.userData, C.sa_request(id))
 	}
 	if here {
@@ -176,10 +197,32 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 	if length > 0 {
 		data = bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(value)), int(length)))
 	}
+	if req.check != nil {
+		if problem := req.check(data); problem != "" {
+			clear(data)
+			return invalidArg("value %s; the request is still open", problem) // never the value itself
+		}
+	}
 	if !req.complete(answer{value: data}) {
 		return invalidHandle("request")
 	}
 	return saOK
+}
+
+//export sago_request_scope
+func sago_request_scope(r C.sa_request, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	req, ok := lookup[*request](uint64(r))
+	if !ok {
+		return invalidHandle("request")
+	}
+	if req.scope == "" {
+		return invalidArg("only the request of a store's load or save hook has a scope")
+	}
+	return setString(out, outLen, req.scope)
 }
 
 //export sago_request_reject
@@ -227,6 +270,9 @@ type tokenHook struct {
 	fn      C.sa_get_token_fn
 	timeout time.Duration
 	life    context.Context // the strategy's: ends when its handle is freed
+	// sendEmpty passes an empty answer on (an OIDC provider's JWT: as upstream, it is sent
+	// and the server's answer reported); otherwise an empty bearer token is the hook's error.
+	sendEmpty bool
 
 	mu     sync.Mutex
 	flight *tokenCall
@@ -288,7 +334,7 @@ func (t *tokenHook) join() *tokenCall {
 // lead calls the hook; a late answer is awaited on a goroutine bound to the handle's life
 // and the hook's timeout, never to one caller (others may share the request).
 func (t *tokenHook) lead(c *tokenCall) {
-	req, id, err := t.start(func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) }, true)
+	req, id, err := t.start(t.life, tokenProblem, func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) }, true)
 	if err != nil {
 		t.finish(c, nil, err)
 		return
@@ -310,7 +356,7 @@ func (t *tokenHook) finish(c *tokenCall, value []byte, err error) {
 	switch {
 	case err != nil:
 		c.err = err
-	case len(value) == 0:
+	case len(value) == 0 && !t.sendEmpty:
 		c.err = &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")}
 	default:
 		c.tok = stackauth.NewSecretToken(string(value))
@@ -334,11 +380,34 @@ func newStoreObj(store stackauth.TokenStore, h *hook) *storeObj {
 	return s
 }
 
-func (s *storeObj) retain() {
-	s.refs.Add(1)
-	if s.hook != nil {
-		s.hook.retain()
+// retain takes one more reference; false when the store is already closed (its last
+// reference was released), so a freed handle is never revived.
+func (s *storeObj) retain() bool {
+	for {
+		n := s.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(n, n+1) {
+			break
+		}
 	}
+	if s.hook != nil && !s.hook.retain() {
+		s.refs.Add(-1)
+		return false
+	}
+	return true
+}
+
+// retainStore takes a strategy's reference to store handle h. It holds h's registry shard
+// meanwhile, so a racing sa_store_free either comes first (the handle is gone: false) or
+// after (the reference keeps the store alive).
+func retainStore(h uint64) (*storeObj, bool) {
+	s := handles.shard(h)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, ok := s.m[h].(*storeObj)
+	return st, ok && st.retain()
 }
 
 // release drops one reference; the last one closes the store (a Redis client and its
@@ -354,41 +423,47 @@ func (s *storeObj) release() {
 	}
 }
 
-// fnStore adapts load/save hooks into a core TokenStore. Calls are serialised per store.
+// fnStore adapts load/save hooks into a core TokenStore. Calls are not serialised: a hook
+// may itself get a token from another strategy sharing the store, whose load must not wait
+// for this one (no library lock is held while a hook runs).
 type fnStore struct {
 	*hook
 	load    C.sa_store_load_fn
 	save    C.sa_store_save_fn
 	timeout time.Duration
-	mu      sync.Mutex
 }
 
 func (s *fnStore) Load(ctx context.Context) (*stackauth.Token, error) {
 	if s.load == nil {
 		return nil, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	value, err := s.ask(ctx, s.timeout, func(ud C.uintptr_t, req C.sa_request) {
+	value, err := s.ask(ctx, s.timeout, storedJSONProblem, func(ud C.uintptr_t, req C.sa_request) {
 		C.sashim_call_load(s.load, ud, req)
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer clear(value)
-	// TokenStoreFn's rule: JSON that does not decode is a silent miss.
-	return stackauth.NewTokenStoreFn(func(context.Context) (string, error) { return string(value), nil }, nil).Load(ctx)
+	// TokenStoreFn's rule: JSON that does not decode is a silent miss; so is a token that
+	// could not be sent (the token rule of sa_request_resolve).
+	t, err := stackauth.NewTokenStoreFn(func(context.Context) (string, error) { return string(value), nil }, nil).Load(ctx)
+	if t != nil {
+		bad := false
+		t.AccessToken.Use(func(v string) { bad = tokenProblem(unsafe.Slice(unsafe.StringData(v), len(v))) != "" })
+		if bad {
+			return nil, nil
+		}
+	}
+	return t, err
 }
 
 func (s *fnStore) Save(ctx context.Context, t *stackauth.Token) error {
 	if s.save == nil {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var saveErr error
 	err := stackauth.NewTokenStoreFn(nil, func(ctx context.Context, tokenJSON string) error {
-		_, saveErr = s.ask(ctx, s.timeout, func(ud C.uintptr_t, req C.sa_request) {
+		_, saveErr = s.ask(ctx, s.timeout, nil, func(ud C.uintptr_t, req C.sa_request) {
 			// The JSON is borrowed for the duration of the call, then zeroed.
 			p := C.sashim_borrow(tokenJSON)
 			defer C.sashim_wipe_free(p, C.size_t(len(tokenJSON)))
@@ -454,4 +529,30 @@ func sago_store_free(st C.sa_store) {
 			v.release()
 		}
 	}
+}
+
+// tokenProblem says why v cannot be a bearer token (it is sent as one HTTP header line), or
+// "". It describes, never quotes, the value.
+func tokenProblem(v []byte) string {
+	switch {
+	case !utf8.Valid(v):
+		return "is not valid UTF-8"
+	case bytes.IndexByte(v, 0) >= 0:
+		return "contains a NUL byte"
+	case bytes.ContainsAny(v, "\r\n"):
+		return "contains a line break (CR or LF); a token is one line"
+	}
+	return ""
+}
+
+// storedJSONProblem is the rule for stored token JSON: UTF-8 without NUL (line breaks are JSON
+// whitespace; the token inside is checked by tokenProblem once decoded).
+func storedJSONProblem(v []byte) string {
+	switch {
+	case !utf8.Valid(v):
+		return "is not valid UTF-8"
+	case bytes.IndexByte(v, 0) >= 0:
+		return "contains a NUL byte"
+	}
+	return ""
 }

@@ -21,8 +21,11 @@ import (
 // jwtArg checks and copies a (jwt, len) argument and finds the OIDC strategy.
 func jwtArg(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (*strategyObj, *stackauth.OidcFederationStrategy, stackauth.SecretToken, C.sa_status) {
 	var none stackauth.SecretToken
-	if jwt == nil || length == 0 || length > maxHookValue {
-		return nil, nil, none, invalidArg("jwt must be a non-empty string of at most %d bytes", maxHookValue)
+	if jwt == nil && length > 0 {
+		return nil, nil, none, invalidArg("jwt must not be NULL when len > 0")
+	}
+	if length > maxHookValue {
+		return nil, nil, none, invalidArg("jwt is longer than %d bytes", maxHookValue)
 	}
 	o, ok := lookup[*strategyObj](uint64(s))
 	if !ok {
@@ -32,7 +35,15 @@ func jwtArg(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (*strategyObj, *s
 	if !ok {
 		return nil, nil, none, invalidArg("the strategy is not an OidcFederationStrategy")
 	}
-	return o, oidc, stackauth.NewSecretToken(string(unsafe.Slice((*byte)(unsafe.Pointer(jwt)), int(length)))), saOK
+	var v []byte
+	if length > 0 {
+		v = unsafe.Slice((*byte)(unsafe.Pointer(jwt)), int(length))
+	}
+	// The rule of a provider's JWT (sa_request_resolve); an empty one is sent, as upstream.
+	if problem := tokenProblem(v); problem != "" {
+		return nil, nil, none, invalidArg("jwt %s", problem) // never the value itself
+	}
+	return o, oidc, stackauth.NewSecretToken(string(v)), saOK
 }
 
 func (o *strategyObj) tokenForJWT(oidc *stackauth.OidcFederationStrategy, jwt stackauth.SecretToken, timeout time.Duration) (stackauth.ServiceToken, error) {
@@ -102,7 +113,8 @@ func sago_oidc_get_token_with_jwt_async(s C.sa_strategy, jwt *C.sa_cchar, length
 	return saOK
 }
 
-// completeAsync gets a token on a library goroutine and calls done with it, exactly once.
+// completeAsync gets a token on a library goroutine and hands done's call, exactly once, to
+// the bounded completion pool (completions.go), as sa_get_token_async does.
 func completeAsync(done C.sa_token_done_fn, userData C.uintptr_t, get func() (stackauth.ServiceToken, error)) {
 	go func() {
 		tok, err := func() (tok stackauth.ServiceToken, err error) {
@@ -113,16 +125,7 @@ func completeAsync(done C.sa_token_done_fn, userData C.uintptr_t, get func() (st
 			}()
 			return get()
 		}()
-		if err != nil {
-			st, ae := classify(err)
-			data, _ := ae.MarshalJSON()
-			p := C.sashim_borrow(string(data))
-			defer C.sashim_wipe_free(p, C.size_t(len(data)))
-			C.sashim_call_done(done, userData, st, 0, p)
-			return
-		}
-		h := C.sa_token(handles.add(&tokenObj{tok: tok}))
-		C.sashim_call_done(done, userData, saOK, h, nil)
+		completions.add(func() { complete(done, userData, tok, err) })
 	}()
 }
 

@@ -81,11 +81,10 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 		out.timeout = time.Duration(*o.TimeoutMs) * time.Millisecond
 	}
 	if o.Store != nil {
-		st, ok := lookup[*storeObj](*o.Store)
+		st, ok := retainStore(*o.Store)
 		if !ok {
 			return nil, invalidHandle("store")
 		}
-		st.retain()
 		out.store = st
 		out.core = append(out.core, stackauth.WithStore(st.store))
 	}

@@ -26,7 +26,12 @@
 
 static atomic_int sa_forked;
 
-static void sa_on_fork_child(void) { atomic_store_explicit(&sa_forked, 1, memory_order_relaxed); }
+static void str_set_after_fork(void);
+
+static void sa_on_fork_child(void) {
+	atomic_store_explicit(&sa_forked, 1, memory_order_relaxed);
+	str_set_after_fork(); /* a parent thread may have held a lock of the string set */
+}
 
 static pthread_key_t tl_key; /* its destructor frees an exiting thread's last error */
 static void clear_error(void);
@@ -118,32 +123,113 @@ static void wipe(void *p, size_t n) {
    the string aligned for any use. */
 typedef struct {
 	size_t len;
-	size_t magic;
+	size_t pad;
 } sa_str_header;
 
-#define SA_STR_MAGIC ((size_t)0x5341535452494e47ULL) /* "SASTRING" */
-
 static atomic_llong live_strings;
+
+/* The set of strings handed out and not yet freed. sa_free looks a pointer up before it
+   touches anything, so a pointer the library did not hand out (a host's own, or one already
+   freed) is ignored without reading the memory around it. Sharded open addressing (linear
+   probing, backward-shift deletion); 0 marks an empty slot. */
+enum { STR_SHARDS = 16 };
+typedef struct {
+	pthread_mutex_t mu;
+	uintptr_t *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+	char pad[24]; /* keep shards on separate cache lines */
+} str_shard;
+static str_shard str_set[STR_SHARDS];
+
+static size_t str_hash(uintptr_t p) { return (size_t)(((uint64_t)p >> 4) * 0x9E3779B97F4A7C15ULL >> 24); }
+static str_shard *str_shard_of(uintptr_t p) { return &str_set[((uint64_t)p >> 4) % STR_SHARDS]; }
+
+static void str_put_locked(str_shard *sh, uintptr_t p) {
+	size_t mask = sh->cap - 1, i = str_hash(p) & mask;
+	while (sh->slot[i]) i = (i + 1) & mask;
+	sh->slot[i] = p;
+	sh->n++;
+}
+
+static int str_add(uintptr_t p) {
+	str_shard *sh = str_shard_of(p);
+	pthread_mutex_lock(&sh->mu);
+	if ((sh->n + 1) * 2 > sh->cap) { /* keep the load at most one half */
+		size_t cap = sh->cap ? sh->cap * 2 : 64;
+		uintptr_t *slot = calloc(cap, sizeof *slot);
+		if (!slot) {
+			pthread_mutex_unlock(&sh->mu);
+			return -1;
+		}
+		uintptr_t *old = sh->slot;
+		size_t old_cap = sh->cap;
+		sh->slot = slot, sh->cap = cap, sh->n = 0;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i]) str_put_locked(sh, old[i]);
+		free(old);
+	}
+	str_put_locked(sh, p);
+	pthread_mutex_unlock(&sh->mu);
+	return 0;
+}
+
+/* Removes p; 0 when it was not in the set. */
+static int str_remove(uintptr_t p) {
+	str_shard *sh = str_shard_of(p);
+	pthread_mutex_lock(&sh->mu);
+	int found = 0;
+	if (sh->cap) {
+		size_t mask = sh->cap - 1, i = str_hash(p) & mask;
+		while (sh->slot[i] && sh->slot[i] != p) i = (i + 1) & mask;
+		if (sh->slot[i] == p) {
+			found = 1;
+			/* Shift back the entries after i that probed past it. */
+			for (size_t j = i;;) {
+				j = (j + 1) & mask;
+				if (!sh->slot[j]) break;
+				size_t k = str_hash(sh->slot[j]) & mask;
+				if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+				sh->slot[i] = sh->slot[j];
+				i = j;
+			}
+			sh->slot[i] = 0;
+			sh->n--;
+		}
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return found;
+}
 
 sa_status sashim_new_string(_GoString_ s, char **out, size_t *out_len) {
 	size_t n = GS_LEN(s);
 	sa_str_header *h = malloc(sizeof(sa_str_header) + n + 1);
 	if (!h) return SA_E_INTERNAL;
 	h->len = n;
-	h->magic = SA_STR_MAGIC;
+	h->pad = 0;
 	char *p = (char *)(h + 1);
 	if (n) memcpy(p, GS_PTR(s), n);
 	p[n] = 0;
+	if (str_add((uintptr_t)p) != 0) {
+		wipe(h, sizeof(sa_str_header) + n + 1);
+		free(h);
+		return SA_E_INTERNAL;
+	}
 	atomic_fetch_add(&live_strings, 1);
 	*out = p;
 	if (out_len) *out_len = n;
 	return SA_OK;
 }
 
+static void str_set_after_fork(void) {
+	for (int i = 0; i < STR_SHARDS; i++) pthread_mutex_init(&str_set[i].mu, NULL);
+}
+
+__attribute__((constructor)) static void str_set_init(void) { str_set_after_fork(); }
+
 void sa_free(void *p) {
-	if (!p) return;
+	if (!p || !str_remove((uintptr_t)p)) return; /* not ours, or freed already: ignored */
 	sa_str_header *h = (sa_str_header *)p - 1;
-	if (h->magic != SA_STR_MAGIC) return; /* not ours: refuse rather than corrupt the heap */
 	size_t n = h->len;
 	wipe(h, sizeof(sa_str_header) + n + 1);
 	free(h);
@@ -335,6 +421,11 @@ sa_status sa_request_reject(sa_request r, const char *code, const char *message)
 	return sago_request_reject(r, code, message);
 }
 
+sa_status sa_request_scope(sa_request r, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_request_scope(r, out, out_len);
+}
+
 sa_status sa_device_code_begin(sa_device_flow *out, const char *region, const char *client_id,
                                const char *options_json) {
 	SA_ENTER();
@@ -364,6 +455,11 @@ void sa_device_flow_free(sa_device_flow f) {
 sa_status sa_bind_client_device(const char *options_json) {
 	SA_ENTER();
 	return sago_bind_client_device(options_json);
+}
+
+sa_status sa_flush(int32_t timeout_ms) {
+	SA_ENTER();
+	return sago_flush(timeout_ms);
 }
 
 int64_t sa_debug_live_objects(void) {

@@ -42,9 +42,23 @@ func (o *strategyObj) close() {
 	if c, ok := o.s.(interface{ Close() }); ok {
 		c.Close()
 	}
-	for _, r := range o.owned {
-		r.release()
+	release := func() {
+		for _, r := range o.owned {
+			r.release()
+		}
 	}
+	if !stackauth.Pending() {
+		release()
+		return
+	}
+	// A save (or a device session's exchange) still in flight may use the store: let go of
+	// it once that is done, and return at once.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
+		defer cancel()
+		_ = stackauth.Flush(ctx)
+		release()
+	}()
 }
 
 // tokenObj is an sa_token.
@@ -114,6 +128,9 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if t == "" {
 		return invalidArg("token must not be empty")
 	}
+	if problem := tokenProblem([]byte(t)); problem != "" {
+		return invalidArg("token %s", problem)
+	}
 	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: defaultTimeout})))
 	return saOK
 }
@@ -163,7 +180,7 @@ func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cc
 	var th *tokenHook
 	provide := stackauth.NoOidcProvider
 	if provider != nil {
-		th = &tokenHook{fn: provider, timeout: p.timeout}
+		th = &tokenHook{fn: provider, timeout: p.timeout, sendEmpty: true}
 		provide = th.get
 	}
 	s, err := stackauth.NewOidcFederationStrategy(crn, provide, p.core...)
@@ -225,7 +242,8 @@ func sago_strategy_invalidate_value(s C.sa_strategy, token *C.sa_cchar, length C
 
 func (o *strategyObj) invalidate(token stackauth.SecretToken, outRefreshing *C.int32_t) C.sa_status {
 	refreshing := false
-	if c, ok := o.s.(stackauth.CachingStrategy); ok {
+	// AuthStrategyFn and static tokens cache nothing: there is nothing to invalidate.
+	if c, ok := o.s.(stackauth.Invalidator); ok {
 		refreshing = c.Invalidate(token)
 	}
 	if outRefreshing != nil {
@@ -333,6 +351,9 @@ func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 		return fail(saEWouldBlock, "WOULD_BLOCK", "no usable token without waiting; use sa_get_token_async")
 	}
 	if err != nil {
+		if o.life.Err() != nil { // freed meanwhile: the engine's "closed" is the free's doing
+			return report(cancelled("a token"))
+		}
 		return report(err)
 	}
 	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
@@ -350,27 +371,22 @@ func sago_get_token_async(s C.sa_strategy, timeoutMs C.int32_t, done C.sa_token_
 		return invalidHandle("strategy")
 	}
 	timeout := o.timeoutOr(timeoutMs)
-	go func() {
-		tok, err := func() (tok stackauth.ServiceToken, err error) {
-			defer func() {
-				if p := recover(); p != nil {
-					err = stackauth.NewInternalError("panic while getting a token")
-				}
-			}()
-			return o.getToken(timeout)
-		}()
-		if err != nil {
-			st, ae := classify(err)
-			data, _ := ae.MarshalJSON()
-			p := C.sashim_borrow(string(data))
-			defer C.sashim_wipe_free(p, C.size_t(len(data)))
-			C.sashim_call_done(done, userData, st, 0, p)
-			return
-		}
-		h := C.sa_token(handles.add(&tokenObj{tok: tok}))
-		C.sashim_call_done(done, userData, saOK, h, nil)
-	}()
+	completeAsync(done, userData, func() (stackauth.ServiceToken, error) { return o.getToken(timeout) })
 	return saOK
+}
+
+// complete calls an sa_get_token_async callback with its outcome (on a completion worker).
+func complete(done C.sa_token_done_fn, userData C.uintptr_t, tok stackauth.ServiceToken, err error) {
+	if err != nil {
+		st, ae := classify(err)
+		data, _ := ae.MarshalJSON()
+		p := C.sashim_borrow(string(data))
+		defer C.sashim_wipe_free(p, C.size_t(len(data)))
+		C.sashim_call_done(done, userData, st, 0, p)
+		return
+	}
+	h := C.sa_token(handles.add(&tokenObj{tok: tok}))
+	C.sashim_call_done(done, userData, saOK, h, nil)
 }
 
 // tokenArg checks the arguments of a token getter.

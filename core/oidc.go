@@ -86,9 +86,6 @@ func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, er
 // (a stale one starts a background refresh), a remembered refusal, or ok=false when only
 // waiting (an exchange) would give one.
 func (s *OidcFederationStrategy) TryGetTokenForJWT(jwt SecretToken) (tok ServiceToken, err error, ok bool) {
-	if jwt.IsEmpty() {
-		return ServiceToken{}, errEmptyJWT(), true
-	}
 	digest := JWTDigest(jwt.Reveal())
 	s.mu.Lock()
 	eng, cached := s.cache.get(digest)
@@ -107,16 +104,11 @@ func (s *OidcFederationStrategy) TryGetTokenForJWT(jwt SecretToken) (tok Service
 
 // GetTokenForJWT returns the token for jwt, the caller's OIDC JWT, without calling the
 // provider: the per-JWT cache, single-flight exchange and ctx's deadline apply as for
-// GetToken (a multi-tenant server passes each request's JWT to one strategy).
+// GetToken (a multi-tenant server passes each request's JWT to one strategy). As upstream
+// does with a provider's, an empty JWT is sent and the server's answer reported.
 func (s *OidcFederationStrategy) GetTokenForJWT(ctx context.Context, jwt SecretToken) (ServiceToken, error) {
-	if jwt.IsEmpty() {
-		return ServiceToken{}, errEmptyJWT()
-	}
 	return s.exchange(ctx, jwt)
 }
-
-// errEmptyJWT: a caller passed no JWT (the provider's empty answer is item 8's decision).
-func errEmptyJWT() *AuthError { return newError(CodeInvalidToken, "the caller's OIDC JWT is empty") }
 
 // exchange is the one path of every caller: the per-JWT engine (cached or pending, shared
 // by concurrent callers of the same JWT) and its workspace check.
@@ -134,8 +126,8 @@ func (s *OidcFederationStrategy) exchange(ctx context.Context, jwt SecretToken) 
 				return ServiceToken{}, err
 			}
 			r := &jwtRefresher{cts: s.cts, jwt: jwt, digest: digest, workspaceID: s.crn.WorkspaceID}
-			inner := bindStore(s.store, s.crn.WorkspaceID+"/oidc/"+digest, []byte(jwt.Reveal()))
-			p = &pendingEngine{eng: newEngine(r, &boundStore{inner: inner, digest: digest}, nil, s.o)}
+			store := bindStore(s.store, oidcScope(s.crn.WorkspaceID, digest), []byte(jwt.Reveal()))
+			p = &pendingEngine{eng: newEngine(r, store, nil, s.o)}
 			s.pending[digest] = p
 		}
 		p.refs++
@@ -185,12 +177,34 @@ func (s *OidcFederationStrategy) settle(digest string, eng *Engine, p *pendingEn
 	}
 }
 
-// Close drops every cached engine.
+// Invalidate reports that the server rejected token (a 401): the engine of the JWT it was
+// minted for refreshes on its next call, if token is still that engine's current one. The
+// other JWTs' tokens are untouched.
+func (s *OidcFederationStrategy) Invalidate(token SecretToken) bool {
+	s.mu.Lock()
+	engines := s.cache.engines()
+	for _, p := range s.pending {
+		engines = append(engines, p.eng)
+	}
+	s.mu.Unlock()
+	// Outside s.mu: Invalidate reports an event, a host hook.
+	for _, eng := range engines {
+		if eng.Invalidate(token) {
+			return true
+		}
+	}
+	return false
+}
+
+// Close closes every engine, cached or pending, which stops their refreshes.
 func (s *OidcFederationStrategy) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pending {
 		p.eng.Close()
+	}
+	for _, el := range s.cache.items {
+		el.Value.(*lruItem).eng.Close()
 	}
 	s.pending = map[string]*pendingEngine{}
 	s.cache = newLRUCache(s.cache.capacity)
@@ -218,22 +232,6 @@ func (r *jwtRefresher) refresh(ctx context.Context, _ *Token) (*Token, error) {
 	t.FederatedFrom = r.digest
 	return t, nil
 }
-
-// boundStore serves a stored token only to the JWT it was federated from.
-type boundStore struct {
-	inner  TokenStore
-	digest string
-}
-
-func (b *boundStore) Load(ctx context.Context) (*Token, error) {
-	t, err := b.inner.Load(ctx)
-	if err != nil || t == nil || t.FederatedFrom != b.digest {
-		return nil, err
-	}
-	return t, nil
-}
-
-func (b *boundStore) Save(ctx context.Context, t *Token) error { return b.inner.Save(ctx, t) }
 
 // lruCache maps JWT digests to engines, evicting the least recently used.
 type lruCache struct {
@@ -285,3 +283,11 @@ func (c *lruCache) removeIf(key string, eng *Engine) {
 }
 
 func (c *lruCache) len() int { return c.order.Len() }
+
+func (c *lruCache) engines() []*Engine {
+	out := make([]*Engine, 0, c.order.Len())
+	for el := c.order.Front(); el != nil; el = el.Next() {
+		out = append(out, el.Value.(*lruItem).eng)
+	}
+	return out
+}

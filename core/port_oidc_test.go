@@ -285,7 +285,7 @@ func TestOIDCRefresher_LoadsTokenFromStoreOnColdStartNoHTTP(t *testing.T) {
 	exp := e.clock.Now().Add(15 * time.Minute).Unix()
 	stored := &Token{AccessToken: NewSecretToken(portJWT(t, testWS, exp)), TokenType: "Bearer", ExpiresAt: uint64(exp),
 		FederatedFrom: JWTDigest("a.jwt.sig")}
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
@@ -297,11 +297,36 @@ func TestOIDCRefresher_PersistsTokenToStoreAfterFederation(t *testing.T) {
 	store := NewInMemoryTokenStore()
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
-	saved, err := store.Load(portCtx(t))
+	require.NoError(t, Flush(portCtx(t))) // the save follows the wake-up (DESIGN 8.3)
+	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
 	require.NoError(t, err)
 	require.NotNil(t, saved)
 	assert.Equal(t, tok.Token().Reveal(), saved.AccessToken.Reveal())
 	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "stamped with its JWT digest")
+}
+
+// Close stops a cached token's background refresh too: a refresh in flight when the
+// strategy is closed ends without installing (or saving) its answer.
+func TestOIDCStrategy_CloseStopsTheRefreshOfACachedToken(t *testing.T) {
+	e := newPortOIDCEnv(t)
+	gate := newPortGate(t)
+	ended := make(chan Event, 4)
+	s := e.strategy(t, WithEvents(func(ev Event) {
+		if ev.Reason == ReasonStale && (ev.Kind == RefreshSucceeded || ev.Kind == RefreshFailed) {
+			ended <- ev
+		}
+	}))
+	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
+	require.NoError(t, err)
+	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
+	e.clock.Advance(14 * time.Minute) // inside the refresh window, still usable
+	_, err = s.GetToken(portUser(t, "a.jwt.sig"))
+	require.NoError(t, err)
+	portRecv(t, gate.entered) // the background refresh is at the server
+	s.Close()
+	gate.open()
+	ev := portRecv(t, ended)
+	assert.Equal(t, RefreshFailed, ev.Kind, "the refresh of a closed strategy is cancelled")
 }
 
 // ---- oidc_federation_strategy.rs: construction ----
@@ -407,7 +432,7 @@ func TestOIDCStrategy_RejectsStoredTokenForDifferentWorkspace(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	exp := e.clock.Now().Add(15 * time.Minute).Unix()
-	require.NoError(t, store.Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
 		TokenType: "Bearer", ExpiresAt: uint64(exp), FederatedFrom: JWTDigest("a.jwt.sig")}))
 	_, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	portRequireCode(t, err, CodeWorkspaceMismatch)
@@ -499,6 +524,11 @@ func TestOIDCStrategy_AZeroCapacityCacheExchangesOnEveryCall(t *testing.T) {
 
 // ---- the bound token store ----
 
+// portJWTScope is the view of store an OIDC strategy on testWS uses for jwt.
+func portJWTScope(store TokenStore, jwt string) TokenStore {
+	return bindStore(store, oidcScope(testWS, JWTDigest(jwt)), []byte(jwt))
+}
+
 func portStampedToken(t *testing.T, clock Clock, ws, jwt string, ttl time.Duration) *Token {
 	exp := clock.Now().Add(ttl).Unix()
 	return &Token{AccessToken: NewSecretToken(portJWT(t, ws, exp)), TokenType: "Bearer", ExpiresAt: uint64(exp),
@@ -510,7 +540,8 @@ func TestOIDCStrategy_AFederatedTokenIsStoredStampedWithItsJWTDigest(t *testing.
 	store := NewInMemoryTokenStore()
 	_, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "header.payload.signature"))
 	require.NoError(t, err)
-	saved, err := store.Load(portCtx(t))
+	require.NoError(t, Flush(portCtx(t)))
+	saved, err := portJWTScope(store, "header.payload.signature").Load(portCtx(t))
 	require.NoError(t, err)
 	require.NotNil(t, saved)
 	assert.Equal(t, portDigestVector, saved.FederatedFrom)
@@ -520,7 +551,7 @@ func TestOIDCStrategy_AStoredTokenIsServedToTheJWTItWasFederatedFrom(t *testing.
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
@@ -531,22 +562,22 @@ func TestOIDCStrategy_AStoredTokenFromAnotherJWTIsACacheMiss(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "b.jwt.sig", 15*time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "b.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
 	assert.Equal(t, 1, e.exchanges())
-	saved, err := store.Load(portCtx(t))
+	require.NoError(t, Flush(portCtx(t)))
+	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
 	require.NoError(t, err)
-	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange overwrote the slot")
+	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange saved its own")
 }
 
-func TestOIDCStrategy_AnUnstampedStoredTokenIsACacheMiss(t *testing.T) {
+func TestOIDCStrategy_AnUnscopedStoredTokenIsACacheMiss(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	stored.FederatedFrom = ""
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, store.Save(portCtx(t), stored)) // as an older version saved it
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
@@ -557,7 +588,7 @@ func TestOIDCStrategy_AnExpiredStoredTokenIsReFederated(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", -time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())

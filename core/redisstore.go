@@ -40,9 +40,20 @@ const (
 	redisSealVersion    = 1
 )
 
+// redisClient is what the store uses of go-redis's clients. Holding a client as this narrow
+// interface rather than redis.UniversalClient (hundreds of commands) lets the linker drop
+// every command the store never sends: about 0.9 MB of the library.
+type redisClient interface {
+	redis.Scripter
+	Get(ctx context.Context, key string) *redis.StringCmd
+	Set(ctx context.Context, key string, value any, expiration time.Duration) *redis.StatusCmd
+	SetNX(ctx context.Context, key string, value any, expiration time.Duration) *redis.BoolCmd
+	Close() error
+}
+
 // RedisTokenStore is an unbound Redis store; strategies bind it to their credential.
 type RedisTokenStore struct {
-	client  redis.UniversalClient
+	client  redisClient
 	desc    string // form and addresses, for String
 	prefix  string
 	lockTTL time.Duration
@@ -225,7 +236,7 @@ func (u *redisURL) tlsConfig(getenv func(string) string) (*tls.Config, error) {
 
 // newClient builds the client of each form through go-redis's own URL parsers, with
 // fail-fast settings: the caller degrades to a local refresh instead of waiting.
-func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redis.UniversalClient, error) {
+func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redisClient, error) {
 	goURL := func(path string, extra url.Values) string {
 		q := url.Values{}
 		for k, v := range u.query {
@@ -302,7 +313,15 @@ func (s *RedisTokenStore) Save(context.Context, *Token) error {
 	return NewStoreError(errUnbound.Error())
 }
 func (s *RedisTokenStore) String() string { return "RedisTokenStore(" + s.desc + ")" }
-func (s *RedisTokenStore) Close() error   { return s.client.Close() }
+
+// Close closes the client once the saves in flight (a strategy's save follows its callers'
+// wake-up, and holds the lock until done) have finished, waiting FlushTimeout at most.
+func (s *RedisTokenStore) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), FlushTimeout)
+	defer cancel()
+	_ = Flush(ctx)
+	return s.client.Close()
+}
 
 // Bind returns the view of one credential: its own key, lock and sealing key.
 func (s *RedisTokenStore) Bind(scope string, secret []byte) TokenStore {

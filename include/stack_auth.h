@@ -35,16 +35,28 @@
  *          sa_request_resolve or sa_request_reject. A hook that never completes its request
  *          times out. destroy(user_data) is called exactly once, after the last call of the
  *          hook, when the handle it belongs to is freed (and, for a store, no strategy uses
- *          it any more).
- * Blocking sa_get_token and sa_device_code_poll block the calling thread, for at most their
- *          timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
- *          and sa_get_token_async (completes on a library thread).
+ *          it any more). Once sa_strategy_free has returned, the library begins no new
+ *          call of that strategy's hooks (a call it had begun may still be arriving, and
+ *          one running may finish).
+ *          A hook may call any sa_* function, including sa_get_token on another strategy
+ *          (even one sharing its store: that store's hooks are then called again, on
+ *          another thread, while this call waits). A hook must not wait for the token it
+ *          is helping to produce: sa_get_token or sa_get_token_value on the strategy being
+ *          served (or a strategy the hook itself serves) waits for this very hook and ends
+ *          with SA_E_TIMEOUT; sa_try_get_token answers at once (SA_E_WOULD_BLOCK).
+ * Blocking sa_get_token, sa_get_token_value, sa_device_code_begin, sa_device_code_poll and
+ *          sa_bind_client_device block the calling thread (on the network or a hook), for at
+ *          most their timeout. Hosts with a single event-loop thread use sa_try_get_token (never blocks)
+ *          and sa_get_token_async (completes on a library thread), and run the device-code
+ *          calls on a thread of their own.
  * fork     The library must not be used across fork(): in a child process every function
  *          returns SA_E_FORKED at once. Load it after forking (gunicorn preload_app, Puma
  *          preload_app!, multiprocessing's fork start method).
- * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH and
- *          CS_TOKEN_STORE are read with getenv() when a strategy is built, so values the host
- *          sets after loading the library are honoured.
+ * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH,
+ *          CS_TOKEN_STORE, the proxy settings HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower
+ *          case; loopback is never proxied) and the extra trusted certificates SSL_CERT_FILE
+ *          and SSL_CERT_DIR (added to the system's) are read with getenv() when a strategy is
+ *          built, so values the host sets after loading the library are honoured.
  * Runtime  The library contains a Go runtime: it starts when the library is loaded, cannot
  *          be unloaded (dlclose is a no-op), and a process must not load a second Go-built
  *          shared library.
@@ -59,7 +71,9 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
+#if defined(_WIN32) && defined(SA_BUILDING_LIBRARY) /* build/lib.sh: exports come from a .def */
+#define SA_API
+#elif defined(_WIN32)
 #define SA_API __declspec(dllimport)
 #elif defined(__GNUC__)
 #define SA_API __attribute__((visibility("default")))
@@ -134,8 +148,11 @@ SA_API const char *sa_build_info(void);
 SA_API const char *sa_last_error_code(void);
 /* The one-line message of the last failure on this thread, or NULL. Same lifetime. */
 SA_API const char *sa_last_error_message(void);
-/* {"type","message","help"?,"url"?, ...payload} of the last failure on this thread, or NULL.
-   Same lifetime. WORKSPACE_MISMATCH carries "expected" and "actual". */
+/* {"type","message","help"?,"url"?,"retryable", ...payload} of the last failure on this
+   thread, or NULL. Same lifetime. "retryable" (bool) says whether trying again may succeed
+   (REQUEST_ERROR, SERVER_ERROR, STORE_ERROR, INTERNAL_ERROR, CUSTOM, TIMEOUT; docs/errors.md).
+   WORKSPACE_MISMATCH carries "expected" and "actual". Text a server sent is kept to one line
+   with any secret of the request masked. */
 SA_API const char *sa_last_error_json(void);
 /* The status of the last call on this thread (SA_OK after a success). */
 SA_API sa_status sa_last_error_status(void);
@@ -159,17 +176,20 @@ SA_API sa_status sa_last_error_status(void);
    CS_WORKSPACE_CRN) beats a device session in the profile directory; with neither, SA_E_AUTH
    with NOT_AUTHENTICATED. CS_TOKEN_STORE selects a store when options name none. */
 SA_API sa_status sa_auto_strategy_detect(sa_strategy *out, const char *options_json);
-/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"). Errors: INVALID_CRN,
-   INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
+/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"; the region is one of
+   upstream's eight, listed in INVALID_CRN's help and docs/errors.md, and nothing is sent for
+   any other). Errors: INVALID_CRN, INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
 SA_API sa_status sa_access_key_strategy_new(sa_strategy *out, const char *workspace_crn,
                                             const char *access_key, const char *options_json);
 /* The device session saved by a device-code login, refreshed with its rotating refresh token
    under a lock shared with other processes. Errors: STORE_ERROR, NOT_AUTHENTICATED. */
 SA_API sa_status sa_device_session_strategy_from_profile(sa_strategy *out, const char *options_json);
-/* Always returns token (tests, fixed credentials). */
+/* Always returns token (tests, fixed credentials). token must be one line: CR or LF is
+   SA_E_INVALID_ARG. */
 SA_API sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token);
 /* AuthStrategyFn: fn is asked for a token on every sa_get_token (no caching); concurrent
-   callers share one request. On failure of this call destroy is NOT called. */
+   callers share one request. A request resolved with len 0 is the hook's failure
+   (SA_E_CALLBACK), never an empty token. On failure of this call destroy is NOT called. */
 SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                     sa_destroy_fn destroy);
 /* sa_strategy_fn_new with options_json: "timeoutMs" bounds each call of fn (default 30000)
@@ -177,17 +197,28 @@ SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *
 SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                        sa_destroy_fn destroy, const char *options_json);
 /* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every sa_get_token;
-   each distinct JWT is exchanged once and its token cached and refreshed. provider may be NULL
-   when every caller passes its JWT (sa_oidc_get_token_with_jwt and its variants); sa_get_token
-   then fails with SA_E_AUTH (INTERNAL_ERROR). destroy (may be NULL) runs once, at free. */
+   each distinct JWT is exchanged once and its token cached and refreshed. As upstream, an
+   empty JWT (len 0) is sent like any other, and the server's answer is the error (SA_E_AUTH,
+   usually SERVER_ERROR). provider may be NULL when every caller passes its JWT
+   (sa_oidc_get_token_with_jwt and its variants); sa_get_token then fails with SA_E_AUTH
+   (INTERNAL_ERROR). destroy (may be NULL) runs once, at free. */
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);
-/* Frees the strategy: waiting calls end with SA_E_CANCELLED; its hook's destroy runs once the
-   hook is no longer running. Accepts 0 and stale handles. */
+/* Frees the strategy and returns at once: waiting calls end with SA_E_CANCELLED, and a call
+   racing the free gets SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the
+   hook is no longer running. Never waits for a hook. Accepts 0 and stale handles.
+   An OIDC or access-key strategy's refreshes stop: a refresh in flight is cancelled, and its
+   answer is neither installed nor saved to the store. A device session's refresh that may
+   already have reached the server is the exception: it finishes and saves the rotated
+   refresh token in the background (call sa_flush before exiting). */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
-   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
+   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. An
+   OIDC strategy refreshes the token of the JWT that token was minted for (other JWTs' tokens
+   are untouched). AuthStrategyFn and static-token strategies cache nothing, so there is
+   nothing to invalidate: SA_OK with *out_refreshing 0 (fn is asked again on every call; a
+   static token stays what it is). */
 SA_API sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing);
 
 /* sa_strategy_invalidate by the bearer string itself (for hosts that keep only the string). */
@@ -197,15 +228,22 @@ SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, 
 /* ---- Tokens --------------------------------------------------------------------------- */
 
 /* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
-   timeoutMs). A cached token returns at once. Errors: SA_E_AUTH (see the error code),
-   SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
+   timeoutMs). A cached token returns at once. A new token is returned as soon as it is minted;
+   its store save follows (a slow save never makes this time out). Errors: SA_E_AUTH (see the
+   error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
 SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
 /* Never blocks: a cached token (a stale one starts a background refresh), or
    SA_E_WOULD_BLOCK when only waiting would give one; use sa_get_token_async then. */
 SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
 /* Starts getting a token and returns at once; done is called exactly once, on a library
    thread, within the strategy's timeoutMs. Returns an error (and never calls done) only when
-   it could not start. */
+   it could not start.
+   Every done of the process runs on one pool of 4 library threads, in the order the outcomes
+   arrive: however slow done is, or however many calls are pending, the library starts no
+   more threads for them (pending completions wait in memory). So done should return
+   promptly and must not wait for another completion. A done that blocks holds one of the 4
+   threads until it returns; if all 4 block forever, no later done is ever called (the
+   outcomes queue up), while refreshes, sa_get_token and the other functions keep working. */
 SA_API sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data);
 /* sa_get_token_async with its own timeout: done is called within timeout_ms (<= 0: the
    strategy's timeoutMs) with SA_E_TIMEOUT if no token came by then. */
@@ -222,10 +260,23 @@ SA_API void sa_token_free(sa_token t);
 
 /* ---- Stores --------------------------------------------------------------------------- */
 
+/* Every store is scoped per credential: a strategy's loads and saves are for its scope,
+   "access-key/<workspace id>/<key id>/<audience>" or "oidc/<workspace id>/<hex SHA-256 of the
+   JWT>" (each part percent-escaped; never secret), so strategies of different credentials
+   (another key, another audience, another JWT) sharing a store never get each other's token.
+   Built-in stores keep one token per scope. Each saved token JSON carries its scope
+   ("store_scope"); a loaded token of another scope, or without one (saved by a version before
+   scopes), is a miss: it costs one request, never a wrong token. */
+
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
-   misses; save failures are ignored. On failure of this call destroy is NOT called. */
+   misses; save failures are ignored. save runs after the callers waiting for the new token
+   have it; the next refresh waits for it to complete, and sa_flush waits for it too. load and
+   save are not serialised: with several strategies on one store they may run at the same
+   time, on different threads. On failure of this call destroy is NOT called. A store shared
+   by several strategies keys what it keeps by sa_request_scope; one that keeps a single slot
+   is safe too, at the cost of a request whenever another credential saved last. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
@@ -233,7 +284,8 @@ SA_API sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_sto
                                     void *user_data, sa_destroy_fn destroy, const char *options_json);
 /* Opens a store by URL:
      "memory:"                          private to this process
-     "file:///absolute/path"            shared by every process on the host
+     "file:///absolute/path"            shared by every process on the host (one 0600 file,
+                                         a token per scope)
      "redis://[user:pass@]host[:port][/db]"                   one Redis server
      "rediss://..."                                           the same over TLS
      "redis+sentinel://[user:pass@]h1:26379[,h2:26379...]/master[/db]"   Sentinel
@@ -253,7 +305,16 @@ SA_API void sa_store_free(sa_store st);
 /* ---- Completing hook requests (from any thread, at any time) -------------------------- */
 
 /* Completes req with value[0..len). A late or repeated completion returns
-   SA_E_INVALID_HANDLE and changes nothing. value may be NULL when len is 0. */
+   SA_E_INVALID_HANDLE and changes nothing. value may be NULL when len is 0.
+   value is checked, and a bad one is SA_E_INVALID_ARG (the message names the problem, never
+   the value) and leaves req open for a proper completion: a token or an OIDC JWT (the
+   sa_get_token_fn hooks) must be valid UTF-8 without NUL, CR or LF (it is sent as one HTTP
+   header line); stored token JSON (sa_store_load_fn) must be valid UTF-8 without NUL (line
+   breaks are JSON whitespace; a token inside that breaks the token rule is a cache miss).
+   Lifetime: req is valid from the hook's call until its first completion, the hook's timeout
+   (timeoutMs), or the free of the handle the hook belongs to, whichever comes first; after
+   that every completion returns SA_E_INVALID_HANDLE. Handles are never reused, so a stale
+   req never completes another request. */
 SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len);
 /* Fails req. code is a stack-auth code (NULL: "CUSTOM"), or the host's own name for the
    failure (an exception class); message may be NULL. The waiting caller gets SA_E_CALLBACK
@@ -261,11 +322,18 @@ SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len)
    EXPIRED_TOKEN, ACCESS_DENIED, INVALID_GRANT, INVALID_CLIENT, MISSING_WORKSPACE_CRN,
    ALREADY_CONSUMED) carry their fixed message, as FromErrorCode rebuilds them. */
 SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *message);
+/* The scope a store's load or save request is for (see Stores), while the request is
+   pending: call it from the hook, before completing req. Free *out with sa_free. Errors:
+   SA_E_INVALID_ARG (out is NULL, or req belongs to a hook other than a store's),
+   SA_E_INVALID_HANDLE (req is unknown; after it was completed or timed out it may be). */
+SA_API sa_status sa_request_scope(sa_request r, char **out, size_t *out_len);
 
 /* ---- Device-code login ---------------------------------------------------------------- */
 
 /* Starts a device-code login (RFC 8628) for region ("ap-southeast-2.aws"); client_id NULL
-   means "cli". options_json keys: baseUrl, profileDir, timeoutMs. */
+   means "cli". options_json keys: baseUrl, profileDir, timeoutMs. Blocks on the network
+   (one request to the token service) for at most timeoutMs (default 30000), then SA_E_TIMEOUT;
+   never call it on an event-loop thread. */
 SA_API sa_status sa_device_code_begin(sa_device_flow *out, const char *region,
                                       const char *client_id, const char *options_json);
 /* {"userCode","verificationUri","verificationUriComplete","expiresIn"}. Free with sa_free. */
@@ -278,7 +346,8 @@ SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_open
 SA_API sa_status sa_device_code_poll(sa_device_flow f, int32_t timeout_ms, char **out, size_t *out_len);
 SA_API void sa_device_flow_free(sa_device_flow f);
 /* Registers this device with ZeroKMS and saves secretkey.json (spec 8.3). options_json keys:
-   profileDir, timeoutMs. */
+   profileDir, timeoutMs. Blocks on the network for at most timeoutMs (default 30000), then
+   SA_E_TIMEOUT; never call it on an event-loop thread. */
 SA_API sa_status sa_bind_client_device(const char *options_json);
 
 /* ---- The caller's own JWT or token (the host runs its function in its own language) ---- */
@@ -286,9 +355,10 @@ SA_API sa_status sa_bind_client_device(const char *options_json);
 /* The token for jwt[0..len), the caller's OIDC JWT, from an OidcFederationStrategy; the
    provider is never called. The per-JWT cache, single-flight exchange and timeouts are the
    same as sa_get_token's: a cached token returns at once, else this blocks up to timeout_ms
-   (<= 0: the strategy's timeoutMs). jwt is copied. Errors: SA_E_INVALID_ARG (jwt NULL, empty
-   or over 16 MiB; s not an OIDC strategy), SA_E_INVALID_HANDLE, SA_E_AUTH, SA_E_TIMEOUT,
-   SA_E_CANCELLED. The caller owns *out. */
+   (<= 0: the strategy's timeoutMs). jwt is copied; an empty one (len 0, jwt may then be NULL)
+   is sent like a provider's. Errors: SA_E_INVALID_ARG (jwt NULL with len > 0, over 16 MiB, not
+   UTF-8 or holding a NUL, CR or LF; s not an OIDC strategy), SA_E_INVALID_HANDLE, SA_E_AUTH,
+   SA_E_TIMEOUT, SA_E_CANCELLED. The caller owns *out. */
 SA_API sa_status sa_oidc_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len,
                                             int32_t timeout_ms);
 /* Never blocks: the token cached for jwt (a stale one starts a background refresh), or
@@ -325,9 +395,26 @@ SA_API sa_status sa_callback_error(const char *code, const char *message);
    (AuthStrategyFn, StaticTokenStrategy). On an error, destroy is NOT called. */
 SA_API sa_status sa_strategy_set_event_hook(sa_strategy s, sa_event_fn fn, void *user_data, sa_destroy_fn destroy);
 
+/* ---- Process exit --------------------------------------------------------------------- */
+
+/* Waits until no token exchange or store save is in flight any more, in any strategy, for at
+   most timeout_ms (<= 0: does not wait, only reports). Call it before the process exits (after
+   freeing strategies): a device session whose refresh may already have reached the server
+   finishes that exchange and saves the rotated refresh token in the background even after
+   sa_strategy_free, and exiting first would lose it (the next run gets INVALID_GRANT). 5000 ms
+   is enough (the bindings use it in their exit hooks); exchanges are bounded by the refresh
+   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. A store save
+   of a just-minted access-key or OIDC token still running when its strategy is freed may be
+   cancelled (Redis, hook stores): call sa_flush before freeing to be sure it lands. Any thread,
+   but never from inside a hook (a hook's own save would be waited for). */
+SA_API sa_status sa_flush(int32_t timeout_ms);
+
 /* ---- Memory --------------------------------------------------------------------------- */
 
-/* Zeroes and frees a string the library returned. Accepts NULL. */
+/* Zeroes and frees a string the library returned. Accepts NULL. A pointer the library did not
+   return, or one already freed, is ignored: sa_free looks it up among the strings it handed
+   out and touches no memory it does not own (so a double sa_free is harmless, but a free()
+   of a library string, or sa_free of a host pointer, is still a bug in the host). */
 SA_API void sa_free(void *p);
 
 /* ---- Diagnostics ---------------------------------------------------------------------- */

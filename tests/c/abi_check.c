@@ -37,6 +37,7 @@
 	X(store_free)                                                                                  \
 	X(request_resolve)                                                                             \
 	X(request_reject)                                                                              \
+	X(request_scope)                                                                               \
 	X(device_code_begin)                                                                           \
 	X(device_flow_json)                                                                            \
 	X(device_flow_open_browser)                                                                    \
@@ -47,6 +48,7 @@
 	X(oidc_try_get_token_with_jwt)                                                                 \
 	X(token_from_value)                                                                            \
 	X(callback_error)                                                                              \
+	X(flush)                                                                                       \
 	X(debug_panic)
 
 #define SA_CHECK_ONE(name)                                                                         \

@@ -52,7 +52,8 @@ test('OIDC getToken({ jwt }): the caller\'s JWT, getJwt never called; one exchan
   assert.ok((await t.getToken({ jwt: fakeJwt('tenant-c') })).data);
   assert.equal((await t.getToken()).failure.type, 'INVALID_ARGUMENT');
   await assert.rejects(t.getToken({ jwt: 42 }), TypeError);
-  assert.equal((await t.getToken({ jwt: '' })).failure.type, 'CUSTOM');
+  // An empty JWT is sent, as a getJwt's empty answer is (upstream): the server's answer.
+  assert.equal((await t.getToken({ jwt: '' })).failure.type, 'SERVER_ERROR');
   s.close();
   t.close();
 });

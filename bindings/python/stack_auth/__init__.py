@@ -24,7 +24,9 @@ from ._api import (
     TokenStore,
     TokenStoreFn,
     begin_device_code_flow,
+    begin_device_code_flow_async,
     bind_client_device,
+    bind_client_device_async,
     build_info,
     open_store,
     version,
@@ -82,7 +84,9 @@ __all__ = [
     # device-code login
     "PendingDeviceCode",
     "begin_device_code_flow",
+    "begin_device_code_flow_async",
     "bind_client_device",
+    "bind_client_device_async",
     # library
     "version",
     "build_info",

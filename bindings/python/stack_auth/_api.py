@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import json
 import threading
@@ -48,7 +49,9 @@ __all__ = [
     "open_store",
     "PendingDeviceCode",
     "begin_device_code_flow",
+    "begin_device_code_flow_async",
     "bind_client_device",
+    "bind_client_device_async",
     "version",
     "build_info",
 ]
@@ -383,11 +386,14 @@ class AccessKeyStrategy(AuthStrategy):
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+        audience: Optional[str] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
-        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        opts = rt.options(
+            store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), audience=audience
+        )
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
         self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
@@ -448,7 +454,8 @@ def _wait(waiter: Any, timeout: Optional[float]) -> ServiceToken:
     # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
     # library finishes (or times out) the shared request and the token is freed.
     if not waiter.event.wait(timeout):
-        raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT)
+        # The library's TIMEOUT is retryable (the refresh goes on); this wait is the same.
+        raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT, retryable=True)
     if waiter.error is not None:
         raise waiter.error
     return cast(ServiceToken, waiter.token)
@@ -835,14 +842,19 @@ class TokenStoreFn(TokenStore):
     """A store backed by your callables: ``load()`` returns the stored token JSON (str) or
     None, ``save(token_json)`` persists it. Either may be ``async def``, and either may be
     None. Load failures are cache misses and save failures are ignored (by the library).
-    ``timeout`` (seconds) bounds each call."""
+    ``timeout`` (seconds) bounds each call.
+
+    Every store is scoped per credential: callables that accept one more argument,
+    ``load(scope)`` and ``save(token_json, scope)``, are given the scope (a non-secret string
+    naming the workspace, key id or JWT digest, and audience) to key what they keep by. A
+    store that keeps one slot is still safe: a token saved for another scope is a miss."""
 
     __slots__ = ()
 
     def __init__(
         self,
-        load: Optional[Callable[[], Any]] = None,
-        save: Optional[Callable[[str], Any]] = None,
+        load: Optional[Callable[..., Any]] = None,
+        save: Optional[Callable[..., Any]] = None,
         *,
         timeout: Optional[float] = None,
     ) -> None:
@@ -955,6 +967,15 @@ class PendingDeviceCode:
             raise outcome
         return cast(ServiceToken, outcome)
 
+    async def poll_for_token_async(self, timeout: Optional[float] = None) -> ServiceToken:
+        """poll_for_token without blocking the event loop: the poll runs on the loop's
+        default executor. Cancelling the awaiting task abandons the login."""
+        try:
+            return await _in_executor(self.poll_for_token, timeout)
+        except asyncio.CancelledError:
+            self.close()
+            raise
+
     def close(self) -> None:
         """Abandons the login (a poll in progress ends with Cancelled). Idempotent."""
         self._fin()
@@ -993,3 +1014,33 @@ def bind_client_device(profile_dir: Optional[str] = None, *, timeout: Optional[f
     rt = _native()
     opts = rt.options(profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout))
     rt.raise_for(_lib.sa_bind_client_device(opts))
+
+
+T = TypeVar("T")
+
+
+async def _in_executor(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs a call that blocks on the network on the running loop's default executor."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+async def begin_device_code_flow_async(
+    region: str,
+    client_id: str = "cli",
+    *,
+    base_url: Optional[str] = None,
+    profile_dir: Optional[str] = None,
+    timeout: Optional[float] = None,
+) -> PendingDeviceCode:
+    """begin_device_code_flow without blocking the event loop (it waits on the network: it
+    runs on the loop's default executor)."""
+    return await _in_executor(
+        begin_device_code_flow, region, client_id, base_url=base_url, profile_dir=profile_dir, timeout=timeout
+    )
+
+
+async def bind_client_device_async(profile_dir: Optional[str] = None, *, timeout: Optional[float] = None) -> None:
+    """bind_client_device without blocking the event loop (it runs on the loop's default
+    executor)."""
+    await _in_executor(bind_client_device, profile_dir, timeout=timeout)

@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,43 @@ def test_closing_the_flow_cancels_a_poll(emu: Emulator, tmp_path: Path) -> None:
 def test_bind_without_a_session_is_a_store_error(tmp_path: Path, clean_env: Path) -> None:
     with pytest.raises(sa.StoreError):
         sa.bind_client_device(profile_dir=str(tmp_path / "nothing"))
+
+
+def test_device_calls_async_never_block_the_event_loop(emu_auto: Emulator, tmp_path: Path, clean_env: Path) -> None:
+    """begin/poll/bind wait on the network: their async variants run on an executor, so the
+    loop runs other callbacks while the emulator holds each request (1 s delay faults)."""
+    import asyncio
+
+    emu = emu_auto
+    profile = str(tmp_path / "profile")
+
+    async def loop_runs_while(make: Any) -> Any:
+        task = asyncio.ensure_future(make())
+        ran = asyncio.Event()
+        asyncio.get_running_loop().call_soon(ran.set)
+        await ran.wait()
+        assert not task.done(), "the call ran on the event loop thread"
+        return await task
+
+    async def main() -> None:
+        emu.fault(path="/oauth/device/code", status=0, delayMs=1000, count=1)
+        flow = await loop_runs_while(
+            lambda: sa.begin_device_code_flow_async(emu.region, base_url=emu.url, profile_dir=profile, timeout=10)
+        )
+        emu.fault(path="/oauth/device/token", status=0, delayMs=1000, count=1)
+        token = await loop_runs_while(lambda: flow.poll_for_token_async(timeout=30))
+        assert token.workspace_id == emu.workspace_id
+        flow.close()
+        emu.fault(path="/zerokms/create-client", status=0, delayMs=1000, count=1)
+        assert await loop_runs_while(lambda: sa.bind_client_device_async(profile_dir=profile, timeout=10)) is None
+        assert len(emu.requests("/zerokms/create-client")) == 1
+
+    asyncio.run(main())
+
+
+def test_device_calls_take_a_timeout(emu_auto: Emulator, tmp_path: Path, clean_env: Path) -> None:
+    """begin_device_code_flow blocks on the network for at most its timeout."""
+    emu = emu_auto
+    emu.fault(path="/oauth/device/code", status=0, delayMs=5000, count=1)
+    with pytest.raises(sa.Timeout):
+        sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path / "p"), timeout=0.3)

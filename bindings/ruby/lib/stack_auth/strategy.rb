@@ -302,9 +302,9 @@ module StackAuth
 
     def bearer(value, what)
       value = value.token if value.is_a?(ServiceToken)
-      return value if value.is_a?(String) && !value.empty?
+      return value if value.is_a?(String) # an empty one is the library's call (CUSTOM)
 
-      raise callback_error("TypeError", "#{what} must return a non-empty String, not #{value.class}")
+      raise callback_error("TypeError", "#{what} must return a String, not #{value.class}")
     end
   end
 
@@ -420,7 +420,10 @@ module StackAuth
         raise InvalidArgument, "this OidcFederationStrategy has no provider: pass the caller's JWT, get_token(jwt: ...)"
       end
 
-      bearer(call_user(@provider), "the JWT provider")
+      jwt = call_user(@provider)
+      return jwt if jwt.is_a?(String) # an empty JWT is sent, as upstream does
+
+      raise callback_error("TypeError", "the JWT provider must return a String, not #{jwt.class}")
     end
   end
 end
