@@ -294,7 +294,9 @@ SA_API sa_status sa_device_code_begin(sa_device_flow *out, const char *region,
                                       const char *client_id, const char *options_json);
 /* {"userCode","verificationUri","verificationUriComplete","expiresIn"}. Free with sa_free. */
 SA_API sa_status sa_device_flow_json(sa_device_flow f, char **out, size_t *out_len);
-/* Opens verificationUriComplete in the OS browser; *out_opened (may be NULL) is 1 on success. */
+/* Opens verificationUriComplete in the OS browser; *out_opened (may be NULL) is 1 when the
+ * launcher (xdg-open, open) exited 0, or still runs after 5 s; 0 when it is missing or failed.
+ * Blocks the caller until then. */
 SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_opened);
 /* Polls until the user approves (the session is saved to the profile directory), denies, or
    the code expires; at most timeout_ms (<= 0: until the code expires). *out is the token
