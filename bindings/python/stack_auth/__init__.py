@@ -23,6 +23,7 @@ from ._api import (
     StaticTokenStrategy,
     TokenStore,
     TokenStoreFn,
+    TokenStoreProtocol,
     begin_device_code_flow,
     begin_device_code_flow_async,
     bind_client_device,
@@ -80,6 +81,7 @@ __all__ = [
     "TokenStore",
     "InMemoryTokenStore",
     "TokenStoreFn",
+    "TokenStoreProtocol",
     "open_store",
     # device-code login
     "PendingDeviceCode",

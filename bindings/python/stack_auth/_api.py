@@ -20,10 +20,12 @@ from typing import (
     Dict,
     List,
     Optional,
+    Protocol,
     Type,
     TypeVar,
     Union,
     cast,
+    runtime_checkable,
 )
 
 from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, Timeout
@@ -204,12 +206,32 @@ _new_object = object.__new__
 S = TypeVar("S", bound="AuthStrategy")
 
 
-def _store_handle(store: Optional["TokenStore"]) -> Optional[int]:
-    if store is None:
-        return None
-    if not isinstance(store, TokenStore):
-        raise TypeError(f"store must be a TokenStore, not {type(store).__name__}")
-    return store._handle()
+@runtime_checkable
+class TokenStoreProtocol(Protocol):
+    """What ``store=`` accepts besides a TokenStore: any object with ``load()`` returning the
+    stored token JSON (str) or None, and ``save(token_json)``; either may be ``async def``.
+    It is called as TokenStoreFn(obj.load, obj.save) would call it."""
+
+    def load(self) -> Any: ...
+
+    def save(self, token_json: str) -> Any: ...
+
+
+StoreArg = Union["TokenStore", TokenStoreProtocol]
+
+
+def _as_store(store: Optional[StoreArg]) -> Optional["TokenStore"]:
+    """The TokenStore for ``store=``. Keep the result referenced until the strategy is built:
+    an adapter made here is freed with it (the strategy holds its own reference after)."""
+    if store is None or isinstance(store, TokenStore):
+        return store
+    if callable(getattr(store, "load", None)) and callable(getattr(store, "save", None)):
+        return TokenStoreFn(store.load, store.save)
+    raise TypeError(f"store must be a TokenStore or have load() and save(token_json), not {type(store).__name__}")
+
+
+def _handle_of(store: Optional["TokenStore"]) -> Optional[int]:
+    return None if store is None else store._handle()
 
 
 class AuthStrategy:
@@ -334,7 +356,7 @@ class AutoStrategy(AuthStrategy):
         cls,
         access_key: Optional[str] = None,
         workspace_crn: Optional[str] = None,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         *,
         profile_dir: Optional[str] = None,
@@ -343,10 +365,11 @@ class AutoStrategy(AuthStrategy):
         """Raises NotAuthenticated when there is neither. Does no network I/O. Environment
         variables are read now, so values set after import are honoured."""
         _native()
+        st = _as_store(store)  # referenced until the strategy holds it
         opts = _rt.options(
             accessKey=access_key,
             workspaceCrn=workspace_crn,
-            store=_store_handle(store),
+            store=_handle_of(st),
             baseUrl=base_url,
             profileDir=profile_dir,
             timeoutMs=_rt.timeout_ms(timeout),
@@ -364,14 +387,15 @@ class AccessKeyStrategy(AuthStrategy):
         workspace_crn: str,
         access_key: str,
         *,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
-        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        st = _as_store(store)  # referenced until the strategy holds it
+        opts = rt.options(store=_handle_of(st), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
         self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
@@ -392,16 +416,17 @@ class DeviceSessionStrategy(AuthStrategy):
         profile_dir: Optional[str] = None,
         base_url: Optional[str] = None,
         *,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         timeout: Optional[float] = None,
     ) -> "DeviceSessionStrategy":
         """profile_dir: default CS_CONFIG_PATH, then ~/.cipherstash. Raises
         NotAuthenticated when no session is saved there."""
         _native()
+        st = _as_store(store)  # referenced until the strategy holds it
         opts = _rt.options(
             profileDir=profile_dir,
             baseUrl=base_url,
-            store=_store_handle(store),
+            store=_handle_of(st),
             timeoutMs=_rt.timeout_ms(timeout),
         )
         return cls._build("", lambda out: _lib.sa_device_session_strategy_from_profile(out, opts))
@@ -468,7 +493,8 @@ class AuthStrategyFn(AuthStrategy):
 class OidcFederationStrategy(AuthStrategy):
     """Exchanges the caller's OIDC JWT (from ``get_jwt``, called on every get_token, sync
     or async like AuthStrategyFn's fn) for a service token of ``workspace_crn``; each
-    distinct JWT's token is cached and refreshed."""
+    distinct JWT's token is cached and refreshed, for up to ``cache_capacity`` JWTs (default
+    1024, least recently used dropped first; 0 caches nothing)."""
 
     __slots__ = ()
 
@@ -477,14 +503,18 @@ class OidcFederationStrategy(AuthStrategy):
         workspace_crn: str,
         get_jwt: Callable[[], TokenResult],
         *,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
+        cache_capacity: Optional[int] = None,
     ) -> None:
         _check_callable(get_jwt, "get_jwt")
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
-        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        st = _as_store(store)  # referenced until the strategy holds it
+        opts = rt.options(
+            store=_handle_of(st), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), cacheCapacity=cache_capacity
+        )
         hook = rt.Hook(get=get_jwt)
         handle = _register(
             hook,

@@ -1,0 +1,63 @@
+"""Drop-in completeness (issue 16 item 9): any object with load/save as ``store=``, and the
+per-JWT cache capacity as an option."""
+from __future__ import annotations
+
+import gc
+import json
+from typing import Optional
+
+import pytest
+
+import stack_auth as sa
+from conftest import Emulator, fp
+
+
+class DictStore:
+    """A store that is no TokenStore: just load and save, as a user would write one."""
+
+    def __init__(self) -> None:
+        self.saved: Optional[str] = None
+        self.saves = 0
+
+    def load(self) -> Optional[str]:
+        return self.saved
+
+    def save(self, token_json: str) -> None:
+        self.saves += 1
+        self.saved = token_json
+
+
+def test_store_takes_any_object_with_load_and_save(emu: Emulator) -> None:
+    store = DictStore()
+    assert isinstance(store, sa.TokenStoreProtocol)
+    a = sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url)
+    gc.collect()  # the adapter must live as long as the strategy, not the constructor call
+    ta = a.get_token()
+    assert store.saves == 1 and isinstance(json.loads(store.saved or ""), dict)
+    b = sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url)
+    assert fp(b.get_token().token) == fp(ta.token)
+    assert emu.count() == 1
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("bad", [object(), "memory:", type("OnlyLoad", (), {"load": lambda self: None})()])
+def test_store_without_load_and_save_is_a_type_error(emu: Emulator, bad: object) -> None:
+    assert not isinstance(bad, sa.TokenStoreProtocol)
+    with pytest.raises(TypeError, match="store must be a TokenStore or have load\\(\\) and save"):
+        sa.AccessKeyStrategy(emu.crn, emu.key, store=bad, base_url=emu.url)  # type: ignore[arg-type]
+
+
+def test_oidc_cache_capacity(emu: Emulator) -> None:
+    jwt = emu.mint(subject="cap-user")["accessToken"]
+    with sa.OidcFederationStrategy(emu.crn, lambda: jwt, base_url=emu.url, cache_capacity=0) as s:
+        s.get_token()
+        s.get_token()
+    assert emu.count() == 2  # capacity 0 caches nothing: every call exchanges
+    emu.clear_requests()
+    with sa.OidcFederationStrategy(emu.crn, lambda: jwt, base_url=emu.url, cache_capacity=1) as s:
+        s.get_token()
+        s.get_token()
+    assert emu.count() == 1
+    with pytest.raises(sa.InvalidArgument, match="cacheCapacity"):
+        sa.OidcFederationStrategy(emu.crn, lambda: jwt, base_url=emu.url, cache_capacity=-1)
