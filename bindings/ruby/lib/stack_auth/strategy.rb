@@ -258,13 +258,15 @@ module StackAuth
 
   # OIDC federation: the block (or callable) returns the caller's OIDC JWT (from the CI
   # provider, the cloud's metadata service, ...); each distinct JWT is exchanged once for a
-  # service token, which is cached and refreshed.
+  # service token, which is cached and refreshed, for up to cache_capacity JWTs (default
+  # 1024, least recently used dropped first; 0 caches nothing).
   class OidcFederationStrategy < Strategy
-    def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, &block)
+    def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, cache_capacity: nil,
+                   &block)
       super()
       fn = Args.callable("the JWT provider", provider, block)
       opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
-                                 timeoutMs: Args.timeout_option(timeout))
+                                 timeoutMs: Args.timeout_option(timeout), cacheCapacity: cache_capacity)
       crn = Args.str("workspace_crn", workspace_crn)
       adopt_hook(Callbacks::Entry.new(:token, fn)) do |ud|
         Native.new_handle(:sa_oidc_federation_strategy_new, crn, Callbacks.get_token, ud, Callbacks.destroy, opts)
