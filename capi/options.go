@@ -37,7 +37,8 @@ type parsed struct {
 	profileDir string
 }
 
-// parseOptions decodes options_json strictly: unknown keys and wrong types are errors.
+// parseOptions decodes options_json strictly: unknown keys (unless the host language's
+// upstream ignores them) and wrong types are errors.
 func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 	o, st := decodeOptions(p)
 	if st != saOK {
@@ -93,6 +94,9 @@ func decodeOptions(p *C.sa_cchar) (options, C.sa_status) {
 	text, st := goString(p, "options_json", false)
 	if st != saOK || text == "" {
 		return o, st
+	}
+	if host().IgnoresUnknownOptions() {
+		text = dropUnknownKeys(text)
 	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
 	dec.DisallowUnknownFields()

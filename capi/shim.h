@@ -12,6 +12,8 @@ typedef const char sa_cchar;
 
 /* Called from Go on the thread of the export that failed. */
 void sashim_set_error(sa_status status, _GoString_ code, _GoString_ message, _GoString_ json);
+/* Sets this thread's sa_last_warning (the call succeeded). */
+void sashim_set_warning(_GoString_ text);
 /* Copies s into a library-owned, NUL-terminated string released by sa_free. */
 sa_status sashim_new_string(_GoString_ s, char **out, size_t *out_len);
 /* C-heap copy of s for a hook argument; sashim_wipe_free zeroes and frees it. */

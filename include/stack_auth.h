@@ -142,11 +142,24 @@ SA_API const char *sa_last_error_message(void);
 SA_API const char *sa_last_error_json(void);
 /* The status of the last call on this thread (SA_OK after a success). */
 SA_API sa_status sa_last_error_status(void);
+/* A warning left by the last call on this thread although it succeeded, or NULL: today, the
+   option keys ignored for a host language whose upstream ignores unknown keys (node), once
+   per key per process. Same lifetime as sa_last_error_message. A host shows it its own way
+   (Node: process.emitWarning). */
+SA_API const char *sa_last_warning(void);
+
+/* ---- Host language -------------------------------------------------------------------- */
+
+/* Names the language of the host, once, before other calls: "c" (the default), "rust",
+   "node", "python", "ruby" or "go". Help texts of errors then name that language's API, and
+   "node" makes options_json ignore unknown keys with a warning (sa_last_warning), as
+   @cipherstash/auth does. Any other name: SA_E_INVALID_ARG. Thread-safe; the last call wins. */
+SA_API sa_status sa_set_host_language(const char *name);
 
 /* ---- Strategies ----------------------------------------------------------------------- */
 
 /* options_json may be NULL or a JSON object with any of these keys (unknown keys are
-   SA_E_INVALID_ARG):
+   SA_E_INVALID_ARG, except for host language "node": see sa_set_host_language):
      "baseUrl"       string   CTS URL; beats CS_CTS_HOST and discovery
      "store"         number   an sa_store handle (the strategy keeps its own reference)
      "audience"      string   audience of access-key tokens

@@ -39,6 +39,31 @@ const ERROR_CODES = Object.freeze([
 ]);
 const KNOWN_CODES = new Set(ERROR_CODES);
 
+// failure.type stays within @cipherstash/auth 0.42's union, so an exhaustive `switch` written
+// against upstream still covers every failure; failure.code (and error.code) keep the precise
+// code. Codes upstream lacks map onto the upstream type they behave like.
+const UPSTREAM_TYPE = Object.freeze({
+  USAGE_LIMIT_EXCEEDED: 'SERVER_ERROR', // a CTS refusal (HTTP 402)
+  ORG_NOT_PROVISIONED: 'SERVER_ERROR', // a CTS refusal (HTTP 402)
+  TIMEOUT: 'REQUEST_ERROR', // the request, or a callback, took too long
+  CANCELLED: 'INTERNAL_ERROR', // closed while the call waited
+  INVALID_ARGUMENT: 'INTERNAL_ERROR', // an option value the library refuses
+  INVALID_HANDLE: 'INTERNAL_ERROR', // used after close()
+  FORKED: 'INTERNAL_ERROR', // used in a child process after fork()
+});
+
+/** The @cipherstash/auth 0.42 failure type for one of ERROR_CODES (unknown codes: CUSTOM). */
+function upstreamType(code) {
+  if (Object.prototype.hasOwnProperty.call(UPSTREAM_TYPE, code)) return UPSTREAM_TYPE[code];
+  return KNOWN_CODES.has(code) ? code : 'CUSTOM';
+}
+
+// Shows the warning a library call left (an ignored option key) as Node does.
+function emitLibraryWarning() {
+  const w = native === null ? undefined : native.lastWarning();
+  if (w) process.emitWarning(w, 'StackAuthWarning');
+}
+
 const STATUS_CODES = {
   '-1': 'INTERNAL_ERROR', '-2': 'INVALID_ARGUMENT', '-3': 'INVALID_HANDLE', '-4': 'TIMEOUT',
   '-5': 'CANCELLED', '-6': 'FORKED', '-7': 'CUSTOM', '-8': 'INTERNAL_ERROR', '-9': 'INTERNAL_ERROR',
@@ -67,7 +92,7 @@ function failure(status, json) {
   const { type, message, help, url, ...payload } = env;
   const error = new AuthError(typeof message === 'string' ? message : type, type);
   // Payload first, so the fixed keys win a collision (as upstream's index.js does).
-  const f = { ...payload, type, error };
+  const f = { ...payload, type: upstreamType(type), code: type, error };
   if (help !== undefined) {
     error.help = help;
     f.help = help;
@@ -190,7 +215,19 @@ class Strategy {
       return Promise.resolve({ data: copyToken(t) });
     }
     if (r === null) return this.#wait(box, timeoutMs);
-    return Promise.resolve(failure(r[0], r[1]));
+    return Promise.resolve(this.#failed(r[0], r[1]));
+  }
+
+  // A failure of this strategy's call, with the error a callback of the caller threw as its
+  // `cause` when the library reports that callback's failure.
+  #failed(status, json) {
+    const f = failure(status, json);
+    const causes = strategyCauses.get(this);
+    if (causes !== undefined && causes.size > 0) {
+      const cause = causes.get(f.failure.error.message.replace(/^Server error: /, ''));
+      if (cause !== undefined) f.failure.error.cause = cause;
+    }
+    return f;
   }
 
   // Nothing usable without waiting: the engine gets one on its own thread and the answer
@@ -199,7 +236,7 @@ class Strategy {
     return new Promise((resolve) => {
       const e = native.getTokenAsync(box, (status, r, err) => {
         if (status !== 0) {
-          resolve(failure(status, err));
+          resolve(this.#failed(status, err));
         } else if (r === true) {
           resolve({ data: copyToken(this.#last) });
         } else {
@@ -208,7 +245,7 @@ class Strategy {
           resolve({ data: copyToken(t) });
         }
       }, timeoutMs);
-      if (e !== undefined) resolve(failure(e[0], e[1]));
+      if (e !== undefined) resolve(this.#failed(e[0], e[1]));
     });
   }
 
@@ -227,6 +264,11 @@ class Strategy {
     this.#last = undefined;
   }
 
+  /** The same as close() (the name wasm-bindgen objects of upstream's wasm build use). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom]() {
     return `${this.constructor.name} {}`;
   }
@@ -236,11 +278,21 @@ class Strategy {
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') {
-  Strategy.prototype[Symbol.dispose] = function dispose() {
-    this.close();
-  };
+// `using` / `await using` (TypeScript 5.2+, Node with the dispose symbols) close a strategy,
+// store or device flow at the end of its scope.
+function addDispose(Cls) {
+  if (typeof Symbol.dispose === 'symbol') {
+    Cls.prototype[Symbol.dispose] = function dispose() {
+      this.close();
+    };
+  }
+  if (typeof Symbol.asyncDispose === 'symbol') {
+    Cls.prototype[Symbol.asyncDispose] = async function asyncDispose() {
+      this.close();
+    };
+  }
 }
+addDispose(Strategy);
 
 function build(Cls, r) {
   const f = unwrap(r);
@@ -252,6 +304,7 @@ function buildWithOptions(Cls, options, make) {
   if (storeFailure) return storeFailure;
   const r = make(json);
   void store; // kept alive until the library has taken its own reference
+  emitLibraryWarning();
   return build(Cls, r);
 }
 
@@ -286,10 +339,12 @@ class OidcFederationStrategy extends Strategy {
     let options = third;
     if (typeof third === 'string') options = { baseUrl: third };
     if (typeof getJwt !== 'function') throw new TypeError('getJwt must be a function');
-    return (
+    const provider = oidcProvider(getJwt);
+    const r =
       nulArgument(workspaceCrn) ??
-      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, getJwt, json))
-    );
+      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, provider, json));
+    if (r.data) strategyCauses.set(r.data, provider[kCauses]);
+    return r;
   }
 
   static createWithStore(workspaceCrn, getJwt, loadToken, saveToken, baseUrl) {
@@ -306,7 +361,9 @@ class AuthStrategyFn extends Strategy {
   static create(fn, options) {
     if (typeof fn !== 'function') throw new TypeError('fn must be a function');
     const [json] = optionsJson(options);
-    return build(AuthStrategyFn, N().strategyFnNew(fn, json));
+    const r = N().strategyFnNew(fn, json);
+    emitLibraryWarning();
+    return build(AuthStrategyFn, r);
   }
 }
 
@@ -336,10 +393,17 @@ class NativeTokenStore {
     N().storeFree(this.#box);
   }
 
+  /** The same as close(). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom]() {
     return `${this.constructor.name} {}`;
   }
 }
+
+addDispose(NativeTokenStore);
 
 /** A token store private to this process (the engine's). */
 class InMemoryTokenStore extends NativeTokenStore {
@@ -359,6 +423,7 @@ class TokenStoreFn extends NativeTokenStore {
     }
     const [json] = optionsJson(options);
     const r = N().storeFnNew(store, json);
+    emitLibraryWarning();
     return unwrap(r) || { data: new TokenStoreFn(kCreate, r) };
   }
 }
@@ -379,6 +444,25 @@ function toStore(v) {
 }
 
 // ---- hooks: the addon calls dispatch on the JS thread ----------------------------------
+
+const kCauses = Symbol('stack-auth.causes');
+const strategyCauses = new WeakMap(); // OidcFederationStrategy -> its provider's causes
+const MAX_CAUSES = 16;
+
+// Wraps an OIDC getJwt so that its failures read as upstream's do (SERVER_ERROR, "getJwt
+// callback rejected: ..." / "... did not return a string") and keep the thrown value, which
+// the strategy attaches as the failure's error.cause.
+function oidcProvider(getJwt) {
+  const provider = () => getJwt();
+  provider[kCauses] = new Map();
+  return provider;
+}
+
+function rememberCause(causes, message, e) {
+  causes.delete(message);
+  causes.set(message, e);
+  if (causes.size > MAX_CAUSES) causes.delete(causes.keys().next().value);
+}
 
 const H_TOKEN = 0;
 const H_LOAD = 1;
@@ -403,7 +487,13 @@ function codeOf(e, fallback) {
   return fallback;
 }
 
-function rejectHook(kind, req, e) {
+function rejectHook(kind, req, e, target) {
+  if (kind === H_TOKEN && target !== undefined && target[kCauses] !== undefined) {
+    const message = `getJwt callback rejected: ${e instanceof Error ? e.message : describe(e)}`;
+    rememberCause(target[kCauses], message, e);
+    native.requestReject(req, 'SERVER_ERROR', message);
+    return;
+  }
   const message = describe(e);
   if (kind === H_TOKEN) {
     native.requestReject(req, codeOf(e, 'CUSTOM'), message);
@@ -422,10 +512,12 @@ function resolveHook(kind, req, v) {
   if (st === -2) rejectHook(kind, req, new RangeError('the callback returned a value the library refuses (too long)'));
 }
 
-function settleHook(kind, req, v) {
+function settleHook(kind, req, v, target) {
   if (kind === H_TOKEN) {
     if (typeof v === 'string' && v.length > 0) resolveHook(kind, req, v);
-    else native.requestReject(req, 'CUSTOM', `the token callback must return a non-empty string, got ${v === '' ? 'an empty string' : typeof v}`);
+    else if (typeof v !== 'string' && target !== undefined && target[kCauses] !== undefined) {
+      native.requestReject(req, 'SERVER_ERROR', 'getJwt callback did not return a string');
+    } else native.requestReject(req, 'CUSTOM', `the token callback must return a non-empty string, got ${v === '' ? 'an empty string' : typeof v}`);
   } else if (kind === H_LOAD) {
     if (v === null || v === undefined) native.requestResolve(req, null);
     else if (typeof v === 'string') resolveHook(kind, req, v);
@@ -446,28 +538,28 @@ function dispatch(kind, target, arg, req) {
       else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load() : null;
       else r = typeof target.save === 'function' ? target.save(arg) : undefined;
     } catch (e) {
-      rejectHook(kind, req, e);
+      rejectHook(kind, req, e, target);
       return;
     }
     if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
       Promise.resolve(r).then(
         (v) => {
           try {
-            settleHook(kind, req, v);
+            settleHook(kind, req, v, target);
           } catch (e) {
             native.requestReject(req, 'INTERNAL_ERROR', describe(e));
           }
         },
         (e) => {
           try {
-            rejectHook(kind, req, e);
+            rejectHook(kind, req, e, target);
           } catch (e2) {
             native.requestReject(req, 'INTERNAL_ERROR', describe(e2));
           }
         },
       );
     } else {
-      settleHook(kind, req, r);
+      settleHook(kind, req, r, target);
     }
   } catch (e) {
     try {
@@ -539,10 +631,17 @@ class DeviceCodeResult {
     N().deviceFlowFree(this.#box);
   }
 
+  /** The same as close(). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom](depth, options, inspect) {
     return `DeviceCodeResult ${inspect({ ...this.#info }, options)}`;
   }
 }
+
+addDispose(DeviceCodeResult);
 
 function blockingCall(start) {
   return new Promise((resolve, reject) => {
@@ -612,6 +711,7 @@ module.exports = {
   bindClientDeviceWithProfileDir,
   AuthError,
   ERROR_CODES,
+  upstreamType,
   libraryInfo,
 };
 

@@ -623,6 +623,12 @@ napi_value BuildInfo(napi_env env, napi_callback_info) {
   return js_str(env, s, strlen(s));
 }
 
+// The warning of the last library call on this thread, or undefined.
+napi_value LastWarning(napi_env env, napi_callback_info) {
+  const char *s = sa_last_warning();
+  return s == nullptr ? js_undefined(env) : js_str(env, s, strlen(s));
+}
+
 napi_value LiveObjects(napi_env env, napi_callback_info) { return js_int(env, sa_debug_live_objects()); }
 
 napi_value DebugCounters(napi_env env, napi_callback_info info) {
@@ -1087,6 +1093,8 @@ NAPI_MODULE_INIT() {
     napi_throw_error(env, "ERR_STACK_AUTH_ABI", msg.c_str());
     return nullptr;
   }
+  // Help texts name the Node API, and options follow @cipherstash/auth (unknown keys ignored).
+  sa_set_host_language("node");
 
   auto es = std::make_shared<EnvState>();
   es->env = env;
@@ -1120,6 +1128,7 @@ NAPI_MODULE_INIT() {
       {"abiVersion", AbiVersion},
       {"versionString", VersionString},
       {"buildInfo", BuildInfo},
+      {"lastWarning", LastWarning},
       {"liveObjects", LiveObjects},
       {"debugCounters", DebugCounters},
       {"autoDetect", AutoDetect},
