@@ -35,11 +35,13 @@ type answer struct {
 }
 
 // request is one pending hook call; done is buffered so a completion never blocks. check
-// (may be nil) refuses a value before it completes the request.
+// (may be nil) refuses a value before it completes the request. scope is the credential a
+// store's load or save is for (sa_request_scope); "" for other hooks.
 type request struct {
 	done  chan answer
 	once  sync.Once
 	check func([]byte) string
+	scope string
 }
 
 func (r *request) complete(a answer) bool {
@@ -106,7 +108,7 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, check func([]byte
 	h.running++
 	h.mu.Unlock()
 
-	req := &request{done: make(chan answer, 1), check: check}
+	req := &request{done: make(chan answer, 1), check: check, scope: stackauth.StoreScope(ctx)}
 	id := handles.add(req)
 	defer handles.remove(id)
 
@@ -176,6 +178,22 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 	return saOK
 }
 
+//export sago_request_scope
+func sago_request_scope(r C.sa_request, out **C.char, outLen *C.size_t) (status C.sa_status) {
+	defer guard(&status)
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	req, ok := lookup[*request](uint64(r))
+	if !ok {
+		return invalidHandle("request")
+	}
+	if req.scope == "" {
+		return invalidArg("only the request of a store's load or save hook has a scope")
+	}
+	return setString(out, outLen, req.scope)
+}
+
 //export sago_request_reject
 func sago_request_reject(r C.sa_request, code, message *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
@@ -215,6 +233,9 @@ type tokenHook struct {
 	timeout time.Duration
 	life    context.Context // the strategy's: ends when its handle is freed
 	flight  singleflight.Group
+	// sendEmpty passes an empty answer on (an OIDC provider's JWT: as upstream, it is sent
+	// and the server's answer reported); otherwise an empty bearer token is the hook's error.
+	sendEmpty bool
 }
 
 func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
@@ -227,7 +248,7 @@ func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
 			return nil, err
 		}
 		defer clear(value)
-		if len(value) == 0 {
+		if len(value) == 0 && !t.sendEmpty {
 			return nil, &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")}
 		}
 		return stackauth.NewSecretToken(string(value)), nil

@@ -444,6 +444,11 @@ sa_status sa_request_reject(sa_request r, const char *code, const char *message)
 	return sago_request_reject(r, code, message);
 }
 
+sa_status sa_request_scope(sa_request r, char **out, size_t *out_len) {
+	SA_ENTER();
+	return sago_request_scope(r, out, out_len);
+}
+
 sa_status sa_device_code_begin(sa_device_flow *out, const char *region, const char *client_id,
                                const char *options_json) {
 	SA_ENTER();
@@ -473,6 +478,11 @@ void sa_device_flow_free(sa_device_flow f) {
 sa_status sa_bind_client_device(const char *options_json) {
 	SA_ENTER();
 	return sago_bind_client_device(options_json);
+}
+
+sa_status sa_flush(int32_t timeout_ms) {
+	SA_ENTER();
+	return sago_flush(timeout_ms);
 }
 
 int64_t sa_debug_live_objects(void) {

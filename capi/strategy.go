@@ -37,9 +37,23 @@ func (o *strategyObj) close() {
 	if c, ok := o.s.(interface{ Close() }); ok {
 		c.Close()
 	}
-	for _, r := range o.owned {
-		r.release()
+	release := func() {
+		for _, r := range o.owned {
+			r.release()
+		}
 	}
+	if !stackauth.Pending() {
+		release()
+		return
+	}
+	// A save (or a device session's exchange) still in flight may use the store: let go of
+	// it once that is done, and return at once.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
+		defer cancel()
+		_ = stackauth.Flush(ctx)
+		release()
+	}()
 }
 
 // tokenObj is an sa_token.
@@ -155,7 +169,7 @@ func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cc
 	if st != saOK {
 		return st
 	}
-	th := &tokenHook{fn: provider, timeout: p.timeout}
+	th := &tokenHook{fn: provider, timeout: p.timeout, sendEmpty: true}
 	s, err := stackauth.NewOidcFederationStrategy(crn, th.get, p.core...)
 	if err != nil {
 		p.release()
@@ -211,7 +225,8 @@ func sago_strategy_invalidate_value(s C.sa_strategy, token *C.sa_cchar, length C
 
 func (o *strategyObj) invalidate(token stackauth.SecretToken, outRefreshing *C.int32_t) C.sa_status {
 	refreshing := false
-	if c, ok := o.s.(stackauth.CachingStrategy); ok {
+	// AuthStrategyFn and static tokens cache nothing: there is nothing to invalidate.
+	if c, ok := o.s.(stackauth.Invalidator); ok {
 		refreshing = c.Invalidate(token)
 	}
 	if outRefreshing != nil {

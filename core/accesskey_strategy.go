@@ -33,7 +33,7 @@ func newAccessKeyStrategy(crn Crn, accessKey string, o *options) (*AccessKeyStra
 	verify := func(t ServiceToken) error { return t.VerifyWorkspace(crn.WorkspaceID) }
 	var store TokenStore
 	if o.store != nil {
-		store = bindStore(o.store, crn.WorkspaceID+"/"+key.KeyID(), []byte(key.Secret().Reveal()))
+		store = bindStore(o.store, accessKeyScope(crn.WorkspaceID, key.KeyID(), o.audience), []byte(key.Secret().Reveal()))
 	}
 	return &AccessKeyStrategy{Engine: newEngine(r, store, verify, o), crn: crn}, nil
 }

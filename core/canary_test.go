@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -201,4 +202,108 @@ func TestServerErrorsMaskEchoedSecrets(t *testing.T) {
 	_, err = s.GetToken(context.Background())
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "REFRESH-SECRET-9f3a")
+}
+
+// A server that echoes what it was sent, in every kind of answer whose text we report: 402
+// descriptions, OAuth error_description, 5xx OAuth bodies, unparseable bodies, device-code
+// polling errors. No echoed secret, raw or form-encoded, and no newline a server sends may
+// reach a message, the error JSON, an event or a log line.
+func TestEchoedSecretsNeverReachAnyOutput(t *testing.T) {
+	const (
+		refreshToken = "REFRESH/CANARY+echo=77"
+		deviceCode   = "DEVICE/CODE+CANARY=5e"
+		oidcJWT      = "eyJoZWFkZXIiOiJlY2hvIn0.eyJzdWIiOiJlY2hvLWNhbmFyeSJ9.RUNITy1TSUc"
+	)
+	secrets := map[string]string{"access key": testAccessKey, "access key secret": "secret-value-here",
+		"refresh token": refreshToken, "device code": deviceCode, "oidc jwt": oidcJWT}
+	// echo is what a careless server puts in its answer: each form of the secret, and a newline.
+	echo := func(secret string) string {
+		return "got " + secret + "\nform " + url.QueryEscape(secret) + "\r\nend"
+	}
+	type answer func(w http.ResponseWriter, secret string, form string)
+	answers := map[string]answer{
+		"402 description": func(w http.ResponseWriter, s, _ string) {
+			writeJSON(w, 402, map[string]any{"error": "access_denied", "error_description": echo(s)})
+		},
+		"402 org not provisioned": func(w http.ResponseWriter, s, _ string) {
+			writeJSON(w, 402, map[string]any{"error": "access_denied", "cs_code": "ORG_NOT_PROVISIONED", "error_description": echo(s)})
+		},
+		"400 invalid_request": func(w http.ResponseWriter, s, _ string) {
+			writeJSON(w, 400, map[string]any{"error": "invalid_request", "error_description": echo(s)})
+		},
+		"500 OAuth body": func(w http.ResponseWriter, s, _ string) {
+			writeJSON(w, 500, map[string]any{"error": "server_error", "error_description": echo(s)})
+		},
+		"502 echo of the request": func(w http.ResponseWriter, s, form string) {
+			writeText(w, 502, "bad gateway\nrequest was: "+form+"\n"+echo(s))
+		},
+	}
+	type flow struct {
+		path, secret string
+		run          func(t *testing.T, base string, opts []Option) error
+	}
+	flows := map[string]flow{
+		"access key": {"/api/authorise", testAccessKey, func(t *testing.T, base string, opts []Option) error {
+			s, err := NewAccessKeyStrategy(testCRN, testAccessKey, opts...)
+			require.NoError(t, err)
+			defer s.Close()
+			_, err = s.GetToken(context.Background())
+			return err
+		}},
+		"oidc": {"/api/authorise", oidcJWT, func(t *testing.T, base string, opts []Option) error {
+			s, err := NewOidcFederationStrategy(testCRN, func(context.Context) (SecretToken, error) { return NewSecretToken(oidcJWT), nil }, opts...)
+			require.NoError(t, err)
+			defer s.Close()
+			_, err = s.GetToken(context.Background())
+			return err
+		}},
+		"refresh": {"/oauth/token", refreshToken, func(t *testing.T, base string, opts []Option) error {
+			s, err := NewDeviceSessionStrategy(testRegion, CLIClientID, sessionToken(t, testClock(), -time.Minute, refreshToken), opts...)
+			require.NoError(t, err)
+			defer s.Close()
+			_, err = s.GetToken(context.Background())
+			return err
+		}},
+		"device code polling": {"/oauth/device/token", deviceCode, func(t *testing.T, base string, opts []Option) error {
+			dc, err := NewDeviceCodeStrategy(testRegion, CLIClientID, append(opts, WithProfileDir(t.TempDir()),
+				withSleep(func(context.Context, time.Duration) error { return nil }))...)
+			require.NoError(t, err)
+			pending, err := dc.Begin(context.Background())
+			require.NoError(t, err)
+			_, err = pending.PollForToken(context.Background())
+			return err
+		}},
+	}
+	for flowName, fl := range flows {
+		for answerName, answer := range answers {
+			t.Run(flowName+"/"+answerName, func(t *testing.T) {
+				c := &canary{}
+				f := newFakeCTS(t)
+				f.handle("/oauth/device/code", func(w http.ResponseWriter, r *http.Request) {
+					writeJSON(w, 200, map[string]any{"device_code": deviceCode, "user_code": "ABCD-EFGH",
+						"verification_uri": f.URL + "/device", "expires_in": 900})
+				})
+				f.handle(fl.path, func(w http.ResponseWriter, r *http.Request) {
+					answer(w, fl.secret, f.body(fl.path, f.count(fl.path)-1))
+				})
+				opts := append([]Option{WithBaseURL(f.URL), WithClock(testClock()), emptyEnv()}, c.opts()...)
+				err := fl.run(t, f.URL, opts)
+				require.Error(t, err)
+				ae := AsAuthError(err)
+				data, jerr := ae.MarshalJSON()
+				require.NoError(t, jerr)
+				c.record("error %v %+v %#v json %s", err, err, err, data)
+				assert.NotContains(t, ae.Message, "\n", "one line")
+				assert.NotContains(t, ae.Message, "\r", "one line")
+				out := c.out.String()
+				for name, secret := range secrets {
+					for form, text := range map[string]string{"raw": secret, "form-encoded": url.QueryEscape(secret)} {
+						// Report only the name: the test's own output must not carry the secret.
+						assert.False(t, strings.Contains(out, text), "%s (%s) leaked", name, form)
+					}
+				}
+				assert.Contains(t, ae.Message, "got "+secretMask, "the server's text is kept, masked: %s", ae.Code)
+			})
+		}
+	}
 }

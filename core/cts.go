@@ -11,13 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Version is this library's version, sent in the user-agent.
@@ -48,20 +46,6 @@ func rustArch(goarch string) string {
 
 // maxResponseBytes bounds what we read from a server; tokens are a few KiB.
 const maxResponseBytes = 1 << 20
-
-// defaultHTTPClient has upstream's limits: 10 s to connect, 30 s per request, idle
-// connections kept 5 s, at most 10 per host. One instance serves every strategy.
-var defaultHTTPClient = &http.Client{
-	Timeout: 30 * time.Second,
-	Transport: &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout: 10 * time.Second,
-		IdleConnTimeout:     5 * time.Second,
-		MaxIdleConnsPerHost: 10,
-		ForceAttemptHTTP2:   true,
-	},
-}
 
 // ensureTrailingSlash makes relative joins keep the base path.
 func ensureTrailingSlash(u *url.URL) *url.URL {
@@ -166,13 +150,14 @@ func (c *ctsClient) post(ctx context.Context, endpoint, contentType string, body
 	return response{status: resp.StatusCode, body: data}, nil
 }
 
-// transportErrorText describes a transport failure without echoing request content.
+// transportErrorText describes a transport failure without echoing request content. Go's
+// text may quote what a server sent ("malformed HTTP response …"), so it is server text.
 func transportErrorText(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Op + " " + redactURL(ue.URL) + ": " + ue.Err.Error()
+		return ue.Op + " " + redactURL(ue.URL) + ": " + serverText([]byte(ue.Err.Error()))
 	}
-	return err.Error()
+	return serverText([]byte(err.Error()))
 }
 
 // redactURL drops user info and query, which could carry credentials.
@@ -204,22 +189,6 @@ func decodeSuccess(r response, v any) error {
 	return nil
 }
 
-// bodyText renders a non-2xx body for a SERVER_ERROR message: one line, bounded in length,
-// with the request's secrets masked (a proxy or debug server may echo the request).
-func bodyText(b []byte, sent ...SecretToken) string {
-	const max = 512
-	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
-	for _, secret := range sent {
-		if v := secret.Reveal(); len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, secretMask)
-		}
-	}
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
-}
-
 func (c *ctsClient) now() uint64 { return uint64(c.clock.Now().Unix()) }
 
 type authoriseResponse struct {
@@ -235,10 +204,10 @@ func (c *ctsClient) authorise(ctx context.Context, body any, sent ...SecretToken
 		return nil, err
 	}
 	if !r.ok() {
-		if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
+		if ae := classifyIssuanceFailure(r.status, r.body, sent...); ae != nil {
 			return nil, ae
 		}
-		return nil, NewServerError(strconv.Itoa(r.status) + ": " + bodyText(r.body, sent...))
+		return nil, NewServerError(strconv.Itoa(r.status) + ": " + serverText(r.body, sent...))
 	}
 	var resp authoriseResponse
 	if err := decodeSuccess(r, &resp); err != nil {
@@ -274,8 +243,9 @@ func parseOAuthError(body []byte) (oauthError, bool) {
 	return e, true
 }
 
-// mapOAuthError maps the error codes shared by polling and refresh.
-func mapOAuthError(e oauthError) *AuthError {
+// mapOAuthError maps the error codes shared by polling and refresh; any other code is a
+// SERVER_ERROR with the description, redacted of the secrets sent.
+func mapOAuthError(e oauthError, sent ...SecretToken) *AuthError {
 	switch *e.Error {
 	case "access_denied":
 		return newError(CodeAccessDenied, "")
@@ -284,7 +254,7 @@ func mapOAuthError(e oauthError) *AuthError {
 	case "invalid_client":
 		return newError(CodeInvalidClient, "")
 	}
-	return NewServerError(e.Description)
+	return NewServerError(serverText([]byte(e.Description), sent...))
 }
 
 type oauthTokenResponse struct {
@@ -330,12 +300,18 @@ func (c *ctsClient) refresh(ctx context.Context, refreshToken SecretToken, clien
 // oauthFailure classifies a non-2xx answer of the token endpoints: 402 first, then the
 // OAuth error body.
 func oauthFailure(r response, sent ...SecretToken) *AuthError {
-	if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
+	if ae := classifyIssuanceFailure(r.status, r.body, sent...); ae != nil {
 		return ae
 	}
 	e, ok := parseOAuthError(r.body)
 	if !ok {
-		return NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body, sent...)))
+		return unparseableFailure(r, sent...)
 	}
-	return mapOAuthError(e)
+	return mapOAuthError(e, sent...)
+}
+
+// unparseableFailure is upstream's "<status>: unparseable error body: …", with the body as
+// serverText renders it.
+func unparseableFailure(r response, sent ...SecretToken) *AuthError {
+	return NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, serverText(r.body, sent...)))
 }

@@ -64,7 +64,7 @@ func (s *DeviceCodeStrategy) Begin(ctx context.Context) (*PendingDeviceCode, err
 		if *e.Error == "invalid_client" {
 			return nil, newError(CodeInvalidClient, "")
 		}
-		return nil, NewServerError(e.Description)
+		return nil, NewServerError(serverText([]byte(e.Description)))
 	}
 	var resp deviceCodeResponse
 	if err := decodeSuccess(r, &resp); err != nil {
@@ -176,12 +176,12 @@ func (p *PendingDeviceCode) PollForToken(ctx context.Context) (*Token, error) {
 			}
 			return t, nil
 		}
-		if ae := classifyIssuanceFailure(r.status, r.body); ae != nil {
+		if ae := classifyIssuanceFailure(r.status, r.body, p.deviceCode); ae != nil {
 			return nil, ae
 		}
 		e, ok := parseOAuthError(r.body)
 		if !ok {
-			return nil, NewServerError(fmt.Sprintf("%d: unparseable error body: %s", r.status, bodyText(r.body, p.deviceCode)))
+			return nil, unparseableFailure(r, p.deviceCode)
 		}
 		switch *e.Error {
 		case "authorization_pending":
@@ -190,7 +190,7 @@ func (p *PendingDeviceCode) PollForToken(ctx context.Context) (*Token, error) {
 		case "expired_token":
 			return nil, newError(CodeExpiredToken, "")
 		default:
-			return nil, mapOAuthError(e)
+			return nil, mapOAuthError(e, p.deviceCode)
 		}
 		if err := s.o.sleep(ctx, interval); err != nil {
 			return nil, wrapError(CodeRequest, err, "device code polling cancelled: "+err.Error())

@@ -99,6 +99,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	flight   *flight
+	saving   chan struct{} // closed when the last refresh's store save is done; nil: none
 	denial   *denial
 	failures int       // consecutive failed background refreshes
 	retryAt  time.Time // no background refresh before this
@@ -232,22 +233,28 @@ func (e *Engine) maybeRefreshInBackgroundLocked(now uint64, ent *entry) {
 func (e *Engine) startFlightLocked(base *entry, reason RefreshReason) *flight {
 	f := &flight{done: make(chan struct{})}
 	e.flight = f
-	go e.run(f, base, reason)
+	go e.run(f, base, reason, e.saving)
 	return f
 }
 
-// run performs one refresh. Its deferred block is the only place a flight ends: it
-// publishes the outcome, clears e.flight and wakes every waiter, even on a panic.
-func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
+// run performs one refresh. end is the only place a flight ends: it publishes the outcome,
+// clears e.flight and wakes every waiter; the deferred block calls it on every other exit
+// path, even a panic. A new token wakes its waiters once installed, before the store save
+// (DESIGN 8.3): a slow save never fails a caller whose token was minted. prevSave is the
+// previous refresh's save: this one waits for it, so a credential is persisted before
+// anyone refreshes from it.
+func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-chan struct{}) {
 	start := e.cfg.clock.Now()
 	source := SourceNetwork
-	defer func() {
-		if p := recover(); p != nil {
-			// Only the type: a panic value from a store or hook could hold a secret.
-			f.result, f.err = nil, NewInternalError(fmt.Sprintf("refresh panicked (%T)", p))
-		}
+	var saved chan struct{} // set when the new token still has to be saved after end
+	ended := false
+	end := func() {
+		ended = true
 		e.mu.Lock()
 		e.flight = nil
+		if saved != nil {
+			e.saving = saved
+		}
 		if f.err != nil {
 			e.recordFailureLocked(f.err, reason)
 		}
@@ -266,17 +273,40 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 		}
 		e.emit(ev)
 		close(f.done)
+	}
+	defer func() {
+		p := recover()
+		if p != nil && !ended {
+			// Only the type: a panic value from a store or hook could hold a secret.
+			f.result, f.err = nil, NewInternalError(fmt.Sprintf("refresh panicked (%T)", p))
+		} else if p != nil {
+			e.cfg.logger.Error("token store save panicked", "panic", fmt.Sprintf("%T", p))
+		}
+		if !ended {
+			end()
+		}
 	}()
 	e.emit(Event{Kind: RefreshStarted, Reason: reason})
 
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.refreshTimeout)
 	defer cancel()
 
+	if prevSave != nil {
+		select {
+		case <-prevSave:
+		case <-ctx.Done():
+			f.err = wrapError(CodeRequest, ctx.Err(), "the previous token's save did not finish: "+ctx.Err().Error())
+			return
+		}
+	}
+
 	var baseTok *Token
 	if base != nil {
 		baseTok = base.tok
 	} else {
-		// Cold start: the store may hold a token (another instance or process minted it).
+		// Cold start: the store may hold a token (another instance or process minted it,
+		// or another strategy of this process is saving one right now).
+		waitStoreSaves(ctx, e.store)
 		if t := e.loadFromStore(ctx); t != nil {
 			if t.IsUsableAt(e.now()) {
 				source = SourceStore
@@ -293,11 +323,15 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 
 	// A store shared with other processes: take its lock, and use what another process
 	// saved meanwhile instead of asking the server again.
-	if ls, ok := e.store.(LockingStore); ok {
-		unlock, shared := e.lockAndReload(ctx, ls, baseTok)
+	var unlock func() // held until the new token is saved: other processes then see it
+	defer func() {
 		if unlock != nil {
-			defer unlock()
+			unlock()
 		}
+	}()
+	if ls, ok := e.store.(LockingStore); ok {
+		var shared *Token
+		unlock, shared = e.lockAndReload(ctx, ls, baseTok)
 		if shared != nil {
 			source = SourceStore
 			f.result = e.install(shared, true)
@@ -315,7 +349,20 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason) {
 		return
 	}
 	f.result = e.install(tok, true)
-	e.saveToStore(ctx, tok)
+	saved = make(chan struct{})
+	defer beginMustFinish()() // Flush waits for in-flight saves (and the unlock) too
+	defer beginStoreSave(e.store)()
+	defer close(saved)
+	end()
+	// The token is already handed out: Close must not cancel its save (the next process
+	// would mint another), so it runs on its own, still bounded by the refresh deadline.
+	saveCtx, cancelSave := detached(ctx)
+	defer cancelSave()
+	e.saveToStore(saveCtx, tok)
+	if unlock != nil {
+		unlock()
+		unlock = nil
+	}
 }
 
 // lockAndReload takes the store's lock (waiting at most lockWait) and re-reads it. It
@@ -457,7 +504,9 @@ func (e *Engine) Invalidate(token SecretToken) bool {
 	}
 }
 
-// Close stops any refresh in progress and makes later calls fail. Idempotent.
+// Close stops any refresh in progress and makes later calls fail. Idempotent. A device
+// session's exchange that may already have reached the server is the exception: it
+// finishes and is saved in the background (Flush waits for it).
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.closed = true

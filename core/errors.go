@@ -60,14 +60,15 @@ type errorKind struct {
 }
 
 var errorKinds = map[string]errorKind{
-	CodeRequest:       {format: "HTTP request failed: %s", retryable: true},
+	CodeRequest:       {format: "Request to the auth server failed: %s", retryable: true},
 	CodeAccessDenied:  {format: "Authorization was denied"},
 	CodeInvalidGrant:  {format: "Invalid grant"},
 	CodeInvalidClient: {format: "Invalid client"},
 	CodeInvalidURL:    {format: "Invalid URL: %s"},
-	CodeInvalidRegion: {format: "Unsupported region: %s", help: "Use a supported region, e.g. `ap-southeast-2.aws`."},
+	CodeInvalidRegion: {format: "Unsupported region: %s",
+		help: "Use a supported region, e.g. `ap-southeast-2.aws`. Supported regions: " + supportedRegionsText + "."},
 	CodeInvalidCrn: {format: "Invalid workspace CRN: %s",
-		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`."},
+		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`. Supported regions: " + supportedRegionsText + "."},
 	CodeMissingWorkspaceCrn: {
 		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
 		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategyBuilder::with_workspace_crn`."},
@@ -117,9 +118,31 @@ func (e *AuthError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
+// Codes the C ABI adds for the outcome of a call rather than of authentication.
+const (
+	CodeTimeout         = "TIMEOUT"
+	CodeCancelled       = "CANCELLED"
+	CodeForked          = "FORKED"
+	CodeInvalidArgument = "INVALID_ARGUMENT"
+	CodeInvalidHandle   = "INVALID_HANDLE"
+)
+
 // Retryable reports whether trying again may succeed: transport and server faults, store
-// errors, internal and custom errors. Settled answers (refusals, bad input) are not.
-func (e *AuthError) Retryable() bool { return errorKinds[e.Code].retryable }
+// errors, internal and custom errors, and a call that timed out (the refresh goes on).
+// Settled answers (refusals, bad input, a freed handle, a forked process) are not. A code of
+// a host's own (a callback's exception) counts as CUSTOM.
+func (e *AuthError) Retryable() bool {
+	if k, ok := errorKinds[e.Code]; ok {
+		return k.retryable
+	}
+	switch e.Code {
+	case CodeTimeout:
+		return true
+	case CodeCancelled, CodeForked, CodeInvalidArgument, CodeInvalidHandle:
+		return false
+	}
+	return errorKinds[CodeCustom].retryable
+}
 
 // IsAccountRefusal reports an organisation-level refusal that is remembered for 60 s.
 func (e *AuthError) IsAccountRefusal() bool {
@@ -127,7 +150,7 @@ func (e *AuthError) IsAccountRefusal() bool {
 }
 
 // MarshalJSON writes the FFI envelope of spec 7.2: payload keys first, then type,
-// message, help and url (fixed keys win collisions).
+// message, help, url and retryable (fixed keys win collisions).
 func (e *AuthError) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -145,7 +168,7 @@ func (e *AuthError) MarshalJSON() ([]byte, error) {
 		b.Write(vj)
 		return nil
 	}
-	fixed := map[string]bool{"type": true, "message": true, "help": true, "url": true}
+	fixed := map[string]bool{"type": true, "message": true, "help": true, "url": true, "retryable": true}
 	for _, k := range slices.Sorted(maps.Keys(e.Payload)) {
 		if !fixed[k] {
 			if err := field(k, e.Payload[k]); err != nil {
@@ -161,6 +184,7 @@ func (e *AuthError) MarshalJSON() ([]byte, error) {
 	if e.URL != "" {
 		_ = field("url", e.URL)
 	}
+	_ = field("retryable", e.Retryable())
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
@@ -301,8 +325,9 @@ func AsAuthError(err error) *AuthError {
 }
 
 // classifyIssuanceFailure is upstream's 402 classifier (spec 2.9): a typed account
-// refusal, or nil to let the caller fall back to its generic handling.
-func classifyIssuanceFailure(status int, body []byte) *AuthError {
+// refusal, or nil to let the caller fall back to its generic handling. The description is
+// server text: it is redacted of the secrets sent.
+func classifyIssuanceFailure(status int, body []byte, sent ...SecretToken) *AuthError {
 	if status != 402 {
 		return nil
 	}
@@ -331,10 +356,11 @@ func classifyIssuanceFailure(status int, body []byte) *AuthError {
 	if raw, ok := obj["error_description"]; ok {
 		_ = json.Unmarshal(raw, &desc) // a non-string description falls back to the default
 	}
+	desc = serverText([]byte(desc), sent...)
 	if code == CodeOrgNotProvisioned {
-		return NewOrgNotProvisioned(strings.TrimSpace(desc))
+		return NewOrgNotProvisioned(desc)
 	}
-	return NewUsageLimitExceeded(strings.TrimSpace(desc))
+	return NewUsageLimitExceeded(desc)
 }
 
 // DeviceClientError is the error of BindClientDevice (spec 7.3). It maps onto AuthError

@@ -85,8 +85,8 @@ func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, er
 				return ServiceToken{}, err
 			}
 			r := &jwtRefresher{cts: s.cts, jwt: jwt, digest: digest, workspaceID: s.crn.WorkspaceID}
-			inner := bindStore(s.store, s.crn.WorkspaceID+"/oidc/"+digest, []byte(jwt.Reveal()))
-			p = &pendingEngine{eng: newEngine(r, &boundStore{inner: inner, digest: digest}, nil, s.o)}
+			store := bindStore(s.store, oidcScope(s.crn.WorkspaceID, digest), []byte(jwt.Reveal()))
+			p = &pendingEngine{eng: newEngine(r, store, nil, s.o)}
 			s.pending[digest] = p
 		}
 		p.refs++
@@ -136,6 +136,25 @@ func (s *OidcFederationStrategy) settle(digest string, eng *Engine, p *pendingEn
 	}
 }
 
+// Invalidate reports that the server rejected token (a 401): the engine of the JWT it was
+// minted for refreshes on its next call, if token is still that engine's current one. The
+// other JWTs' tokens are untouched.
+func (s *OidcFederationStrategy) Invalidate(token SecretToken) bool {
+	s.mu.Lock()
+	engines := s.cache.engines()
+	for _, p := range s.pending {
+		engines = append(engines, p.eng)
+	}
+	s.mu.Unlock()
+	// Outside s.mu: Invalidate reports an event, a host hook.
+	for _, eng := range engines {
+		if eng.Invalidate(token) {
+			return true
+		}
+	}
+	return false
+}
+
 // Close closes every engine, cached or pending, which stops their refreshes.
 func (s *OidcFederationStrategy) Close() {
 	s.mu.Lock()
@@ -172,22 +191,6 @@ func (r *jwtRefresher) refresh(ctx context.Context, _ *Token) (*Token, error) {
 	t.FederatedFrom = r.digest
 	return t, nil
 }
-
-// boundStore serves a stored token only to the JWT it was federated from.
-type boundStore struct {
-	inner  TokenStore
-	digest string
-}
-
-func (b *boundStore) Load(ctx context.Context) (*Token, error) {
-	t, err := b.inner.Load(ctx)
-	if err != nil || t == nil || t.FederatedFrom != b.digest {
-		return nil, err
-	}
-	return t, nil
-}
-
-func (b *boundStore) Save(ctx context.Context, t *Token) error { return b.inner.Save(ctx, t) }
 
 // lruCache maps JWT digests to engines, evicting the least recently used.
 type lruCache struct {
@@ -239,3 +242,11 @@ func (c *lruCache) removeIf(key string, eng *Engine) {
 }
 
 func (c *lruCache) len() int { return c.order.Len() }
+
+func (c *lruCache) engines() []*Engine {
+	out := make([]*Engine, 0, c.order.Len())
+	for el := c.order.Front(); el != nil; el = el.Next() {
+		out = append(out, el.Value.(*lruItem).eng)
+	}
+	return out
+}

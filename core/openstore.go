@@ -2,9 +2,11 @@ package stackauth
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/stackauth/stack-auth/core/profile"
 )
@@ -14,7 +16,7 @@ import (
 //
 //	memory:             a store private to this process
 //	file:///path/token  one file shared by every process on the host (0600, atomic writes,
-//	                    refreshes coordinated with an advisory file lock)
+//	                    refreshes coordinated with an advisory file lock), a token per scope
 //	redis://[user:pass@]host:port/db[?prefix=p&lock_ttl=30s&timeout=500ms]
 //	rediss://, redis+sentinel://, redis+cluster://, rediss+sentinel://, rediss+cluster://
 //	                    shared by every host of a fleet (see OpenRedisStore)
@@ -41,40 +43,104 @@ func OpenStore(rawURL string, opts ...Option) (TokenStore, error) {
 	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory:, file:///path, redis://host:port/db, rediss://, redis+sentinel:// or redis+cluster://")
 }
 
-// FileTokenStore keeps the token in one file, written atomically with mode 0600, so every
-// process on a host can share it.
+// FileTokenStore keeps one token per scope (see StoreScope) in one file, written
+// atomically with mode 0600, so every process on a host can share it:
+// {"tokens":{"<scope>":<Token JSON>}}. Expired entries are dropped on save. A file in
+// another shape (a torn write, an older version's single token) reads as empty.
 type FileTokenStore struct {
 	dir  *profile.Store
 	name string
+	mu   sync.Mutex // serialises this process's read-modify-writes; Lock serialises processes
+}
+
+type fileTokens struct {
+	Tokens map[string]json.RawMessage `json:"tokens"`
 }
 
 func NewFileTokenStore(path string) *FileTokenStore {
 	return &FileTokenStore{dir: profile.New(filepath.Dir(path)), name: filepath.Base(path)}
 }
 
-func (s *FileTokenStore) Load(context.Context) (*Token, error) {
+// read returns the file's entries (empty when it is missing or not in this shape); the
+// caller zeroes them with clearFileTokens.
+func (s *FileTokenStore) read() (fileTokens, error) {
+	var f fileTokens
 	data, err := s.dir.LoadBytes(s.name)
 	if err != nil {
 		if profile.IsNotFound(err) {
-			return nil, nil
+			return f, nil
 		}
-		return nil, storeError(err)
+		return f, storeError(err)
 	}
 	defer clear(data)
-	t, err := decodeToken(data)
+	if json.Unmarshal(data, &f) != nil {
+		clearFileTokens(f)
+		return fileTokens{}, nil // the next save replaces it
+	}
+	return f, nil
+}
+
+func clearFileTokens(f fileTokens) {
+	for _, raw := range f.Tokens {
+		clear(raw)
+	}
+}
+
+func (s *FileTokenStore) Load(ctx context.Context) (*Token, error) {
+	f, err := s.read()
 	if err != nil {
-		return nil, nil // a torn or foreign file is a miss; the next save replaces it
+		return nil, err
+	}
+	defer clearFileTokens(f)
+	raw, ok := f.Tokens[StoreScope(ctx)]
+	if !ok {
+		return nil, nil
+	}
+	t, err := decodeToken(raw)
+	if err != nil {
+		return nil, nil // a foreign entry is a miss; the next save replaces it
 	}
 	return t, nil
 }
 
-func (s *FileTokenStore) Save(_ context.Context, t *Token) error {
+// Save rewrites the file with t under its scope. The engine saves while holding Lock, so
+// processes sharing the file do not lose each other's entries; were the lock unavailable,
+// a lost entry costs its credential one request, never a wrong token.
+func (s *FileTokenStore) Save(ctx context.Context, t *Token) error {
 	data, err := encodeToken(t)
 	if err != nil {
 		return err
 	}
-	defer clear(data)
-	if err := s.dir.SaveBytes(s.name, data, 0o600); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.read()
+	if err != nil {
+		clear(data)
+		return err
+	}
+	defer clearFileTokens(f)
+	if f.Tokens == nil {
+		f.Tokens = map[string]json.RawMessage{}
+	}
+	now := unixNow()
+	for scope, raw := range f.Tokens {
+		var exp struct {
+			ExpiresAt uint64 `json:"expires_at"`
+		}
+		if json.Unmarshal(raw, &exp) != nil || exp.ExpiresAt <= now {
+			clear(raw)
+			delete(f.Tokens, scope)
+		}
+	}
+	scope := StoreScope(ctx)
+	clear(f.Tokens[scope])
+	f.Tokens[scope] = data
+	out, err := json.Marshal(f)
+	if err != nil {
+		return NewInternalError("encoding the token file")
+	}
+	defer clear(out)
+	if err := s.dir.SaveBytes(s.name, out, 0o600); err != nil {
 		return storeError(err)
 	}
 	return nil

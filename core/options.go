@@ -38,7 +38,6 @@ type options struct {
 
 func buildOptions(opts []Option) *options {
 	o := &options{
-		httpClient:     defaultHTTPClient,
 		clock:          SystemClock{},
 		rand:           defaultRand,
 		logger:         discardLogger,
@@ -57,7 +56,11 @@ func buildOptions(opts []Option) *options {
 }
 
 func (o *options) cts(base *url.URL) *ctsClient {
-	return &ctsClient{base: base, http: o.httpClient, clock: o.clock, log: o.logger}
+	client := o.httpClient
+	if client == nil {
+		client = httpClientFor(readTransportEnv(o.getenv), o.logger)
+	}
+	return &ctsClient{base: base, http: client, clock: o.clock, log: o.logger}
 }
 
 // WithBaseURL overrides the CTS URL; it beats CS_CTS_HOST and discovery. Empty is ignored.
@@ -69,7 +72,9 @@ func WithStore(s TokenStore) Option { return func(o *options) { o.store = s } }
 // WithAudience sets the audience of access-key tokens.
 func WithAudience(a string) Option { return func(o *options) { o.audience = a } }
 
-// WithHTTPClient replaces the bundled HTTP client (10 s connect, 30 s per request).
+// WithHTTPClient replaces the bundled HTTP client (10 s connect, 30 s per request, proxy
+// and TLS settings from HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE and SSL_CERT_DIR,
+// read through WithLookupEnv when the strategy is built).
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) {
 		if c != nil {
@@ -109,8 +114,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithLookupEnv replaces os.LookupEnv for CS_* variables; the C library reads the host's
-// live environment through it (Go's copy of the environment is taken once at load).
+// WithLookupEnv replaces os.LookupEnv for CS_*, proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
+// and TLS (SSL_CERT_FILE, SSL_CERT_DIR) variables; the C library reads the host's live
+// environment through it (Go's copy of the environment is taken once at load).
 func WithLookupEnv(f func(string) (string, bool)) Option {
 	return func(o *options) {
 		if f != nil {

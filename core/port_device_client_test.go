@@ -229,7 +229,7 @@ func TestBindClientDevice_UnreachableZeroKMSIsARequestError(t *testing.T) {
 	ae := dce.AuthError()
 	assert.Equal(t, CodeRequest, ae.Code)
 	assert.True(t, ae.Retryable())
-	assert.Equal(t, 1, strings.Count(ae.Error(), "HTTP request failed:"), "message %q repeats its prefix", ae.Error())
+	assert.Equal(t, 1, strings.Count(ae.Error(), "Request to the auth server failed:"), "message %q repeats its prefix", ae.Error())
 }
 
 func TestBindClientDevice_UndecodableSuccessBodyIsARequestError(t *testing.T) {

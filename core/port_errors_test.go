@@ -216,7 +216,8 @@ func portOracle(body string) (code, message string) {
 		}
 	}
 	desc, _ := obj["error_description"].(string)
-	if desc = strings.TrimSpace(desc); desc != "" {
+	// Upstream trims; we also keep it to one redacted line (serverText).
+	if desc = serverText([]byte(desc)); desc != "" {
 		return code, desc
 	}
 	if code == CodeOrgNotProvisioned {
@@ -279,7 +280,7 @@ func TestClassify_Property_AClassifiedRefusalIsNeverRetryable(t *testing.T) {
 
 // portAllCodes is spec 7.1's table: code → Display with detail "DETAIL" (or fixed).
 var portAllCodes = map[string]string{
-	"REQUEST_ERROR":         "HTTP request failed: DETAIL",
+	"REQUEST_ERROR":         "Request to the auth server failed: DETAIL",
 	"ACCESS_DENIED":         "Authorization was denied",
 	"INVALID_GRANT":         "Invalid grant",
 	"INVALID_CLIENT":        "Invalid client",
@@ -507,26 +508,29 @@ func TestAuthErrors_SerializeEmitsTypeMessageHelpAndPayload(t *testing.T) {
 		"type":     "WORKSPACE_MISMATCH",
 		"message":  e.Error(),
 		"help":     e.Help,
+		// Ours: whether retrying may help (core's Retryable), for every language.
+		"retryable": false,
 	}, portEnvelope(t, e))
 	assert.NotEmpty(t, e.Help)
 }
 
 func TestAuthErrors_SerializeVariantWithoutPayloadEmitsOnlyGenericFields(t *testing.T) {
 	e := newError(CodeMissingWorkspaceCrn, "")
-	assert.Equal(t, map[string]any{"type": "MISSING_WORKSPACE_CRN", "message": e.Error(), "help": e.Help}, portEnvelope(t, e))
+	assert.Equal(t, map[string]any{"type": "MISSING_WORKSPACE_CRN", "message": e.Error(), "help": e.Help, "retryable": false}, portEnvelope(t, e))
 
-	assert.Equal(t, map[string]any{"type": "EXPIRED_TOKEN", "message": "Token expired"}, portEnvelope(t, newError(CodeExpiredToken, "")),
+	assert.Equal(t, map[string]any{"type": "EXPIRED_TOKEN", "message": "Token expired", "retryable": false}, portEnvelope(t, newError(CodeExpiredToken, "")),
 		"no help and no url when the variant has none")
 
 	limit := NewUsageLimitExceeded("over")
 	assert.Equal(t, map[string]any{"type": "USAGE_LIMIT_EXCEEDED", "message": "over", "help": limit.Help,
-		"url": "https://dashboard.cipherstash.com/billing"}, portEnvelope(t, limit))
+		"url": "https://dashboard.cipherstash.com/billing", "retryable": false}, portEnvelope(t, limit))
 }
 
 func TestAuthErrors_SerializeFixedKeysWinCollisions(t *testing.T) {
 	e := NewServerError("boom")
-	e.Payload = map[string]any{"type": "spoofed", "message": "spoofed", "status": 500}
+	e.Payload = map[string]any{"type": "spoofed", "message": "spoofed", "retryable": false, "status": 500}
 	env := portEnvelope(t, e)
+	assert.Equal(t, true, env["retryable"])
 	assert.Equal(t, "SERVER_ERROR", env["type"])
 	assert.Equal(t, "Server error: boom", env["message"])
 	assert.Equal(t, float64(500), env["status"])

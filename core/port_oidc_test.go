@@ -285,7 +285,7 @@ func TestOIDCRefresher_LoadsTokenFromStoreOnColdStartNoHTTP(t *testing.T) {
 	exp := e.clock.Now().Add(15 * time.Minute).Unix()
 	stored := &Token{AccessToken: NewSecretToken(portJWT(t, testWS, exp)), TokenType: "Bearer", ExpiresAt: uint64(exp),
 		FederatedFrom: JWTDigest("a.jwt.sig")}
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
@@ -297,7 +297,8 @@ func TestOIDCRefresher_PersistsTokenToStoreAfterFederation(t *testing.T) {
 	store := NewInMemoryTokenStore()
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
-	saved, err := store.Load(portCtx(t))
+	require.NoError(t, Flush(portCtx(t))) // the save follows the wake-up (DESIGN 8.3)
+	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
 	require.NoError(t, err)
 	require.NotNil(t, saved)
 	assert.Equal(t, tok.Token().Reveal(), saved.AccessToken.Reveal())
@@ -431,7 +432,7 @@ func TestOIDCStrategy_RejectsStoredTokenForDifferentWorkspace(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	exp := e.clock.Now().Add(15 * time.Minute).Unix()
-	require.NoError(t, store.Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
 		TokenType: "Bearer", ExpiresAt: uint64(exp), FederatedFrom: JWTDigest("a.jwt.sig")}))
 	_, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	portRequireCode(t, err, CodeWorkspaceMismatch)
@@ -523,6 +524,11 @@ func TestOIDCStrategy_AZeroCapacityCacheExchangesOnEveryCall(t *testing.T) {
 
 // ---- the bound token store ----
 
+// portJWTScope is the view of store an OIDC strategy on testWS uses for jwt.
+func portJWTScope(store TokenStore, jwt string) TokenStore {
+	return bindStore(store, oidcScope(testWS, JWTDigest(jwt)), []byte(jwt))
+}
+
 func portStampedToken(t *testing.T, clock Clock, ws, jwt string, ttl time.Duration) *Token {
 	exp := clock.Now().Add(ttl).Unix()
 	return &Token{AccessToken: NewSecretToken(portJWT(t, ws, exp)), TokenType: "Bearer", ExpiresAt: uint64(exp),
@@ -534,7 +540,8 @@ func TestOIDCStrategy_AFederatedTokenIsStoredStampedWithItsJWTDigest(t *testing.
 	store := NewInMemoryTokenStore()
 	_, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "header.payload.signature"))
 	require.NoError(t, err)
-	saved, err := store.Load(portCtx(t))
+	require.NoError(t, Flush(portCtx(t)))
+	saved, err := portJWTScope(store, "header.payload.signature").Load(portCtx(t))
 	require.NoError(t, err)
 	require.NotNil(t, saved)
 	assert.Equal(t, portDigestVector, saved.FederatedFrom)
@@ -544,7 +551,7 @@ func TestOIDCStrategy_AStoredTokenIsServedToTheJWTItWasFederatedFrom(t *testing.
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
@@ -555,22 +562,22 @@ func TestOIDCStrategy_AStoredTokenFromAnotherJWTIsACacheMiss(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "b.jwt.sig", 15*time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "b.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
 	assert.Equal(t, 1, e.exchanges())
-	saved, err := store.Load(portCtx(t))
+	require.NoError(t, Flush(portCtx(t)))
+	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
 	require.NoError(t, err)
-	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange overwrote the slot")
+	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange saved its own")
 }
 
-func TestOIDCStrategy_AnUnstampedStoredTokenIsACacheMiss(t *testing.T) {
+func TestOIDCStrategy_AnUnscopedStoredTokenIsACacheMiss(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	stored.FederatedFrom = ""
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, store.Save(portCtx(t), stored)) // as an older version saved it
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
@@ -581,7 +588,7 @@ func TestOIDCStrategy_AnExpiredStoredTokenIsReFederated(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	store := NewInMemoryTokenStore()
 	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", -time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored))
+	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())

@@ -164,9 +164,10 @@ func TestAccessKeyWorkspaceBinding_StoredTokenForTheWrongWorkspaceIsRejected(t *
 	fake.handle("/api/authorise", authoriseOK(t, clock, testWS, 15*time.Minute))
 	store := NewInMemoryTokenStore()
 	exp := clock.Now().Add(15 * time.Minute).Unix()
-	require.NoError(t, store.Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
-		TokenType: "Bearer", ExpiresAt: uint64(exp)}))
 	s := portAccessKeyStrategy(t, testCRN, portOpts(fake, clock, WithStore(store))...)
+	// Poisoned under this credential's own scope.
+	require.NoError(t, s.store.Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
+		TokenType: "Bearer", ExpiresAt: uint64(exp)}))
 
 	_, err := s.GetToken(portCtx(t))
 	portRequireCode(t, err, CodeWorkspaceMismatch)

@@ -302,7 +302,15 @@ func (s *RedisTokenStore) Save(context.Context, *Token) error {
 	return NewStoreError(errUnbound.Error())
 }
 func (s *RedisTokenStore) String() string { return "RedisTokenStore(" + s.desc + ")" }
-func (s *RedisTokenStore) Close() error   { return s.client.Close() }
+
+// Close closes the client once the saves in flight (a strategy's save follows its callers'
+// wake-up, and holds the lock until done) have finished, waiting FlushTimeout at most.
+func (s *RedisTokenStore) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), FlushTimeout)
+	defer cancel()
+	_ = Flush(ctx)
+	return s.client.Close()
+}
 
 // Bind returns the view of one credential: its own key, lock and sealing key.
 func (s *RedisTokenStore) Bind(scope string, secret []byte) TokenStore {

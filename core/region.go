@@ -2,47 +2,30 @@ package stackauth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Region is a CipherStash region such as "ap-southeast-2.aws".
 type Region struct{ name, provider string }
 
-// Regions offered by the CLI.
+// KnownRegions are the regions upstream serves (cts-common 0.43); no other region parses,
+// so a credential is never sent to a host that upstream would refuse to build.
 var KnownRegions = []string{
+	"ap-southeast-2.aws", "ca-central-1.aws", "eu-central-1.aws", "eu-west-1.aws",
 	"us-east-1.aws", "us-east-2.aws", "us-west-1.aws", "us-west-2.aws",
-	"ap-southeast-2.aws", "eu-central-1.aws", "eu-west-1.aws",
 }
 
-// ParseRegion parses "<aws-region>.<provider>"; only the aws provider exists today.
+// supportedRegionsText lists KnownRegions for help texts.
+var supportedRegionsText = strings.Join(KnownRegions, ", ")
+
+// ParseRegion parses "<aws-region>.<provider>" and accepts only KnownRegions.
 func ParseRegion(s string) (Region, error) {
-	name, provider, ok := strings.Cut(s, ".")
-	if !ok || provider != "aws" || !validAWSRegionName(name) {
+	name, provider, _ := strings.Cut(s, ".")
+	if !slices.Contains(KnownRegions, s) {
 		return Region{}, newError(CodeInvalidRegion, "Invalid region: "+s)
 	}
 	return Region{name: name, provider: provider}, nil
-}
-
-// validAWSRegionName accepts the shape of AWS region names: lower-case words and a
-// trailing number, e.g. "ap-southeast-2", "us-gov-west-1".
-func validAWSRegionName(s string) bool {
-	parts := strings.Split(s, "-")
-	if len(parts) < 3 {
-		return false
-	}
-	for i, p := range parts {
-		if p == "" {
-			return false
-		}
-		for _, c := range p {
-			isDigit := c >= '0' && c <= '9'
-			isLower := c >= 'a' && c <= 'z'
-			if (i == len(parts)-1 && !isDigit) || (i < len(parts)-1 && !isLower) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Identifier is the canonical string, e.g. "ap-southeast-2.aws".
@@ -73,11 +56,15 @@ type Crn struct {
 	WorkspaceID string
 }
 
-// ParseCrn parses a workspace CRN; a trailing service name is accepted and ignored.
+// ParseCrn parses a workspace CRN; a trailing service name (letters, digits, `-`, `_`) is
+// accepted and ignored.
 func ParseCrn(s string) (Crn, error) {
 	parts := strings.Split(s, ":")
-	if len(parts) < 3 || len(parts) > 4 || parts[0] != "crn" || (len(parts) == 4 && parts[3] == "") {
+	if len(parts) < 3 || len(parts) > 4 || parts[0] != "crn" {
 		return Crn{}, newError(CodeInvalidCrn, s)
+	}
+	if len(parts) == 4 && !validServiceName(parts[3]) {
+		return Crn{}, newError(CodeInvalidCrn, fmt.Sprintf("%s (invalid service name)", s))
 	}
 	region, err := ParseRegion(parts[1])
 	if err != nil {
@@ -87,6 +74,19 @@ func ParseCrn(s string) (Crn, error) {
 		return Crn{}, newError(CodeInvalidCrn, fmt.Sprintf("%s (invalid workspace ID)", s))
 	}
 	return Crn{Region: region, WorkspaceID: parts[2]}, nil
+}
+
+// validServiceName is upstream's service-name rule: one or more ASCII letters, digits, `-`, `_`.
+func validServiceName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (c Crn) String() string { return "crn:" + c.Region.Identifier() + ":" + c.WorkspaceID }

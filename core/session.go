@@ -168,6 +168,16 @@ func (r *sessionRefresher) refresh(ctx context.Context, cur *Token) (*Token, err
 		!disk.RefreshToken.Equal(cur.RefreshToken) {
 		return disk, nil
 	}
+	// From here the refresh token may reach the server, which rotates it: the exchange and
+	// the save finish even if the strategy is closed meanwhile (DESIGN 8.1), and Flush
+	// waits for them. Registered before the check, so a Close+Flush after it sees this.
+	end := beginMustFinish()
+	defer end()
+	if err := ctx.Err(); err != nil {
+		return nil, err // closed (or timed out) before anything was sent
+	}
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	t, err := r.exchange(ctx, cur)
 	if err != nil {
 		return nil, err

@@ -8,13 +8,20 @@ type AuthStrategy interface {
 	GetToken(ctx context.Context) (ServiceToken, error)
 }
 
+// Invalidator is a strategy that caches tokens (every one but AuthStrategyFn and
+// StaticTokenStrategy, which cache nothing and so have nothing to invalidate).
+type Invalidator interface {
+	// Invalidate forces a refresh if token is still the current one (after a 401), and
+	// reports whether it did.
+	Invalidate(token SecretToken) bool
+}
+
 // CachingStrategy is an AuthStrategy backed by the refresh engine.
 type CachingStrategy interface {
 	AuthStrategy
+	Invalidator
 	// TryGetToken never blocks; ok=false means the caller would have to wait.
 	TryGetToken() (tok ServiceToken, err error, ok bool)
-	// Invalidate forces a refresh if token is still the current one (after a 401).
-	Invalidate(token SecretToken) bool
 	// Close stops background work; later calls fail.
 	Close()
 }

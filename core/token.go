@@ -26,6 +26,9 @@ type Token struct {
 	DeviceInstanceID string      `json:"device_instance_id,omitempty"`
 	// FederatedFrom is the hex SHA-256 of the provider JWT an OIDC token was minted from.
 	FederatedFrom string `json:"federated_from,omitempty"`
+	// StoreScope names the credential a store saved the token for (see StoreScope); a
+	// token loaded for another scope, or without one, is a miss. Not upstream's.
+	StoreScope string `json:"store_scope,omitempty"`
 }
 
 // UnmarshalJSON enforces the required fields, so that "{}" is a decode error rather than
@@ -171,7 +174,10 @@ type claims struct {
 	iss *url.URL
 }
 
-// decodeClaims splits, base64url-decodes and parses the JWT payload. It never panics.
+// decodeClaims splits, base64url-decodes and parses the JWT payload. As upstream, the claims
+// decode all or nothing: iss (a URL), sub and workspace (a workspace id; a legacy "ws:" prefix
+// is dropped) are required, so a token missing one is INVALID_TOKEN for every accessor. It
+// never panics.
 func decodeClaims(jwt string) (*claims, error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
@@ -185,37 +191,39 @@ func decodeClaims(jwt string) (*claims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, NewInvalidTokenError("failed to decode JWT claims: " + jsonErrorSummary(err))
 	}
-	if c.Iss != nil {
-		u, err := parseAbsoluteURL(*c.Iss)
-		if err != nil {
-			return nil, NewInvalidTokenError("iss claim is not a valid URL: " + err.Error())
-		}
-		c.iss = u
+	switch {
+	case c.Iss == nil:
+		return nil, NewInvalidTokenError("JWT has no iss claim")
+	case c.Sub == nil:
+		return nil, NewInvalidTokenError("JWT has no sub claim")
+	case c.Workspace == nil:
+		return nil, NewInvalidTokenError("JWT has no workspace claim")
 	}
+	ws := strings.TrimPrefix(*c.Workspace, legacyWorkspacePrefix)
+	if !ValidWorkspaceID(ws) {
+		// The claim is not quoted: it is server data of unknown content.
+		return nil, NewInvalidTokenError("workspace claim is not a valid workspace ID")
+	}
+	c.Workspace = &ws
+	u, err := parseAbsoluteURL(*c.Iss)
+	if err != nil {
+		return nil, NewInvalidTokenError("iss claim is not a valid URL: " + err.Error())
+	}
+	c.iss = u
 	return &c, nil
 }
 
+// legacyWorkspacePrefix marks workspace claims of older CTS releases ("ws:<id>").
+const legacyWorkspacePrefix = "ws:"
+
 func (c *claims) issuer() (*url.URL, error) {
-	if c.iss == nil {
-		return nil, NewInvalidTokenError("JWT has no iss claim")
-	}
 	u := *c.iss
 	return &u, nil
 }
 
-func (c *claims) subject() (string, error) {
-	if c.Sub == nil {
-		return "", NewInvalidTokenError("JWT has no sub claim")
-	}
-	return *c.Sub, nil
-}
+func (c *claims) subject() (string, error) { return *c.Sub, nil }
 
-func (c *claims) workspaceID() (string, error) {
-	if c.Workspace == nil {
-		return "", NewInvalidTokenError("JWT has no workspace claim")
-	}
-	return *c.Workspace, nil
-}
+func (c *claims) workspaceID() (string, error) { return *c.Workspace, nil }
 
 // numericClaim reads a NumericDate claim, ignoring values of other types.
 func numericClaim(raw json.RawMessage) (uint64, bool) {

@@ -50,9 +50,11 @@
  * fork     The library must not be used across fork(): in a child process every function
  *          returns SA_E_FORKED at once. Load it after forking (gunicorn preload_app, Puma
  *          preload_app!, multiprocessing's fork start method).
- * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH and
- *          CS_TOKEN_STORE are read with getenv() when a strategy is built, so values the host
- *          sets after loading the library are honoured.
+ * Env      CS_CTS_HOST, CS_CLIENT_ACCESS_KEY, CS_WORKSPACE_CRN, CS_CONFIG_PATH,
+ *          CS_TOKEN_STORE, the proxy settings HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower
+ *          case; loopback is never proxied) and the extra trusted certificates SSL_CERT_FILE
+ *          and SSL_CERT_DIR (added to the system's) are read with getenv() when a strategy is
+ *          built, so values the host sets after loading the library are honoured.
  * Runtime  The library contains a Go runtime: it starts when the library is loaded, cannot
  *          be unloaded (dlclose is a no-op), and a process must not load a second Go-built
  *          shared library.
@@ -137,8 +139,11 @@ SA_API const char *sa_build_info(void);
 SA_API const char *sa_last_error_code(void);
 /* The one-line message of the last failure on this thread, or NULL. Same lifetime. */
 SA_API const char *sa_last_error_message(void);
-/* {"type","message","help"?,"url"?, ...payload} of the last failure on this thread, or NULL.
-   Same lifetime. WORKSPACE_MISMATCH carries "expected" and "actual". */
+/* {"type","message","help"?,"url"?,"retryable", ...payload} of the last failure on this
+   thread, or NULL. Same lifetime. "retryable" (bool) says whether trying again may succeed
+   (REQUEST_ERROR, SERVER_ERROR, STORE_ERROR, INTERNAL_ERROR, CUSTOM, TIMEOUT; docs/errors.md).
+   WORKSPACE_MISMATCH carries "expected" and "actual". Text a server sent is kept to one line
+   with any secret of the request masked. */
 SA_API const char *sa_last_error_json(void);
 /* The status of the last call on this thread (SA_OK after a success). */
 SA_API sa_status sa_last_error_status(void);
@@ -175,8 +180,9 @@ SA_API sa_status sa_set_host_language(const char *name);
    CS_WORKSPACE_CRN) beats a device session in the profile directory; with neither, SA_E_AUTH
    with NOT_AUTHENTICATED. CS_TOKEN_STORE selects a store when options name none. */
 SA_API sa_status sa_auto_strategy_detect(sa_strategy *out, const char *options_json);
-/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"). Errors: INVALID_CRN,
-   INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
+/* An access key bound to workspace_crn ("crn:<region>:<workspace-id>"; the region is one of
+   upstream's eight, listed in INVALID_CRN's help and docs/errors.md, and nothing is sent for
+   any other). Errors: INVALID_CRN, INVALID_ACCESS_KEY, INVALID_URL (bad CS_CTS_HOST). */
 SA_API sa_status sa_access_key_strategy_new(sa_strategy *out, const char *workspace_crn,
                                             const char *access_key, const char *options_json);
 /* The device session saved by a device-code login, refreshed with its rotating refresh token
@@ -186,7 +192,8 @@ SA_API sa_status sa_device_session_strategy_from_profile(sa_strategy *out, const
    SA_E_INVALID_ARG. */
 SA_API sa_status sa_static_token_strategy_new(sa_strategy *out, const char *token);
 /* AuthStrategyFn: fn is asked for a token on every sa_get_token (no caching); concurrent
-   callers share one request. On failure of this call destroy is NOT called. */
+   callers share one request. A request resolved with len 0 is the hook's failure
+   (SA_E_CALLBACK), never an empty token. On failure of this call destroy is NOT called. */
 SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                     sa_destroy_fn destroy);
 /* sa_strategy_fn_new with options_json: "timeoutMs" bounds each call of fn (default 30000)
@@ -194,18 +201,26 @@ SA_API sa_status sa_strategy_fn_new(sa_strategy *out, sa_get_token_fn fn, void *
 SA_API sa_status sa_strategy_fn_new_ex(sa_strategy *out, sa_get_token_fn fn, void *user_data,
                                        sa_destroy_fn destroy, const char *options_json);
 /* OidcFederationStrategy: provider is asked for the caller's OIDC JWT on every call; each
-   distinct JWT is exchanged once and its token cached and refreshed. */
+   distinct JWT is exchanged once and its token cached and refreshed. As upstream, an empty
+   JWT (len 0) is sent like any other, and the server's answer is the error (SA_E_AUTH,
+   usually SERVER_ERROR). */
 SA_API sa_status sa_oidc_federation_strategy_new(sa_strategy *out, const char *workspace_crn,
                                                  sa_get_token_fn provider, void *user_data,
                                                  sa_destroy_fn destroy, const char *options_json);
-/* Frees the strategy: waiting calls end with SA_E_CANCELLED, and a call racing the free gets
-   SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the hook is no longer
-   running. An OIDC strategy's refreshes stop: a refresh in flight is cancelled, and its
-   answer is neither installed nor saved to the store. Never waits for a hook. Accepts 0
-   and stale handles. */
+/* Frees the strategy and returns at once: waiting calls end with SA_E_CANCELLED, and a call
+   racing the free gets SA_E_INVALID_HANDLE or SA_E_CANCELLED; its hook's destroy runs once the
+   hook is no longer running. Never waits for a hook. Accepts 0 and stale handles.
+   An OIDC or access-key strategy's refreshes stop: a refresh in flight is cancelled, and its
+   answer is neither installed nor saved to the store. A device session's refresh that may
+   already have reached the server is the exception: it finishes and saves the rotated
+   refresh token in the background (call sa_flush before exiting). */
 SA_API void sa_strategy_free(sa_strategy s);
 /* Forces a refresh if token is still the strategy's current token (after a 401), so a late
-   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. */
+   401 never throws away a newer token. *out_refreshing (may be NULL) is 1 when it did. An
+   OIDC strategy refreshes the token of the JWT that token was minted for (other JWTs' tokens
+   are untouched). AuthStrategyFn and static-token strategies cache nothing, so there is
+   nothing to invalidate: SA_OK with *out_refreshing 0 (fn is asked again on every call; a
+   static token stays what it is). */
 SA_API sa_status sa_strategy_invalidate(sa_strategy s, sa_token token, int32_t *out_refreshing);
 
 /* sa_strategy_invalidate by the bearer string itself (for hosts that keep only the string). */
@@ -215,8 +230,9 @@ SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, 
 /* ---- Tokens --------------------------------------------------------------------------- */
 
 /* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
-   timeoutMs). A cached token returns at once. Errors: SA_E_AUTH (see the error code),
-   SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
+   timeoutMs). A cached token returns at once. A new token is returned as soon as it is minted;
+   its store save follows (a slow save never makes this time out). Errors: SA_E_AUTH (see the
+   error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
 SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
 /* Never blocks: a cached token (a stale one starts a background refresh), or
    SA_E_WOULD_BLOCK when only waiting would give one; use sa_get_token_async then. */
@@ -246,12 +262,23 @@ SA_API void sa_token_free(sa_token t);
 
 /* ---- Stores --------------------------------------------------------------------------- */
 
+/* Every store is scoped per credential: a strategy's loads and saves are for its scope,
+   "access-key/<workspace id>/<key id>/<audience>" or "oidc/<workspace id>/<hex SHA-256 of the
+   JWT>" (each part percent-escaped; never secret), so strategies of different credentials
+   (another key, another audience, another JWT) sharing a store never get each other's token.
+   Built-in stores keep one token per scope. Each saved token JSON carries its scope
+   ("store_scope"); a loaded token of another scope, or without one (saved by a version before
+   scopes), is a miss: it costs one request, never a wrong token. */
+
 /* A store private to this process. */
 SA_API sa_status sa_store_memory_new(sa_store *out);
 /* A store backed by host hooks (TokenStoreFn). Load failures and invalid JSON are cache
-   misses; save failures are ignored. On failure of this call destroy is NOT called. load and
+   misses; save failures are ignored. save runs after the callers waiting for the new token
+   have it; the next refresh waits for it to complete, and sa_flush waits for it too. load and
    save are not serialised: with several strategies on one store they may run at the same
-   time, on different threads. */
+   time, on different threads. On failure of this call destroy is NOT called. A store shared
+   by several strategies keys what it keeps by sa_request_scope; one that keeps a single slot
+   is safe too, at the cost of a request whenever another credential saved last. */
 SA_API sa_status sa_store_fn_new(sa_store *out, sa_store_load_fn load, sa_store_save_fn save,
                                  void *user_data, sa_destroy_fn destroy);
 /* sa_store_fn_new with options_json: "timeoutMs" bounds each load and save (default 30000). */
@@ -259,7 +286,8 @@ SA_API sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_sto
                                     void *user_data, sa_destroy_fn destroy, const char *options_json);
 /* Opens a store by URL:
      "memory:"                          private to this process
-     "file:///absolute/path"            shared by every process on the host
+     "file:///absolute/path"            shared by every process on the host (one 0600 file,
+                                         a token per scope)
      "redis://[user:pass@]host[:port][/db]"                   one Redis server
      "rediss://..."                                           the same over TLS
      "redis+sentinel://[user:pass@]h1:26379[,h2:26379...]/master[/db]"   Sentinel
@@ -296,6 +324,11 @@ SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len)
    EXPIRED_TOKEN, ACCESS_DENIED, INVALID_GRANT, INVALID_CLIENT, MISSING_WORKSPACE_CRN,
    ALREADY_CONSUMED) carry their fixed message, as FromErrorCode rebuilds them. */
 SA_API sa_status sa_request_reject(sa_request r, const char *code, const char *message);
+/* The scope a store's load or save request is for (see Stores), while the request is
+   pending: call it from the hook, before completing req. Free *out with sa_free. Errors:
+   SA_E_INVALID_ARG (out is NULL, or req belongs to a hook other than a store's),
+   SA_E_INVALID_HANDLE (req is unknown; after it was completed or timed out it may be). */
+SA_API sa_status sa_request_scope(sa_request r, char **out, size_t *out_len);
 
 /* ---- Device-code login ---------------------------------------------------------------- */
 
@@ -320,6 +353,20 @@ SA_API void sa_device_flow_free(sa_device_flow f);
    profileDir, timeoutMs. Blocks on the network for at most timeoutMs (default 30000), then
    SA_E_TIMEOUT; never call it on an event-loop thread. */
 SA_API sa_status sa_bind_client_device(const char *options_json);
+
+/* ---- Process exit --------------------------------------------------------------------- */
+
+/* Waits until no token exchange or store save is in flight any more, in any strategy, for at
+   most timeout_ms (<= 0: does not wait, only reports). Call it before the process exits (after
+   freeing strategies): a device session whose refresh may already have reached the server
+   finishes that exchange and saves the rotated refresh token in the background even after
+   sa_strategy_free, and exiting first would lose it (the next run gets INVALID_GRANT). 5000 ms
+   is enough (the bindings use it in their exit hooks); exchanges are bounded by the refresh
+   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. A store save
+   of a just-minted access-key or OIDC token still running when its strategy is freed may be
+   cancelled (Redis, hook stores): call sa_flush before freeing to be sure it lands. Any thread,
+   but never from inside a hook (a hook's own save would be waited for). */
+SA_API sa_status sa_flush(int32_t timeout_ms);
 
 /* ---- Memory --------------------------------------------------------------------------- */
 

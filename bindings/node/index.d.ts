@@ -18,6 +18,8 @@ export type Result<T, F = AuthFailure> = { data: T; failure?: never } | { data?:
  */
 export declare class AuthError extends Error {
   readonly code: StackAuthErrorCode;
+  /** Beyond upstream: whether trying again may succeed (the library's rule; docs/errors.md). */
+  retryable: boolean;
   help?: string;
   url?: string;
 }
@@ -34,6 +36,8 @@ interface FailureBase {
   code: StackAuthErrorCode;
   /** A live `Error` with `.message` and `.code` (and `.help` / `.url` when present). */
   error: AuthError;
+  /** Beyond upstream: whether trying again may succeed (REQUEST_ERROR, SERVER_ERROR, TIMEOUT, ...). */
+  retryable: boolean;
   /** Actionable guidance, when the error carries it. */
   help?: string;
   /** A URL with more detail, when the error carries it. */
@@ -126,10 +130,16 @@ export interface AuthResult {
  * store, an HTTP-only cookie). `load` resolving `null`/`undefined` means nothing is stored.
  * A throwing or rejecting `load` is a cache miss and a failing `save` is ignored (both are
  * logged with `console.warn`, as upstream).
+ *
+ * Beyond upstream: every store is scoped per credential. `load` and `save` get the scope as
+ * an extra argument, a non-secret string naming the workspace, the key id or JWT digest and
+ * the audience (`access-key/<workspace>/<key id>/<audience>`, `oidc/<workspace>/<sha256>`):
+ * a store shared by several strategies keys what it keeps by it. A store that ignores it is
+ * safe too: a token saved for another scope (or with none) is a miss, costing one request.
  */
 export interface TokenStore {
-  load(): Promise<string | null | undefined> | string | null | undefined;
-  save(json: string): Promise<void> | void;
+  load(scope: string): Promise<string | null | undefined> | string | null | undefined;
+  save(json: string, scope: string): Promise<void> | void;
 }
 
 /** Options shared by the strategies that talk to CTS. Beyond upstream (Node entry). */
@@ -182,11 +192,15 @@ declare abstract class Strategy implements AuthStrategy {
   /**
    * Beyond upstream: after a 401 with `token`, forces a refresh if it is still the current
    * token (a late 401 never throws away a newer one). `{ data: true }` when a refresh started.
+   * An OIDC strategy refreshes the token of the JWT it was minted for; `AuthStrategyFn` and
+   * static strategies cache nothing, so it is `{ data: false }`.
    */
   invalidate(token: string): Result<boolean, AuthFailure>;
   /**
    * Beyond upstream: frees the native strategy now (it is also freed when garbage-collected).
    * Pending `getToken()` calls end with `CANCELLED`; later ones fail with `INVALID_HANDLE`.
+   * A device session's refresh already sent still completes and is saved; the process stays
+   * alive (at most 5 s) until it is.
    */
   close(): void;
   /** The same as `close()` (the name of upstream's wasm-bindgen objects). */
@@ -250,8 +264,8 @@ export declare class OidcFederationStrategy extends Strategy {
   static createWithStore(
     workspaceCrn: string,
     getJwt: () => Promise<string> | string,
-    loadToken: () => Promise<string | null | undefined> | string | null | undefined,
-    saveToken: (json: string) => Promise<void> | void,
+    loadToken: (scope: string) => Promise<string | null | undefined> | string | null | undefined,
+    saveToken: (json: string, scope: string) => Promise<void> | void,
     baseUrl?: string | undefined | null,
   ): Result<OidcFederationStrategy, AuthFailure>;
 }

@@ -26,6 +26,29 @@ function N() {
 
 const kCreate = Symbol('stack-auth.create');
 
+// ---- a rotated refresh token is saved before the process ends (DESIGN 8.1) ---------------
+
+// A device session's refresh the server may already have performed is never cancelled by
+// close() or the GC: the library finishes and saves it in the background. While one (or a
+// store save) is in flight, a native flush on a helper thread keeps the event loop alive, at
+// most EXIT_FLUSH_MS. process.exit() skips this: let the process end by itself.
+const EXIT_FLUSH_MS = 5000;
+let flushing = false;
+let flushGaveUp = false;
+
+function keepAliveUntilSaved() {
+  if (flushing || native === null || !native.flushPending()) return;
+  flushing = true;
+  native.flush(EXIT_FLUSH_MS, (status) => {
+    flushing = false;
+    if (status !== 0) flushGaveUp = true; // beforeExit must not start it again and again
+  });
+}
+
+process.on('beforeExit', () => {
+  if (!flushGaveUp) keepAliveUntilSaved();
+});
+
 // ---- errors ----------------------------------------------------------------------------
 
 // Every code a failure can carry (upstream's, plus this library's own).
@@ -78,7 +101,7 @@ class AuthError extends Error {
 }
 Object.defineProperty(AuthError.prototype, 'name', { value: 'AuthError', configurable: true, writable: true });
 
-// [status, errorJson] from the addon -> { failure: { ...payload, type, error, help?, url? } }
+// [status, errorJson] from the addon -> { failure: { ...payload, type, error, retryable, help?, url? } }
 function failure(status, json) {
   let env = null;
   try {
@@ -89,10 +112,12 @@ function failure(status, json) {
   if (env === null || typeof env !== 'object' || typeof env.type !== 'string') {
     env = { type: STATUS_CODES[status] || 'INTERNAL_ERROR', message: `libstack_auth failed with status ${status}` };
   }
-  const { type, message, help, url, ...payload } = env;
+  const { type, message, help, url, retryable, ...payload } = env;
   const error = new AuthError(typeof message === 'string' ? message : type, type);
+  // The library decides what is retryable; the binding only carries it.
+  error.retryable = retryable === true;
   // Payload first, so the fixed keys win a collision (as upstream's index.js does).
-  const f = { ...payload, type: upstreamType(type), code: type, error };
+  const f = { ...payload, type: upstreamType(type), code: type, error, retryable: error.retryable };
   if (help !== undefined) {
     error.help = help;
     f.help = help;
@@ -258,10 +283,15 @@ class Strategy {
     return unwrap(r) || { data: r };
   }
 
-  /** Frees the native strategy now: pending getToken() calls end with a CANCELLED failure. */
+  /**
+   * Frees the native strategy now: pending getToken() calls end with a CANCELLED failure. A
+   * device session's refresh already sent still completes and is saved; the process stays
+   * alive (≤ 5 s) until it is.
+   */
   close() {
     N().strategyFree(this.#box);
     this.#last = undefined;
+    keepAliveUntilSaved();
   }
 
   /** The same as close() (the name wasm-bindgen objects of upstream's wasm build use). */
@@ -351,7 +381,7 @@ class OidcFederationStrategy extends Strategy {
     if (typeof loadToken !== 'function' || typeof saveToken !== 'function') {
       throw new TypeError('loadToken and saveToken must be functions');
     }
-    const store = { load: () => loadToken(), save: (json) => saveToken(json) };
+    const store = { load: (scope) => loadToken(scope), save: (json, scope) => saveToken(json, scope) };
     return OidcFederationStrategy.create(workspaceCrn, getJwt, { baseUrl: baseUrl ?? undefined, store });
   }
 }
@@ -415,7 +445,12 @@ class InMemoryTokenStore extends NativeTokenStore {
   }
 }
 
-/** A token store backed by your `load()` / `save(json)` (sync or async). */
+/**
+ * A token store backed by your `load()` / `save(json)` (sync or async). Every store is scoped
+ * per credential: they are called as `load(scope)` / `save(json, scope)`, with a non-secret
+ * scope string (workspace, key id or JWT digest, audience) to key what they keep by; callbacks
+ * that keep one slot may ignore it (a token saved for another scope is a miss).
+ */
 class TokenStoreFn extends NativeTokenStore {
   static create(store, options) {
     if (store === null || (typeof store !== 'object' && typeof store !== 'function')) {
@@ -514,10 +549,12 @@ function resolveHook(kind, req, v) {
 
 function settleHook(kind, req, v, target) {
   if (kind === H_TOKEN) {
-    if (typeof v === 'string' && v.length > 0) resolveHook(kind, req, v);
-    else if (typeof v !== 'string' && target !== undefined && target[kCauses] !== undefined) {
+    // An empty string goes to the library, which decides: an AuthStrategyFn's empty token is
+    // a failure, an OIDC provider's empty JWT is sent (as upstream does).
+    if (typeof v === 'string') resolveHook(kind, req, v);
+    else if (target !== undefined && target[kCauses] !== undefined) {
       native.requestReject(req, 'SERVER_ERROR', 'getJwt callback did not return a string');
-    } else native.requestReject(req, 'CUSTOM', `the token callback must return a non-empty string, got ${v === '' ? 'an empty string' : typeof v}`);
+    } else native.requestReject(req, 'CUSTOM', `the token callback must return a string, got ${typeof v}`);
   } else if (kind === H_LOAD) {
     if (v === null || v === undefined) native.requestResolve(req, null);
     else if (typeof v === 'string') resolveHook(kind, req, v);
@@ -527,16 +564,18 @@ function settleHook(kind, req, v, target) {
   }
 }
 
-// (kind, target, arg, req): target is the JS function (H_TOKEN) or the store object.
+// (kind, target, arg, req, scope): target is the JS function (H_TOKEN) or the store object;
+// a store's load and save get the credential scope as an extra argument (load(scope),
+// save(json, scope)), which upstream-shaped callbacks ignore.
 // Whatever the callback does (return, throw, resolve, reject, never settle), the request is
 // completed at most once, and a failure never becomes a token.
-function dispatch(kind, target, arg, req) {
+function dispatch(kind, target, arg, req, scope) {
   try {
     let r;
     try {
       if (kind === H_TOKEN) r = target();
-      else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load() : null;
-      else r = typeof target.save === 'function' ? target.save(arg) : undefined;
+      else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load(scope) : null;
+      else r = typeof target.save === 'function' ? target.save(arg, scope) : undefined;
     } catch (e) {
       rejectHook(kind, req, e, target);
       return;

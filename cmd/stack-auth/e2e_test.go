@@ -352,13 +352,13 @@ func TestServe(t *testing.T) {
 	if err := json.Unmarshal([]byte(first), &start); err != nil {
 		t.Fatalf("first stdout line is not the JSON start line: %v", err)
 	}
-	for _, k := range []string{"url", "workspaceCrn", "accessKey", "zerokmsUrl"} {
+	for _, k := range []string{"url", "workspaceCrn", "accessKey", "zerokmsUrl", "addr"} {
 		if start[k] == "" {
 			t.Errorf("start line: %q missing", k)
 		}
 	}
-	if len(start) != 4 {
-		t.Errorf("start line has %d keys, want 4", len(start))
+	if len(start) != 5 {
+		t.Errorf("start line has %d keys, want 5", len(start))
 	}
 	if !strings.HasPrefix(start["url"], "http://127.0.0.1:") {
 		t.Errorf("url %q is not on 127.0.0.1", start["url"])

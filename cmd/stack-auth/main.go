@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	stackauth "github.com/stackauth/stack-auth/core"
 )
 
 func main() {
@@ -24,5 +26,15 @@ func main() {
 	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
+	// A refresh the server may already have performed (a rotated refresh token) is saved
+	// before the process ends, for a few seconds at most (DESIGN 8.1).
+	flushSaves()
 	os.Exit(code)
+}
+
+// flushSaves waits, at most stackauth.FlushTimeout, for exchanges and store saves in flight.
+func flushSaves() {
+	ctx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
+	defer cancel()
+	_ = stackauth.Flush(ctx)
 }

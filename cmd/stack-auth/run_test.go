@@ -59,6 +59,8 @@ func TestRunUsage(t *testing.T) {
 		{args: []string{"login", "--region"}, code: 2, stderr: "flag needs an argument"},
 		{args: []string{"token", "extra"}, code: 2, stderr: `unexpected argument "extra"`},
 		{args: []string{"serve", "--token-ttl", "soon"}, code: 2, stderr: "invalid value"},
+		{args: []string{"serve", "--addr", "127.0.0.1:0", "--region", "ap-northeast-1.aws"}, code: 1, stderr: "INVALID_REGION"},
+		{args: []string{"login", "--region", "ap-northeast-1.aws"}, code: 1, stderr: "ca-central-1.aws"},
 		{args: []string{"status", "-h"}, code: 0, stdout: "--json"},
 		{args: []string{"logout", "--help"}, code: 0, stdout: "Usage: stack-auth logout"},
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
@@ -12,12 +14,16 @@ import (
 
 var serveCommand = &command{
 	name:     "serve",
-	synopsis: "[--addr A] [--token-ttl D] [--device-code-ttl D] [--poll-interval D] [--auto-approve] [--region R]",
+	synopsis: "[--addr A] [--token-ttl D] [--device-code-ttl D] [--poll-interval D] [--auto-approve] [--region R] [--tls-name N --tls-cert-out F]",
 	summary:  "Run a local emulator of the CipherStash token service",
 	about: `Runs the emulator: an in-memory CipherStash token service and ZeroKMS on a loopback
 address, speaking the real wire protocol. When it is ready it prints one JSON line,
-{"url","workspaceCrn","accessKey","zerokmsUrl"}, on stdout; logs go to stderr. It serves
-until interrupted (Ctrl-C or SIGTERM), then exits 0.
+{"url","workspaceCrn","accessKey","zerokmsUrl","addr"}, on stdout; logs go to stderr. It
+serves until interrupted (Ctrl-C or SIGTERM), then exits 0.
+
+With --tls-name it serves HTTPS with a fresh self-signed certificate for that name, written
+to --tls-cert-out (PEM, for SSL_CERT_FILE), and its url is https://<name>/: reach it through
+a proxy that connects to addr (tests of HTTPS_PROXY and SSL_CERT_FILE).
 
 Point the clients at it:  CS_CTS_HOST=<url> stack-auth login --no-browser`,
 	setup: func(fs *flag.FlagSet, _ *app) func(context.Context, *app) error {
@@ -27,6 +33,8 @@ Point the clients at it:  CS_CTS_HOST=<url> stack-auth login --no-browser`,
 		pollInterval := fs.Duration("poll-interval", 5*time.Second, "device-code polling interval; polling sooner answers slow_down (0 turns slow_down off)")
 		autoApprove := fs.Bool("auto-approve", false, "approve every device code as soon as it is issued")
 		region := fs.String("region", defaultRegion, "region `R` of the emulated workspaces")
+		tlsName := fs.String("tls-name", "", "serve HTTPS with a self-signed certificate for host `N`; url is https://N/")
+		tlsCertOut := fs.String("tls-cert-out", "", "with --tls-name: write the certificate (PEM) to `file`")
 		return func(ctx context.Context, a *app) error {
 			// The emulator takes any string; a region the clients cannot parse would only
 			// fail later, on their side.
@@ -43,6 +51,19 @@ Point the clients at it:  CS_CTS_HOST=<url> stack-auth login --no-browser`,
 			}
 			if cfg.PollInterval <= 0 {
 				cfg.PollInterval = -1 // the emulator's "off"; its 0 means "default"
+			}
+			if (*tlsName == "") != (*tlsCertOut == "") {
+				return errors.New("--tls-name and --tls-cert-out go together")
+			}
+			if *tlsName != "" {
+				tlsCfg, certPEM, err := emulator.SelfSignedTLS(*tlsName)
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(*tlsCertOut, certPEM, 0o644); err != nil {
+					return err
+				}
+				cfg.TLS, cfg.PublicURL = tlsCfg, "https://"+*tlsName+"/"
 			}
 			err := emulator.Run(ctx, cfg, a.stdout, a.stderr)
 			if err != nil && ctx.Err() != nil {

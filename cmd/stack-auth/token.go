@@ -100,7 +100,10 @@ func printToken(ctx context.Context, a *app, asJSON bool, storeURL string, timeo
 	if err != nil {
 		return err
 	}
-	defer strategy.Close()
+	defer func() {
+		flushSaves() // the token's save to a shared store follows GetToken; Close would cancel it
+		strategy.Close()
+	}()
 	if storeURL != "" && strategy.Source != stackauth.SourceAccessKey {
 		// A device session keeps its token in the profile's auth.json instead.
 		fmt.Fprintln(a.stderr, "warning: --store only applies to access keys; ignored for a device session")

@@ -207,7 +207,7 @@ func TestRunPrintsOneStartLineAndStopsWithTheContext(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the start line: %v", err)
 	}
-	if !regexp.MustCompile(`\A\{"url":"http://127\.0\.0\.1:\d+/","workspaceCrn":"crn:ap-southeast-2\.aws:[A-Z2-7]{16}","accessKey":"CSAK[^"]+","zerokmsUrl":"http://127\.0\.0\.1:\d+/zerokms/"\}\n\z`).MatchString(line) {
+	if !regexp.MustCompile(`\A\{"url":"http://127\.0\.0\.1:\d+/","workspaceCrn":"crn:ap-southeast-2\.aws:[A-Z2-7]{16}","accessKey":"CSAK[^"]+","zerokmsUrl":"http://127\.0\.0\.1:\d+/zerokms/","addr":"127\.0\.0\.1:\d+"\}\n\z`).MatchString(line) {
 		t.Fatalf("start line %q", line)
 	}
 	var sl StartLine

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
@@ -37,6 +38,11 @@ type Config struct {
 	// AllowNonLoopback lets Start listen on a non-loopback address. Off by default because
 	// the emulator gives valid tokens to anyone who can reach it.
 	AllowNonLoopback bool
+	// TLS, when set, serves HTTPS with it (see SelfSignedTLS); URL is then https://.
+	TLS *tls.Config
+	// PublicURL is the URL it advertises (URL, tokens' iss) when clients reach it by
+	// another name, e.g. through a proxy; default http(s)://<address>/.
+	PublicURL string
 }
 
 const (
@@ -70,6 +76,8 @@ type Server struct {
 	mu               sync.Mutex
 	baseURL          string // "" until Start or SetBaseURL; then requests' Host is used
 	allowNonLoopback bool
+	tlsConfig        *tls.Config
+	publicURL        string
 	addr             string
 	httpServer       *http.Server
 	serveErr         chan error
@@ -119,6 +127,8 @@ func New(cfg Config) (*Server, error) {
 		done:             make(chan struct{}),
 		addr:             cfg.Addr,
 		allowNonLoopback: cfg.AllowNonLoopback,
+		tlsConfig:        cfg.TLS,
+		publicURL:        cfg.PublicURL,
 		tokenTTL:         cfg.TokenTTL,
 		deviceCodeTTL:    cfg.DeviceCodeTTL,
 		pollInterval:     cfg.PollInterval,
@@ -179,6 +189,13 @@ func (s *Server) Start() error {
 	}
 	s.addr = ln.Addr().String()
 	s.baseURL = "http://" + s.addr + "/"
+	if s.tlsConfig != nil {
+		ln = tls.NewListener(ln, s.tlsConfig.Clone())
+		s.baseURL = "https://" + s.addr + "/"
+	}
+	if s.publicURL != "" {
+		s.baseURL = strings.TrimSuffix(s.publicURL, "/") + "/"
+	}
 	s.httpServer = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -263,6 +280,13 @@ func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.baseURL
+}
+
+// Addr is the address the server listens on (host:port), even after SetBaseURL.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
 }
 
 // ZeroKMSURL is the ZeroKMS base URL handed out in the services claim (trailing slash).

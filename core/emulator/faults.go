@@ -17,6 +17,8 @@ import (
 // Fault makes the next Count requests to Path (0 = every request until ClearFaults) misbehave:
 // wait Delay first (given up if the client disconnects or the server closes), then either
 // reset the connection (Reset), or answer Status with Body, or, with Status 0, serve normally.
+// DelayAfter (Status 0 only) serves the request for real at once and holds the answer back:
+// what a client sees when the server acted on its request but the answer was slow to come.
 type Fault struct {
 	Path        string        // e.g. "/api/authorise", "/zerokms/create-client"
 	Status      int           // 0 = no canned response (a pure delay)
@@ -26,19 +28,21 @@ type Fault struct {
 	Delay       time.Duration // wait before acting
 	Count       int           // how many requests it applies to; 0 = until cleared
 	Reset       bool          // close the TCP connection with an RST, no response
+	DelayAfter  time.Duration // with Status 0: serve at once, then wait before answering
 }
 
 // faultJSON is the /_emulator/faults wire shape of a Fault.
 type faultJSON struct {
-	Path        string `json:"path"`
-	Status      int    `json:"status,omitempty"`
-	Body        string `json:"body,omitempty"`
-	ContentType string `json:"contentType,omitempty"`
-	NoBody      bool   `json:"noBody,omitempty"`
-	DelayMs     int64  `json:"delayMs,omitempty"`
-	Count       int    `json:"count,omitempty"`
-	Reset       bool   `json:"reset,omitempty"`
-	Remaining   int    `json:"remaining,omitempty"` // output only: uses left when Count > 0
+	Path         string `json:"path"`
+	Status       int    `json:"status,omitempty"`
+	Body         string `json:"body,omitempty"`
+	ContentType  string `json:"contentType,omitempty"`
+	NoBody       bool   `json:"noBody,omitempty"`
+	DelayMs      int64  `json:"delayMs,omitempty"`
+	Count        int    `json:"count,omitempty"`
+	Reset        bool   `json:"reset,omitempty"`
+	DelayAfterMs int64  `json:"delayAfterMs,omitempty"`
+	Remaining    int    `json:"remaining,omitempty"` // output only: uses left when Count > 0
 }
 
 type faultState struct {
@@ -52,8 +56,10 @@ func (f Fault) validate() error {
 		return errors.New("path must start with / and not be a control path")
 	case f.Status != 0 && (f.Status < 200 || f.Status > 599):
 		return errors.New("status must be 0 or 200-599")
-	case f.Delay < 0 || f.Count < 0:
-		return errors.New("delayMs and count must not be negative")
+	case f.Delay < 0 || f.Count < 0 || f.DelayAfter < 0:
+		return errors.New("delayMs, delayAfterMs and count must not be negative")
+	case f.DelayAfter > 0 && (f.Status != 0 || f.Reset):
+		return errors.New("delayAfterMs needs status 0 and no reset (the real answer is held back)")
 	}
 	return nil
 }
@@ -130,6 +136,9 @@ func (s *Server) applyFault(raw http.ResponseWriter, sw *statusWriter, r *http.R
 		record()
 		resetConnection(raw)
 		return true
+	case f.Status == 0 && f.DelayAfter > 0:
+		s.serveHeldBack(sw, r, f.DelayAfter)
+		return true
 	case f.Status == 0:
 		return false
 	}
@@ -150,6 +159,51 @@ func (s *Server) applyFault(raw http.ResponseWriter, sw *statusWriter, r *http.R
 	sw.WriteHeader(f.Status)
 	_, _ = sw.Write([]byte(body))
 	return true
+}
+
+// serveHeldBack runs the real handler into a buffer (so the request takes effect, and is
+// logged with its status, even if the client leaves), then waits before sending the answer.
+func (s *Server) serveHeldBack(sw *statusWriter, r *http.Request, d time.Duration) {
+	held := &heldWriter{header: http.Header{}}
+	s.router.ServeHTTP(held, r)
+	if held.status == 0 {
+		held.status = http.StatusOK
+	}
+	sw.status = held.status
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	case <-s.done:
+		return
+	}
+	for k, v := range held.header {
+		sw.Header()[k] = v
+	}
+	sw.ResponseWriter.WriteHeader(held.status)
+	_, _ = sw.ResponseWriter.Write(held.body.Bytes())
+}
+
+// heldWriter buffers a handler's answer.
+type heldWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *heldWriter) Header() http.Header { return w.header }
+func (w *heldWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+func (w *heldWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
 }
 
 // resetConnection closes the client's TCP connection with an RST (SO_LINGER 0) instead of a
@@ -198,7 +252,7 @@ func (s *Server) listFaults() []faultJSON {
 func toFaultJSON(f Fault) faultJSON {
 	return faultJSON{
 		Path: f.Path, Status: f.Status, Body: f.Body, ContentType: f.ContentType, NoBody: f.NoBody,
-		DelayMs: f.Delay.Milliseconds(), Count: f.Count, Reset: f.Reset,
+		DelayMs: f.Delay.Milliseconds(), Count: f.Count, Reset: f.Reset, DelayAfterMs: f.DelayAfter.Milliseconds(),
 	}
 }
 
@@ -206,5 +260,6 @@ func (fj faultJSON) fault() Fault {
 	return Fault{
 		Path: fj.Path, Status: fj.Status, Body: fj.Body, ContentType: fj.ContentType, NoBody: fj.NoBody,
 		Delay: time.Duration(fj.DelayMs) * time.Millisecond, Count: fj.Count, Reset: fj.Reset,
+		DelayAfter: time.Duration(fj.DelayAfterMs) * time.Millisecond,
 	}
 }

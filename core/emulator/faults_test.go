@@ -157,3 +157,38 @@ func TestFaultControlAPI(t *testing.T) {
 		t.Errorf("control requests logged: %d", n)
 	}
 }
+
+// delayAfter serves the request for real at once and holds the answer back: a client that
+// gives up meanwhile has still had its request processed (a refresh token rotated, say).
+func TestFaultDelayAfterServesThenHoldsTheAnswer(t *testing.T) {
+	s := start(t, Config{})
+	done := finished(s)
+	wantStatus(t, postJSON(t, s.URL()+"_emulator/faults", `{"path":"/api/authorise","delayAfterMs":60000,"count":1}`), 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL()+"api/authorise",
+		strings.NewReader(mustJSON(t, map[string]string{"accessKey": s.AccessKey()})))
+	req.Header.Set("Content-Type", "application/json")
+	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("client error = %v, want its deadline (the answer is held back)", err)
+	}
+	select {
+	case r := <-done:
+		if r.Status != 200 || r.Path != "/api/authorise" {
+			t.Errorf("logged %+v, want the request processed (200)", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server kept waiting after the client left")
+	}
+
+	s.InjectFault(Fault{Path: "/api/authorise", DelayAfter: 150 * time.Millisecond, Count: 1})
+	began := time.Now()
+	r := authoriseRaw(t, s, s.AccessKey())
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), `"accessToken"`) {
+		t.Errorf("held answer is not the real one")
+	}
+	if took := time.Since(began); took < 150*time.Millisecond {
+		t.Errorf("held answer came after %v", took)
+	}
+}

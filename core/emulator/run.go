@@ -17,6 +17,7 @@ type StartLine struct {
 	WorkspaceCRN string `json:"workspaceCrn"`
 	AccessKey    string `json:"accessKey"`
 	ZeroKMSURL   string `json:"zerokmsUrl"`
+	Addr         string `json:"addr"` // where it listens (differs from URL's host with PublicURL)
 }
 
 // Run starts an emulator, prints one StartLine JSON line to stdout, logs to stderr (unless
@@ -34,7 +35,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	line, err := json.Marshal(StartLine{
-		URL: s.URL(), WorkspaceCRN: s.WorkspaceCRN(), AccessKey: s.AccessKey(), ZeroKMSURL: s.ZeroKMSURL(),
+		URL: s.URL(), WorkspaceCRN: s.WorkspaceCRN(), AccessKey: s.AccessKey(), ZeroKMSURL: s.ZeroKMSURL(), Addr: s.Addr(),
 	})
 	if err == nil {
 		_, err = fmt.Fprintf(stdout, "%s\n", line)

@@ -32,8 +32,10 @@ int main(void) {
 
 	sa_token token;
 	if (sa_get_token(&token, strategy, 10000) != SA_OK) {
+		int rc = fail("get_token"); /* before sa_flush, which clears this thread's error */
 		sa_strategy_free(strategy);
-		return fail("get_token");
+		sa_flush(5000); /* a refresh already sent is saved before the process exits */
+		return rc;
 	}
 	char *json;
 	size_t len;
@@ -46,5 +48,6 @@ int main(void) {
 	}
 	sa_token_free(token);
 	sa_strategy_free(strategy);
+	sa_flush(5000);
 	return 0;
 }

@@ -37,12 +37,14 @@
 	X(store_free)                                                                                  \
 	X(request_resolve)                                                                             \
 	X(request_reject)                                                                              \
+	X(request_scope)                                                                               \
 	X(device_code_begin)                                                                           \
 	X(device_flow_json)                                                                            \
 	X(device_flow_open_browser)                                                                    \
 	X(device_code_poll)                                                                            \
 	X(device_flow_free)                                                                            \
 	X(bind_client_device)                                                                          \
+	X(flush)                                                                                       \
 	X(debug_panic)
 
 #define SA_CHECK_ONE(name)                                                                         \

@@ -124,6 +124,23 @@ static int emu_fault(const char *path, int status, int delay_ms, int count) {
 	return emu_http("POST", "/_emulator/faults", body, NULL);
 }
 
+/* A fault answering status with body (sent verbatim) for the next count requests to path. */
+static int emu_fault_body(const char *path, int status, const char *body, int count) {
+	size_t n = strlen(body), cap = 2 * n + strlen(path) + 128;
+	char *req = malloc(cap), *w = req;
+	w += sprintf(w, "{\"path\":\"%s\",\"status\":%d,\"count\":%d,\"body\":\"", path, status, count);
+	for (const char *p = body; *p; p++) {
+		if (*p == '"' || *p == '\\') *w++ = '\\', *w++ = *p;
+		else if (*p == '\n') *w++ = '\\', *w++ = 'n';
+		else if (*p == '\r') *w++ = '\\', *w++ = 'r';
+		else *w++ = *p;
+	}
+	strcpy(w, "\"}");
+	int st = emu_http("POST", "/_emulator/faults", req, NULL);
+	free(req);
+	return st;
+}
+
 static int emu_token_ttl(int secs) {
 	char body[128];
 	snprintf(body, sizeof body, "{\"tokenTtlSecs\":%d}", secs);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -295,6 +296,7 @@ static void test_auto_env(void) {
 	setenv("CS_TOKEN_STORE", url, 1);
 	CHECK_OK(sa_auto_strategy_detect(&s, opts));
 	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	struct stat sb;
 	CHECK(stat(path, &sb) == 0);
 	sa_token_free(t);
@@ -1024,6 +1026,55 @@ static void test_oidc(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* sa_strategy_invalidate on every kind of strategy: an OIDC strategy refreshes the rejected
+   token's JWT; AuthStrategyFn and static tokens cache nothing, so it is OK and refreshes
+   nothing (fn is asked on every call anyway). */
+static void test_invalidate_every_strategy(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWludmFsaWRhdGUifQ.c2ln");
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_token t1 = 0, t2 = 0, t3 = 0;
+	CHECK_OK(sa_get_token(&t1, s, 10000));
+	int32_t refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 1);
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	char *v1 = token_value(t1, NULL), *v2 = token_value(t2, NULL);
+	CHECK(v1 && v2 && strcmp(v1, v2) != 0); /* the rejected token is not served again */
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	CHECK_OK(sa_strategy_invalidate_value(s, v1, strlen(v1), &refreshing));
+	CHECK(refreshing == 0); /* a late 401 for a replaced token changes nothing */
+	CHECK_OK(sa_get_token(&t3, s, 10000));
+	char *v3 = token_value(t3, NULL);
+	CHECK(v3 && strcmp(v2, v3) == 0);
+	CHECK(emu_count_requests("/api/authorise") == 2);
+	free(v1), free(v2), free(v3);
+	sa_token_free(t1), sa_token_free(t2), sa_token_free(t3);
+	free_fn_strategy(s, &c);
+
+	fnctx_init(&c, M_SYNC, "fn-token");
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	CHECK_OK(sa_get_token(&t1, s, 10000));
+	refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 0);
+	CHECK_OK(sa_get_token(&t2, s, 10000));
+	CHECK(atomic_load(&c.calls) == 2);
+	sa_token_free(t1), sa_token_free(t2);
+	free_fn_strategy(s, &c);
+
+	CHECK_OK(sa_static_token_strategy_new(&s, "static-token"));
+	CHECK_OK(sa_get_token(&t1, s, 0));
+	refreshing = -1;
+	CHECK_OK(sa_strategy_invalidate(s, t1, &refreshing));
+	CHECK(refreshing == 0);
+	sa_token_free(t1);
+	sa_strategy_free(s);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- stores ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1081,6 +1132,7 @@ static void test_store_fn(void) {
 	CHECK_OK(sa_get_token(&t, s1, 10000));
 	char *v1 = token_value(t, NULL);
 	sa_token_free(t);
+	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	CHECK(atomic_load(&c.loads) == 1); /* cold start asks the store first */
 	CHECK(atomic_load(&c.saves) == 1);
 	CHECK(c.saved && v1 && strstr(c.saved, v1) != NULL); /* save got the token JSON */
@@ -1179,6 +1231,7 @@ static void test_store_fn_failures(void) {
 		got[i] = sa_get_token(&t, s, 10000);
 		ms[i] = now_ms() - t0;
 		if (got[i] == SA_OK) sa_token_free(t);
+		sa_flush(5000); /* the save follows get_token; freeing first could cancel it */
 		sa_strategy_free(s);
 		WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
 		loads[i] = atomic_load(&c.loads), saves[i] = atomic_load(&c.saves), destroys[i] = atomic_load(&c.destroys);
@@ -1241,6 +1294,7 @@ static void test_store_file(void) {
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s1, 10000));
 	sa_token_free(t);
+	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	struct stat sb;
 	CHECK(stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
 	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, o2));
@@ -1307,6 +1361,340 @@ static void test_store_redis_closed(void) {
 	CHECK(strstr(sa_last_error_message(), "127.0.0.1:x") != NULL);
 	CHECK(strstr(sa_last_error_message(), "Pa55-w0rd") == NULL);
 	CHECK(st == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* Stores are scoped per credential (DESIGN 8.2): two access keys, or one key with two
+   audiences, sharing a memory, file or one-slot host store never get each other's token. */
+
+/* The decoded payload of a JWT (malloc'd), to read its claims. */
+static char *jwt_payload(const char *jwt) {
+	const char *a = strchr(jwt, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+	if (!b) return NULL;
+	size_t n = (size_t)(b - a - 1), o = 0;
+	char *out = malloc(n + 1);
+	unsigned acc = 0;
+	int bits = 0;
+	for (const char *p = a + 1; p < b; p++) {
+		const char *set = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		const char *at = strchr(set, *p);
+		if (!at) break;
+		acc = acc << 6 | (unsigned)(at - set);
+		if ((bits += 6) >= 8) out[o++] = (char)(acc >> (bits -= 8) & 0xff);
+	}
+	out[o] = 0;
+	return out;
+}
+
+static char *scoped_get(sa_store st, const char *key, const char *audience, char *claims, size_t cap) {
+	char opts[1024];
+	if (audience) snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu,\"audience\":\"%s\"}", EMU.url,
+		                   (unsigned long long)st, audience);
+	else snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	sa_token t = 0;
+	char *v = NULL;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, key, opts));
+	if (sa_get_token(&t, s, 10000) == SA_OK) {
+		v = token_value(t, NULL);
+		char *p = v ? jwt_payload(v) : NULL;
+		snprintf(claims, cap, "%s", p ? p : "");
+		free(p);
+		sa_token_free(t);
+	} else {
+		CHECK(!"sa_get_token failed");
+	}
+	sa_strategy_free(s);
+	return v;
+}
+
+static void test_store_scoped(void) {
+	char *body = NULL, key2[512] = "", req[256];
+	snprintf(req, sizeof req, "{\"workspaceId\":\"%s\"}", EMU.ws);
+	REQUIRE(emu_http("POST", "/_emulator/access-keys", req, &body) == 200);
+	CHECK(json_get_str(body, "accessKey", key2, sizeof key2) == 0);
+	free(body);
+	char dir[512], url[700];
+	make_tmpdir(dir, sizeof dir);
+	for (int kind = 0; kind < 3; kind++) {
+		for (int pair = 0; pair < 2; pair++) {
+			sa_store st = 0;
+			storectx c;
+			memset(&c, 0, sizeof c);
+			pthread_mutex_init(&c.mu, NULL);
+			if (kind == 0) CHECK_OK(sa_store_memory_new(&st));
+			if (kind == 1) {
+				snprintf(url, sizeof url, "file://%s/token-%d.json", dir, pair);
+				CHECK_OK(sa_store_open(&st, url));
+			}
+			if (kind == 2) CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &c, store_destroy)); /* one slot */
+			emu_clear_requests();
+			char ca[4096], cb[4096];
+			char *a = scoped_get(st, EMU.key, pair ? "aud-a" : NULL, ca, sizeof ca);
+			char *b = scoped_get(st, pair ? EMU.key : key2, pair ? "aud-b" : NULL, cb, sizeof cb);
+			if (emu_count_requests("/api/authorise") != 2 || !a || !b || strcmp(a, b) == 0)
+				printf("    store kind %d, %s: the second credential was served the first one's token\n", kind,
+				       pair ? "other audience" : "other key");
+			CHECK(emu_count_requests("/api/authorise") == 2);
+			CHECK(a && b && strcmp(a, b) != 0);
+			char sa_[256] = "", sb[256] = "";
+			json_get_str(ca, "sub", sa_, sizeof sa_);
+			json_get_str(cb, "sub", sb, sizeof sb);
+			if (pair) {
+				CHECK(strstr(ca, "\"aud\":\"aud-a\"") && strstr(cb, "\"aud\":\"aud-b\""));
+			} else {
+				CHECK(*sa_ && *sb && strcmp(sa_, sb) != 0);
+			}
+			free(a), free(b);
+			sa_store_free(st);
+			if (kind == 2) CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
+			free(c.saved);
+			pthread_mutex_destroy(&c.mu);
+		}
+	}
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A host store keyed by sa_request_scope: later strategies of each credential load their own
+   token, and a hook other than a store's has no scope. */
+typedef struct {
+	pthread_mutex_t mu;
+	char scope[2][512];
+	char *json[2];
+	atomic_int bad_scope;
+} scopedctx;
+
+static int scoped_slot(scopedctx *c, sa_request req) {
+	char *scope = NULL;
+	size_t n = 0;
+	if (sa_request_scope(req, &scope, &n) != SA_OK || n != strlen(scope) || strncmp(scope, "access-key/", 11) != 0 ||
+	    !strstr(scope, EMU.ws)) {
+		atomic_store(&c->bad_scope, 1);
+		if (scope) sa_free(scope);
+		return -1;
+	}
+	int slot = -1;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < 2 && slot < 0; i++)
+		if (strcmp(c->scope[i], scope) == 0) slot = i;
+	for (int i = 0; i < 2 && slot < 0; i++)
+		if (!c->scope[i][0]) snprintf(c->scope[slot = i], sizeof c->scope[i], "%s", scope);
+	pthread_mutex_unlock(&c->mu);
+	sa_free(scope);
+	return slot;
+}
+
+static void scoped_load(void *ud, sa_request req) {
+	scopedctx *c = ud;
+	int slot = scoped_slot(c, req);
+	pthread_mutex_lock(&c->mu);
+	const char *j = slot >= 0 ? c->json[slot] : NULL;
+	sa_request_resolve(req, j, j ? strlen(j) : 0);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void scoped_save(void *ud, sa_request req, const char *json, size_t len) {
+	scopedctx *c = ud;
+	int slot = scoped_slot(c, req);
+	pthread_mutex_lock(&c->mu);
+	if (slot >= 0) {
+		free(c->json[slot]);
+		c->json[slot] = strndup(json, len);
+	}
+	pthread_mutex_unlock(&c->mu);
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void scope_of_token_hook(void *ud, sa_request req) {
+	char *scope = (char *)"unchanged";
+	atomic_store((atomic_int *)ud, sa_request_scope(req, &scope, NULL) == SA_E_INVALID_ARG &&
+	                                   strcmp(scope, "unchanged") == 0 ? 1 : 2);
+	sa_request_resolve(req, "static-token", 12);
+}
+
+static void test_request_scope(void) {
+	scopedctx c;
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, scoped_load, scoped_save, &c, NULL));
+	emu_clear_requests();
+	char ca[4096], cb[4096];
+	char *a = scoped_get(st, EMU.key, "aud-a", ca, sizeof ca), *b = scoped_get(st, EMU.key, "aud-b", cb, sizeof cb);
+	char *a2 = scoped_get(st, EMU.key, "aud-a", ca, sizeof ca), *b2 = scoped_get(st, EMU.key, "aud-b", cb, sizeof cb);
+	CHECK(emu_count_requests("/api/authorise") == 2); /* the later two loaded their own */
+	CHECK(a && a2 && strcmp(a, a2) == 0 && b && b2 && strcmp(b, b2) == 0 && strcmp(a, b) != 0);
+	CHECK(strstr(cb, "\"aud\":\"aud-b\""));
+	CHECK(atomic_load(&c.bad_scope) == 0);
+	CHECK(strcmp(c.scope[0], c.scope[1]) != 0 && strstr(c.scope[1], "aud-b"));
+	free(a), free(b), free(a2), free(b2);
+	sa_store_free(st);
+	free(c.json[0]), free(c.json[1]);
+	pthread_mutex_destroy(&c.mu);
+
+	/* Other hooks have no scope; bad arguments. */
+	atomic_int seen = 0;
+	sa_strategy s = 0;
+	sa_token t = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, scope_of_token_hook, &seen, NULL));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	CHECK(atomic_load(&seen) == 1);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	char *out = NULL;
+	CHECK_ST(sa_request_scope(0, &out, NULL), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_scope(12345, &out, NULL), SA_E_INVALID_HANDLE);
+	CHECK_ST(sa_request_scope(12345, NULL, NULL), SA_E_INVALID_ARG);
+	CHECK(out == NULL);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* ---- proxy and TLS settings from the host's environment (pitfall P27) ------------------ */
+
+/* A CONNECT proxy on loopback that tunnels every CONNECT to one address (the TLS emulator),
+   whatever host was asked for, one connection at a time, and records the request lines. */
+typedef struct {
+	int lfd, port;
+	struct sockaddr_in target;
+	pthread_mutex_t mu;
+	char asked[8][256];
+	int n_asked;
+	atomic_int stop;
+	pthread_t th;
+} cproxy;
+
+static int write_all(int fd, const char *p, size_t n) {
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0) return -1;
+		p += w, n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Waits for fd (or the proxy's stop): 1 readable, 0 stopped or timed out. */
+static int cproxy_wait(cproxy *p, struct pollfd *fds, int n) {
+	while (!atomic_load(&p->stop)) {
+		int r = poll(fds, (nfds_t)n, 50);
+		if (r > 0) return 1;
+		if (r < 0 && errno != EINTR) return 0;
+	}
+	return 0;
+}
+
+static void cproxy_tunnel(cproxy *p, int c) {
+	char head[4096];
+	size_t n = 0;
+	struct pollfd one = {c, POLLIN, 0};
+	while (n < sizeof head - 1 && cproxy_wait(p, &one, 1)) {
+		ssize_t r = read(c, head + n, sizeof head - 1 - n);
+		if (r <= 0) return;
+		n += (size_t)r;
+		head[n] = 0;
+		if (strstr(head, "\r\n\r\n")) break;
+	}
+	if (!strstr(head, "\r\n\r\n")) return;
+	pthread_mutex_lock(&p->mu);
+	if (p->n_asked < 8) snprintf(p->asked[p->n_asked++], sizeof p->asked[0], "%.*s", (int)strcspn(head, "\r"), head);
+	pthread_mutex_unlock(&p->mu);
+	if (strncmp(head, "CONNECT ", 8) != 0) {
+		write_all(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 55);
+		return;
+	}
+	int up = socket(AF_INET, SOCK_STREAM, 0);
+	if (up < 0 || connect(up, (struct sockaddr *)&p->target, sizeof p->target) != 0) {
+		if (up >= 0) close(up);
+		write_all(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", 47);
+		return;
+	}
+	const char *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+	if (write_all(c, ok, strlen(ok)) == 0) {
+		struct pollfd fds[2] = {{c, POLLIN, 0}, {up, POLLIN, 0}};
+		char buf[16384];
+		while (cproxy_wait(p, fds, 2)) {
+			int done = 0;
+			for (int i = 0; i < 2 && !done; i++) {
+				if (!fds[i].revents) continue;
+				ssize_t r = read(fds[i].fd, buf, sizeof buf);
+				done = r <= 0 || write_all(fds[1 - i].fd, buf, (size_t)r) != 0;
+			}
+			if (done) break;
+		}
+	}
+	close(up);
+}
+
+static void *cproxy_main(void *arg) {
+	cproxy *p = arg;
+	struct pollfd l = {p->lfd, POLLIN, 0};
+	while (cproxy_wait(p, &l, 1)) {
+		int c = accept(p->lfd, NULL, NULL);
+		if (c < 0) continue;
+		cproxy_tunnel(p, c);
+		close(c);
+	}
+	return NULL;
+}
+
+static int cproxy_start(cproxy *p, const char *target_addr) {
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	const char *colon = strrchr(target_addr, ':');
+	if (!colon) return -1;
+	p->target.sin_family = AF_INET;
+	p->target.sin_port = htons((unsigned short)atoi(colon + 1));
+	p->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof sa;
+	if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(p->lfd, 8) != 0 ||
+	    getsockname(p->lfd, (struct sockaddr *)&sa, &len) != 0)
+		return -1;
+	p->port = ntohs(sa.sin_port);
+	return pthread_create(&p->th, NULL, cproxy_main, p);
+}
+
+static void cproxy_stop(cproxy *p) {
+	atomic_store(&p->stop, 1);
+	pthread_join(p->th, NULL);
+	close(p->lfd);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* HTTPS_PROXY and SSL_CERT_FILE set with setenv before the strategy is built are used: the
+   TLS emulator is reachable only through the proxy, under a name only its certificate has. */
+static void test_proxy_env(void) {
+	const char *url = getenv("SA_EMU_TLS_URL"), *addr = getenv("SA_EMU_TLS_ADDR"),
+	           *cert = getenv("SA_EMU_TLS_CERT"), *crn = getenv("SA_EMU_TLS_CRN"), *key = getenv("SA_EMU_TLS_KEY");
+	REQUIRE(url && addr && cert && crn && key); /* tests/c/run.sh starts the TLS emulator */
+	cproxy p;
+	REQUIRE(cproxy_start(&p, addr) == 0);
+	char proxy_url[64], opts[512];
+	snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", p.port);
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\"}", url);
+	setenv("HTTPS_PROXY", proxy_url, 1);
+	setenv("SSL_CERT_FILE", cert, 1);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, crn, key, opts));
+	unsetenv("HTTPS_PROXY"); /* read when the strategy is built, not later */
+	unsetenv("SSL_CERT_FILE");
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0 && strstr(crn, ws));
+	free(json);
+	sa_token_free(t);
+	sa_strategy_free(s);
+	pthread_mutex_lock(&p.mu);
+	CHECK(p.n_asked == 1);
+	CHECK_STREQ(p.asked[0], "CONNECT cts.stack-auth.test:443 HTTP/1.1");
+	pthread_mutex_unlock(&p.mu);
+	cproxy_stop(&p);
 	CHECK_NO_LIVE_OBJECTS();
 }
 
@@ -2603,6 +2991,7 @@ static void stored_token_with_line_break(void) {
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 10000));
 	sa_token_free(t);
+	CHECK_OK(sa_flush(5000)); /* the save follows the waiters' wake-up */
 	sa_strategy_free(s);
 	sa_store_free(st);
 	const char *key = "\"access_token\":\"";
@@ -2718,7 +3107,243 @@ static void test_free_foreign_pointer(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* ---- agreement with upstream 0.43 (issue 13) and echoed secrets (issue 12.9) ----------- */
+
+/* A region upstream does not serve, or a service name with a dot: INVALID_CRN at
+   construction, help listing the supported regions, and nothing sent. */
+static void test_upstream_crn(void) {
+	const char *bad[] = {"crn:ap-northeast-1.aws:%s", "crn:ap-southeast-2.aws:%s:zero.kms"};
+	emu_clear_requests();
+	for (size_t i = 0; i < 2; i++) {
+		char crn[256];
+		snprintf(crn, sizeof crn, bad[i], EMU.ws);
+		sa_strategy s = 0xABCD;
+		CHECK_ST(sa_access_key_strategy_new(&s, crn, EMU.key, OPTS_BASE), SA_E_AUTH);
+		CHECK(s == 0xABCD);
+		CHECK_STREQ(sa_last_error_code(), "INVALID_CRN");
+		const char *j = sa_last_error_json();
+		CHECK(j && strstr(j, "ca-central-1.aws") && strstr(j, "us-west-2.aws"));
+		CHECK(j && strstr(j, "\"retryable\":false"));
+	}
+	CHECK(emu_count_requests("/api/authorise") == 0);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* sa_last_error_json says whether retrying may help. */
+static void test_error_json_retryable(void) {
+	sa_strategy s = 0;
+	sa_token t = 0;
+	emu_fault("/api/authorise", 503, 0, 1);
+	CHECK_OK(new_ak(&s));
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK_STREQ(sa_last_error_code(), "SERVER_ERROR");
+	CHECK(sa_last_error_json() && strstr(sa_last_error_json(), "\"retryable\":true"));
+	sa_strategy_free(s);
+	emu_clear_faults();
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* An OIDC provider's empty JWT is sent, as upstream does, and the server's answer reported. */
+static void test_oidc_empty_jwt(void) {
+	fnctx c;
+	fnctx_init(&c, M_SYNC, NULL); /* resolves with len 0 */
+	emu_clear_requests();
+	sa_strategy s = 0;
+	sa_token t = 0xABCD;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+	CHECK(t == 0xABCD);
+	CHECK_STREQ(sa_last_error_code(), "SERVER_ERROR");
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	free_fn_strategy(s, &c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A server that echoes the access key or the provider's JWT, with a newline, in each kind
+   of error answer: neither reaches the message or the error JSON, which stay one line. */
+static void test_echoed_secrets(void) {
+	static const char jwt[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJlY2hvLWNhbmFyeSJ9.RUNITy1DQU5BUlk";
+	const char *secret_part = strchr(EMU.key, '.') + 1;
+	const char *shapes[][2] = {
+	    {"402", "{\"error\":\"access_denied\",\"error_description\":\"got %s\\nline two\"}"},
+	    {"400", "{\"error\":\"invalid_request\",\"error_description\":\"got %s\\nline two\"}"},
+	    {"500", "{\"error\":\"server_error\",\"error_description\":\"got %s\\nline two\"}"},
+	    {"502", "bad gateway\nrequest was: {\"accessKey\":\"%s\"}\n"},
+	};
+	for (int oidc = 0; oidc < 2; oidc++) {
+		for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+			char body[2048];
+			snprintf(body, sizeof body, shapes[i][1], oidc ? jwt : EMU.key);
+			CHECK(emu_fault_body("/api/authorise", atoi(shapes[i][0]), body, 1) == 200);
+			fnctx c;
+			fnctx_init(&c, M_SYNC, jwt);
+			sa_strategy s = 0;
+			sa_token t = 0;
+			if (oidc) CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+			else CHECK_OK(new_ak(&s));
+			CHECK_ST(sa_get_token(&t, s, 10000), SA_E_AUTH);
+			const char *m = sa_last_error_message(), *j = sa_last_error_json();
+			CHECK(m && j);
+			if (m && j) {
+				CHECK(!strchr(m, '\n') && !strchr(m, '\r'));
+				CHECK(!strstr(m, EMU.key) && !strstr(j, EMU.key));
+				CHECK(!strstr(m, secret_part) && !strstr(j, secret_part));
+				CHECK(!strstr(m, jwt) && !strstr(j, jwt));
+				CHECK(strstr(m, "***") != NULL); /* the server's text is kept, masked */
+			}
+			if (oidc) free_fn_strategy(s, &c);
+			else sa_strategy_free(s);
+			emu_clear_faults();
+		}
+	}
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* ---- the end ---------------------------------------------------------------------------- */
+
+/* ---- item: nothing minted is lost (DESIGN 8.1, 8.3) ------------------------------------ */
+
+static char *slurp(const char *path) {
+	FILE *fp = fopen(path, "rb");
+	if (!fp) return NULL;
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, fp);
+	buf[n] = 0;
+	fclose(fp);
+	return buf;
+}
+
+/* auth.json's refresh token (the file is indented JSON) into out; 0 on success. */
+static int saved_refresh_token(const char *path, char *out, size_t cap) {
+	char *json = slurp(path);
+	const char *p = json ? strstr(json, "\"refresh_token\"") : NULL;
+	int rc = -1;
+	if (p) {
+		p += strlen("\"refresh_token\"");
+		while (*p == ' ' || *p == ':') p++;
+		const char *q = *p == '"' ? strchr(++p, '"') : NULL;
+		if (q && (size_t)(q - p) < cap) {
+			memcpy(out, p, (size_t)(q - p));
+			out[q - p] = 0;
+			rc = 0;
+		}
+	}
+	free(json);
+	return rc;
+}
+
+/* Logs in to the emulator (auto-approve) into dir and returns auth.json's path (static). */
+static const char *login_session(const char *dir) {
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, dir);
+	sa_device_flow f = 0;
+	CHECK_OK(sa_device_code_begin(&f, EMU.region, NULL, opts));
+	char *tj = NULL;
+	CHECK_OK(sa_device_code_poll(f, 15000, &tj, NULL));
+	sa_free(tj);
+	sa_device_flow_free(f);
+	return find_file(dir, "auth.json");
+}
+
+/* Rewrites auth.json with its access token expired, so the next use refreshes. */
+static void expire_session(const char *path) {
+	char *json = slurp(path);
+	REQUIRE(json);
+	char *p = strstr(json, "\"expires_at\":");
+	REQUIRE(p);
+	p += strlen("\"expires_at\":");
+	while (*p == ' ') p++;
+	char *end = p;
+	while (*end >= '0' && *end <= '9') end++;
+	FILE *fp = fopen(path, "wb");
+	REQUIRE(fp);
+	fprintf(fp, "%.*s1000000000%s", (int)(p - json), json, end);
+	fclose(fp);
+	free(json);
+}
+
+/* A device session freed while its refresh is in flight: the server already rotated the
+   refresh token (it answers 700 ms later). sa_strategy_free returns at once, the exchange
+   finishes and saves in the background, and sa_flush waits for it. */
+static void test_free_mid_refresh_saves(void) {
+	unset_cs_env();
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	char path[1024];
+	const char *found = login_session(dir);
+	REQUIRE(found);
+	snprintf(path, sizeof path, "%s", found);
+	expire_session(path);
+	char spent[512] = "", saved[512] = "";
+	CHECK(saved_refresh_token(path, spent, sizeof spent) == 0);
+	CHECK_OK(sa_flush(0)); /* nothing pending: at once */
+
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\"}", EMU.url, dir);
+	emu_clear_requests();
+	REQUIRE(emu_http("POST", "/_emulator/faults", "{\"path\":\"/oauth/token\",\"delayAfterMs\":700,\"count\":1}", NULL) == 200);
+	sa_strategy s = 0;
+	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
+	sa_token t = 0;
+	CHECK_ST(sa_get_token(&t, s, 300), SA_E_TIMEOUT);
+	sa_strategy_free(s);
+	CHECK_ST(sa_flush(0), SA_E_TIMEOUT); /* the exchange is still running */
+	CHECK_STREQ(sa_last_error_code(), "TIMEOUT");
+	CHECK_OK(sa_flush(5000));
+
+	CHECK(saved_refresh_token(path, saved, sizeof saved) == 0);
+	CHECK(saved[0] && strcmp(saved, spent) != 0); /* the rotated refresh token was saved */
+	CHECK(emu_count_requests("/oauth/token") == 1);
+
+	/* The next run starts from it: no INVALID_GRANT. */
+	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* A store whose save hangs until the test releases it. */
+typedef struct {
+	_Atomic sa_request pending_save;
+	atomic_int saves;
+} hungstore;
+
+static void hung_load(void *ud, sa_request req) {
+	(void)ud;
+	sa_request_resolve(req, NULL, 0);
+}
+
+static void hung_save(void *ud, sa_request req, const char *json, size_t len) {
+	hungstore *c = ud;
+	(void)json, (void)len;
+	atomic_fetch_add(&c->saves, 1);
+	atomic_store(&c->pending_save, req); /* answered later, by the test */
+}
+
+/* Waiters wake when the token is minted; a hung save never makes them time out. */
+static void test_hung_save_does_not_fail_get_token(void) {
+	hungstore c;
+	memset(&c, 0, sizeof c);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, hung_load, hung_save, &c, NULL));
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 2000));
+	sa_token_free(t);
+	CHECK(WAIT_UNTIL(atomic_load(&c.pending_save) != 0, 5000));
+	CHECK_ST(sa_flush(0), SA_E_TIMEOUT); /* sa_flush waits for in-flight saves too */
+	CHECK_OK(sa_request_resolve(atomic_load(&c.pending_save), NULL, 0));
+	CHECK_OK(sa_flush(5000));
+	CHECK(atomic_load(&c.saves) == 1);
+	sa_strategy_free(s);
+	sa_store_free(st);
+	CHECK_NO_LIVE_OBJECTS();
+}
 
 static void test_no_live_objects(void) { CHECK_NO_LIVE_OBJECTS(); }
 
@@ -2751,11 +3376,15 @@ static const test_case TESTS[] = {
     {"fn_free_inside_hook", test_fn_free_inside_hook, 1},
     {"async_thread_count", test_async_thread_count, 0},
     {"oidc", test_oidc, 1},
+    {"invalidate_every_strategy", test_invalidate_every_strategy, 1},
     {"store_fn", test_store_fn, 1},
     {"store_fn_failures", test_store_fn_failures, 0},
     {"store_memory_shared", test_store_memory_shared, 1},
     {"store_file", test_store_file, 0},
     {"store_redis_closed", test_store_redis_closed, 0},
+    {"store_scoped", test_store_scoped, 1},
+    {"request_scope", test_request_scope, 1},
+    {"proxy_env", test_proxy_env, 0},
     {"try_and_async", test_try_and_async, 1},
     {"invalid_arg", test_invalid_arg, 1},
     {"invalid_handle", test_invalid_handle, 1},
@@ -2783,6 +3412,12 @@ static const test_case TESTS[] = {
     {"resolve_checks_store_json", test_resolve_checks_store_json, 1},
     {"free_foreign_pointer", test_free_foreign_pointer, 1},
     {"device_begin_timeout", test_device_begin_timeout, 0},
+    {"upstream_crn", test_upstream_crn, 1},
+    {"error_json_retryable", test_error_json_retryable, 1},
+    {"oidc_empty_jwt", test_oidc_empty_jwt, 1},
+    {"echoed_secrets", test_echoed_secrets, 0},
+    {"free_mid_refresh_saves", test_free_mid_refresh_saves, 0},
+    {"hung_save_does_not_fail_get_token", test_hung_save_does_not_fail_get_token, 0},
     {"no_live_objects", test_no_live_objects, 1},
 };
 #define N_TESTS (sizeof TESTS / sizeof *TESTS)

@@ -38,17 +38,22 @@ ensure_built() {
 WORK=""
 EMU_PID=""
 REDIS_PID=""
+TLS_EMU_PID=""
+stop_pid() {
+	if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1" 2>/dev/null || true
+		# A stuck emulator must not hang the script.
+		for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$1" 2>/dev/null || true
+		wait "$1" 2>/dev/null || true
+	fi
+}
 cleanup() {
+	stop_pid "$EMU_PID"
+	stop_pid "$TLS_EMU_PID"
 	if [[ -n $REDIS_PID ]]; then
 		kill -KILL "$REDIS_PID" 2>/dev/null || true
 		wait "$REDIS_PID" 2>/dev/null || true
-	fi
-	if [[ -n $EMU_PID ]] && kill -0 "$EMU_PID" 2>/dev/null; then
-		kill -TERM "$EMU_PID" 2>/dev/null || true
-		# A stuck emulator must not hang the script.
-		for _ in $(seq 50); do kill -0 "$EMU_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$EMU_PID" 2>/dev/null || true
-		wait "$EMU_PID" 2>/dev/null || true
 	fi
 	[[ -n $WORK ]] && rm -rf "$WORK"
 	return 0
@@ -93,4 +98,33 @@ start_redis() {
 		sleep 0.1
 	done
 	export SA_REDIS_URL="redis://127.0.0.1:$port/0?timeout=2s"
+}
+
+# start_tls_emulator (after start_emulator): a second emulator serving HTTPS under a made-up
+# name, https://cts.stack-auth.test/, which a test reaches through a CONNECT proxy of its own
+# that connects to SA_EMU_TLS_ADDR, trusting SA_EMU_TLS_CERT (HTTPS_PROXY, SSL_CERT_FILE).
+# Exports SA_EMU_TLS_URL, SA_EMU_TLS_ADDR, SA_EMU_TLS_CERT, SA_EMU_TLS_CRN and SA_EMU_TLS_KEY.
+start_tls_emulator() {
+	"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 --tls-name cts.stack-auth.test \
+		--tls-cert-out "$WORK/tls-emu.pem" >"$WORK/tls-emu.json" 2>"$WORK/tls-emu.log" &
+	TLS_EMU_PID=$!
+	for _ in $(seq 100); do
+		[[ -s $WORK/tls-emu.json ]] && break
+		kill -0 "$TLS_EMU_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	local line
+	line=$(head -n1 "$WORK/tls-emu.json" 2>/dev/null || true)
+	if [[ -z $line ]]; then
+		echo "the TLS emulator did not start:" >&2
+		cat "$WORK/tls-emu.log" >&2
+		exit 1
+	fi
+	field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$line"; }
+	export SA_EMU_TLS_URL SA_EMU_TLS_ADDR SA_EMU_TLS_CERT SA_EMU_TLS_CRN SA_EMU_TLS_KEY
+	SA_EMU_TLS_URL=$(field url)
+	SA_EMU_TLS_ADDR=$(field addr)
+	SA_EMU_TLS_CERT=$WORK/tls-emu.pem
+	SA_EMU_TLS_CRN=$(field workspaceCrn)
+	SA_EMU_TLS_KEY=$(field accessKey)
 }

@@ -64,6 +64,7 @@ run_harness() {
 
 start_emulator --auto-approve
 start_redis
+start_tls_emulator
 
 if [[ $mode == normal ]]; then
 	echo "== static checks"

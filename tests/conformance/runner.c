@@ -395,11 +395,12 @@ static cJSON *error_obs(const failure *f) {
 		cJSON_AddStringToObject(e, "url", url);
 	else
 		cJSON_AddNullToObject(e, "url");
+	cJSON_AddBoolToObject(e, "retryable", doc && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "retryable")));
 	cJSON *payload = cJSON_CreateObject();
 	const cJSON *kv;
 	cJSON_ArrayForEach(kv, doc) {
 		const char *k = kv->string;
-		if (strcmp(k, "type") && strcmp(k, "message") && strcmp(k, "help") && strcmp(k, "url"))
+		if (strcmp(k, "type") && strcmp(k, "message") && strcmp(k, "help") && strcmp(k, "url") && strcmp(k, "retryable"))
 			cJSON_AddItemToObject(payload, k, cJSON_Duplicate(kv, 1));
 	}
 	cJSON_AddItemToObject(e, "payload", payload);

@@ -106,7 +106,7 @@ function sortKeys(v) {
 
 // ---- one scenario -------------------------------------------------------------------------------
 
-const FIXED = new Set(['type', 'code', 'error', 'help', 'url', 'message']);
+const FIXED = new Set(['type', 'code', 'error', 'help', 'url', 'message', 'retryable']);
 
 function errorObs(failure) {
   const payload = {};
@@ -116,6 +116,7 @@ function errorObs(failure) {
     code: failure.code,
     help: typeof failure.help === 'string' && failure.help.length > 0,
     url: failure.url ?? null,
+    retryable: failure.retryable === true,
     payload,
     message: failure.error instanceof Error ? failure.error.message : String(failure.error),
   };
@@ -294,7 +295,7 @@ class Runner {
           // not a Result but a throw: recorded as HOST:<class>
           obs.create = `HOST:${e?.name}`;
           surfaces.push(['create String(exception)', String(e)]);
-          obs.error = obs.error || { code: obs.create, help: false, url: null, payload: {}, message: String(e?.message) };
+          obs.error = obs.error || { code: obs.create, help: false, url: null, retryable: false, payload: {}, message: String(e?.message) };
           break;
         }
         obs.create = outcome('create', r);

@@ -103,7 +103,8 @@ def normalise_message(msg: str, ph: Dict[str, str]) -> str:
 
 
 def error_obs(e: sa.AuthError) -> Dict[str, Any]:
-    return {"code": e.code, "help": bool(e.help), "url": e.url, "payload": dict(e.payload), "message": e.message}
+    return {"code": e.code, "help": bool(e.help), "url": e.url, "retryable": e.retryable, "payload": dict(e.payload),
+            "message": e.message}
 
 
 def token_obs(tok: sa.ServiceToken) -> Dict[str, Any]:
@@ -260,7 +261,7 @@ class Runner:
             except Exception as e:  # not the binding's error type: recorded as HOST:<class>
                 obs["create"] = f"HOST:{type(e).__name__}"
                 surfaces.append(("create str(exception)", str(e)))
-                obs["error"] = obs["error"] or {"code": obs["create"], "help": False, "url": None, "payload": {},
+                obs["error"] = obs["error"] or {"code": obs["create"], "help": False, "url": None, "retryable": False, "payload": {},
                                                 "message": str(e)}
             if strategies and obs["create"] == "ok":
                 first = strategies[0]

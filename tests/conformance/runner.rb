@@ -80,7 +80,8 @@ def normalise_message(msg, ph)
 end
 
 def error_obs(e)
-  { "code" => e.code, "help" => !(e.help.nil? || e.help.empty?), "url" => e.url, "payload" => e.payload.to_h,
+  { "code" => e.code, "help" => !(e.help.nil? || e.help.empty?), "url" => e.url, "retryable" => e.retryable?,
+    "payload" => e.payload.to_h,
     "message" => e.message }
 end
 
@@ -244,7 +245,8 @@ class Runner
       rescue StandardError => e # not the gem's error type: recorded as HOST:<class>
         obs["create"] = "HOST:#{e.class}"
         surfaces << ["create message", e.message]
-        obs["error"] ||= { "code" => obs["create"], "help" => false, "url" => nil, "payload" => {}, "message" => e.message }
+        obs["error"] ||= { "code" => obs["create"], "help" => false, "url" => nil, "retryable" => false, "payload" => {},
+                          "message" => e.message }
       end
       if obs["create"] == "ok"
         obs["concurrent"] = concurrent_calls(strategies.first, concurrent, concurrent_api, outcome) if concurrent.positive?

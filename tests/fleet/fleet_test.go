@@ -64,6 +64,11 @@ func worker() int {
 		}
 		time.Sleep(20 * time.Millisecond) // a worker doing other work between requests
 	}
+	// The last token's save to the shared store follows GetToken: finish it before exiting
+	// (and before Close, which would cancel a save still running).
+	flushCtx, cancel := context.WithTimeout(context.Background(), stackauth.FlushTimeout)
+	_ = stackauth.Flush(flushCtx)
+	cancel()
 	fmt.Printf("calls %d errors %d\n", calls, errs)
 	if errs > 0 {
 		return 1
@@ -337,6 +342,7 @@ func TestSealedValuesAreBoundToTheirCredential(t *testing.T) {
 	first := newStrategy(emu.WorkspaceCRN(), emu.AccessKey())
 	tok, err := first.GetToken(ctx)
 	require.NoError(t, err)
+	require.NoError(t, stackauth.Flush(ctx)) // the save follows the caller's wake-up
 	keys, err := c.Keys(ctx, "stack-auth:token:*").Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
@@ -354,6 +360,7 @@ func TestSealedValuesAreBoundToTheirCredential(t *testing.T) {
 	second := newStrategy(otherCRN, otherKey)
 	other, err := second.GetToken(ctx)
 	require.NoError(t, err)
+	require.NoError(t, stackauth.Flush(ctx))
 	otherWS, _ := other.WorkspaceID()
 	assert.Equal(t, ws, otherWS)
 	assert.Equal(t, 2, issued(emu))

@@ -287,7 +287,7 @@ struct HookData {
 };
 
 enum MsgType { M_HOOK, M_DESTROY, M_TOKEN_DONE, M_CALL_DONE };
-enum Op { OP_TOKEN, OP_BEGIN, OP_POLL, OP_BIND };
+enum Op { OP_TOKEN, OP_BEGIN, OP_POLL, OP_BIND, OP_FLUSH };
 
 // An operation started from JS that completes on the JS thread through the tsfn.
 struct Pending {
@@ -311,6 +311,7 @@ struct Msg {
   HookKind hook_kind = H_TOKEN;
   sa_request req = 0;
   std::string arg;  // save: the token JSON (secret; wiped after use)
+  std::string scope;  // load/save: the credential scope (sa_request_scope; not secret)
   // M_TOKEN_DONE / M_CALL_DONE
   Pending *call = nullptr;
   sa_status status = SA_OK;
@@ -350,6 +351,15 @@ void post_hook(void *user_data, HookKind kind, sa_request req, const char *json,
   m->hook_kind = kind;
   m->req = req;
   if (json != nullptr && len > 0) m->arg.assign(json, len);
+  if (kind != H_TOKEN) {
+    // Read while the request is surely pending (it may time out before JS runs).
+    char *scope = nullptr;
+    size_t scope_len = 0;
+    if (sa_request_scope(req, &scope, &scope_len) == SA_OK) {
+      m->scope.assign(scope, scope_len);
+      sa_free(scope);
+    }
+  }
   if (!hd->bridge->post(m)) drop_msg(m);
 }
 
@@ -466,13 +476,14 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
       napi_value target = ref_value(env, m->hook->target);
       bool called = false;
       if (fn != nullptr && target != nullptr) {
-        napi_value argv[4];
+        napi_value argv[5];
         argv[0] = js_int(env, m->hook_kind);
         argv[1] = target;
         argv[2] = m->hook_kind == H_SAVE ? js_str(env, m->arg.data(), m->arg.size()) : undef;
         napi_create_double(env, static_cast<double>(m->req), &argv[3]);
+        argv[4] = m->hook_kind == H_TOKEN ? undef : js_str(env, m->scope.data(), m->scope.size());
         wipe(m->arg);
-        called = napi_call_function(env, undef, fn, 4, argv, nullptr) == napi_ok;
+        called = napi_call_function(env, undef, fn, 5, argv, nullptr) == napi_ok;
       }
       if (!called) {
         // JS cannot run (a worker being terminated): fail the request now rather than let it
@@ -521,7 +532,7 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
           argv[1] = box != nullptr ? box : js_null(env);
           argv[3] = js_str(env, m->out.data(), m->out.size());
           argc = 4;
-        } else if (p->op != OP_BIND) {
+        } else if (p->op != OP_BIND && p->op != OP_FLUSH) {
           argv[1] = js_str(env, m->out.data(), m->out.size());
         }
       }
@@ -988,6 +999,12 @@ void *blocking_main(void *arg) {
       m->status = st;
       break;
     }
+    case OP_FLUSH: {
+      sa_status st = sa_flush(p->timeout_ms);
+      if (st != SA_OK) m->err = last_error_json(st);
+      m->status = st;
+      break;
+    }
     case OP_TOKEN:
       break;
   }
@@ -1068,6 +1085,25 @@ napi_value DeviceCodePoll(napi_env env, napi_callback_info info) {
   p->h = b->h;
   p->timeout_ms = timeout;
   return start_blocking(env, es, p, argv[2], argv[0]);
+}
+
+// flushPending() -> bool: whether an exchange or save is still in flight (sa_flush(0)).
+napi_value FlushPending(napi_env env, napi_callback_info /*info*/) {
+  return js_bool(env, sa_flush(0) != SA_OK);
+}
+
+// flush(timeoutMs, cb(status, null, err|null)): sa_flush on a helper thread. While it runs,
+// the tsfn is referenced, so the event loop (and the process) stays alive until the rotated
+// refresh token of a closed device session is saved (DESIGN 8.1).
+napi_value Flush(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  if (!get_function(env, argv[1], "callback")) return nullptr;
+  Pending *p = new Pending;
+  p->op = OP_FLUSH;
+  napi_get_value_int32(env, argv[0], &p->timeout_ms);
+  return start_blocking(env, es, p, argv[1], nullptr);
 }
 
 // bindClientDevice(optionsJson|null, cb(status, null, err|null))
@@ -1154,6 +1190,8 @@ NAPI_MODULE_INIT() {
       {"deviceCodePoll", DeviceCodePoll},
       {"deviceFlowFree", FreeBox<K_FLOW>},
       {"bindClientDevice", BindClientDevice},
+      {"flushPending", FlushPending},
+      {"flush", Flush},
   };
   for (const Fn &f : fns) {
     napi_value fn;

@@ -264,6 +264,39 @@ test('TokenStoreFn.create({ load, save }) and a plain { load, save } object as s
   b.close();
 });
 
+test('a store gets the scope of each call: load(scope) / save(json, scope) keep one token per credential', async () => {
+  const slots = new Map();
+  const scopes = [];
+  const store = {
+    load(scope) {
+      scopes.push(scope);
+      return slots.get(scope) ?? null;
+    },
+    async save(json, scope) {
+      slots.set(scope, json);
+    },
+  };
+  const oneSlot = new Map(); // upstream-shaped: ignores the scope
+  const blind = { load: () => oneSlot.get('t'), save: (json) => oneSlot.set('t', json) };
+  for (const [st, want] of [[store, 2], [blind, 4]]) {
+    await emu.clearRequests();
+    const got = [];
+    for (const audience of ['aud-a', 'aud-b', 'aud-a', 'aud-b']) {
+      const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, store: st, audience }).data;
+      got.push((await s.getToken()).data.token);
+      s.close();
+    }
+    assert.equal((await emu.requests('/api/authorise')).length, want, 'a token saved for another audience is never served');
+    differentSecret(got[0], got[1]);
+    if (want === 2) {
+      sameSecret(got[0], got[2]);
+      sameSecret(got[1], got[3]);
+    }
+  }
+  assert.equal(new Set(scopes).size, 2);
+  for (const scope of scopes) assert.ok(scope.startsWith(`access-key/${emu.workspaceId}/`), 'a scope names the credential');
+});
+
 test('openTokenStore("file:///...") is shared across strategies; bad URLs fail', async () => {
   const dir = tmpDir();
   const st = sa.openTokenStore(`file://${dir}/tokens`);

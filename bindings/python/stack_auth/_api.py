@@ -283,7 +283,8 @@ class AuthStrategy:
         # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
         # library finishes (or times out) the shared request and the token is freed.
         if not waiter.event.wait(timeout):
-            raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT)
+            # The library's TIMEOUT is retryable (the refresh goes on); this wait is the same.
+            raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT, retryable=True)
         if waiter.error is not None:
             raise waiter.error
         return cast(ServiceToken, waiter.token)
@@ -390,12 +391,15 @@ class AccessKeyStrategy(AuthStrategy):
         store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
+        audience: Optional[str] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
         st = _as_store(store)  # referenced until the strategy holds it
-        opts = rt.options(store=_handle_of(st), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        opts = rt.options(
+            store=_handle_of(st), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), audience=audience
+        )
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
         self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
@@ -584,14 +588,19 @@ class TokenStoreFn(TokenStore):
     """A store backed by your callables: ``load()`` returns the stored token JSON (str) or
     None, ``save(token_json)`` persists it. Either may be ``async def``, and either may be
     None. Load failures are cache misses and save failures are ignored (by the library).
-    ``timeout`` (seconds) bounds each call."""
+    ``timeout`` (seconds) bounds each call.
+
+    Every store is scoped per credential: callables that accept one more argument,
+    ``load(scope)`` and ``save(token_json, scope)``, are given the scope (a non-secret string
+    naming the workspace, key id or JWT digest, and audience) to key what they keep by. A
+    store that keeps one slot is still safe: a token saved for another scope is a miss."""
 
     __slots__ = ()
 
     def __init__(
         self,
-        load: Optional[Callable[[], Any]] = None,
-        save: Optional[Callable[[str], Any]] = None,
+        load: Optional[Callable[..., Any]] = None,
+        save: Optional[Callable[..., Any]] = None,
         *,
         timeout: Optional[float] = None,
     ) -> None:

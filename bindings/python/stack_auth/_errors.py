@@ -58,7 +58,8 @@ class AuthError(Exception):
 
     ``code`` is the stack-auth error code ("INVALID_ACCESS_KEY", ...), ``help`` and ``url``
     say what to do (or None), ``payload`` holds any structured detail (for example
-    WORKSPACE_MISMATCH's ``expected`` and ``actual``), ``status`` the C status it came from.
+    WORKSPACE_MISMATCH's ``expected`` and ``actual``), ``status`` the C status it came from,
+    ``retryable`` whether trying again may succeed (the library's rule, docs/errors.md).
     Messages never contain secrets.
     """
 
@@ -71,6 +72,7 @@ class AuthError(Exception):
     url: Optional[str]
     payload: Dict[str, Any]
     status: int
+    retryable: bool
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class AuthError(Exception):
         url: Optional[str] = None,
         payload: Optional[Mapping[str, Any]] = None,
         status: int = SA_E_AUTH,
+        retryable: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -89,6 +92,7 @@ class AuthError(Exception):
         self.url = url
         self.payload = dict(payload or {})
         self.status = status
+        self.retryable = retryable
 
     def __str__(self) -> str:
         return self.message
@@ -111,7 +115,7 @@ _BY_CODE: Dict[str, Type[AuthError]] = {}
 
 @_code("REQUEST_ERROR")
 class RequestError(AuthError):
-    """The HTTP request failed (connection refused, reset, unreadable answer)."""
+    """The request to the auth server failed (connection refused, reset, unreadable answer)."""
 
 
 @_code("ACCESS_DENIED")
@@ -277,7 +281,7 @@ _BY_STATUS: Dict[int, Type[AuthError]] = {
     SA_E_INTERNAL: InternalError,
 }
 
-_RESERVED = ("type", "message", "help", "url")
+_RESERVED = ("type", "message", "help", "url", "retryable")
 
 
 def from_status(status: int, error_json: Optional[str]) -> AuthError:
@@ -304,4 +308,5 @@ def from_status(status: int, error_json: Optional[str]) -> AuthError:
         url=data.get("url"),
         payload=payload,
         status=status,
+        retryable=data.get("retryable") is True,
     )

@@ -152,18 +152,42 @@ class DestroyCount:
 class Hook:
     """The Python side of one (fn, user_data, destroy) registration."""
 
-    __slots__ = ("get", "load", "save", "destroyed", "__weakref__")
+    __slots__ = ("get", "load", "save", "load_scope", "save_scope", "destroyed", "__weakref__")
 
     def __init__(
         self,
         get: Optional[Callable[[], Any]] = None,
-        load: Optional[Callable[[], Any]] = None,
-        save: Optional[Callable[[str], Any]] = None,
+        load: Optional[Callable[..., Any]] = None,
+        save: Optional[Callable[..., Any]] = None,
     ) -> None:
         self.get = get
         self.load = load
         self.save = save
+        # A store callable that accepts one more argument gets the request's scope.
+        self.load_scope = load is not None and _takes_extra_arg(load, 0)
+        self.save_scope = save is not None and _takes_extra_arg(save, 1)
         self.destroyed = DestroyCount()
+
+
+def _takes_extra_arg(fn: Callable[..., Any], fixed: int) -> bool:
+    """Whether fn can be called with one positional argument more than ``fixed``."""
+    try:
+        inspect.signature(fn).bind(*([None] * (fixed + 1)))
+    except (TypeError, ValueError):  # no room for it, or no signature (some builtins)
+        return False
+    return True
+
+
+def _scope(req: int) -> str:
+    """The credential scope of a store request (read before the request is completed)."""
+    out = ffi.new("char **")
+    n = ffi.new("size_t *")
+    if lib.sa_request_scope(req, out, n) != lib.SA_OK:
+        return ""
+    try:
+        return cast(bytes, ffi.unpack(out[0], n[0])).decode("utf-8")
+    finally:
+        lib.sa_free(out[0])
 
 
 def register_hook(hook: Hook) -> Any:
@@ -365,7 +389,7 @@ def _sa_py_store_load(user_data: Any, req: int) -> None:
     req = int(req)
     try:
         hook = ffi.from_handle(user_data)
-        _dispatch("load", hook.load, (), req)
+        _dispatch("load", hook.load, (_scope(req),) if hook.load_scope else (), req)
     except BaseException as e:  # noqa: BLE001
         _reject(req, e)
 
@@ -377,7 +401,7 @@ def _sa_py_store_save(user_data: Any, req: int, token_json: Any, length: int) ->
         hook = ffi.from_handle(user_data)
         # Borrowed for the duration of this call only: copy it now.
         text = ffi.unpack(token_json, length).decode("utf-8")
-        _dispatch("save", hook.save, (text,), req)
+        _dispatch("save", hook.save, (text, _scope(req)) if hook.save_scope else (text,), req)
     except BaseException as e:  # noqa: BLE001
         _reject(req, e)
 
@@ -493,6 +517,9 @@ def _at_exit() -> None:
     if _forked:
         return  # the library is unusable here and owes this process nothing
     close_all()
+    # A device session's refresh the server may already have performed finishes and saves
+    # the rotated refresh token in the background; wait for it (bounded) before exiting.
+    lib.sa_flush(int(EXIT_DRAIN_SECONDS * 1000))
     drain(EXIT_DRAIN_SECONDS)
 
 

@@ -47,6 +47,7 @@ class Emulator:
         self.url: str = start["url"]
         self.crn: str = start["workspaceCrn"]
         self.key: str = start["accessKey"]
+        self.addr: str = start["addr"]  # where it listens (with --tls-name, not url's host)
         _, self.region, self.workspace_id = self.crn.split(":")
 
     def _ready_line(self) -> str:

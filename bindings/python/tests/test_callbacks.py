@@ -289,6 +289,7 @@ def test_token_store_fn_persists_and_reloads(emu: Emulator) -> None:
     fake = FakeStore()
     a = sa.AccessKeyStrategy(emu.crn, emu.key, store=sa.TokenStoreFn(fake.load, fake.save), base_url=emu.url)
     ta = a.get_token()
+    assert _runtime.lib.sa_flush(5000) == 0  # the save follows get_token's return
     assert fake.loads >= 1 and fake.saves == 1
     assert fake.saved is not None and isinstance(json.loads(fake.saved), dict)
     b = sa.AccessKeyStrategy(emu.crn, emu.key, store=sa.TokenStoreFn(fake.load, fake.save), base_url=emu.url)
@@ -310,6 +311,7 @@ def test_async_token_store_fn(emu: Emulator) -> None:
 
     store = sa.TokenStoreFn(load, save)
     sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url).get_token()
+    assert _runtime.lib.sa_flush(5000) == 0  # the save follows get_token's return
     assert len(saved) == 1
     sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url).get_token()
     assert emu.count() == 1

@@ -68,11 +68,15 @@ class HooksTest < StackAuthTest
   end
 
   def test_a_block_that_returns_no_string_is_a_callback_error
-    [nil, 42, "", :sym].each do |value|
+    [nil, 42, :sym].each do |value|
       strategy = closing(StackAuth::AuthStrategyFn.new { value })
       error = assert_raises(StackAuth::CallbackError) { strategy.get_token }
       assert_equal "TypeError", error.code
     end
+    # An empty String is the library's call, the same in every language: never a token.
+    strategy = closing(StackAuth::AuthStrategyFn.new { "" })
+    error = assert_raises(StackAuth::CallbackError) { strategy.get_token }
+    assert_equal "CUSTOM", error.code
   end
 
   def test_a_block_that_never_answers_times_out
@@ -172,6 +176,7 @@ class HooksTest < StackAuthTest
     store = closing(StackAuth::TokenStoreFn.new(load: -> { saved.last }, save: ->(json) { saved << json }))
     first = access_key_strategy(store: store)
     token = first.get_token
+    assert_equal 0, StackAuth::Native.sa_flush(5000) # the save follows get_token's return
     assert_equal 1, saved.size
     data = JSON.parse(saved.last)
     assert_kind_of Hash, data
@@ -180,6 +185,32 @@ class HooksTest < StackAuthTest
     second = access_key_strategy(store: store)
     assert_same_secret token.token, second.get_token.token
     assert_equal 1, authorise_count, "the second strategy started from the store"
+  end
+
+  def test_token_store_fn_gets_the_scope_when_it_takes_one_and_never_crosses_credentials
+    key2 = emu.control("POST", "access-keys", { workspaceId: emu.workspace_id }).fetch("accessKey")
+    slots = {}
+    keyed = closing(StackAuth::TokenStoreFn.new(load: ->(scope) { slots[scope] },
+                                                save: ->(json, scope) { slots[scope] = json }))
+    one = nil # an upstream-shaped store: one slot, blind to scopes
+    blind = closing(StackAuth::TokenStoreFn.new(load: -> { one }, save: ->(json) { one = json }))
+    [[keyed, 2], [blind, 4]].each do |store, want|
+      emu.clear_requests
+      subjects = [emu.access_key, key2, emu.access_key, key2].map do |key|
+        s = StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: key, store: store,
+                                             base_url: emu.url)
+        begin
+          s.get_token.subject
+        ensure
+          s.close
+        end
+      end
+      assert_equal want, authorise_count, "a token saved for another key is never served"
+      refute_equal subjects[0], subjects[1]
+      assert_equal subjects[0..1], subjects[2..3]
+    end
+    assert_equal 2, slots.size
+    assert(slots.keys.all? { |scope| scope.start_with?("access-key/#{emu.workspace_id}/") }, "a scope names the credential")
   end
 
   def test_token_store_fn_failures_are_misses_not_errors
@@ -219,6 +250,7 @@ class HooksTest < StackAuthTest
     store.close # the strategy keeps its own reference
     assert store.closed?
     token = first.get_token
+    assert_equal 0, StackAuth::Native.sa_flush(5000) # the save follows get_token's return
     assert File.exist?(File.join(@tmp, "token.json"))
     second = access_key_strategy(store: closing(StackAuth.open_store(url)))
     assert_same_secret token.token, second.get_token.token

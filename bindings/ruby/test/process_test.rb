@@ -2,6 +2,7 @@
 
 require_relative "test_helper"
 require "rbconfig"
+require "digest"
 
 # Process-level behaviour: fork, exit with calls in flight, leaks, and child Ruby processes.
 class ProcessTest < StackAuthTest
@@ -220,5 +221,51 @@ class ProcessTest < StackAuthTest
     status, out, err = run_ruby(script, emu.url, emu.workspace_crn, emu.access_key, @tmp)
     assert status.success?, err
     assert_equal "live=0 hooks=0\n", out
+  end
+
+  # DESIGN 8.1: the server rotates the refresh token at once and answers 700 ms later; the
+  # program gives up after 300 ms, drops the strategy (close or the GC) and exits. The exit
+  # hook waits for the answer and saves it, so the next run is not refused with INVALID_GRANT.
+  %w[close gc].each do |drop|
+    define_method("test_exit_mid_refresh_saves_the_rotated_refresh_token_#{drop}") do
+      auto = Emulators[:auto, "--auto-approve", "--poll-interval", "0s"].tap(&:reset!)
+      auto.config(autoApprove: true)
+      profile = File.join(@tmp, "profile")
+      closing(StackAuth.begin_device_code_flow(auto.region, base_url: auto.url, profile_dir: profile))
+        .poll_for_token(timeout: 10)
+      auth = Dir.glob(File.join(profile, "**", "auth.json")).first
+      session = JSON.parse(File.read(auth))
+      spent = Digest::SHA256.hexdigest(session["refresh_token"]) # compared by digest, never printed
+      session["expires_at"] = Time.now.to_i - 60
+      File.write(auth, JSON.generate(session))
+      auto.clear_requests
+      auto.control("POST", "faults", { path: "/oauth/token", delayAfterMs: 700, count: 1 })
+      script = <<~RUBY
+        require "stack_auth"
+        url, profile, drop = ARGV
+        s = StackAuth::DeviceSessionStrategy.from_profile(profile_dir: profile, base_url: url)
+        begin
+          s.get_token(timeout: 0.3)
+          puts "got a token"
+        rescue StackAuth::Timeout
+          puts "gave up"
+        end
+        if drop == "close"
+          s.close
+        else
+          s = nil
+          GC.start(full_mark: true, immediate_sweep: true)
+        end
+      RUBY
+      status, out, err = run_ruby(script, auto.url, profile, drop)
+      assert status.success?, err
+      assert_equal "gave up\n", out
+      saved = Digest::SHA256.hexdigest(JSON.parse(File.read(auth))["refresh_token"])
+      refute_equal spent, saved, "the rotated refresh token was saved"
+      assert_equal 1, auto.requests("/oauth/token").size
+      StackAuth::DeviceSessionStrategy.from_profile(profile_dir: profile, base_url: auto.url) do |s|
+        s.get_token(timeout: 10) # no INVALID_GRANT: the next run starts from the saved session
+      end
+    end
   end
 end

@@ -78,9 +78,9 @@ module StackAuth
         entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
         value = entry.fn.call
         value = value.token if value.is_a?(ServiceToken)
-        unless value.is_a?(String) && !value.empty?
-          raise TypeError, "the block must return a non-empty String, not #{value.class}"
-        end
+        # An empty String goes to the library, which decides: an AuthStrategyFn's empty token
+        # is a failure, an OIDC provider's empty JWT is sent (as upstream does).
+        raise TypeError, "the block must return a String, not #{value.class}" unless value.is_a?(String)
 
         resolve(req, value)
       rescue Exception => e # rubocop:disable Lint/RescueException
@@ -89,7 +89,7 @@ module StackAuth
 
       def on_load(address, req)
         entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
-        value = entry.load.call
+        value = takes_extra_arg?(entry.load, 0) ? entry.load.call(scope(req)) : entry.load.call
         unless value.nil? || value.is_a?(String)
           raise TypeError, "load must return a String of JSON or nil, not #{value.class}"
         end
@@ -103,10 +103,22 @@ module StackAuth
         entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
         # The JSON is borrowed for the duration of this call only: copy it.
         json = ptr.read_bytes(len).force_encoding(Encoding::UTF_8)
-        entry.save.call(json)
+        takes_extra_arg?(entry.save, 1) ? entry.save.call(json, scope(req)) : entry.save.call(json)
         resolve(req, nil)
       rescue Exception => e # rubocop:disable Lint/RescueException
         reject(req, e)
+      end
+
+      # Whether a store callable accepts one argument more than `fixed` (the scope), so
+      # upstream-shaped `-> { }` and `->(json) { }` keep working.
+      def takes_extra_arg?(callable, fixed)
+        arity = callable.respond_to?(:arity) ? callable.arity : callable.method(:call).arity
+        arity == fixed + 1 || (arity.negative? && -arity - 1 <= fixed + 1)
+      end
+
+      # The credential scope of a store request (read before the request is completed).
+      def scope(req)
+        Native.take_string(:sa_request_scope, req)
       end
 
       # sa_get_token_async's completion: exactly once per registration, then unregistered.
@@ -205,11 +217,15 @@ module StackAuth
   # Ruby waits for every thread before it exits, and a call inside the library cannot be
   # interrupted. at_exit handlers run before Ruby stops the other threads; this one was
   # registered when the gem was required, so it runs after the application's own handlers.
+  # Then it waits (at most EXIT_FLUSH_MS) for a device session's refresh that was in flight:
+  # freeing never cancels one the server may already have performed, and its rotated refresh
+  # token must reach auth.json before the process ends.
   module Live
     @handles = {}
     @pid = Process.pid
 
     FREE = { strategy: :sa_strategy_free, device_flow: :sa_device_flow_free }.freeze
+    EXIT_FLUSH_MS = 5000
 
     class << self
       def add(kind, handle)
@@ -227,6 +243,7 @@ module StackAuth
           kind = @handles.delete(handle)
           Native.public_send(FREE.fetch(kind), handle) if kind
         end
+        Native.sa_flush(EXIT_FLUSH_MS)
       end
     end
   end

@@ -13,16 +13,22 @@ module StackAuth
   # * #url     - where to read more, or nil
   # * #payload - any further structured detail (a Hash with String keys; often empty)
   # * #status  - the C status it came with (StackAuth::Native::E_*), or nil
+  # * #retryable? - whether trying again may succeed (the library's rule, docs/errors.md)
   class Error < StandardError
     attr_reader :code, :help, :url, :payload, :status
 
-    def initialize(message = nil, code: nil, help: nil, url: nil, payload: {}, status: nil)
+    def initialize(message = nil, code: nil, help: nil, url: nil, payload: {}, status: nil, retryable: false)
       @code = code || self.class.default_code
       @help = help
       @url = url
       @payload = payload.freeze
       @status = status
+      @retryable = retryable
       super(message || @code)
+    end
+
+    def retryable?
+      @retryable
     end
 
     def self.default_code
@@ -30,7 +36,8 @@ module StackAuth
     end
 
     def to_h
-      { "type" => code, "message" => message, "help" => help, "url" => url }.compact.merge(payload)
+      { "type" => code, "message" => message, "help" => help, "url" => url }.compact
+                                                                                .merge("retryable" => retryable?).merge(payload)
     end
 
     def inspect
@@ -137,7 +144,7 @@ module StackAuth
 
   # Maps the library's error JSON and statuses to exceptions (internal).
   module Errors
-    FIXED_KEYS = %w[type message help url].freeze
+    FIXED_KEYS = %w[type message help url retryable].freeze
 
     STATUS_CLASSES = {
       Native::E_INVALID_ARG => InvalidArgument,
@@ -177,7 +184,8 @@ module StackAuth
       klass = class_for(status, code)
       klass.new(data["message"] || "stack-auth error (status #{status})", code: code || klass.default_code,
                 help: data["help"], url: data["url"],
-                payload: data.reject { |k, _| FIXED_KEYS.include?(k) }, status: status)
+                payload: data.reject { |k, _| FIXED_KEYS.include?(k) }, status: status,
+                retryable: data["retryable"] == true)
     end
 
     def class_for(status, code)

@@ -123,12 +123,14 @@ module StackAuth
 
         attach_function :sa_request_resolve, %i[uint64 pointer size_t], :int32, **b
         attach_function :sa_request_reject, %i[uint64 string string], :int32, **b
+        attach_function :sa_request_scope, %i[uint64 pointer pointer], :int32, **b
 
         attach_function :sa_device_code_begin, %i[pointer string string string], :int32, **b
         attach_function :sa_device_flow_open_browser, %i[uint64 pointer], :int32, **b
         attach_function :sa_device_code_poll, %i[uint64 int32 pointer pointer], :int32, **b
         attach_function :sa_device_flow_free, %i[uint64], :void, **b
         attach_function :sa_bind_client_device, %i[string], :int32, **b
+        attach_function :sa_flush, %i[int32], :int32, **b
       end
       # rubocop:enable Metrics/MethodLength
     end

@@ -57,6 +57,11 @@ module StackAuth
   #     save: ->(json) { redis.set("cs-token", json) },
   #   )
   #
+  # Every store is scoped per credential: callables that take one more argument,
+  # `load: ->(scope) { }` and `save: ->(json, scope) { }`, get the scope (a non-secret String
+  # naming the workspace, key id or JWT digest, and audience) to key what they keep by. A
+  # store with one slot is safe too: a token saved for another scope is a miss.
+  #
   # The JSON holds the token (a secret): keep it somewhere private. An exception in load
   # counts as "nothing stored" and one in save is ignored (the strategy still works from
   # memory); a hook that does not return within timeout (seconds; default 30) is abandoned.
