@@ -209,8 +209,9 @@ S = TypeVar("S", bound="AuthStrategy")
 @runtime_checkable
 class TokenStoreProtocol(Protocol):
     """What ``store=`` accepts besides a TokenStore: any object with ``load()`` returning the
-    stored token JSON (str) or None, and ``save(token_json)``; either may be ``async def``.
-    It is called as TokenStoreFn(obj.load, obj.save) would call it."""
+    stored token JSON (str) or None, and ``save(token_json)``; either may be ``async def``
+    and may take the credential scope as one more argument. It is called as
+    TokenStoreFn(obj.load, obj.save) would call it."""
 
     def load(self) -> Any: ...
 

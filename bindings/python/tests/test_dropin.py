@@ -9,6 +9,7 @@ from typing import Optional
 import pytest
 
 import stack_auth as sa
+from stack_auth import _runtime
 from conftest import Emulator, fp
 
 
@@ -33,6 +34,7 @@ def test_store_takes_any_object_with_load_and_save(emu: Emulator) -> None:
     a = sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url)
     gc.collect()  # the adapter must live as long as the strategy, not the constructor call
     ta = a.get_token()
+    assert _runtime.lib.sa_flush(5000) == 0  # the save follows get_token's return
     assert store.saves == 1 and isinstance(json.loads(store.saved or ""), dict)
     b = sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url)
     assert fp(b.get_token().token) == fp(ta.token)
