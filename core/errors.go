@@ -69,9 +69,11 @@ var errorKinds = map[string]errorKind{
 		help: "Use a supported region, e.g. `ap-southeast-2.aws`. Supported regions: " + supportedRegionsText + "."},
 	CodeInvalidCrn: {format: "Invalid workspace CRN: %s",
 		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`. Supported regions: " + supportedRegionsText + "."},
+	// The message names no API (it is the same in every language); the help names the
+	// caller's (languageTexts; this is Go's).
 	CodeMissingWorkspaceCrn: {
-		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
-		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategyBuilder::with_workspace_crn`."},
+		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or pass the workspace CRN",
+		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `stackauth.WithWorkspaceCrn(\"crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY\")`."},
 	CodeNotAuthenticated: {format: "Not authenticated",
 		help: "Log in with `stash login`, or set `CS_CLIENT_ACCESS_KEY` for service-to-service auth."},
 	CodeExpiredToken:     {format: "Token expired"},

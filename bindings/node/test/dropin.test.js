@@ -151,3 +151,10 @@ test('an OIDC provider that throws, rejects or returns a non-string: SERVER_ERRO
   }
   assert.equal((await emu.requests('/api/authorise')).length, 0);
 });
+
+test('a missing CRN names the Node API in its help', () => {
+  const f = sa.AutoStrategy.detect({ accessKey: emu.accessKey }).failure;
+  assert.equal(f.type, 'MISSING_WORKSPACE_CRN');
+  assert.match(f.help, /AutoStrategy\.detect\(\{ workspaceCrn/);
+  assert.doesNotMatch(`${f.error.message} ${f.help}`, /AutoStrategyBuilder/);
+});

@@ -48,6 +48,9 @@ if lib.sa_abi_version() != ABI_VERSION:  # pragma: no cover - only with a mismat
         f"libstack_auth ABI {lib.sa_abi_version()} does not match this binding's ABI {ABI_VERSION}"
     )
 
+# Help texts in errors name this binding's API (the library's per-language table).
+lib.sa_set_host_language(b"python")
+
 NULL = ffi.NULL
 
 

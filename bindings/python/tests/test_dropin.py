@@ -63,3 +63,10 @@ def test_oidc_cache_capacity(emu: Emulator) -> None:
     assert emu.count() == 1
     with pytest.raises(sa.InvalidArgument, match="cacheCapacity"):
         sa.OidcFederationStrategy(emu.crn, lambda: jwt, base_url=emu.url, cache_capacity=-1)
+
+
+def test_missing_crn_help_names_the_python_api(emu: Emulator) -> None:
+    with pytest.raises(sa.MissingWorkspaceCrn) as e:
+        sa.AutoStrategy.detect(access_key=emu.key)
+    assert "AutoStrategy.detect(workspace_crn=" in (e.value.help or "")
+    assert "AutoStrategyBuilder" not in f"{e.value} {e.value.help}"

@@ -54,3 +54,11 @@ class DropinTest < StackAuthTest
            "the public API broke sig/stack_auth.rbs:\n#{out.gsub(/eyJ[\w.-]+/, '<jwt>')}"
   end
 end
+
+class DropinHelpTest < StackAuthTest
+  def test_missing_crn_help_names_the_ruby_api
+    error = assert_raises(StackAuth::MissingWorkspaceCrn) { StackAuth::AutoStrategy.detect(access_key: emu.access_key) }
+    assert_includes error.help, "AutoStrategy.detect(workspace_crn:"
+    refute_includes "#{error.message} #{error.help}", "AutoStrategyBuilder"
+  end
+end

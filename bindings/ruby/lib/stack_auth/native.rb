@@ -62,6 +62,7 @@ module StackAuth
           if abi != ABI_VERSION
             raise LibraryError, "libstack_auth ABI #{abi} is not the ABI #{ABI_VERSION} this gem needs"
           end
+          sa_set_host_language("ruby") # help texts in errors name this gem's API
           Callbacks.install
           @loaded = true
         end
@@ -83,6 +84,7 @@ module StackAuth
 
         # Never block, never call back.
         attach_function :sa_abi_version, [], :uint32
+        attach_function :sa_set_host_language, [:string], :int32
         attach_function :sa_version_number, [], :uint32
         attach_function :sa_version_string, [], :string
         attach_function :sa_build_info, [], :string
