@@ -108,6 +108,8 @@ type AuthError struct {
 	// Detail is the variant's inner text (the %s of the message), kept for re-encoding.
 	Detail string
 	cause  error
+	// refused: the server refused the credential itself; the same credential fails again.
+	refused bool
 }
 
 func (e *AuthError) Error() string { return e.Message }
@@ -134,6 +136,9 @@ const (
 // Settled answers (refusals, bad input, a freed handle, a forked process) are not. A code of
 // a host's own (a callback's exception) counts as CUSTOM.
 func (e *AuthError) Retryable() bool {
+	if e.refused {
+		return false
+	}
 	if k, ok := errorKinds[e.Code]; ok {
 		return k.retryable
 	}
