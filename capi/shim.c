@@ -288,6 +288,10 @@ void sashim_call_save(sa_store_save_fn fn, uintptr_t user_data, sa_request req, 
 void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status, sa_token token, const char *error_json) {
 	fn((void *)user_data, status, token, error_json);
 }
+void sashim_call_http(sa_http_send_fn fn, uintptr_t user_data, sa_request req, const char *request_json, const char *body,
+                      size_t len) {
+	fn((void *)user_data, req, request_json, body, len);
+}
 void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data) {
 	if (fn) fn((void *)user_data);
 }
@@ -417,6 +421,22 @@ sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save
                              sa_destroy_fn destroy, const char *options_json) {
 	SA_ENTER();
 	return sago_store_fn_new_ex(out, load, save, (uintptr_t)user_data, destroy, options_json);
+}
+
+sa_status sa_transport_new(sa_transport *out, sa_http_send_fn send, void *user_data, sa_destroy_fn destroy,
+                           const char *options_json) {
+	SA_ENTER();
+	return sago_transport_new(out, send, (uintptr_t)user_data, destroy, options_json);
+}
+
+void sa_transport_free(sa_transport t) {
+	SA_ENTER_VOID();
+	sago_transport_free(t);
+}
+
+sa_status sa_request_respond(sa_request r, int32_t status, const char *headers_json, const char *body, size_t len) {
+	SA_ENTER();
+	return sago_request_respond(r, status, headers_json, body, len);
 }
 
 sa_status sa_set_host_language(const char *name) {
