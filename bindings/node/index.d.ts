@@ -154,7 +154,34 @@ export interface StrategyOptions {
   timeoutMs?: number;
   /** Refresh window in seconds (default 90, never more than half a token's lifetime). */
   leewaySecs?: number;
+  /**
+   * Beyond upstream 0.42 (upstream 0.43's `HttpTransport`): your own HTTP client carries every
+   * request of the strategy (a proxy, custom TLS, tracing). Called with the request (headers
+   * include the library's `user-agent`; replace it if you like, never drop it) and resolves
+   * the server's answer, whatever its status. A throw or a rejection (no answer) is a
+   * `REQUEST_ERROR`.
+   */
+  transport?: HttpTransport;
 }
+
+/** Beyond upstream 0.42: a request for {@link HttpTransport}. It carries credentials: never log it. */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  /** `[name, value]` pairs, names in lower case. */
+  headers: [string, string][];
+  body: string;
+}
+
+/** Beyond upstream 0.42: what an {@link HttpTransport} resolves. */
+export interface HttpResponse {
+  status: number;
+  headers?: [string, string][] | Record<string, string> | { entries(): IterableIterator<[string, string]> };
+  body?: string | Uint8Array;
+}
+
+/** Beyond upstream 0.42: a host HTTP client, e.g. `async (r) => { const res = await fetch(r.url, r); return { status: res.status, headers: res.headers, body: await res.text() }; }`. */
+export type HttpTransport = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
 /** Options for `AutoStrategy.detect()`. */
 export interface AutoStrategyOptions extends StrategyOptions {

@@ -190,6 +190,7 @@ function optionsJson(opts) {
   if (typeof opts !== 'object') throw new TypeError('options must be an object');
   const o = {};
   let store = null;
+  const kept = []; // native objects the library takes its own reference to during the call
   for (const k of Object.keys(opts)) {
     const v = opts[k];
     if (v === undefined || v === null) continue;
@@ -200,9 +201,16 @@ function optionsJson(opts) {
       o.store = N().storeHandle(store._box());
       continue;
     }
+    if (k === 'transport') {
+      if (typeof v !== 'function') throw new TypeError('transport must be a function (request) => response');
+      const box = N().transportNew(v);
+      kept.push(box);
+      o.transport = N().transportHandle(box);
+      continue;
+    }
     o[k] = v;
   }
-  return [JSON.stringify(o), store];
+  return [JSON.stringify(o), store === null && kept.length === 0 ? null : { store, kept }];
 }
 
 // ---- strategies ------------------------------------------------------------------------
@@ -502,6 +510,48 @@ function rememberCause(causes, message, e) {
 const H_TOKEN = 0;
 const H_LOAD = 1;
 const H_SAVE = 2;
+const H_HTTP = 3;
+
+// A transport's answer -> [status, headersJson, body], or a reason it is not one.
+function httpAnswer(res) {
+  if (res === null || typeof res !== 'object') return 'the transport must resolve { status, headers?, body? }';
+  const { status } = res;
+  if (!Number.isInteger(status) || status < 100 || status > 599) return 'status must be an HTTP status (100-599)';
+  let headers = [];
+  const h = res.headers;
+  if (h !== undefined && h !== null) {
+    const entries = Array.isArray(h) ? h : typeof h.entries === 'function' ? [...h.entries()] : Object.entries(h);
+    headers = entries.map(([k, v]) => [String(k).toLowerCase(), String(v)]);
+  }
+  let body = res.body ?? '';
+  if (body instanceof Uint8Array) body = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  if (typeof body !== 'string') return 'body must be a string or a Uint8Array';
+  return [status, JSON.stringify(headers), body];
+}
+
+// Runs a host transport: (request) => response, sync or async. No answer (a throw or a
+// rejection) is a REQUEST_ERROR of the call that needed the request.
+function dispatchHttp(send, meta, body, req) {
+  const fail = (e) => native.requestReject(req, 'REQUEST_ERROR', `the transport failed: ${describe(e)}`);
+  const settle = (res) => {
+    const a = httpAnswer(res);
+    if (typeof a === 'string') fail(new TypeError(a));
+    else native.requestRespond(req, a[0], a[1], a[2]);
+  };
+  let r;
+  try {
+    const { method, url, headers } = JSON.parse(meta);
+    r = send({ method, url, headers, body });
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+    Promise.resolve(r).then(settle, fail).catch((e) => native.requestReject(req, 'INTERNAL_ERROR', describe(e)));
+  } else {
+    settle(r);
+  }
+}
 
 function describe(e) {
   try {
@@ -570,6 +620,14 @@ function settleHook(kind, req, v, target) {
 // Whatever the callback does (return, throw, resolve, reject, never settle), the request is
 // completed at most once, and a failure never becomes a token.
 function dispatch(kind, target, arg, req, scope) {
+  if (kind === H_HTTP) {
+    try {
+      dispatchHttp(target, arg, scope, req);
+    } catch (e) {
+      native.requestReject(req, 'INTERNAL_ERROR', describe(e));
+    }
+    return;
+  }
   try {
     let r;
     try {

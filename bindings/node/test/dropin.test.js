@@ -158,3 +158,44 @@ test('a missing CRN names the Node API in its help', () => {
   assert.match(f.help, /AutoStrategy\.detect\(\{ workspaceCrn/);
   assert.doesNotMatch(`${f.error.message} ${f.help}`, /AutoStrategyBuilder/);
 });
+
+test('transport: a host HTTP client carries every request, with the user-agent set', async () => {
+  const seen = [];
+  const transport = async ({ method, url, headers, body }) => {
+    seen.push({ method, url, headers });
+    const res = await fetch(url, { method, headers, body });
+    return { status: res.status, headers: res.headers, body: await res.text() };
+  };
+  const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, transport }).data;
+  const r = await s.getToken();
+  assert.ok(r.data, r.failure && r.failure.error.message);
+  assert.equal(r.data.workspaceId, emu.workspaceId);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].method, 'POST');
+  assert.equal(seen[0].url, `${emu.url.replace(/\/$/, '')}/api/authorise`);
+  const ua = seen[0].headers.find(([k]) => k === 'user-agent');
+  assert.ok(ua && ua[1].startsWith('stack-auth/'), `user-agent ${ua}`);
+  assert.equal((await emu.requests('/api/authorise')).length, 1);
+  s.close();
+
+  // No answer from the host's client: REQUEST_ERROR, nothing sent around it.
+  await emu.clearRequests();
+  const bad = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, {
+    baseUrl: emu.url,
+    transport: () => { throw new Error('proxy down'); },
+  }).data;
+  const f = (await bad.getToken()).failure;
+  assert.equal(f.type, 'REQUEST_ERROR', f.error.message);
+  assert.match(f.error.message, /proxy down/);
+  bad.close();
+  // A 503 page from the host's client is the server's answer.
+  const html = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, {
+    baseUrl: emu.url,
+    transport: () => ({ status: 503, headers: { 'content-type': 'text/html' }, body: '<html><title>503 Service Unavailable</title></html>' }),
+  }).data;
+  const g = (await html.getToken()).failure;
+  assert.equal(g.type, 'SERVER_ERROR');
+  assert.match(g.error.message, /503 Service Unavailable/);
+  html.close();
+  assert.equal((await emu.requests('/api/authorise')).length, 0);
+});
