@@ -21,6 +21,7 @@ from typing import (
     List,
     Optional,
     Protocol,
+    Tuple,
     Type,
     TypeVar,
     Union,
@@ -206,6 +207,63 @@ _new_object = object.__new__
 S = TypeVar("S", bound="AuthStrategy")
 
 
+class HttpRequest:
+    """One request for a ``transport=`` callable (upstream 0.43's HttpRequest): ``method``,
+    ``url``, ``headers`` (``(name, value)`` pairs, lower-case names, including the library's
+    ``user-agent``: replace it if you like, never drop it) and ``body`` (bytes). It carries
+    credentials: repr shows only the method, URL, header names and body length."""
+
+    __slots__ = ("method", "url", "headers", "body")
+
+    def __init__(self, method: str, url: str, headers: List[Tuple[str, str]], body: bytes) -> None:
+        self.method, self.url, self.headers, self.body = method, url, headers, body
+
+    def __repr__(self) -> str:
+        names = [h[0] for h in self.headers]
+        return f"<HttpRequest {self.method} {self.url.split('?')[0]} headers={names} body={len(self.body)} bytes>"
+
+
+class HttpResponse:
+    """What a ``transport=`` callable returns: the server's answer, whatever its status
+    (``headers`` as pairs or a mapping; ``body`` bytes or str). A ``(status, headers, body)``
+    tuple is accepted too."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Any = (), body: Union[bytes, str] = b"") -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    def __repr__(self) -> str:
+        return f"<HttpResponse {self.status} body={len(self.body)} bytes>"
+
+
+#: A host HTTP client: ``(HttpRequest) -> HttpResponse``, sync or ``async def``. Raising
+#: means no answer (DNS, refused, TLS): the get_token that needed it fails with RequestError.
+HttpTransport = Callable[[HttpRequest], Any]
+
+
+class _Transport:
+    """A native transport handle for one strategy's construction (the strategy keeps its
+    own reference; this one is freed with the object)."""
+
+    __slots__ = ("handle", "_fin", "__weakref__")
+
+    def __init__(self, send: HttpTransport) -> None:
+        _check_callable(send, "transport")
+        hook = _rt.Hook(send=send)
+        self.handle = _register(
+            hook,
+            lambda out, ud: _lib.sa_transport_new(
+                _ffi.cast("sa_transport *", out), _lib._sa_py_http_send, ud, _lib._sa_py_destroy, _ffi.NULL
+            ),
+        )
+        self._fin = _rt.track(self, _lib.sa_transport_free, self.handle)
+
+
+def _as_transport(transport: Optional[HttpTransport]) -> Optional[_Transport]:
+    return None if transport is None else _Transport(transport)
+
+
 @runtime_checkable
 class TokenStoreProtocol(Protocol):
     """What ``store=`` accepts besides a TokenStore: any object with ``load()`` returning the
@@ -363,15 +421,18 @@ class AutoStrategy(AuthStrategy):
         *,
         profile_dir: Optional[str] = None,
         timeout: Optional[float] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> "AutoStrategy":
         """Raises NotAuthenticated when there is neither. Does no network I/O. Environment
         variables are read now, so values set after import are honoured."""
         _native()
         st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = _rt.options(
             accessKey=access_key,
             workspaceCrn=workspace_crn,
             store=_handle_of(st),
+            transport=tr.handle if tr else None,
             baseUrl=base_url,
             profileDir=profile_dir,
             timeoutMs=_rt.timeout_ms(timeout),
@@ -393,13 +454,19 @@ class AccessKeyStrategy(AuthStrategy):
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
         audience: Optional[str] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
         st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = rt.options(
-            store=_handle_of(st), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), audience=audience
+            store=_handle_of(st),
+            transport=tr.handle if tr else None,
+            baseUrl=base_url,
+            timeoutMs=rt.timeout_ms(timeout),
+            audience=audience,
         )
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
@@ -423,15 +490,18 @@ class DeviceSessionStrategy(AuthStrategy):
         *,
         store: Optional[StoreArg] = None,
         timeout: Optional[float] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> "DeviceSessionStrategy":
         """profile_dir: default CS_CONFIG_PATH, then ~/.cipherstash. Raises
         NotAuthenticated when no session is saved there."""
         _native()
         st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = _rt.options(
             profileDir=profile_dir,
             baseUrl=base_url,
             store=_handle_of(st),
+            transport=tr.handle if tr else None,
             timeoutMs=_rt.timeout_ms(timeout),
         )
         return cls._build("", lambda out: _lib.sa_device_session_strategy_from_profile(out, opts))
@@ -512,13 +582,19 @@ class OidcFederationStrategy(AuthStrategy):
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
         cache_capacity: Optional[int] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> None:
         _check_callable(get_jwt, "get_jwt")
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = rt.options(
-            store=_handle_of(st), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), cacheCapacity=cache_capacity
+            store=_handle_of(st),
+            transport=tr.handle if tr else None,
+            baseUrl=base_url,
+            timeoutMs=rt.timeout_ms(timeout),
+            cacheCapacity=cache_capacity,
         )
         hook = rt.Hook(get=get_jwt)
         handle = _register(

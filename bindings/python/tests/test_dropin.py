@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-from typing import Optional
+from typing import List, Optional
 
 import pytest
 
@@ -70,3 +70,35 @@ def test_missing_crn_help_names_the_python_api(emu: Emulator) -> None:
         sa.AutoStrategy.detect(access_key=emu.key)
     assert "AutoStrategy.detect(workspace_crn=" in (e.value.help or "")
     assert "AutoStrategyBuilder" not in f"{e.value} {e.value.help}"
+
+
+def test_transport_carries_every_request(emu: Emulator) -> None:
+    import urllib.request
+
+    seen: List[sa.HttpRequest] = []
+
+    def send(r: sa.HttpRequest) -> sa.HttpResponse:
+        seen.append(r)
+        req = urllib.request.Request(r.url, data=r.body, method=r.method, headers=dict(r.headers))
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return sa.HttpResponse(res.status, list(res.headers.items()), res.read())
+
+    s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url, transport=send)
+    assert s.get_token().workspace_id == emu.workspace_id
+    assert len(seen) == 1 and seen[0].method == "POST" and seen[0].url.endswith("/api/authorise")
+    assert dict(seen[0].headers)["user-agent"].startswith("stack-auth/")
+    assert emu.key not in repr(seen[0])
+    assert emu.count() == 1
+    s.close()
+
+    async def down(r: sa.HttpRequest) -> sa.HttpResponse:
+        raise ConnectionRefusedError("proxy down")
+
+    emu.clear_requests()
+    with pytest.raises(sa.AuthError) as e:
+        sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url, transport=down).get_token()
+    assert e.value.code == "REQUEST_ERROR" and "proxy down" in str(e.value)
+    page = lambda r: (503, {"content-type": "text/html"}, "<html><title>503 Service Unavailable</title></html>")  # noqa: E731
+    with pytest.raises(sa.ServerError, match="503 Service Unavailable"):
+        sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url, transport=page).get_token()
+    assert emu.count() == 0
