@@ -62,3 +62,39 @@ class DropinHelpTest < StackAuthTest
     refute_includes "#{error.message} #{error.help}", "AutoStrategyBuilder"
   end
 end
+
+class DropinTransportTest < StackAuthTest
+  def test_transport_carries_every_request
+    require "net/http"
+    seen = []
+    transport = lambda do |r|
+      seen << r
+      uri = URI(r.url)
+      req = Net::HTTPGenericRequest.new(r.method_name, true, true, uri.request_uri, r.headers.to_h)
+      req.body = r.body
+      res = Net::HTTP.start(uri.host, uri.port) { |http| http.request(req) }
+      StackAuth::HttpResponse.new(status: res.code.to_i, headers: res.each_header.to_a, body: res.body)
+    end
+    strategy = closing(StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                                        base_url: emu.url, transport: transport))
+    assert_equal emu.workspace_id, strategy.get_token.workspace_id
+    assert_equal 1, seen.size
+    assert_equal "POST", seen[0].method_name
+    assert seen[0].headers.to_h["user-agent"].start_with?("stack-auth/")
+    refute_secret(emu.access_key, seen[0].inspect)
+    assert_equal 1, authorise_count
+
+    emu.clear_requests
+    down = closing(StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                                    base_url: emu.url, transport: ->(_r) { raise IOError, "proxy down" }))
+    error = assert_raises(StackAuth::Error) { down.get_token }
+    assert_equal "REQUEST_ERROR", error.code
+    assert_includes error.message, "proxy down"
+    page = ->(_r) { [503, { "content-type" => "text/html" }, "<html><title>503 Service Unavailable</title></html>"] }
+    html = closing(StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                                    base_url: emu.url, transport: page))
+    error = assert_raises(StackAuth::ServerError) { html.get_token }
+    assert_includes error.message, "503 Service Unavailable"
+    assert_equal 0, authorise_count
+  end
+end
