@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
+.PHONY: lib-all test-platforms all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
 
 all: cli
 
@@ -18,9 +18,18 @@ cli:
 	@mkdir -p $(OUT)/bin
 	$(GO) build -o $(OUT)/bin/stack-auth ./cmd/stack-auth
 
-## lib: build/out/lib/libstack_auth.so, include/stack_auth.h, stack_auth.pc
+## lib: build/out/lib/libstack_auth.so, include/stack_auth.h, stack_auth.pc (the host build
+## every suite uses); `make lib TARGET=t` builds target t of DESIGN.md 7 into build/out/targets/t
 lib:
-	@bash build/lib.sh
+	@bash build/lib.sh $(TARGET)
+
+## lib-all: the library for all seven targets (build/out/targets/*) and a size table
+lib-all:
+	@bash build/lib.sh all
+
+## test-platforms: every target's library run here (qemu-user, Wine, musl) or checked (macOS)
+test-platforms: cli
+	@bash tests/platforms/run.sh
 
 ## node, python, ruby: build each binding over build/out/lib (see bindings/*/README.md)
 node python ruby: lib

@@ -35,10 +35,11 @@ func OpenStore(rawURL string, opts ...Option) (TokenStore, error) {
 	case "memory":
 		return NewInMemoryTokenStore(), nil
 	case "file":
-		if u.Host != "" && u.Host != "localhost" || !filepath.IsAbs(u.Path) || strings.HasSuffix(u.Path, "/") {
+		path := filePathOfURL(u)
+		if u.Host != "" && u.Host != "localhost" || !filepath.IsAbs(path) || strings.HasSuffix(u.Path, "/") {
 			return nil, newError(CodeInvalidURL, "token store: a file store needs an absolute file path, e.g. file:///var/run/app/token.json")
 		}
-		return NewFileTokenStore(u.Path), nil
+		return NewFileTokenStore(path), nil
 	}
 	return nil, newError(CodeInvalidURL, "token store: unsupported scheme "+strings.TrimSpace(u.Scheme)+"; use memory:, file:///path, redis://host:port/db, rediss://, redis+sentinel:// or redis+cluster://")
 }

@@ -69,7 +69,9 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
+#if defined(_WIN32) && defined(SA_BUILDING_LIBRARY) /* build/lib.sh: exports come from a .def */
+#define SA_API
+#elif defined(_WIN32)
 #define SA_API __declspec(dllimport)
 #elif defined(__GNUC__)
 #define SA_API __attribute__((visibility("default")))

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package profile
 
@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-// Advisory locking is implemented with flock, which exists only on Unix.
+// Advisory locking is flock on Unix and LockFileEx on Windows (fs_windows.go).
 // Lock reports KindIO "unsupported" elsewhere rather than silently not
 // locking.
 func tryLock(*os.File) (bool, error) { return false, errors.ErrUnsupported }

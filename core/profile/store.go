@@ -45,8 +45,9 @@ type Store struct {
 func New(dir string) *Store { return &Store{dir: dir} }
 
 // Resolve picks the profile root: explicit (if non-empty), else
-// $CS_CONFIG_PATH (if non-blank), else $HOME/.cipherstash. getenv reads the
-// environment (nil means os.Getenv); HOME falls back to os.UserHomeDir.
+// $CS_CONFIG_PATH (if non-blank), else $HOME/.cipherstash (%USERPROFILE%\.cipherstash
+// on Windows). getenv reads the environment (nil means os.Getenv); the home
+// variable falls back to os.UserHomeDir.
 func Resolve(explicit string, getenv func(string) string) (*Store, error) {
 	if explicit != "" {
 		return New(explicit), nil
@@ -59,7 +60,7 @@ func Resolve(explicit string, getenv func(string) string) (*Store, error) {
 	if p := getenv(configPathEnv); strings.TrimSpace(p) != "" {
 		return New(p), nil
 	}
-	home := getenv("HOME")
+	home := getenv(homeEnv)
 	if home == "" {
 		h, err := os.UserHomeDir()
 		if err != nil || h == "" {

@@ -111,7 +111,7 @@ func TestExistsReturnsFalseForMissingFile(t *testing.T) {
 
 func TestDefaultIsHomeDotCipherstash(t *testing.T) {
 	home := t.TempDir()
-	t.Setenv("HOME", home)
+	t.Setenv(homeEnv, home)
 	t.Setenv(configPathEnv, "")
 
 	store, err := Resolve("", nil)
@@ -126,11 +126,11 @@ func TestResolvePrecedence(t *testing.T) {
 		env      map[string]string
 		want     string
 	}{
-		{"explicit overrides all", "/tmp/custom", map[string]string{"CS_CONFIG_PATH": "/env/path", "HOME": "/home/u"}, "/tmp/custom"},
-		{"CS_CONFIG_PATH overrides HOME", "", map[string]string{"CS_CONFIG_PATH": "/env/path", "HOME": "/home/u"}, "/env/path"},
-		{"empty CS_CONFIG_PATH is absent", "", map[string]string{"CS_CONFIG_PATH": "", "HOME": "/home/u"}, "/home/u/.cipherstash"},
-		{"blank CS_CONFIG_PATH is absent", "", map[string]string{"CS_CONFIG_PATH": " \t\n", "HOME": "/home/u"}, "/home/u/.cipherstash"},
-		{"HOME when nothing else", "", map[string]string{"HOME": "/home/u"}, "/home/u/.cipherstash"},
+		{"explicit overrides all", "/tmp/custom", map[string]string{"CS_CONFIG_PATH": "/env/path", homeEnv: "/home/u"}, "/tmp/custom"},
+		{"CS_CONFIG_PATH overrides HOME", "", map[string]string{"CS_CONFIG_PATH": "/env/path", homeEnv: "/home/u"}, "/env/path"},
+		{"empty CS_CONFIG_PATH is absent", "", map[string]string{"CS_CONFIG_PATH": "", homeEnv: "/home/u"}, filepath.Join("/home/u", ".cipherstash")},
+		{"blank CS_CONFIG_PATH is absent", "", map[string]string{"CS_CONFIG_PATH": " \t\n", homeEnv: "/home/u"}, filepath.Join("/home/u", ".cipherstash")},
+		{"HOME when nothing else", "", map[string]string{homeEnv: "/home/u"}, filepath.Join("/home/u", ".cipherstash")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestResolvePrecedence(t *testing.T) {
 }
 
 func TestResolveWithoutHomeIsHomeDirNotFound(t *testing.T) {
-	t.Setenv("HOME", "") // the os.UserHomeDir fallback reads it too
+	t.Setenv(homeEnv, "") // the os.UserHomeDir fallback reads it too
 	_, err := Resolve("", func(string) string { return "" })
 	pe := requireKind(t, err, KindHomeDirNotFound)
 	assert.Equal(t, "Could not determine home directory", pe.Error())

@@ -40,7 +40,12 @@ namespace {
 
 // Zeroes a string that may hold a secret, then releases its memory.
 void wipe(std::string &s) {
+#ifdef _WIN32  // no explicit_bzero; volatile stores are not optimised away
+  volatile char *p = s.empty() ? nullptr : &s[0];
+  for (size_t i = 0; i < s.size(); i++) p[i] = 0;
+#else
   if (!s.empty()) explicit_bzero(&s[0], s.size());
+#endif
   s.clear();
   s.shrink_to_fit();
 }
