@@ -306,6 +306,9 @@ func printError(w io.Writer, err error) {
 	if help == "" && errors.As(err, &pe) {
 		help = pe.Help() // store errors keep the profile's hint only on the cause
 	}
+	if ae.Code == stackauth.CodeMissingWorkspaceCrn {
+		help = "Set `CS_WORKSPACE_CRN`, or pass `--workspace crn:<region>:<workspace-id>`, e.g. `--workspace crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`."
+	}
 	if help != "" {
 		fmt.Fprintf(w, "help: %s\n", cliHelp(help))
 	}

@@ -168,3 +168,20 @@ func TestLoginSaysOpenedOnlyWhenOpened(t *testing.T) {
 		}
 	}
 }
+
+// A missing CRN tells a CLI user about the CLI's own way to give one.
+func TestMissingCrnHelpNamesTheCLI(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, false)
+	env := newTestEnv(t, emu).with("CS_CLIENT_ACCESS_KEY", emu.AccessKey())
+	r := runInProcess(context.Background(), env, "token")
+	if r.code != 1 || !strings.Contains(r.stderr, "error[MISSING_WORKSPACE_CRN]") || !strings.Contains(r.stderr, "--workspace crn:") {
+		t.Fatalf("%v", r)
+	}
+	if strings.Contains(r.stderr, "WithWorkspaceCrn") || strings.Contains(r.stderr, "AutoStrategyBuilder") {
+		t.Errorf("the help names a library API: %v", r)
+	}
+	if r := runInProcess(context.Background(), env, "token", "--workspace", emu.WorkspaceCRN()); r.code != 0 {
+		t.Errorf("--workspace with a CRN gives the access key its workspace: %v", r)
+	}
+}
