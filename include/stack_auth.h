@@ -180,7 +180,9 @@ SA_API sa_status sa_set_host_language(const char *name);
      "baseUrl"       string   CTS URL; beats CS_CTS_HOST and discovery
      "store"         number   an sa_store handle (the strategy keeps its own reference)
      "transport"     number   an sa_transport handle: every HTTP request of the strategy goes
-                              through the host's client (the strategy keeps a reference)
+                              through the host's client (the strategy keeps a reference);
+                              sa_device_code_begin (the flow keeps it until freed) and
+                              sa_bind_client_device take it too
      "audience"      string   audience of access-key tokens
      "accessKey"     string   AutoStrategy: beats CS_CLIENT_ACCESS_KEY
      "workspaceCrn"  string   AutoStrategy: beats CS_WORKSPACE_CRN

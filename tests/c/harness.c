@@ -1196,6 +1196,19 @@ static void test_transport(void) {
 	CHECK(st != SA_OK && t == 0);
 	CHECK_STREQ(sa_last_error_code(), "REQUEST_ERROR");
 	sa_strategy_free(s);
+	/* The device flow goes through the transport too: nothing reaches the emulator. */
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\",\"transport\":%llu}", EMU.url, dir,
+	         (unsigned long long)tr);
+	emu_clear_requests();
+	int before = atomic_load(&c2.sends);
+	sa_device_flow f = 0;
+	CHECK(sa_device_code_begin(&f, EMU.region, "cli", opts) != SA_OK && f == 0);
+	CHECK_STREQ(sa_last_error_code(), "REQUEST_ERROR");
+	CHECK(atomic_load(&c2.sends) == before + 1);
+	CHECK(emu_count_requests("/oauth/device/code") == 0);
+	rm_tree(dir);
 	sa_transport_free(tr);
 	snprintf(opts, sizeof opts, "{\"transport\":%llu}", (unsigned long long)tr);
 	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts), SA_E_INVALID_HANDLE); /* freed */
