@@ -31,6 +31,7 @@ func (c *callbackError) Unwrap() error { return c.err }
 
 type answer struct {
 	value []byte
+	resp  *stackauth.HTTPResponse // a transport request's answer (sa_request_respond)
 	err   error
 }
 
@@ -42,6 +43,7 @@ type request struct {
 	once  sync.Once
 	check func([]byte) string
 	scope string
+	http  bool // a transport request: answered by sa_request_respond, not resolve
 }
 
 func (r *request) complete(a answer) bool {
@@ -100,15 +102,22 @@ func (h *hook) maybeDestroyLocked() {
 // caller's context, or the hook's timeout. check (may be nil) vets the value the host
 // resolves with.
 func (h *hook) ask(ctx context.Context, timeout time.Duration, check func([]byte) string, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
+	a, err := h.askRequest(ctx, timeout, &request{check: check}, call)
+	return a.value, err
+}
+
+// askRequest is ask with the request given (its check and kind set by the caller), and the
+// whole answer returned.
+func (h *hook) askRequest(ctx context.Context, timeout time.Duration, req *request, call func(userData C.uintptr_t, req C.sa_request)) (answer, error) {
 	h.mu.Lock()
 	if h.refs <= 0 {
 		h.mu.Unlock()
-		return nil, errHandleFreed
+		return answer{}, errHandleFreed
 	}
 	h.running++
 	h.mu.Unlock()
 
-	req := &request{done: make(chan answer, 1), check: check, scope: stackauth.StoreScope(ctx)}
+	req.done, req.scope = make(chan answer, 1), stackauth.StoreScope(ctx)
 	id := handles.add(req)
 	defer handles.remove(id)
 
@@ -135,14 +144,14 @@ func (h *hook) ask(ctx context.Context, timeout time.Duration, check func([]byte
 	defer timer.Stop()
 	select {
 	case a := <-req.done:
-		return a.value, a.err
+		return a, a.err
 	case <-timer.C:
-		return nil, &failure{status: saETimeout, err: customCode("TIMEOUT", "the host hook did not complete its request in time")}
+		return answer{}, &failure{status: saETimeout, err: customCode("TIMEOUT", "the host hook did not complete its request in time")}
 	case <-ctx.Done():
 		if errors.Is(context.Cause(ctx), errHandleFreed) {
-			return nil, cancelled("the host hook's request")
+			return answer{}, cancelled("the host hook's request")
 		}
-		return nil, ctx.Err()
+		return answer{}, ctx.Err()
 	}
 }
 
@@ -158,6 +167,9 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 	req, ok := lookup[*request](uint64(r))
 	if !ok {
 		return invalidHandle("request")
+	}
+	if req.http {
+		return invalidArg("a transport request is answered with sa_request_respond; the request is still open")
 	}
 	if length > maxHookValue {
 		return invalidArg("value is longer than %d bytes", maxHookValue)

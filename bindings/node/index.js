@@ -62,6 +62,31 @@ const ERROR_CODES = Object.freeze([
 ]);
 const KNOWN_CODES = new Set(ERROR_CODES);
 
+// failure.type stays within @cipherstash/auth 0.42's union, so an exhaustive `switch` written
+// against upstream still covers every failure; failure.code (and error.code) keep the precise
+// code. Codes upstream lacks map onto the upstream type they behave like.
+const UPSTREAM_TYPE = Object.freeze({
+  USAGE_LIMIT_EXCEEDED: 'SERVER_ERROR', // a CTS refusal (HTTP 402)
+  ORG_NOT_PROVISIONED: 'SERVER_ERROR', // a CTS refusal (HTTP 402)
+  TIMEOUT: 'REQUEST_ERROR', // the request, or a callback, took too long
+  CANCELLED: 'INTERNAL_ERROR', // closed while the call waited
+  INVALID_ARGUMENT: 'INTERNAL_ERROR', // an option value the library refuses
+  INVALID_HANDLE: 'INTERNAL_ERROR', // used after close()
+  FORKED: 'INTERNAL_ERROR', // used in a child process after fork()
+});
+
+/** The @cipherstash/auth 0.42 failure type for one of ERROR_CODES (unknown codes: CUSTOM). */
+function upstreamType(code) {
+  if (Object.prototype.hasOwnProperty.call(UPSTREAM_TYPE, code)) return UPSTREAM_TYPE[code];
+  return KNOWN_CODES.has(code) ? code : 'CUSTOM';
+}
+
+// Shows the warning a library call left (an ignored option key) as Node does.
+function emitLibraryWarning() {
+  const w = native === null ? undefined : native.lastWarning();
+  if (w) process.emitWarning(w, 'StackAuthWarning');
+}
+
 const STATUS_CODES = {
   '-1': 'INTERNAL_ERROR', '-2': 'INVALID_ARGUMENT', '-3': 'INVALID_HANDLE', '-4': 'TIMEOUT',
   '-5': 'CANCELLED', '-6': 'FORKED', '-7': 'CUSTOM', '-8': 'INTERNAL_ERROR', '-9': 'INTERNAL_ERROR',
@@ -92,7 +117,7 @@ function failure(status, json) {
   // The library decides what is retryable; the binding only carries it.
   error.retryable = retryable === true;
   // Payload first, so the fixed keys win a collision (as upstream's index.js does).
-  const f = { ...payload, type, error, retryable: error.retryable };
+  const f = { ...payload, type: upstreamType(type), code: type, error, retryable: error.retryable };
   if (help !== undefined) {
     error.help = help;
     f.help = help;
@@ -165,6 +190,7 @@ function optionsJson(opts) {
   if (typeof opts !== 'object') throw new TypeError('options must be an object');
   const o = {};
   let store = null;
+  const kept = []; // native objects the library takes its own reference to during the call
   for (const k of Object.keys(opts)) {
     const v = opts[k];
     if (v === undefined || v === null) continue;
@@ -175,9 +201,16 @@ function optionsJson(opts) {
       o.store = N().storeHandle(store._box());
       continue;
     }
+    if (k === 'transport') {
+      if (typeof v !== 'function') throw new TypeError('transport must be a function (request) => response');
+      const box = N().transportNew(v);
+      kept.push(box);
+      o.transport = N().transportHandle(box);
+      continue;
+    }
     o[k] = v;
   }
-  return [JSON.stringify(o), store];
+  return [JSON.stringify(o), store === null && kept.length === 0 ? null : { store, kept }];
 }
 
 // ---- strategies ------------------------------------------------------------------------
@@ -215,7 +248,19 @@ class Strategy {
       return Promise.resolve({ data: copyToken(t) });
     }
     if (r === null) return this.#wait(box, timeoutMs);
-    return Promise.resolve(failure(r[0], r[1]));
+    return Promise.resolve(this.#failed(r[0], r[1]));
+  }
+
+  // A failure of this strategy's call, with the error a callback of the caller threw as its
+  // `cause` when the library reports that callback's failure.
+  #failed(status, json) {
+    const f = failure(status, json);
+    const causes = strategyCauses.get(this);
+    if (causes !== undefined && causes.size > 0) {
+      const cause = causes.get(f.failure.error.message.replace(/^Server error: /, ''));
+      if (cause !== undefined) f.failure.error.cause = cause;
+    }
+    return f;
   }
 
   // Nothing usable without waiting: the engine gets one on its own thread and the answer
@@ -224,7 +269,7 @@ class Strategy {
     return new Promise((resolve) => {
       const e = native.getTokenAsync(box, (status, r, err) => {
         if (status !== 0) {
-          resolve(failure(status, err));
+          resolve(this.#failed(status, err));
         } else if (r === true) {
           resolve({ data: copyToken(this.#last) });
         } else {
@@ -233,7 +278,7 @@ class Strategy {
           resolve({ data: copyToken(t) });
         }
       }, timeoutMs);
-      if (e !== undefined) resolve(failure(e[0], e[1]));
+      if (e !== undefined) resolve(this.#failed(e[0], e[1]));
     });
   }
 
@@ -257,6 +302,11 @@ class Strategy {
     keepAliveUntilSaved();
   }
 
+  /** The same as close() (the name wasm-bindgen objects of upstream's wasm build use). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom]() {
     return `${this.constructor.name} {}`;
   }
@@ -266,11 +316,21 @@ class Strategy {
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') {
-  Strategy.prototype[Symbol.dispose] = function dispose() {
-    this.close();
-  };
+// `using` / `await using` (TypeScript 5.2+, Node with the dispose symbols) close a strategy,
+// store or device flow at the end of its scope.
+function addDispose(Cls) {
+  if (typeof Symbol.dispose === 'symbol') {
+    Cls.prototype[Symbol.dispose] = function dispose() {
+      this.close();
+    };
+  }
+  if (typeof Symbol.asyncDispose === 'symbol') {
+    Cls.prototype[Symbol.asyncDispose] = async function asyncDispose() {
+      this.close();
+    };
+  }
 }
+addDispose(Strategy);
 
 function build(Cls, r) {
   const f = unwrap(r);
@@ -282,6 +342,7 @@ function buildWithOptions(Cls, options, make) {
   if (storeFailure) return storeFailure;
   const r = make(json);
   void store; // kept alive until the library has taken its own reference
+  emitLibraryWarning();
   return build(Cls, r);
 }
 
@@ -316,10 +377,12 @@ class OidcFederationStrategy extends Strategy {
     let options = third;
     if (typeof third === 'string') options = { baseUrl: third };
     if (typeof getJwt !== 'function') throw new TypeError('getJwt must be a function');
-    return (
+    const provider = oidcProvider(getJwt);
+    const r =
       nulArgument(workspaceCrn) ??
-      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, getJwt, json))
-    );
+      buildWithOptions(OidcFederationStrategy, options, (json) => N().oidcNew(workspaceCrn, provider, json));
+    if (r.data) strategyCauses.set(r.data, provider[kCauses]);
+    return r;
   }
 
   static createWithStore(workspaceCrn, getJwt, loadToken, saveToken, baseUrl) {
@@ -336,7 +399,9 @@ class AuthStrategyFn extends Strategy {
   static create(fn, options) {
     if (typeof fn !== 'function') throw new TypeError('fn must be a function');
     const [json] = optionsJson(options);
-    return build(AuthStrategyFn, N().strategyFnNew(fn, json));
+    const r = N().strategyFnNew(fn, json);
+    emitLibraryWarning();
+    return build(AuthStrategyFn, r);
   }
 }
 
@@ -366,10 +431,17 @@ class NativeTokenStore {
     N().storeFree(this.#box);
   }
 
+  /** The same as close(). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom]() {
     return `${this.constructor.name} {}`;
   }
 }
+
+addDispose(NativeTokenStore);
 
 /** A token store private to this process (the engine's). */
 class InMemoryTokenStore extends NativeTokenStore {
@@ -394,6 +466,7 @@ class TokenStoreFn extends NativeTokenStore {
     }
     const [json] = optionsJson(options);
     const r = N().storeFnNew(store, json);
+    emitLibraryWarning();
     return unwrap(r) || { data: new TokenStoreFn(kCreate, r) };
   }
 }
@@ -415,9 +488,70 @@ function toStore(v) {
 
 // ---- hooks: the addon calls dispatch on the JS thread ----------------------------------
 
+const kCauses = Symbol('stack-auth.causes');
+const strategyCauses = new WeakMap(); // OidcFederationStrategy -> its provider's causes
+const MAX_CAUSES = 16;
+
+// Wraps an OIDC getJwt so that its failures read as upstream's do (SERVER_ERROR, "getJwt
+// callback rejected: ..." / "... did not return a string") and keep the thrown value, which
+// the strategy attaches as the failure's error.cause.
+function oidcProvider(getJwt) {
+  const provider = () => getJwt();
+  provider[kCauses] = new Map();
+  return provider;
+}
+
+function rememberCause(causes, message, e) {
+  causes.delete(message);
+  causes.set(message, e);
+  if (causes.size > MAX_CAUSES) causes.delete(causes.keys().next().value);
+}
+
 const H_TOKEN = 0;
 const H_LOAD = 1;
 const H_SAVE = 2;
+const H_HTTP = 3;
+
+// A transport's answer -> [status, headersJson, body], or a reason it is not one.
+function httpAnswer(res) {
+  if (res === null || typeof res !== 'object') return 'the transport must resolve { status, headers?, body? }';
+  const { status } = res;
+  if (!Number.isInteger(status) || status < 100 || status > 599) return 'status must be an HTTP status (100-599)';
+  let headers = [];
+  const h = res.headers;
+  if (h !== undefined && h !== null) {
+    const entries = Array.isArray(h) ? h : typeof h.entries === 'function' ? [...h.entries()] : Object.entries(h);
+    headers = entries.map(([k, v]) => [String(k).toLowerCase(), String(v)]);
+  }
+  let body = res.body ?? '';
+  if (body instanceof Uint8Array) body = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  if (typeof body !== 'string') return 'body must be a string or a Uint8Array';
+  return [status, JSON.stringify(headers), body];
+}
+
+// Runs a host transport: (request) => response, sync or async. No answer (a throw or a
+// rejection) is a REQUEST_ERROR of the call that needed the request.
+function dispatchHttp(send, meta, body, req) {
+  const fail = (e) => native.requestReject(req, 'REQUEST_ERROR', `the transport failed: ${describe(e)}`);
+  const settle = (res) => {
+    const a = httpAnswer(res);
+    if (typeof a === 'string') fail(new TypeError(a));
+    else native.requestRespond(req, a[0], a[1], a[2]);
+  };
+  let r;
+  try {
+    const { method, url, headers } = JSON.parse(meta);
+    r = send({ method, url, headers, body });
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+    Promise.resolve(r).then(settle, fail).catch((e) => native.requestReject(req, 'INTERNAL_ERROR', describe(e)));
+  } else {
+    settle(r);
+  }
+}
 
 function describe(e) {
   try {
@@ -438,7 +572,13 @@ function codeOf(e, fallback) {
   return fallback;
 }
 
-function rejectHook(kind, req, e) {
+function rejectHook(kind, req, e, target) {
+  if (kind === H_TOKEN && target !== undefined && target[kCauses] !== undefined) {
+    const message = `getJwt callback rejected: ${e instanceof Error ? e.message : describe(e)}`;
+    rememberCause(target[kCauses], message, e);
+    native.requestReject(req, 'SERVER_ERROR', message);
+    return;
+  }
   const message = describe(e);
   if (kind === H_TOKEN) {
     native.requestReject(req, codeOf(e, 'CUSTOM'), message);
@@ -457,12 +597,14 @@ function resolveHook(kind, req, v) {
   if (st === -2) rejectHook(kind, req, new RangeError('the callback returned a value the library refuses (too long)'));
 }
 
-function settleHook(kind, req, v) {
+function settleHook(kind, req, v, target) {
   if (kind === H_TOKEN) {
     // An empty string goes to the library, which decides: an AuthStrategyFn's empty token is
     // a failure, an OIDC provider's empty JWT is sent (as upstream does).
     if (typeof v === 'string') resolveHook(kind, req, v);
-    else native.requestReject(req, 'CUSTOM', `the token callback must return a string, got ${typeof v}`);
+    else if (target !== undefined && target[kCauses] !== undefined) {
+      native.requestReject(req, 'SERVER_ERROR', 'getJwt callback did not return a string');
+    } else native.requestReject(req, 'CUSTOM', `the token callback must return a string, got ${typeof v}`);
   } else if (kind === H_LOAD) {
     if (v === null || v === undefined) native.requestResolve(req, null);
     else if (typeof v === 'string') resolveHook(kind, req, v);
@@ -478,6 +620,14 @@ function settleHook(kind, req, v) {
 // Whatever the callback does (return, throw, resolve, reject, never settle), the request is
 // completed at most once, and a failure never becomes a token.
 function dispatch(kind, target, arg, req, scope) {
+  if (kind === H_HTTP) {
+    try {
+      dispatchHttp(target, arg, scope, req);
+    } catch (e) {
+      native.requestReject(req, 'INTERNAL_ERROR', describe(e));
+    }
+    return;
+  }
   try {
     let r;
     try {
@@ -485,28 +635,28 @@ function dispatch(kind, target, arg, req, scope) {
       else if (kind === H_LOAD) r = typeof target.load === 'function' ? target.load(scope) : null;
       else r = typeof target.save === 'function' ? target.save(arg, scope) : undefined;
     } catch (e) {
-      rejectHook(kind, req, e);
+      rejectHook(kind, req, e, target);
       return;
     }
     if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
       Promise.resolve(r).then(
         (v) => {
           try {
-            settleHook(kind, req, v);
+            settleHook(kind, req, v, target);
           } catch (e) {
             native.requestReject(req, 'INTERNAL_ERROR', describe(e));
           }
         },
         (e) => {
           try {
-            rejectHook(kind, req, e);
+            rejectHook(kind, req, e, target);
           } catch (e2) {
             native.requestReject(req, 'INTERNAL_ERROR', describe(e2));
           }
         },
       );
     } else {
-      settleHook(kind, req, r);
+      settleHook(kind, req, r, target);
     }
   } catch (e) {
     try {
@@ -578,10 +728,17 @@ class DeviceCodeResult {
     N().deviceFlowFree(this.#box);
   }
 
+  /** The same as close(). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom](depth, options, inspect) {
     return `DeviceCodeResult ${inspect({ ...this.#info }, options)}`;
   }
 }
+
+addDispose(DeviceCodeResult);
 
 function blockingCall(start) {
   return new Promise((resolve, reject) => {
@@ -651,6 +808,7 @@ module.exports = {
   bindClientDeviceWithProfileDir,
   AuthError,
   ERROR_CODES,
+  upstreamType,
   libraryInfo,
 };
 
