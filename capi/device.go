@@ -19,6 +19,7 @@ type flowObj struct {
 	pending *stackauth.PendingDeviceCode
 	life    context.Context
 	end     context.CancelCauseFunc
+	opts    *parsed // the transport its polls use; released when the handle is freed
 }
 
 //export sago_device_code_begin
@@ -39,11 +40,17 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 		id = stackauth.CLIClientID
 	}
 	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
-		return options{BaseURL: o.BaseURL, ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs}
+		return options{BaseURL: o.BaseURL, ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs, Transport: o.Transport}
 	})
 	if st != saOK {
 		return st
 	}
+	kept := false
+	defer func() {
+		if !kept {
+			p.release()
+		}
+	}()
 	opts := p.core
 	// Identify the device, as the CLI does, so the session's refreshes carry its id.
 	if identity, err := deviceIdentity(p); err == nil {
@@ -60,7 +67,8 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 		return report(waitError(ctx, err, "a device code"))
 	}
 	life, end := context.WithCancelCause(context.Background())
-	*out = C.sa_device_flow(handles.add(&flowObj{pending: pending, life: life, end: end}))
+	*out = C.sa_device_flow(handles.add(&flowObj{pending: pending, life: life, end: end, opts: p}))
+	kept = true
 	return saOK
 }
 
@@ -145,6 +153,7 @@ func sago_device_flow_free(f C.sa_device_flow) {
 	}
 	if v, ok := handles.remove(uint64(f)); ok {
 		v.(*flowObj).end(errHandleFreed)
+		v.(*flowObj).opts.release()
 	}
 }
 
@@ -152,11 +161,12 @@ func sago_device_flow_free(f C.sa_device_flow) {
 func sago_bind_client_device(optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
 	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
-		return options{ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs}
+		return options{ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs, Transport: o.Transport}
 	})
 	if st != saOK {
 		return st
 	}
+	defer p.release()
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
 	if err := stackauth.BindClientDevice(ctx, p.core...); err != nil {

@@ -30,6 +30,7 @@ func (c *callbackError) Unwrap() error { return c.err }
 
 type answer struct {
 	value []byte
+	resp  *stackauth.HTTPResponse // a transport request's answer (sa_request_respond)
 	err   error
 }
 
@@ -41,6 +42,7 @@ type request struct {
 	once  sync.Once
 	check func([]byte) string
 	scope string
+	http  bool // a transport request: answered by sa_request_respond, not resolve
 }
 
 func (r *request) complete(a answer) bool {
@@ -99,28 +101,35 @@ func (h *hook) maybeDestroyLocked() {
 // timeout) and waits for the completion, ctx, or the hook's timeout. check (may be nil) vets
 // the value the host resolves with.
 func (h *hook) ask(ctx context.Context, timeout time.Duration, check func([]byte) string, call func(userData C.uintptr_t, req C.sa_request)) ([]byte, error) {
-	req, id, err := h.start(ctx, check, call, false)
+	a, err := h.askRequest(ctx, timeout, &request{check: check}, call)
+	return a.value, err
+}
+
+// askRequest is ask with the request given (its check and kind set by the caller), and the
+// whole answer returned.
+func (h *hook) askRequest(ctx context.Context, timeout time.Duration, req *request, call func(userData C.uintptr_t, req C.sa_request)) (answer, error) {
+	id, err := h.start(ctx, req, call, false)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	defer handles.remove(id)
 	return req.await(ctx, timeout)
 }
 
-// start registers a request and calls the host function with it: here, on the thread that
-// asked, when here is true (a get-token hook that resolves inside its call then costs about
-// a function call), else on a library goroutine. The caller removes the request's handle
-// once it has its answer.
-func (h *hook) start(ctx context.Context, check func([]byte) string, call func(userData C.uintptr_t, req C.sa_request), here bool) (*request, uint64, error) {
+// start registers req (its check and kind set by the caller) and calls the host function
+// with it: here, on the thread that asked, when here is true (a get-token hook that resolves
+// inside its call then costs about a function call), else on a library goroutine. The caller
+// removes the request's handle once it has its answer.
+func (h *hook) start(ctx context.Context, req *request, call func(userData C.uintptr_t, req C.sa_request), here bool) (uint64, error) {
 	h.mu.Lock()
 	if h.refs <= 0 {
 		h.mu.Unlock()
-		return nil, 0, errHandleFreed
+		return 0, errHandleFreed
 	}
 	h.running++
 	h.mu.Unlock()
 
-	req := &request{done: make(chan answer, 1), check: check, scope: stackauth.StoreScope(ctx)}
+	req.done, req.scope = make(chan answer, 1), stackauth.StoreScope(ctx)
 	id := handles.add(req)
 	run := func() {
 		defer func() {
@@ -145,7 +154,7 @@ func (h *hook) start(ctx context.Context, check func([]byte) string, call func(u
 	} else {
 		go run()
 	}
-	return req, id, nil
+	return id, nil
 }
 
 // answered returns the answer of a request the hook completed inside its call.
@@ -158,22 +167,22 @@ func (r *request) answered() (answer, bool) {
 	}
 }
 
-func (r *request) await(ctx context.Context, timeout time.Duration) ([]byte, error) {
+func (r *request) await(ctx context.Context, timeout time.Duration) (answer, error) {
 	if a, ok := r.answered(); ok {
-		return a.value, a.err
+		return a, a.err
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case a := <-r.done:
-		return a.value, a.err
+		return a, a.err
 	case <-timer.C:
-		return nil, &failure{status: saETimeout, err: customCode("TIMEOUT", "the host hook did not complete its request in time")}
+		return answer{}, &failure{status: saETimeout, err: customCode("TIMEOUT", "the host hook did not complete its request in time")}
 	case <-ctx.Done():
 		if errors.Is(context.Cause(ctx), errHandleFreed) {
-			return nil, cancelled("the host hook's request")
+			return answer{}, cancelled("the host hook's request")
 		}
-		return nil, ctx.Err()
+		return answer{}, ctx.Err()
 	}
 }
 
@@ -189,6 +198,9 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 	req, ok := lookup[*request](uint64(r))
 	if !ok {
 		return invalidHandle("request")
+	}
+	if req.http {
+		return invalidArg("a transport request is answered with sa_request_respond; the request is still open")
 	}
 	if length > maxHookValue {
 		return invalidArg("value is longer than %d bytes", maxHookValue)
@@ -334,7 +346,8 @@ func (t *tokenHook) join() *tokenCall {
 // lead calls the hook; a late answer is awaited on a goroutine bound to the handle's life
 // and the hook's timeout, never to one caller (others may share the request).
 func (t *tokenHook) lead(c *tokenCall) {
-	req, id, err := t.start(t.life, tokenProblem, func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) }, true)
+	req := &request{check: tokenProblem}
+	id, err := t.start(t.life, req, func(ud C.uintptr_t, r C.sa_request) { C.sashim_call_get_token(t.fn, ud, r) }, true)
 	if err != nil {
 		t.finish(c, nil, err)
 		return
@@ -346,8 +359,8 @@ func (t *tokenHook) lead(c *tokenCall) {
 	}
 	go func() {
 		defer handles.remove(id)
-		value, err := req.await(t.life, t.timeout)
-		t.finish(c, value, err)
+		a, err := req.await(t.life, t.timeout)
+		t.finish(c, a.value, err)
 	}()
 }
 

@@ -150,17 +150,17 @@ func report(err error) C.sa_status {
 	return status
 }
 
-// classify maps an error to its status and its AuthError.
+// classify maps an error to its status and its AuthError, in the host language's words.
 func classify(err error) (C.sa_status, *stackauth.AuthError) {
 	var f *failure
 	if errors.As(err, &f) {
-		return f.status, f.err
+		return f.status, f.err.ForLanguage(host())
 	}
 	var cb *callbackError
 	if errors.As(err, &cb) {
-		return saECallback, cb.err
+		return saECallback, cb.err.ForLanguage(host())
 	}
-	return saEAuth, stackauth.AsAuthError(err)
+	return saEAuth, stackauth.AsAuthError(err).ForLanguage(host())
 }
 
 // waitError maps the end of a wait: the caller's deadline, a freed handle, or the error.

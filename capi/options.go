@@ -27,18 +27,21 @@ type options struct {
 	TimeoutMs     *int64  `json:"timeoutMs"`
 	LeewaySecs    *uint64 `json:"leewaySecs"`
 	CacheCapacity *int    `json:"cacheCapacity"`
+	Transport     *uint64 `json:"transport"`
 }
 
 // parsed are options turned into core options, with what the handle keeps alive.
 type parsed struct {
 	core       []stackauth.Option
 	store      *storeObj // referenced by the strategy; released when it is freed
+	transport  *transportObj
 	timeout    time.Duration
 	profileDir string
 	events     *eventSink // the engine's events, for sa_strategy_set_event_hook
 }
 
-// parseOptions decodes options_json strictly: unknown keys and wrong types are errors.
+// parseOptions decodes options_json strictly: unknown keys (unless the host language's
+// upstream ignores them) and wrong types are errors.
 func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 	o, st := decodeOptions(p)
 	if st != saOK {
@@ -80,9 +83,18 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 		// serves every caller, and must not expire at the same instant as one of them.
 		out.timeout = time.Duration(*o.TimeoutMs) * time.Millisecond
 	}
+	if o.Transport != nil {
+		t, ok := retainTransport(*o.Transport)
+		if !ok {
+			return nil, invalidHandle("transport")
+		}
+		out.transport = t
+		out.core = append(out.core, stackauth.WithTransport(t))
+	}
 	if o.Store != nil {
 		st, ok := retainStore(*o.Store)
 		if !ok {
+			out.release()
 			return nil, invalidHandle("store")
 		}
 		out.store = st
@@ -96,6 +108,9 @@ func decodeOptions(p *C.sa_cchar) (options, C.sa_status) {
 	text, st := goString(p, "options_json", false)
 	if st != saOK || text == "" {
 		return o, st
+	}
+	if host().IgnoresUnknownOptions() {
+		text = dropUnknownKeys(text)
 	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
 	dec.DisallowUnknownFields()
@@ -112,6 +127,9 @@ func decodeOptions(p *C.sa_cchar) (options, C.sa_status) {
 func (p *parsed) release() {
 	if p != nil && p.store != nil {
 		p.store.release()
+	}
+	if p != nil && p.transport != nil {
+		p.transport.release()
 	}
 }
 

@@ -35,9 +35,11 @@ static void sa_on_fork_child(void) {
 
 static pthread_key_t tl_key; /* its destructor frees an exiting thread's last error */
 static void clear_error(void);
+static void clear_warning(void);
 static void free_thread_error(void *unused) {
 	(void)unused;
 	clear_error();
+	clear_warning();
 }
 
 __attribute__((constructor)) static void sashim_init(void) {
@@ -86,6 +88,24 @@ void sashim_set_error(sa_status status, _GoString_ code, _GoString_ message, _Go
 	tl_json = dup_n(GS_PTR(json), GS_LEN(json));
 }
 
+/* The per-thread warning of the last call (an ignored option key): like the last error, but
+   for a call that succeeded. */
+static _Thread_local char *tl_warning;
+
+static void clear_warning(void) {
+	if (tl_warning == NULL) return;
+	free(tl_warning);
+	tl_warning = NULL;
+}
+
+void sashim_set_warning(_GoString_ text) {
+	clear_warning();
+	pthread_setspecific(tl_key, (void *)1);
+	tl_warning = dup_n(GS_PTR(text), GS_LEN(text));
+}
+
+const char *sa_last_warning(void) { return tl_warning; }
+
 const char *sa_last_error_code(void) { return tl_code; }
 const char *sa_last_error_message(void) { return tl_message; }
 const char *sa_last_error_json(void) { return tl_json; }
@@ -95,6 +115,7 @@ sa_status sa_last_error_status(void) { return tl_status; }
 #define SA_ENTER()                                                                              \
 	do {                                                                                        \
 		clear_error();                                                                          \
+		clear_warning();                                                                        \
 		if (atomic_load_explicit(&sa_forked, memory_order_relaxed)) {                           \
 			set_error_c(SA_E_FORKED, "FORKED",                                                  \
 			            "libstack_auth cannot be used in a child process after fork(); load it after forking", \
@@ -270,6 +291,10 @@ void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status
 void sashim_call_event(sa_event_fn fn, uintptr_t user_data, const char *json, size_t len) {
 	fn((void *)user_data, json, len);
 }
+void sashim_call_http(sa_http_send_fn fn, uintptr_t user_data, sa_request req, const char *request_json, const char *body,
+                      size_t len) {
+	fn((void *)user_data, req, request_json, body, len);
+}
 void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data) {
 	if (fn) fn((void *)user_data);
 }
@@ -399,6 +424,27 @@ sa_status sa_store_fn_new_ex(sa_store *out, sa_store_load_fn load, sa_store_save
                              sa_destroy_fn destroy, const char *options_json) {
 	SA_ENTER();
 	return sago_store_fn_new_ex(out, load, save, (uintptr_t)user_data, destroy, options_json);
+}
+
+sa_status sa_transport_new(sa_transport *out, sa_http_send_fn send, void *user_data, sa_destroy_fn destroy,
+                           const char *options_json) {
+	SA_ENTER();
+	return sago_transport_new(out, send, (uintptr_t)user_data, destroy, options_json);
+}
+
+void sa_transport_free(sa_transport t) {
+	SA_ENTER_VOID();
+	sago_transport_free(t);
+}
+
+sa_status sa_request_respond(sa_request r, int32_t status, const char *headers_json, const char *body, size_t len) {
+	SA_ENTER();
+	return sago_request_respond(r, status, headers_json, body, len);
+}
+
+sa_status sa_set_host_language(const char *name) {
+	SA_ENTER();
+	return sago_set_host_language(name);
 }
 
 sa_status sa_store_open(sa_store *out, const char *url) {

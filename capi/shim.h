@@ -12,6 +12,8 @@ typedef const char sa_cchar;
 
 /* Called from Go on the thread of the export that failed. */
 void sashim_set_error(sa_status status, _GoString_ code, _GoString_ message, _GoString_ json);
+/* Sets this thread's sa_last_warning (the call succeeded). */
+void sashim_set_warning(_GoString_ text);
 /* Copies s into a library-owned, NUL-terminated string released by sa_free. */
 sa_status sashim_new_string(_GoString_ s, char **out, size_t *out_len);
 /* C-heap copy of s for a hook argument; sashim_wipe_free zeroes and frees it. */
@@ -29,5 +31,7 @@ void sashim_call_save(sa_store_save_fn fn, uintptr_t user_data, sa_request req, 
 void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status, sa_token token, const char *error_json);
 void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data);
 void sashim_call_event(sa_event_fn fn, uintptr_t user_data, const char *json, size_t len);
+void sashim_call_http(sa_http_send_fn fn, uintptr_t user_data, sa_request req, const char *request_json, const char *body,
+                      size_t len);
 
 #endif

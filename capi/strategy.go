@@ -31,6 +31,9 @@ func newStrategy(s stackauth.AuthStrategy, p *parsed) *strategyObj {
 	if p.store != nil {
 		o.owned = append(o.owned, p.store)
 	}
+	if p.transport != nil {
+		o.owned = append(o.owned, p.transport)
+	}
 	return o
 }
 

@@ -79,7 +79,7 @@ func DetectAutoStrategy(opts ...Option) (*AutoStrategy, error) {
 
 	root, err := profile.Resolve(o.profileDir, o.getenv)
 	if err == nil {
-		if ws, err := root.CurrentWorkspaceStore(); err == nil && ws.Exists(authFile) {
+		if ws, err := o.workspaceStore(root); err == nil && ws.Exists(authFile) {
 			s, err := sessionFromProfile(root, o)
 			if err != nil {
 				return nil, err

@@ -155,6 +155,13 @@ func (c *ctsClient) post(ctx context.Context, endpoint, contentType string, body
 func transportErrorText(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
+		if ue.Timeout() || errors.Is(ue.Err, context.DeadlineExceeded) {
+			// Not "context deadline exceeded": say what timed out.
+			return ue.Op + " " + redactURL(ue.URL) + ": timed out waiting for the server's answer"
+		}
+		if errors.Is(ue.Err, context.Canceled) {
+			return ue.Op + " " + redactURL(ue.URL) + ": cancelled by the caller before the server answered"
+		}
 		return ue.Op + " " + redactURL(ue.URL) + ": " + serverText([]byte(ue.Err.Error()))
 	}
 	return serverText([]byte(err.Error()))
@@ -207,6 +214,9 @@ func (c *ctsClient) authorise(ctx context.Context, body any, sent ...SecretToken
 		if ae := classifyIssuanceFailure(r.status, r.body, sent...); ae != nil {
 			return nil, ae
 		}
+		if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+			return nil, refusedCredential(r, body, sent...)
+		}
 		return nil, NewServerError(strconv.Itoa(r.status) + ": " + serverText(r.body, sent...))
 	}
 	var resp authoriseResponse
@@ -217,6 +227,27 @@ func (c *ctsClient) authorise(ctx context.Context, body any, sent ...SecretToken
 		return nil, NewRequestError("error decoding response body: missing accessToken or expiry")
 	}
 	return &Token{AccessToken: *resp.AccessToken, TokenType: "Bearer", ExpiresAt: *resp.Expiry}, nil
+}
+
+// refusedCredential is a 401/403 of api/authorise: the credential itself was refused. Still
+// upstream's SERVER_ERROR, but saying which credential, in one line (the server's own
+// description, not its JSON), with what to check, and not retryable.
+func refusedCredential(r response, body any, sent ...SecretToken) *AuthError {
+	what, help := "the OIDC token", "Check that the OIDC provider returns a current JWT from an issuer the workspace trusts (its OIDC settings in the CipherStash dashboard)."
+	if _, ok := body.(accessKeyBody); ok {
+		what, help = "the access key", "Check `CS_CLIENT_ACCESS_KEY` (or the key passed in): the whole `CSAK<key-id>.<secret>`, not revoked, and created for this workspace."
+	}
+	reason := serverText(r.body, sent...)
+	if e, ok := parseOAuthError(r.body); ok {
+		reason = *e.Error
+		if e.Description != "" {
+			reason = serverText([]byte(e.Description), sent...)
+		}
+	}
+	ae := NewServerError(fmt.Sprintf("the token service refused %s (HTTP %d): %s", what, r.status, reason))
+	ae.Help = help
+	ae.refused = true
+	return ae
 }
 
 type accessKeyBody struct {

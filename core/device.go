@@ -20,7 +20,7 @@ func BindClientDevice(ctx context.Context, opts ...Option) error {
 	if err != nil {
 		return &DeviceClientError{Kind: "profile", err: err}
 	}
-	ws, err := root.CurrentWorkspaceStore()
+	ws, err := o.workspaceStore(root)
 	if err != nil {
 		return &DeviceClientError{Kind: "profile", err: err}
 	}

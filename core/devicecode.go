@@ -101,7 +101,9 @@ func (p *PendingDeviceCode) String() string {
 }
 func (p *PendingDeviceCode) GoString() string { return p.String() }
 
-// OpenInBrowser opens VerificationURIComplete with the OS launcher; true when it started.
+// OpenInBrowser opens VerificationURIComplete with the OS launcher; true when it opened.
+// The launcher (xdg-open, open) exits non-zero when it found no browser, so its status is
+// awaited; one still running after browserLaunchWait is taken to be showing the page.
 func (p *PendingDeviceCode) OpenInBrowser() bool {
 	target := p.VerificationURIComplete
 	if target == "" {
@@ -119,9 +121,19 @@ func (p *PendingDeviceCode) OpenInBrowser() bool {
 	if err := cmd.Start(); err != nil {
 		return false
 	}
-	go func() { _ = cmd.Wait() }() // reap the launcher
-	return true
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // also reaps a launcher still running below
+	timer := time.NewTimer(browserLaunchWait)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err == nil
+	case <-timer.C:
+		return true
+	}
 }
+
+const browserLaunchWait = 5 * time.Second
 
 // PollForToken polls until the user approves, denies or the code expires, then saves the
 // session to the profile directory; a failure to save fails the call. It consumes the

@@ -102,7 +102,7 @@ func TestIssuanceFailuresAreTyped(t *testing.T) {
 		{"usage limit 402 is typed", `{"error":"access_denied","error_description":"Plan limit reached"}`, 402, CodeUsageLimitExceeded, "Plan limit reached"},
 		{"org not provisioned", `{"cs_code":"ORG_NOT_PROVISIONED"}`, 402, CodeOrgNotProvisioned, defaultNotProvisionedText},
 		{"non-402 failures are unchanged", "boom", 500, CodeServer, "Server error: 500: boom"},
-		{"401 is a server error with the body", `{"error":"unauthorized"}`, 401, CodeServer, `Server error: 401: {"error":"unauthorized"}`},
+		{"401 is a server error that says the key was refused", `{"error":"unauthorized"}`, 401, CodeServer, `Server error: the token service refused the access key (HTTP 401): unauthorized`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

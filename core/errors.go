@@ -69,9 +69,11 @@ var errorKinds = map[string]errorKind{
 		help: "Use a supported region, e.g. `ap-southeast-2.aws`. Supported regions: " + supportedRegionsText + "."},
 	CodeInvalidCrn: {format: "Invalid workspace CRN: %s",
 		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`. Supported regions: " + supportedRegionsText + "."},
+	// The message names no API (it is the same in every language); the help names the
+	// caller's (languageTexts; this is Go's).
 	CodeMissingWorkspaceCrn: {
-		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
-		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategyBuilder::with_workspace_crn`."},
+		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or pass the workspace CRN",
+		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `stackauth.WithWorkspaceCrn(\"crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY\")`."},
 	CodeNotAuthenticated: {format: "Not authenticated",
 		help: "Log in with `stash login`, or set `CS_CLIENT_ACCESS_KEY` for service-to-service auth."},
 	CodeExpiredToken:     {format: "Token expired"},
@@ -106,6 +108,8 @@ type AuthError struct {
 	// Detail is the variant's inner text (the %s of the message), kept for re-encoding.
 	Detail string
 	cause  error
+	// refused: the server refused the credential itself; the same credential fails again.
+	refused bool
 }
 
 func (e *AuthError) Error() string { return e.Message }
@@ -132,6 +136,9 @@ const (
 // Settled answers (refusals, bad input, a freed handle, a forked process) are not. A code of
 // a host's own (a callback's exception) counts as CUSTOM.
 func (e *AuthError) Retryable() bool {
+	if e.refused {
+		return false
+	}
 	if k, ok := errorKinds[e.Code]; ok {
 		return k.retryable
 	}

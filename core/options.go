@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // Option configures a strategy. One option type serves every strategy; an option that
@@ -27,6 +29,7 @@ type options struct {
 	workspaceCrn   *string
 	sleep          func(context.Context, time.Duration) error
 	profileDir     string
+	profileWs      string
 	leeway         uint64
 	refreshTimeout time.Duration
 	cacheCapacity  int
@@ -147,6 +150,18 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 
 // WithProfileDir overrides the profile directory (CS_CONFIG_PATH, ~/.cipherstash).
 func WithProfileDir(dir string) Option { return func(o *options) { o.profileDir = dir } }
+
+// WithProfileWorkspace reads the device session of this workspace id in the profile
+// instead of the current workspace's (the CLI's --workspace). Empty is ignored.
+func WithProfileWorkspace(id string) Option { return func(o *options) { o.profileWs = id } }
+
+// workspaceStore is the profile workspace a device session is read from.
+func (o *options) workspaceStore(root *profile.Store) (*profile.Store, error) {
+	if o.profileWs != "" {
+		return root.WorkspaceStore(o.profileWs)
+	}
+	return root.CurrentWorkspaceStore()
+}
 
 // WithLeeway sets the refresh window in seconds (default 90); the engine never uses more
 // than half a token's lifetime.

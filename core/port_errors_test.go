@@ -280,14 +280,15 @@ func TestClassify_Property_AClassifiedRefusalIsNeverRetryable(t *testing.T) {
 
 // portAllCodes is spec 7.1's table: code → Display with detail "DETAIL" (or fixed).
 var portAllCodes = map[string]string{
-	"REQUEST_ERROR":         "Request to the auth server failed: DETAIL",
-	"ACCESS_DENIED":         "Authorization was denied",
-	"INVALID_GRANT":         "Invalid grant",
-	"INVALID_CLIENT":        "Invalid client",
-	"INVALID_URL":           "Invalid URL: DETAIL",
-	"INVALID_REGION":        "Unsupported region: DETAIL",
-	"INVALID_CRN":           "Invalid workspace CRN: DETAIL",
-	"MISSING_WORKSPACE_CRN": "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
+	"REQUEST_ERROR":  "Request to the auth server failed: DETAIL",
+	"ACCESS_DENIED":  "Authorization was denied",
+	"INVALID_GRANT":  "Invalid grant",
+	"INVALID_CLIENT": "Invalid client",
+	"INVALID_URL":    "Invalid URL: DETAIL",
+	"INVALID_REGION": "Unsupported region: DETAIL",
+	"INVALID_CRN":    "Invalid workspace CRN: DETAIL",
+	// Upstream's text names a Rust builder: Rust hosts get it (TestMissingCrnHelpNamesTheCallersAPI).
+	"MISSING_WORKSPACE_CRN": "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or pass the workspace CRN",
 	"NOT_AUTHENTICATED":     "Not authenticated",
 	"EXPIRED_TOKEN":         "Token expired",
 	"INVALID_ACCESS_KEY":    "Invalid access key: DETAIL",

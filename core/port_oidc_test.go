@@ -259,7 +259,7 @@ func TestOIDCRefresher_ServerRejectionPropagates(t *testing.T) {
 	e.fake.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) { writeText(w, 401, "invalid oidc token") })
 	_, err := e.strategy(t).GetToken(portUser(t, "a.jwt.sig"))
 	ae := portRequireCode(t, err, CodeServer)
-	assert.Equal(t, "Server error: 401: invalid oidc token", ae.Error())
+	assert.Equal(t, "Server error: the token service refused the OIDC token (HTTP 401): invalid oidc token", ae.Error())
 }
 
 func TestOIDCRefresher_UsageLimit402IsTypedNotServerError(t *testing.T) {

@@ -157,7 +157,7 @@ func TestTransport_AnUnclassifiedFailureIsAServerErrorWithTheBody(t *testing.T) 
 	})
 	_, err = portOIDCStrategy(t, "header.payload.signature", portOpts(fake, testClock())...).GetToken(portCtx(t))
 	ae = portRequireCode(t, err, CodeServer)
-	assert.Contains(t, ae.Error(), "401: ")
+	assert.Contains(t, ae.Error(), "HTTP 401")
 	assert.Contains(t, ae.Error(), "unauthorized")
 }
 

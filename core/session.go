@@ -67,7 +67,7 @@ func DeviceSessionStrategyFromProfile(opts ...Option) (*DeviceSessionStrategy, e
 }
 
 func sessionFromProfile(root *profile.Store, o *options) (*DeviceSessionStrategy, error) {
-	ws, err := root.CurrentWorkspaceStore()
+	ws, err := o.workspaceStore(root)
 	if err != nil {
 		return nil, storeError(err)
 	}

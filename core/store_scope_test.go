@@ -55,6 +55,8 @@ func TestStoresAreScopedPerCredential(t *testing.T) {
 		"file": func(t *testing.T) stackauth.TokenStore {
 			s, err := stackauth.OpenStore("file://" + filepath.Join(t.TempDir(), "token.json"))
 			require.NoError(t, err)
+			// Before the folder goes: the save follows the callers' wake-up (DESIGN 8.3).
+			t.Cleanup(func() { require.NoError(t, stackauth.Flush(context.Background())) })
 			return s
 		},
 		"TokenStoreFn": func(*testing.T) stackauth.TokenStore { return (&oneSlotStore{}).fn() },
@@ -119,6 +121,7 @@ func TestScopeAwareStoresShareWithinAScope(t *testing.T) {
 		})
 	file, err := stackauth.OpenStore("file://" + filepath.Join(t.TempDir(), "token.json"))
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, stackauth.Flush(context.Background())) }) // before the folder goes
 	for name, store := range map[string]stackauth.TokenStore{
 		"memory": stackauth.NewInMemoryTokenStore(), "file": file, "TokenStoreFn": fnStore,
 	} {

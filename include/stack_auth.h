@@ -96,6 +96,7 @@ typedef uint64_t sa_store;
 typedef uint64_t sa_token;       /* a ServiceToken */
 typedef uint64_t sa_request;     /* a pending host-callback request */
 typedef uint64_t sa_device_flow; /* a pending device-code login */
+typedef uint64_t sa_transport;   /* a host HTTP transport */
 
 #define SA_OK 0
 #define SA_E_AUTH (-1)           /* a stack-auth error: see sa_last_error_code() */
@@ -118,6 +119,15 @@ typedef uint64_t sa_device_flow; /* a pending device-code login */
 typedef void (*sa_get_token_fn)(void *user_data, sa_request req);
 /* Load the stored token JSON: resolve req with it, or with len 0 for "nothing stored". */
 typedef void (*sa_store_load_fn)(void *user_data, sa_request req);
+/* Send one HTTP request with the host's own client (sa_transport_new). request_json is
+   {"method":"POST","url":"https://...","headers":[["content-type","application/json"],
+   ["user-agent","stack-auth/..."], ...]} (lower-case names, in order); body is len bytes. Both
+   are borrowed for the duration of the call and zeroed afterwards: they carry credentials
+   (copy what you send later). Answer with sa_request_respond (any HTTP status: the library
+   classifies it) or, when no answer came (DNS, refused, TLS), sa_request_reject: that is a
+   REQUEST_ERROR of the call that needed the request. */
+typedef void (*sa_http_send_fn)(void *user_data, sa_request req, const char *request_json, const char *body,
+                                size_t len);
 /* Save token_json (borrowed for the duration of the call; zeroed afterwards): resolve req
    (value ignored) or reject it when saving failed. */
 typedef void (*sa_store_save_fn)(void *user_data, sa_request req, const char *token_json, size_t len);
@@ -156,13 +166,30 @@ SA_API const char *sa_last_error_message(void);
 SA_API const char *sa_last_error_json(void);
 /* The status of the last call on this thread (SA_OK after a success). */
 SA_API sa_status sa_last_error_status(void);
+/* A warning left by the last call on this thread although it succeeded, or NULL: today, the
+   option keys ignored for a host language whose upstream ignores unknown keys (node), once
+   per key per process. Same lifetime as sa_last_error_message. A host shows it its own way
+   (Node: process.emitWarning). */
+SA_API const char *sa_last_warning(void);
+
+/* ---- Host language -------------------------------------------------------------------- */
+
+/* Names the language of the host, once, before other calls: "c" (the default), "rust",
+   "node", "python", "ruby" or "go". Help texts of errors then name that language's API, and
+   "node" makes options_json ignore unknown keys with a warning (sa_last_warning), as
+   @cipherstash/auth does. Any other name: SA_E_INVALID_ARG. Thread-safe; the last call wins. */
+SA_API sa_status sa_set_host_language(const char *name);
 
 /* ---- Strategies ----------------------------------------------------------------------- */
 
 /* options_json may be NULL or a JSON object with any of these keys (unknown keys are
-   SA_E_INVALID_ARG):
+   SA_E_INVALID_ARG, except for host language "node": see sa_set_host_language):
      "baseUrl"       string   CTS URL; beats CS_CTS_HOST and discovery
      "store"         number   an sa_store handle (the strategy keeps its own reference)
+     "transport"     number   an sa_transport handle: every HTTP request of the strategy goes
+                              through the host's client (the strategy keeps a reference);
+                              sa_device_code_begin (the flow keeps it until freed) and
+                              sa_bind_client_device take it too
      "audience"      string   audience of access-key tokens
      "accessKey"     string   AutoStrategy: beats CS_CLIENT_ACCESS_KEY
      "workspaceCrn"  string   AutoStrategy: beats CS_WORKSPACE_CRN
@@ -302,6 +329,22 @@ SA_API sa_status sa_store_open(sa_store *out, const char *url);
    it). */
 SA_API void sa_store_free(sa_store st);
 
+/* ---- Host HTTP transport (upstream 0.43's HttpTransport) ---------------------------------- */
+
+/* A transport that carries a strategy's HTTP requests with the host's own client (a proxy,
+   custom TLS, tracing): pass the handle as "transport" in a strategy's options_json. send is
+   called on a library thread for each request (see sa_http_send_fn); every request already
+   carries the library's user-agent (a host may replace it, never drop it: the production
+   edge refuses a request without one). options_json: NULL or {"timeoutMs": n}, how long a
+   request may stay unanswered (default 30000; then SA_E_TIMEOUT). One transport may serve
+   many strategies at once. destroy (may be NULL) runs once, after the last send, when the
+   handle and every strategy using it are freed. */
+SA_API sa_status sa_transport_new(sa_transport *out, sa_http_send_fn send, void *user_data, sa_destroy_fn destroy,
+                                  const char *options_json);
+/* Releases the handle; strategies using the transport keep it alive. 0 and unknown handles
+   are ignored. */
+SA_API void sa_transport_free(sa_transport t);
+
 /* ---- Completing hook requests (from any thread, at any time) -------------------------- */
 
 /* Completes req with value[0..len). A late or repeated completion returns
@@ -316,6 +359,13 @@ SA_API void sa_store_free(sa_store st);
    that every completion returns SA_E_INVALID_HANDLE. Handles are never reused, so a stale
    req never completes another request. */
 SA_API sa_status sa_request_resolve(sa_request r, const char *value, size_t len);
+/* Answers a transport request (sa_http_send_fn) with the server's answer: its HTTP status
+   (100-599), its headers as [["name","value"], ...] (or NULL) and the whole body (len bytes,
+   copied). Like resolve: once, from any thread; a bad status or headers_json is
+   SA_E_INVALID_ARG and leaves the request open. A transport request answered with
+   sa_request_resolve, or another request with this call, is SA_E_INVALID_ARG. */
+SA_API sa_status sa_request_respond(sa_request r, int32_t status, const char *headers_json, const char *body,
+                                    size_t len);
 /* Fails req. code is a stack-auth code (NULL: "CUSTOM"), or the host's own name for the
    failure (an exception class); message may be NULL. The waiting caller gets SA_E_CALLBACK
    with that code and message, except that codes whose message is fixed (NOT_AUTHENTICATED,
@@ -338,7 +388,9 @@ SA_API sa_status sa_device_code_begin(sa_device_flow *out, const char *region,
                                       const char *client_id, const char *options_json);
 /* {"userCode","verificationUri","verificationUriComplete","expiresIn"}. Free with sa_free. */
 SA_API sa_status sa_device_flow_json(sa_device_flow f, char **out, size_t *out_len);
-/* Opens verificationUriComplete in the OS browser; *out_opened (may be NULL) is 1 on success. */
+/* Opens verificationUriComplete in the OS browser; *out_opened (may be NULL) is 1 when the
+ * launcher (xdg-open, open) exited 0, or still runs after 5 s; 0 when it is missing or failed.
+ * Blocks the caller until then. */
 SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_opened);
 /* Polls until the user approves (the session is saved to the profile directory), denies, or
    the code expires; at most timeout_ms (<= 0: until the code expires). *out is the token

@@ -12,9 +12,12 @@
 /** `{ data }` on success, `{ failure }` on error (the shape of `@byteslice/result`). */
 export type Result<T, F = AuthFailure> = { data: T; failure?: never } | { data?: never; failure: F };
 
-/** The `error` of every failure: an `Error` whose `code` is the failure's `type`. */
+/**
+ * The `error` of every failure: an `Error` whose `code` is the failure's precise `code` (the
+ * failure's `type`, or for the codes upstream 0.42 lacks, the code behind it).
+ */
 export declare class AuthError extends Error {
-  readonly code: AuthErrorCode;
+  readonly code: StackAuthErrorCode;
   /** Beyond upstream: whether trying again may succeed (the library's rule; docs/errors.md). */
   retryable: boolean;
   help?: string;
@@ -23,6 +26,14 @@ export declare class AuthError extends Error {
 
 /** Fields present on every `AuthFailure`. */
 interface FailureBase {
+  /**
+   * Beyond upstream: the precise code. It equals `type` except for the codes upstream 0.42 has
+   * no type for, which `type` maps onto the type they behave like (see {@link upstreamType}):
+   * `USAGE_LIMIT_EXCEEDED` and `ORG_NOT_PROVISIONED` are `SERVER_ERROR`s, `TIMEOUT` a
+   * `REQUEST_ERROR`, and `CANCELLED`, `INVALID_ARGUMENT`, `INVALID_HANDLE` and `FORKED`
+   * `INTERNAL_ERROR`s.
+   */
+  code: StackAuthErrorCode;
   /** A live `Error` with `.message` and `.code` (and `.help` / `.url` when present). */
   error: AuthError;
   /** Beyond upstream: whether trying again may succeed (REQUEST_ERROR, SERVER_ERROR, TIMEOUT, ...). */
@@ -56,28 +67,39 @@ export type AuthFailure =
   | (FailureBase & { type: 'ALREADY_CONSUMED' })
   | (FailureBase & { type: 'INTERNAL_ERROR' })
   | (FailureBase & { type: 'CUSTOM' })
-  | (FailureBase & { type: 'STORE_ERROR' })
-  // Beyond upstream's union: codes this library reports.
-  /** HTTP 402 with cs_code USAGE_LIMIT_EXCEEDED (or no cs_code). */
-  | (FailureBase & { type: 'USAGE_LIMIT_EXCEEDED' })
-  /** HTTP 402 with cs_code ORG_NOT_PROVISIONED. */
-  | (FailureBase & { type: 'ORG_NOT_PROVISIONED' })
-  /** The call, or a callback of yours, did not finish within its timeout. */
-  | (FailureBase & { type: 'TIMEOUT' })
-  /** The strategy or device flow was closed while the call waited. */
-  | (FailureBase & { type: 'CANCELLED' })
-  /** An option the library does not accept (unknown key, out-of-range value). */
-  | (FailureBase & { type: 'INVALID_ARGUMENT' })
-  /** The strategy or device flow was closed before the call. */
-  | (FailureBase & { type: 'INVALID_HANDLE' })
-  /** The library was used in a child process after fork(). */
-  | (FailureBase & { type: 'FORKED' });
+  | (FailureBase & { type: 'STORE_ERROR' });
+// Exactly upstream 0.42's union, so an exhaustive `switch (failure.type)` written against
+// @cipherstash/auth still covers every failure. The codes beyond it are in `failure.code`.
 
 /** The machine-readable discriminant carried by every {@link AuthFailure}. */
 export type AuthErrorCode = AuthFailure['type'];
 
-/** Every {@link AuthErrorCode}. */
-export declare const ERROR_CODES: readonly AuthErrorCode[];
+/**
+ * Beyond upstream: every code `failure.code` and `error.code` can carry: upstream's, plus
+ * the library's own (each maps onto an upstream `type`, see {@link upstreamType}).
+ */
+export type StackAuthErrorCode =
+  | AuthErrorCode
+  /** HTTP 402 with cs_code USAGE_LIMIT_EXCEEDED (or no cs_code); type SERVER_ERROR. */
+  | 'USAGE_LIMIT_EXCEEDED'
+  /** HTTP 402 with cs_code ORG_NOT_PROVISIONED; type SERVER_ERROR. */
+  | 'ORG_NOT_PROVISIONED'
+  /** The call, or a callback of yours, did not finish within its timeout; type REQUEST_ERROR. */
+  | 'TIMEOUT'
+  /** The strategy or device flow was closed while the call waited; type INTERNAL_ERROR. */
+  | 'CANCELLED'
+  /** An option value the library does not accept; type INTERNAL_ERROR. */
+  | 'INVALID_ARGUMENT'
+  /** The strategy or device flow was closed before the call; type INTERNAL_ERROR. */
+  | 'INVALID_HANDLE'
+  /** The library was used in a child process after fork(); type INTERNAL_ERROR. */
+  | 'FORKED';
+
+/** Every {@link StackAuthErrorCode}. */
+export declare const ERROR_CODES: readonly StackAuthErrorCode[];
+
+/** Beyond upstream: the upstream 0.42 failure `type` of a code (`type` of a failure with `code`). */
+export declare function upstreamType(code: string): AuthErrorCode;
 
 /** The result of a successful `getToken()` call. `inspect()` and `toString()` mask `token`. */
 export interface TokenResult {
@@ -133,6 +155,14 @@ export interface StrategyOptions {
   /** Refresh window in seconds (default 90, never more than half a token's lifetime). */
   leewaySecs?: number;
   /**
+   * Beyond upstream 0.42 (upstream 0.43's `HttpTransport`): your own HTTP client carries every
+   * request of the strategy (a proxy, custom TLS, tracing). Called with the request (headers
+   * include the library's `user-agent`; replace it if you like, never drop it) and resolves
+   * the server's answer, whatever its status. A throw or a rejection (no answer) is a
+   * `REQUEST_ERROR`.
+   */
+  transport?: HttpTransport;
+  /**
    * Called on the JS thread with each thing the refresh engine does (never a secret). The
    * engine never waits for it; if it throws, a `StackAuthWarning` process warning carries the
    * error as `cause`.
@@ -152,6 +182,25 @@ export interface StackAuthEvent {
   /** Events dropped before this one because the handler fell 256 behind. */
   readonly dropped?: number;
 }
+
+/** Beyond upstream 0.42: a request for {@link HttpTransport}. It carries credentials: never log it. */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  /** `[name, value]` pairs, names in lower case. */
+  headers: [string, string][];
+  body: string;
+}
+
+/** Beyond upstream 0.42: what an {@link HttpTransport} resolves. */
+export interface HttpResponse {
+  status: number;
+  headers?: [string, string][] | Record<string, string> | { entries(): IterableIterator<[string, string]> };
+  body?: string | Uint8Array;
+}
+
+/** Beyond upstream 0.42: a host HTTP client, e.g. `async (r) => { const res = await fetch(r.url, r); return { status: res.status, headers: res.headers, body: await res.text() }; }`. */
+export type HttpTransport = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
 /** Options for `AutoStrategy.detect()`. */
 export interface AutoStrategyOptions extends StrategyOptions {
@@ -200,6 +249,12 @@ declare abstract class Strategy implements AuthStrategy {
    * alive (at most 5 s) until it is.
    */
   close(): void;
+  /** The same as `close()` (the name of upstream's wasm-bindgen objects). */
+  free(): void;
+  /** `using s = ...`: close() at the end of the scope. */
+  [Symbol.dispose](): void;
+  /** `await using s = ...`: close() at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -296,6 +351,10 @@ export declare class NativeTokenStore {
   protected constructor();
   /** Releases this handle; strategies using the store keep it alive. */
   close(): void;
+  /** The same as `close()`. */
+  free(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Beyond upstream: a store private to this process; share it between strategies. */
@@ -336,6 +395,10 @@ export declare class DeviceCodeResult {
   openInBrowser(): Result<boolean, AuthFailure>;
   /** Beyond upstream: abandons the flow; a pending poll ends with `CANCELLED`. */
   close(): void;
+  /** The same as `close()`. */
+  free(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Beyond upstream: options of the device-code calls. */

@@ -64,6 +64,31 @@ const ERROR_CODES = Object.freeze([
 ]);
 const KNOWN_CODES = new Set(ERROR_CODES);
 
+// failure.type stays within @cipherstash/auth 0.42's union, so an exhaustive `switch` written
+// against upstream still covers every failure; failure.code (and error.code) keep the precise
+// code. Codes upstream lacks map onto the upstream type they behave like.
+const UPSTREAM_TYPE = Object.freeze({
+  USAGE_LIMIT_EXCEEDED: 'SERVER_ERROR', // a CTS refusal (HTTP 402)
+  ORG_NOT_PROVISIONED: 'SERVER_ERROR', // a CTS refusal (HTTP 402)
+  TIMEOUT: 'REQUEST_ERROR', // the request, or a callback, took too long
+  CANCELLED: 'INTERNAL_ERROR', // closed while the call waited
+  INVALID_ARGUMENT: 'INTERNAL_ERROR', // an option value the library refuses
+  INVALID_HANDLE: 'INTERNAL_ERROR', // used after close()
+  FORKED: 'INTERNAL_ERROR', // used in a child process after fork()
+});
+
+/** The @cipherstash/auth 0.42 failure type for one of ERROR_CODES (unknown codes: CUSTOM). */
+function upstreamType(code) {
+  if (Object.prototype.hasOwnProperty.call(UPSTREAM_TYPE, code)) return UPSTREAM_TYPE[code];
+  return KNOWN_CODES.has(code) ? code : 'CUSTOM';
+}
+
+// Shows the warning a library call left (an ignored option key) as Node does.
+function emitLibraryWarning() {
+  const w = native === null ? undefined : native.lastWarning();
+  if (w) process.emitWarning(w, 'StackAuthWarning');
+}
+
 const STATUS_CODES = {
   '-1': 'INTERNAL_ERROR', '-2': 'INVALID_ARGUMENT', '-3': 'INVALID_HANDLE', '-4': 'TIMEOUT',
   '-5': 'CANCELLED', '-6': 'FORKED', '-7': 'CUSTOM', '-8': 'INTERNAL_ERROR', '-9': 'INTERNAL_ERROR',
@@ -94,7 +119,7 @@ function failure(status, json) {
   // The library decides what is retryable; the binding only carries it.
   error.retryable = retryable === true;
   // Payload first, so the fixed keys win a collision (as upstream's index.js does).
-  const f = { ...payload, type, error, retryable: error.retryable };
+  const f = { ...payload, type: upstreamType(type), code: type, error, retryable: error.retryable };
   if (help !== undefined) {
     error.help = help;
     f.help = help;
@@ -167,6 +192,7 @@ function optionsJson(opts) {
   if (typeof opts !== 'object') throw new TypeError('options must be an object');
   const o = {};
   let store = null;
+  const kept = []; // native objects the library takes its own reference to during the call
   for (const k of Object.keys(opts)) {
     const v = opts[k];
     if (v === undefined || v === null) continue;
@@ -177,9 +203,16 @@ function optionsJson(opts) {
       o.store = N().storeHandle(store._box());
       continue;
     }
+    if (k === 'transport') {
+      if (typeof v !== 'function') throw new TypeError('transport must be a function (request) => response');
+      const box = N().transportNew(v);
+      kept.push(box);
+      o.transport = N().transportHandle(box);
+      continue;
+    }
     o[k] = v;
   }
-  return [JSON.stringify(o), store];
+  return [JSON.stringify(o), store === null && kept.length === 0 ? null : { store, kept }];
 }
 
 // ---- strategies ------------------------------------------------------------------------
@@ -274,6 +307,11 @@ class Strategy {
     keepAliveUntilSaved();
   }
 
+  /** The same as close() (the name wasm-bindgen objects of upstream's wasm build use). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom]() {
     return `${this.constructor.name} {}`;
   }
@@ -283,11 +321,21 @@ class Strategy {
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') {
-  Strategy.prototype[Symbol.dispose] = function dispose() {
-    this.close();
-  };
+// `using` / `await using` (TypeScript 5.2+, Node with the dispose symbols) close a strategy,
+// store or device flow at the end of its scope.
+function addDispose(Cls) {
+  if (typeof Symbol.dispose === 'symbol') {
+    Cls.prototype[Symbol.dispose] = function dispose() {
+      this.close();
+    };
+  }
+  if (typeof Symbol.asyncDispose === 'symbol') {
+    Cls.prototype[Symbol.asyncDispose] = async function asyncDispose() {
+      this.close();
+    };
+  }
 }
+addDispose(Strategy);
 
 function build(Cls, r) {
   const f = unwrap(r);
@@ -304,6 +352,7 @@ function buildWithOptions(Cls, options, make) {
   if (storeFailure) return storeFailure;
   const r = make(json);
   void store; // kept alive until the library has taken its own reference
+  emitLibraryWarning();
   const built = build(Cls, r);
   if (built.data && onEvent) {
     const f = unwrap(N().setEventHook(built.data[kBox](), eventHandler(onEvent)));
@@ -411,12 +460,18 @@ class OidcFederationStrategy extends Strategy {
       v = this.#getJwt();
       then = v !== null && (typeof v === 'object' || typeof v === 'function') ? v.then : undefined;
     } catch (e) {
-      return Promise.resolve(callbackFailure(e));
+      return Promise.resolve(getJwtFailure(e));
     }
     if (typeof then === 'function') {
-      return Promise.resolve(v).then((j) => this.#withJwt(j, timeoutMs), callbackFailure);
+      return Promise.resolve(v).then((j) => this.#fromGetJwt(j, timeoutMs), getJwtFailure);
     }
-    return this.#withJwt(v, timeoutMs);
+    return this.#fromGetJwt(v, timeoutMs);
+  }
+
+  // As upstream, a getJwt that does not give a string is a SERVER_ERROR, and nothing is sent.
+  #fromGetJwt(jwt, timeoutMs) {
+    if (typeof jwt !== 'string') return Promise.resolve(getJwtFailure(undefined));
+    return this.#withJwt(jwt, timeoutMs);
   }
 
   #withJwt(jwt, timeoutMs) {
@@ -454,7 +509,9 @@ class AuthStrategyFn extends Strategy {
       const st = self === null ? undefined : self.deref();
       return st !== undefined && st.#pending !== null ? st.#pending : fn();
     };
-    const r = build(AuthStrategyFn, N().strategyFnNew(hook, json));
+    const made = N().strategyFnNew(hook, json);
+    emitLibraryWarning();
+    const r = build(AuthStrategyFn, made);
     if (r.data) {
       self = new WeakRef(r.data);
       r.data.#fn = fn;
@@ -526,6 +583,18 @@ function callbackFailure(e) {
   return f;
 }
 
+// A getJwt that threw (e) or gave no string (e undefined): upstream's SERVER_ERROR wording,
+// with what it threw as the error's cause.
+function getJwtFailure(e) {
+  const message = e === undefined
+    ? 'getJwt callback did not return a string'
+    : `getJwt callback rejected: ${e instanceof Error ? e.message : describe(e)}`;
+  const r = native.callbackError('SERVER_ERROR', message.replaceAll('\0', ''));
+  const f = failure(r[0], r[1]);
+  if (e !== undefined) f.failure.error.cause = e;
+  return f;
+}
+
 function notAToken(v) {
   return failure(-7, JSON.stringify({
     type: 'CUSTOM',
@@ -559,10 +628,17 @@ class NativeTokenStore {
     N().storeFree(this.#box);
   }
 
+  /** The same as close(). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom]() {
     return `${this.constructor.name} {}`;
   }
 }
+
+addDispose(NativeTokenStore);
 
 /** A token store private to this process (the engine's). */
 class InMemoryTokenStore extends NativeTokenStore {
@@ -587,6 +663,7 @@ class TokenStoreFn extends NativeTokenStore {
     }
     const [json] = optionsJson(options);
     const r = N().storeFnNew(store, json);
+    emitLibraryWarning();
     return unwrap(r) || { data: new TokenStoreFn(kCreate, r) };
   }
 }
@@ -611,6 +688,48 @@ function toStore(v) {
 const H_TOKEN = 0;
 const H_LOAD = 1;
 const H_SAVE = 2;
+const H_HTTP = 3;
+
+// A transport's answer -> [status, headersJson, body], or a reason it is not one.
+function httpAnswer(res) {
+  if (res === null || typeof res !== 'object') return 'the transport must resolve { status, headers?, body? }';
+  const { status } = res;
+  if (!Number.isInteger(status) || status < 100 || status > 599) return 'status must be an HTTP status (100-599)';
+  let headers = [];
+  const h = res.headers;
+  if (h !== undefined && h !== null) {
+    const entries = Array.isArray(h) ? h : typeof h.entries === 'function' ? [...h.entries()] : Object.entries(h);
+    headers = entries.map(([k, v]) => [String(k).toLowerCase(), String(v)]);
+  }
+  let body = res.body ?? '';
+  if (body instanceof Uint8Array) body = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  if (typeof body !== 'string') return 'body must be a string or a Uint8Array';
+  return [status, JSON.stringify(headers), body];
+}
+
+// Runs a host transport: (request) => response, sync or async. No answer (a throw or a
+// rejection) is a REQUEST_ERROR of the call that needed the request.
+function dispatchHttp(send, meta, body, req) {
+  const fail = (e) => native.requestReject(req, 'REQUEST_ERROR', `the transport failed: ${describe(e)}`);
+  const settle = (res) => {
+    const a = httpAnswer(res);
+    if (typeof a === 'string') fail(new TypeError(a));
+    else native.requestRespond(req, a[0], a[1], a[2]);
+  };
+  let r;
+  try {
+    const { method, url, headers } = JSON.parse(meta);
+    r = send({ method, url, headers, body });
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+    Promise.resolve(r).then(settle, fail).catch((e) => native.requestReject(req, 'INTERNAL_ERROR', describe(e)));
+  } else {
+    settle(r);
+  }
+}
 
 function describe(e) {
   try {
@@ -671,6 +790,14 @@ function settleHook(kind, req, v) {
 // Whatever the callback does (return, throw, resolve, reject, never settle), the request is
 // completed at most once, and a failure never becomes a token.
 function dispatch(kind, target, arg, req, scope) {
+  if (kind === H_HTTP) {
+    try {
+      dispatchHttp(target, arg, scope, req);
+    } catch (e) {
+      native.requestReject(req, 'INTERNAL_ERROR', describe(e));
+    }
+    return;
+  }
   try {
     let r;
     try {
@@ -771,10 +898,17 @@ class DeviceCodeResult {
     N().deviceFlowFree(this.#box);
   }
 
+  /** The same as close(). */
+  free() {
+    this.close();
+  }
+
   [util.inspect.custom](depth, options, inspect) {
     return `DeviceCodeResult ${inspect({ ...this.#info }, options)}`;
   }
 }
+
+addDispose(DeviceCodeResult);
 
 function blockingCall(start) {
   return new Promise((resolve, reject) => {
@@ -844,6 +978,7 @@ module.exports = {
   bindClientDeviceWithProfileDir,
   AuthError,
   ERROR_CODES,
+  upstreamType,
   libraryInfo,
 };
 

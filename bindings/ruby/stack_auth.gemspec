@@ -19,7 +19,7 @@ Gem::Specification.new do |spec|
 
   base = __dir__
   spec.files = Dir.chdir(base) do
-    Dir["lib/**/*.rb"] + Dir["lib/stack_auth/libstack_auth.so.1"] + %w[README.md stack_auth.gemspec]
+    Dir["lib/**/*.rb"] + Dir["sig/**/*.rbs"] + Dir["lib/stack_auth/libstack_auth.so.1"] + %w[README.md stack_auth.gemspec]
   end
   spec.require_paths = ["lib"]
   spec.platform = Gem::Platform.local.to_s if File.exist?(File.join(base, "lib/stack_auth/libstack_auth.so.1"))

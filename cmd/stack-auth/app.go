@@ -16,10 +16,11 @@ import (
 
 // Exit statuses.
 const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2
-	exitInterrupted = 130 // 128 + SIGINT, what shells report for Ctrl-C
+	exitOK           = 0
+	exitError        = 1
+	exitUsage        = 2
+	exitAuthRequired = 4   // as gh: log in (or set an access key) and try again
+	exitInterrupted  = 130 // 128 + SIGINT, what shells report for Ctrl-C
 )
 
 // app is one invocation: its streams and its environment. Commands read the environment
@@ -30,6 +31,9 @@ type app struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
+	// profileDir and workspace are --profile and --workspace, where the command has them.
+	profileDir string
+	workspace  string
 }
 
 func (a *app) getenv(name string) string {
@@ -37,15 +41,56 @@ func (a *app) getenv(name string) string {
 	return v
 }
 
-// libOpts are the options every library call gets: the invocation's environment.
+// libOpts are the options every library call gets: the invocation's environment and the
+// --profile and --workspace selection.
 func (a *app) libOpts() []stackauth.Option {
-	return []stackauth.Option{stackauth.WithLookupEnv(a.lookupEnv)}
+	opts := []stackauth.Option{stackauth.WithLookupEnv(a.lookupEnv), stackauth.WithProfileDir(a.profileDir)}
+	if a.workspace == "" {
+		return opts
+	}
+	opts = append(opts, stackauth.WithProfileWorkspace(a.workspaceID()))
+	if crn := a.accessKeyCrn(); crn != "" {
+		opts = append(opts, stackauth.WithWorkspaceCrn(crn))
+	}
+	return opts
+}
+
+// workspaceID is the workspace id of --workspace (an id or a CRN), or "".
+func (a *app) workspaceID() string {
+	if crn, err := stackauth.ParseCrn(a.workspace); err == nil {
+		return crn.WorkspaceID
+	}
+	return a.workspace
+}
+
+// accessKeyCrn is the workspace CRN an access key is used with: --workspace as a CRN, a
+// bare --workspace id in the region of CS_WORKSPACE_CRN, else CS_WORKSPACE_CRN itself.
+func (a *app) accessKeyCrn() string {
+	if a.workspace == "" {
+		return a.getenv("CS_WORKSPACE_CRN")
+	}
+	if crn, err := stackauth.ParseCrn(a.workspace); err == nil {
+		return crn.String()
+	}
+	if crn, err := stackauth.ParseCrn(a.getenv("CS_WORKSPACE_CRN")); err == nil {
+		crn.WorkspaceID = a.workspace
+		return crn.String()
+	}
+	return ""
+}
+
+// selectionFlags defines --profile and, when withWorkspace, --workspace on fs.
+func (a *app) selectionFlags(fs *flag.FlagSet, withWorkspace bool) {
+	fs.StringVar(&a.profileDir, "profile", "", "profile `DIR` (default $CS_CONFIG_PATH, else ~/.cipherstash)")
+	if withWorkspace {
+		fs.StringVar(&a.workspace, "workspace", "", "use the saved session of workspace `ID` (or CRN) instead of the current one")
+	}
 }
 
 // profileRoot resolves the profile directory exactly as the library does
-// (CS_CONFIG_PATH, else ~/.cipherstash).
+// (--profile, else CS_CONFIG_PATH, else ~/.cipherstash).
 func (a *app) profileRoot() (*profile.Store, error) {
-	return profile.Resolve("", a.getenv)
+	return profile.Resolve(a.profileDir, a.getenv)
 }
 
 type command struct {
@@ -53,8 +98,9 @@ type command struct {
 	synopsis string // flags part of the usage line
 	summary  string // one line for the command list
 	about    string // paragraph for `<command> --help`
-	// setup defines the command's flags on fs and returns what runs once they are parsed.
-	setup func(fs *flag.FlagSet) func(ctx context.Context, a *app) error
+	// setup defines the command's flags on fs (and a's, see selectionFlags) and returns
+	// what runs once they are parsed.
+	setup func(fs *flag.FlagSet, a *app) func(ctx context.Context, a *app) error
 }
 
 // commands is in the order the top-level usage lists them.
@@ -91,7 +137,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				return exitUsage
 			}
 			fs := newFlagSet(c)
-			c.setup(fs)
+			c.setup(fs, a)
 			printCommandUsage(stdout, c, fs)
 			return exitOK
 		}
@@ -111,7 +157,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	fs := newFlagSet(c)
-	runCmd := c.setup(fs)
+	runCmd := c.setup(fs, a)
 	if err := a.parseFlags(c, fs, rest); err != nil {
 		return a.finish(ctx, err)
 	}
@@ -140,7 +186,19 @@ func (a *app) finish(ctx context.Context, err error) int {
 		return exitInterrupted
 	}
 	printError(a.stderr, err)
+	if authRequired(err) {
+		return exitAuthRequired
+	}
 	return exitError
+}
+
+// authRequired is an error that logging in (or an access key) would cure.
+func authRequired(err error) bool {
+	switch stackauth.AsAuthError(err).Code {
+	case stackauth.CodeNotAuthenticated, stackauth.CodeExpiredToken, stackauth.CodeInvalidGrant:
+		return true
+	}
+	return false
 }
 
 // errHelpShown ends a command whose --help was printed.
@@ -209,6 +267,9 @@ Environment:
   CS_CONFIG_PATH        profile directory (default ~/.cipherstash)
   CS_CTS_HOST           token service URL (default: discovered from the region)
   CS_TOKEN_STORE        token cache for access keys: memory: or file:///path
+                        (default: a file per access key under <profile>/tokens/)
+
+Exit status: 0 success, 1 error, 2 usage, 4 authentication required (log in).
 `)
 }
 
@@ -245,6 +306,9 @@ func printError(w io.Writer, err error) {
 	if help == "" && errors.As(err, &pe) {
 		help = pe.Help() // store errors keep the profile's hint only on the cause
 	}
+	if ae.Code == stackauth.CodeMissingWorkspaceCrn {
+		help = "Set `CS_WORKSPACE_CRN`, or pass `--workspace crn:<region>:<workspace-id>`, e.g. `--workspace crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`."
+	}
 	if help != "" {
 		fmt.Fprintf(w, "help: %s\n", cliHelp(help))
 	}
@@ -267,7 +331,7 @@ var versionCommand = &command{
 	name:    "version",
 	summary: "Print the version",
 	about:   "Prints the version of stack-auth and of the Go toolchain that built it.",
-	setup: func(fs *flag.FlagSet) func(context.Context, *app) error {
+	setup: func(fs *flag.FlagSet, _ *app) func(context.Context, *app) error {
 		return func(_ context.Context, a *app) error {
 			fmt.Fprintln(a.stdout, versionString())
 			return nil

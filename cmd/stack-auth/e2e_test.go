@@ -136,7 +136,7 @@ func TestDeviceLoginEndToEnd(t *testing.T) {
 	}
 
 	r = runBinary(t, env, "token")
-	if r.code != 1 || r.stdout != "" {
+	if r.code != 4 || r.stdout != "" {
 		t.Fatalf("token after logout: %v", r)
 	}
 	assertContains(t, "token after logout", r.stderr, "error[NOT_AUTHENTICATED]", "\nhelp: ")

@@ -16,13 +16,14 @@ const defaultRegion = "ap-southeast-2.aws"
 
 var loginCommand = &command{
 	name:     "login",
-	synopsis: "[--region R] [--no-browser]",
+	synopsis: "[--region R] [--no-browser] [--profile DIR]",
 	summary:  "Log in with the device code flow and save the session to the profile",
 	about: `Logs in to CipherStash with the device code flow: shows a one-time code and a URL,
 opens the browser to approve it, waits for the approval, saves the session as the
 current workspace's auth.json in the profile directory ($CS_CONFIG_PATH or
 ~/.cipherstash) and registers this device with ZeroKMS.`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *app) error {
+	setup: func(fs *flag.FlagSet, a *app) func(context.Context, *app) error {
+		a.selectionFlags(fs, false)
 		region := fs.String("region", "", "region `R` of the workspace, e.g. us-east-1.aws (default: the region of $CS_WORKSPACE_CRN, else "+defaultRegion+")")
 		noBrowser := fs.Bool("no-browser", false, "print the URL instead of opening a browser")
 		return func(ctx context.Context, a *app) error { return login(ctx, a, *region, *noBrowser) }

@@ -11,12 +11,14 @@ import (
 )
 
 var logoutCommand = &command{
-	name:    "logout",
-	summary: "Remove the current workspace's saved session",
+	name:     "logout",
+	synopsis: "[--profile DIR] [--workspace ID]",
+	summary:  "Remove the current workspace's saved session",
 	about: `Removes the current workspace's auth.json from the profile directory. The device identity
 (device.json) and this device's ZeroKMS client key (secretkey.json) are kept, so logging in
 again reuses them. Not being logged in is not an error.`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *app) error {
+	setup: func(fs *flag.FlagSet, a *app) func(context.Context, *app) error {
+		a.selectionFlags(fs, true)
 		return logout
 	},
 }
@@ -27,7 +29,14 @@ func logout(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.stdout, "Not logged in: %s.\n", err)
 		return nil
 	}
-	ws, err := root.CurrentWorkspaceStore()
+	id := a.workspaceID()
+	if id == "" {
+		id, err = root.CurrentWorkspace()
+	}
+	var ws *profile.Store
+	if err == nil {
+		ws, err = root.WorkspaceStore(id)
+	}
 	if err != nil {
 		var pe *profile.Error
 		if errors.As(err, &pe) && pe.Kind == profile.KindNoCurrentWorkspace {
@@ -36,7 +45,6 @@ func logout(ctx context.Context, a *app) error {
 		}
 		return profileError(err)
 	}
-	id, _ := root.CurrentWorkspace()
 	path, err := ws.Path("auth.json")
 	if err != nil {
 		return profileError(err)

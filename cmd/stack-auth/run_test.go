@@ -133,7 +133,7 @@ func TestNotLoggedIn(t *testing.T) {
 		t.Errorf("logout: %v", r)
 	}
 	r = runInProcess(ctx, env, "status")
-	if r.code != 1 {
+	if r.code != 4 {
 		t.Errorf("status: %v", r)
 	}
 	assertContains(t, "status stdout", r.stdout, "Credential:  none", env["CS_CONFIG_PATH"])
@@ -145,7 +145,7 @@ func TestNotLoggedIn(t *testing.T) {
 		Source        string
 		Error         map[string]any
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != 1 {
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != 4 {
 		t.Fatalf("status --json: %v (%v)", r, err)
 	}
 	if st.Authenticated || st.Source != "none" || st.Error["type"] != "NOT_AUTHENTICATED" ||

@@ -26,7 +26,7 @@ to --tls-cert-out (PEM, for SSL_CERT_FILE), and its url is https://<name>/: reac
 a proxy that connects to addr (tests of HTTPS_PROXY and SSL_CERT_FILE).
 
 Point the clients at it:  CS_CTS_HOST=<url> stack-auth login --no-browser`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *app) error {
+	setup: func(fs *flag.FlagSet, _ *app) func(context.Context, *app) error {
 		addr := fs.String("addr", "127.0.0.1:8787", "loopback `host:port` to listen on; port 0 picks a free port")
 		tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of the access tokens it mints")
 		deviceCodeTTL := fs.Duration("device-code-ttl", 15*time.Minute, "how long a device code can be approved")

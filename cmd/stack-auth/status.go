@@ -9,16 +9,19 @@ import (
 	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 var statusCommand = &command{
 	name:     "status",
-	synopsis: "[--json] [--timeout D]",
+	synopsis: "[--json] [--timeout D] [--profile DIR] [--workspace ID]",
 	summary:  "Show which credentials are in use, the workspace and the token expiry",
 	about: `Shows which credential "stack-auth token" would use and why, the workspace, and when the
 token expires. It gets a token to find out (refreshing a saved session if needed), but
-never prints a secret. Exits 1 when there are no usable credentials.`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *app) error {
+never prints a secret. Exits 4 when there are no usable credentials (log in), 1 on
+other errors.`,
+	setup: func(fs *flag.FlagSet, a *app) func(context.Context, *app) error {
+		a.selectionFlags(fs, true)
 		asJSON := fs.Bool("json", false, "print the report as one JSON object")
 		timeout := fs.Duration("timeout", defaultTimeout, "give up getting a token after this `duration`")
 		return func(ctx context.Context, a *app) error { return status(ctx, a, *asJSON, *timeout) }
@@ -50,7 +53,13 @@ func profileSession(a *app) (dir, authFile string) {
 		return "", ""
 	}
 	dir = root.Dir()
-	ws, err := root.CurrentWorkspaceStore()
+	id := a.workspaceID()
+	var ws *profile.Store
+	if id != "" {
+		ws, err = root.WorkspaceStore(id)
+	} else {
+		ws, err = root.CurrentWorkspaceStore()
+	}
 	if err != nil || !ws.Exists("auth.json") {
 		return dir, ""
 	}

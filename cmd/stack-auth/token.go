@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
 	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
@@ -14,14 +19,15 @@ const defaultTimeout = 30 * time.Second
 
 var tokenCommand = &command{
 	name:     "token",
-	synopsis: "[--json] [--store URL] [--timeout D]",
+	synopsis: "[--json] [--store URL] [--timeout D] [--profile DIR] [--workspace ID]",
 	summary:  "Print a bearer token for the current credentials",
 	about: `Prints a CipherStash service token for the credentials in the environment: an access key
 (CS_CLIENT_ACCESS_KEY with CS_WORKSPACE_CRN) if set, else the device session saved by
 "stack-auth login". The token is refreshed first if it is about to expire.
 
 Typical use:  curl -H "Authorization: Bearer $(stack-auth token)" ...`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *app) error {
+	setup: func(fs *flag.FlagSet, a *app) func(context.Context, *app) error {
+		a.selectionFlags(fs, true)
 		asJSON := fs.Bool("json", false, `print {"token","subject","workspaceId","issuer","services","expiresAt"} instead of the bare token`)
 		store := fs.String("store", "", "`URL` of a token cache shared by access-key invocations: memory: or file:///path (default $CS_TOKEN_STORE)")
 		timeout := fs.Duration("timeout", defaultTimeout, "give up getting a token after this `duration`")
@@ -31,12 +37,16 @@ Typical use:  curl -H "Authorization: Bearer $(stack-auth token)" ...`,
 	},
 }
 
-// detect runs the library's credential detection with this invocation's environment and,
-// when storeURL is given, that token store.
+// detect runs the library's credential detection with this invocation's environment and
+// token store: storeURL if given, else CS_TOKEN_STORE, else, for an access key, a file of
+// its own under the profile directory, so that separate runs share one token.
 func detect(a *app, storeURL string) (*stackauth.AutoStrategy, error) {
 	opts := a.libOpts()
+	if storeURL == "" && a.getenv("CS_TOKEN_STORE") == "" {
+		storeURL = a.credentialStoreURL(opts)
+	}
 	if storeURL != "" {
-		st, err := stackauth.OpenStore(storeURL)
+		st, err := stackauth.OpenStore(storeURL, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -44,6 +54,37 @@ func detect(a *app, storeURL string) (*stackauth.AutoStrategy, error) {
 	}
 	return stackauth.DetectAutoStrategy(opts...)
 }
+
+// credentialStoreURL is the per-credential token file of the access key in use,
+// <profile>/tokens/<workspace id>.<key id>.json, or "" when there is no usable key or
+// profile directory (detection then reports what is wrong). The key's secret is no part
+// of the name.
+func (a *app) credentialStoreURL(opts []stackauth.Option) string {
+	keyText, ok := a.lookupEnv("CS_CLIENT_ACCESS_KEY")
+	if !ok {
+		return ""
+	}
+	key, err := stackauth.ParseAccessKey(keyText)
+	if err != nil {
+		return ""
+	}
+	crn, err := stackauth.ParseCrn(a.accessKeyCrn())
+	if err != nil {
+		return ""
+	}
+	root, err := a.profileRoot()
+	if err != nil {
+		return ""
+	}
+	name := crn.WorkspaceID + "." + key.KeyID()
+	if !safeFileName.MatchString(name) {
+		sum := sha256.Sum256([]byte(crn.String() + "\x00" + key.KeyID()))
+		name = hex.EncodeToString(sum[:16])
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.Join(root.Dir(), "tokens", name+".json")}).String()
+}
+
+var safeFileName = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
 
 func getToken(ctx context.Context, s *stackauth.AutoStrategy, timeout time.Duration) (stackauth.ServiceToken, error) {
 	if timeout > 0 {

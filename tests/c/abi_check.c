@@ -38,6 +38,9 @@
 	X(request_resolve)                                                                             \
 	X(request_reject)                                                                              \
 	X(request_scope)                                                                               \
+	X(request_respond)                                                                             \
+	X(transport_free)                                                                              \
+	X(set_host_language)                                                                           \
 	X(device_code_begin)                                                                           \
 	X(device_flow_json)                                                                            \
 	X(device_flow_open_browser)                                                                    \
@@ -63,7 +66,8 @@ SA_ABI_LIST(SA_CHECK_ONE)
 	X(oidc_federation_strategy_new)                                                                \
 	X(store_fn_new_ex)                                                                             \
 	X(oidc_get_token_with_jwt_async)                                                               \
-	X(strategy_set_event_hook)
+	X(strategy_set_event_hook)                                                                     \
+	X(transport_new)
 _Static_assert(SA_SAME_TYPE(&sa_strategy_set_event_hook,
                             sa_status (*)(sa_strategy, sa_event_fn, void *, sa_destroy_fn)),
                "sa_strategy_set_event_hook drifted");
@@ -76,6 +80,12 @@ _Static_assert(SA_SAME_TYPE(&sa_oidc_get_token_with_jwt_async,
 _Static_assert(SA_SAME_TYPE(&sago_oidc_get_token_with_jwt_async,
                             sa_status (*)(sa_strategy, sa_cchar *, size_t, int32_t, sa_token_done_fn, uintptr_t)),
                "sago_oidc_get_token_with_jwt_async drifted");
+_Static_assert(SA_SAME_TYPE(&sa_transport_new,
+                            sa_status (*)(sa_transport *, sa_http_send_fn, void *, sa_destroy_fn, const char *)),
+               "sa_transport_new drifted");
+_Static_assert(SA_SAME_TYPE(&sago_transport_new,
+                            sa_status (*)(sa_transport *, sa_http_send_fn, uintptr_t, sa_destroy_fn, sa_cchar *)),
+               "sago_transport_new drifted");
 _Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new_ex,
                             sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
                "sa_strategy_fn_new_ex drifted");
@@ -100,7 +110,7 @@ _Static_assert(SA_SAME_TYPE(&sago_store_fn_new_ex, sa_status (*)(sa_store *, sa_
    run.sh):
    SA_SHIM_ONLY: abi_version version_number version_string build_info last_error_code
    SA_SHIM_ONLY: last_error_message last_error_json last_error_status free debug_live_objects
-   SA_SHIM_ONLY: strategy_fn_new store_fn_new get_token_async get_token_async_ex */
+   SA_SHIM_ONLY: strategy_fn_new store_fn_new get_token_async get_token_async_ex last_warning */
 
 /* The wrappers' shapes are pinned too. */
 _Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new,

@@ -1123,6 +1123,107 @@ static void store_destroy(void *ud) {
 	atomic_fetch_add(&c->destroys, 1);
 }
 
+/* ---- host HTTP transport (sa_transport_new) --------------------------------------------- */
+
+typedef struct {
+	atomic_int sends, destroyed, ua_seen;
+	int mode; /* 0: forward to the emulator, 1: reject (no answer) */
+} transportctx;
+
+/* Carries a request to the emulator with the harness's own HTTP code, as a host's client
+   would, and answers with the emulator's status and body. */
+static void transport_send(void *ud, sa_request req, const char *request_json, const char *body, size_t len) {
+	transportctx *c = ud;
+	atomic_fetch_add(&c->sends, 1);
+	if (strstr(request_json, "[\"user-agent\",\"stack-auth/") != NULL) atomic_fetch_add(&c->ua_seen, 1);
+	if (c->mode == 1) {
+		CHECK_OK(sa_request_reject(req, "REQUEST_ERROR", "the host's proxy refused the connection"));
+		return;
+	}
+	/* The wrong answer for a transport request is refused and leaves it open. */
+	CHECK_ST(sa_request_resolve(req, "x", 1), SA_E_INVALID_ARG);
+	CHECK_ST(sa_request_respond(req, 42, NULL, NULL, 0), SA_E_INVALID_ARG);
+	CHECK_ST(sa_request_respond(req, 200, "{not json", NULL, 0), SA_E_INVALID_ARG);
+	char method[16] = "", url[512] = "";
+	CHECK(json_get_str(request_json, "method", method, sizeof method) == 0);
+	CHECK(json_get_str(request_json, "url", url, sizeof url) == 0);
+	const char *path = strstr(url, "://");
+	path = path ? strchr(path + 3, '/') : NULL;
+	REQUIRE(path != NULL);
+	char *bodycopy = strndup(body ? body : "", len);
+	char *answer = NULL;
+	int status = emu_http(method, path, bodycopy, &answer);
+	free(bodycopy);
+	REQUIRE(status > 0 && answer != NULL);
+	CHECK_OK(sa_request_respond(req, status, "[[\"content-type\",\"application/json\"]]", answer, strlen(answer)));
+	CHECK_ST(sa_request_respond(req, status, NULL, NULL, 0), SA_E_INVALID_HANDLE); /* once */
+	free(answer);
+}
+
+static void transport_destroy(void *ud) { atomic_fetch_add(&((transportctx *)ud)->destroyed, 1); }
+
+static void test_transport(void) {
+	transportctx c;
+	memset(&c, 0, sizeof c);
+	sa_transport tr = 0;
+	CHECK_ST(sa_transport_new(&tr, NULL, &c, transport_destroy, NULL), SA_E_INVALID_ARG);
+	CHECK_OK(sa_transport_new(&tr, transport_send, &c, transport_destroy, "{\"timeoutMs\":10000}"));
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"transport\":%llu}", EMU.url, (unsigned long long)tr);
+	emu_clear_requests();
+
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_transport_free(tr); /* the strategy keeps it */
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	free(json);
+	sa_token_free(t);
+	CHECK(atomic_load(&c.sends) == 1);   /* the request went through the host's client... */
+	CHECK(atomic_load(&c.ua_seen) == 1); /* ...with the library's user-agent */
+	CHECK(emu_count_requests("/api/authorise") == 1);
+	CHECK(atomic_load(&c.destroyed) == 0);
+	sa_strategy_free(s);
+	CHECK_OK(sa_flush(5000));
+	CHECK(WAIT_UNTIL(atomic_load(&c.destroyed) == 1, 5000));
+
+	/* No answer from the host's client: a REQUEST_ERROR, never a token. */
+	transportctx c2;
+	memset(&c2, 0, sizeof c2);
+	c2.mode = 1;
+	CHECK_OK(sa_transport_new(&tr, transport_send, &c2, transport_destroy, NULL));
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"transport\":%llu}", EMU.url, (unsigned long long)tr);
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	t = 0;
+	sa_status st = sa_get_token(&t, s, 10000);
+	CHECK(st != SA_OK && t == 0);
+	CHECK_STREQ(sa_last_error_code(), "REQUEST_ERROR");
+	sa_strategy_free(s);
+	/* The device flow goes through the transport too: nothing reaches the emulator. */
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"profileDir\":\"%s\",\"transport\":%llu}", EMU.url, dir,
+	         (unsigned long long)tr);
+	emu_clear_requests();
+	int before = atomic_load(&c2.sends);
+	sa_device_flow f = 0;
+	CHECK(sa_device_code_begin(&f, EMU.region, "cli", opts) != SA_OK && f == 0);
+	CHECK_STREQ(sa_last_error_code(), "REQUEST_ERROR");
+	CHECK(atomic_load(&c2.sends) == before + 1);
+	CHECK(emu_count_requests("/oauth/device/code") == 0);
+	rm_tree(dir);
+	sa_transport_free(tr);
+	snprintf(opts, sizeof opts, "{\"transport\":%llu}", (unsigned long long)tr);
+	CHECK_ST(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts), SA_E_INVALID_HANDLE); /* freed */
+	CHECK_OK(sa_flush(5000));
+	CHECK(WAIT_UNTIL(atomic_load(&c2.destroyed) == 1, 5000));
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 static void test_store_fn(void) {
 	storectx c;
 	memset(&c, 0, sizeof c);
@@ -3601,6 +3702,7 @@ static const test_case TESTS[] = {
     {"async_thread_count", test_async_thread_count, 0},
     {"oidc", test_oidc, 1},
     {"invalidate_every_strategy", test_invalidate_every_strategy, 1},
+    {"transport", test_transport, 1},
     {"store_fn", test_store_fn, 1},
     {"store_fn_failures", test_store_fn_failures, 0},
     {"store_memory_shared", test_store_memory_shared, 1},

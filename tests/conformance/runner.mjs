@@ -106,13 +106,14 @@ function sortKeys(v) {
 
 // ---- one scenario -------------------------------------------------------------------------------
 
-const FIXED = new Set(['type', 'error', 'help', 'url', 'message', 'retryable']);
+const FIXED = new Set(['type', 'code', 'error', 'help', 'url', 'message', 'retryable']);
 
 function errorObs(failure) {
   const payload = {};
   for (const [k, v] of Object.entries(failure)) if (!FIXED.has(k)) payload[k] = v;
+  // failure.code is the precise code; failure.type is upstream 0.42's type it maps onto.
   return {
-    code: failure.type,
+    code: failure.code,
     help: typeof failure.help === 'string' && failure.help.length > 0,
     url: failure.url ?? null,
     retryable: failure.retryable === true,
@@ -240,8 +241,10 @@ class Runner {
       surfaces.push([`${where} String(failure.error)`, String(failure.error)]);
       surfaces.push([`${where} failure.error.stack`, String(failure.error?.stack)]);
       if (!(failure.error instanceof Error)) problems.push(`${where}: failure.error is not an Error`);
-      else if (failure.error.code !== failure.type) {
-        problems.push(`${where}: failure.error.code ${failure.error.code} != failure.type ${failure.type}`);
+      else if (failure.error.code !== failure.code) {
+        problems.push(`${where}: failure.error.code ${failure.error.code} != failure.code ${failure.code}`);
+      } else if (failure.type !== sa.upstreamType(failure.code)) {
+        problems.push(`${where}: failure.type ${failure.type} is not upstream's type of ${failure.code}`);
       }
       if (!obs.error) obs.error = errorObs(failure);
     };
@@ -255,7 +258,7 @@ class Runner {
     const outcome = (where, result) => {
       if (result && result.failure && result.data === undefined) {
         noteFailure(where, result.failure);
-        return result.failure.type;
+        return result.failure.code;
       }
       if (result && result.data !== undefined && !result.failure) {
         if (where !== 'create') noteToken(where, result.data);
@@ -272,7 +275,7 @@ class Runner {
     try {
       if (sc.login) {
         const failure = await this.login(substitute(sc.login, ph));
-        obs.login = failure ? failure.type : 'ok';
+        obs.login = failure ? failure.code : 'ok';
         if (failure) noteFailure('login', failure);
       }
       if (sc.store) {
@@ -280,7 +283,7 @@ class Runner {
         if (url === 'memory') store = new sa.InMemoryTokenStore();
         else {
           const r = sa.openTokenStore(url);
-          if (r.failure) throw new Error(`openTokenStore: ${r.failure.type}`);
+          if (r.failure) throw new Error(`openTokenStore: ${r.failure.code}`);
           store = r.data;
         }
       }
@@ -324,8 +327,8 @@ class Runner {
             if (invalidate.has(idx)) {
               const tok = results[invalidate.get(idx)].data.token;
               const inv = strategy.invalidate(tok);
-              if (inv.failure) problems.push(`invalidate: ${inv.failure.type}`);
-              obs.invalidated.push(inv.failure ? inv.failure.type : inv.data);
+              if (inv.failure) problems.push(`invalidate: ${inv.failure.code}`);
+              obs.invalidated.push(inv.failure ? inv.failure.code : inv.data);
             }
           }
         }

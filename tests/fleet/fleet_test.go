@@ -229,7 +229,11 @@ func soakFleet(t *testing.T, emu *emulator.Server, store string, workers int, du
 	t.Logf("%s: %d workers, %d calls (%d failed) in %s with %s tokens: %d token requests for %d refresh windows (without a shared store: about %d)",
 		strings.SplitN(store, ":", 2)[0], workers, calls, errs, elapsed.Round(time.Second), ttl, got, windows, workers*windows)
 	assert.Zero(t, errs, "every call succeeds")
-	assert.InDelta(t, windows, got, 1)
+	// At most one request per refresh window for the whole fleet. Fewer is fine: elapsed
+	// includes starting the workers, and on a loaded machine a window can pass unused; but a
+	// token lives ttl, so the fleet needs at least one request per ttl of its run.
+	assert.LessOrEqual(t, got, windows+1, "one request per refresh window")
+	assert.GreaterOrEqual(t, got, int(duration/ttl), "a token per lifetime at least")
 }
 
 func lastLine(s string) string {

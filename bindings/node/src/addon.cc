@@ -217,13 +217,14 @@ struct EnvState {
 
 // ---- wrapped handles -------------------------------------------------------------------
 
-enum Kind { K_STRATEGY = 1, K_STORE = 2, K_FLOW = 3 };
+enum Kind { K_STRATEGY = 1, K_STORE = 2, K_FLOW = 3, K_TRANSPORT = 4 };
 
-const napi_type_tag kTags[4] = {
+const napi_type_tag kTags[5] = {
     {0, 0},
     {0x7374616b61757468ULL, 0x0000000000000001ULL},  // strategy
     {0x7374616b61757468ULL, 0x0000000000000002ULL},  // store
     {0x7374616b61757468ULL, 0x0000000000000003ULL},  // device flow
+    {0x7374616b61757468ULL, 0x0000000000000004ULL},  // transport
 };
 
 struct Box {
@@ -241,6 +242,7 @@ struct Box {
       case K_STRATEGY: sa_strategy_free(h0); break;  // may call a hook's destroy: it posts
       case K_STORE: sa_store_free(h0); break;
       case K_FLOW: sa_device_flow_free(h0); break;
+      case K_TRANSPORT: sa_transport_free(h0); break;
     }
   }
 };
@@ -282,7 +284,7 @@ Box *get_box(napi_env env, napi_value v, Kind kind) {
 
 // ---- hooks: library thread -> JS thread ------------------------------------------------
 
-enum HookKind { H_TOKEN = 0, H_LOAD = 1, H_SAVE = 2 };
+enum HookKind { H_TOKEN = 0, H_LOAD = 1, H_SAVE = 2, H_HTTP = 3 };
 
 // user_data of a hook. target is a strong reference to the JS function (token hooks) or
 // store object (load/save), dropped when the library calls destroy.
@@ -317,6 +319,7 @@ struct Msg {
   sa_request req = 0;
   std::string arg;  // save: the token JSON (secret; wiped after use)
   std::string scope;  // load/save: the credential scope (sa_request_scope; not secret)
+  std::string meta;   // http: the request JSON (method, url, headers; secret headers, wiped)
   // M_TOKEN_DONE / M_CALL_DONE
   Pending *call = nullptr;
   sa_status status = SA_OK;
@@ -347,6 +350,7 @@ void drop_msg(Msg *m) {
       break;
   }
   wipe(m->arg);
+  wipe(m->meta);
   wipe(m->out);
   delete m;
 }
@@ -358,7 +362,7 @@ void post_hook(void *user_data, HookKind kind, sa_request req, const char *json,
   m->hook_kind = kind;
   m->req = req;
   if (json != nullptr && len > 0) m->arg.assign(json, len);
-  if (kind != H_TOKEN) {
+  if (kind == H_LOAD || kind == H_SAVE) {
     // Read while the request is surely pending (it may time out before JS runs).
     char *scope = nullptr;
     size_t scope_len = 0;
@@ -374,6 +378,17 @@ void hook_get_token(void *user_data, sa_request req) { post_hook(user_data, H_TO
 void hook_load(void *user_data, sa_request req) { post_hook(user_data, H_LOAD, req, nullptr, 0); }
 void hook_save(void *user_data, sa_request req, const char *json, size_t len) {
   post_hook(user_data, H_SAVE, req, json, len);
+}
+// A transport request: the body is the message's arg, the request JSON its meta.
+void hook_http(void *user_data, sa_request req, const char *request_json, const char *body, size_t len) {
+  HookData *hd = static_cast<HookData *>(user_data);
+  Msg *m = new Msg(M_HOOK);
+  m->hook = hd;
+  m->hook_kind = H_HTTP;
+  m->req = req;
+  if (body != nullptr && len > 0) m->arg.assign(body, len);
+  m->meta.assign(request_json);
+  if (!hd->bridge->post(m)) drop_msg(m);
 }
 
 // An engine event (sa_strategy_set_event_hook), on the library's event thread: the JSON goes
@@ -496,10 +511,15 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
         napi_value argv[5];
         argv[0] = js_int(env, m->hook_kind);
         argv[1] = target;
-        argv[2] = m->hook_kind == H_SAVE ? js_str(env, m->arg.data(), m->arg.size()) : undef;
+        argv[2] = m->hook_kind == H_SAVE   ? js_str(env, m->arg.data(), m->arg.size())
+                  : m->hook_kind == H_HTTP ? js_str(env, m->meta.data(), m->meta.size())
+                                           : undef;
         napi_create_double(env, static_cast<double>(m->req), &argv[3]);
-        argv[4] = m->hook_kind == H_TOKEN ? undef : js_str(env, m->scope.data(), m->scope.size());
+        argv[4] = m->hook_kind == H_TOKEN  ? undef
+                  : m->hook_kind == H_HTTP ? js_str(env, m->arg.data(), m->arg.size())
+                                           : js_str(env, m->scope.data(), m->scope.size());
         wipe(m->arg);
+        wipe(m->meta);
         called = napi_call_function(env, undef, fn, 5, argv, nullptr) == napi_ok;
       }
       if (!called) {
@@ -594,7 +614,7 @@ void env_cleanup(void *arg) {
   auto *sp = static_cast<std::shared_ptr<EnvState> *>(arg);
   EnvState *es = sp->get();
   es->torn_down = true;
-  for (Kind k : {K_STRATEGY, K_FLOW, K_STORE}) {
+  for (Kind k : {K_STRATEGY, K_FLOW, K_STORE, K_TRANSPORT}) {
     for (Box *b : es->boxes) {
       if (b->kind == k) b->free_handle();
     }
@@ -657,6 +677,12 @@ napi_value VersionString(napi_env env, napi_callback_info) {
 napi_value BuildInfo(napi_env env, napi_callback_info) {
   const char *s = sa_build_info();
   return js_str(env, s, strlen(s));
+}
+
+// The warning of the last library call on this thread, or undefined.
+napi_value LastWarning(napi_env env, napi_callback_info) {
+  const char *s = sa_last_warning();
+  return s == nullptr ? js_undefined(env) : js_str(env, s, strlen(s));
 }
 
 napi_value LiveObjects(napi_env env, napi_callback_info) { return js_int(env, sa_debug_live_objects()); }
@@ -1018,6 +1044,35 @@ napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   return new_box(env, es, K_STORE, s, shared(es));
 }
 
+// transportNew(send): a host HTTP transport whose requests go to dispatch (H_HTTP).
+napi_value TransportNew(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  EnvState *es;
+  if (!args(env, info, argv, &es) || !get_function(env, argv[0], "transport")) return nullptr;
+  HookData *hd = new_hook(env, es, argv[0]);
+  if (hd == nullptr) return nullptr;
+  sa_transport t = 0;
+  sa_status st = sa_transport_new(&t, hook_http, hd, hook_destroy, nullptr);
+  if (st != SA_OK) {
+    napi_value r = fail_array(env, st);
+    discard_hook(env, hd);
+    return r;
+  }
+  return new_box(env, es, K_TRANSPORT, t, shared(es));
+}
+
+// The sa_transport handle, for the "transport" key of options_json.
+napi_value TransportHandle(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  Box *b = get_box(env, argv[0], K_TRANSPORT);
+  if (b == nullptr) return nullptr;
+  napi_value v;
+  CHECK_NAPI(env, napi_create_double(env, static_cast<double>(b->h), &v));
+  return v;
+}
+
 // The sa_store handle, for the "store" key of options_json.
 napi_value StoreHandle(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -1051,6 +1106,28 @@ napi_value RequestResolve(napi_env env, napi_callback_info info) {
   if (!get_opt_string(env, argv[1], "value", value, present)) return nullptr;
   sa_status st = sa_request_resolve(req, present ? value.data() : nullptr, present ? value.size() : 0);
   wipe(value);
+  return js_int(env, st);
+}
+
+// requestRespond(req, status, headersJson, body: string): a transport request's answer.
+napi_value RequestRespond(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  EnvState *es;
+  sa_request req;
+  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
+  int32_t status = 0;
+  if (napi_get_value_int32(env, argv[1], &status) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "status must be a number");
+    return nullptr;
+  }
+  std::string headers, body;
+  bool has_headers, has_body;
+  if (!get_opt_string(env, argv[2], "headers", headers, has_headers) ||
+      !get_opt_string(env, argv[3], "body", body, has_body))
+    return nullptr;
+  sa_status st = sa_request_respond(req, status, has_headers ? headers.c_str() : nullptr,
+                                    has_body ? body.data() : nullptr, has_body ? body.size() : 0);
+  wipe(body);
   return js_int(env, st);
 }
 
@@ -1260,6 +1337,8 @@ NAPI_MODULE_INIT() {
     napi_throw_error(env, "ERR_STACK_AUTH_ABI", msg.c_str());
     return nullptr;
   }
+  // Help texts name the Node API, and options follow @cipherstash/auth (unknown keys ignored).
+  sa_set_host_language("node");
 
   auto es = std::make_shared<EnvState>();
   es->env = env;
@@ -1293,6 +1372,7 @@ NAPI_MODULE_INIT() {
       {"abiVersion", AbiVersion},
       {"versionString", VersionString},
       {"buildInfo", BuildInfo},
+      {"lastWarning", LastWarning},
       {"liveObjects", LiveObjects},
       {"debugCounters", DebugCounters},
       {"autoDetect", AutoDetect},
@@ -1318,6 +1398,9 @@ NAPI_MODULE_INIT() {
       {"storeHandle", StoreHandle},
       {"requestResolve", RequestResolve},
       {"requestReject", RequestReject},
+      {"requestRespond", RequestRespond},
+      {"transportNew", TransportNew},
+      {"transportHandle", TransportHandle},
       {"deviceCodeBegin", DeviceCodeBegin},
       {"deviceFlowOpenBrowser", DeviceFlowOpenBrowser},
       {"deviceCodePoll", DeviceCodePoll},

@@ -322,7 +322,7 @@ test('close(): later getToken() fails with INVALID_HANDLE, close is idempotent',
   s.close();
   s.close();
   const r = await s.getToken();
-  assert.equal(r.failure.type, 'INVALID_HANDLE');
+  assert.equal(r.failure.code, 'INVALID_HANDLE');
 });
 
 test('no secret in inspect / toString / String / JSON of strategies, stores, results or failures', async () => {
@@ -378,7 +378,7 @@ test('invalidate(token) after a 401: refreshes only the current token', async ()
   sameSecret((await s.getToken()).data.token, next.token, 'tokens differ');
   assert.equal((await emu.requests('/api/authorise')).length, 2);
   s.close();
-  assert.equal(s.invalidate(next.token).failure.type, 'INVALID_HANDLE');
+  assert.equal(s.invalidate(next.token).failure.code, 'INVALID_HANDLE');
 });
 
 test('getToken({ timeoutMs }) bounds one call; a cached token ignores it', async () => {
@@ -386,7 +386,7 @@ test('getToken({ timeoutMs }) bounds one call; a cached token ignores it', async
   const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url }).data;
   const t0 = Date.now();
   const r = await s.getToken({ timeoutMs: 200 });
-  assert.equal(r.failure && r.failure.type, 'TIMEOUT');
+  assert.equal(r.failure && r.failure.code, 'TIMEOUT');
   assert.ok(Date.now() - t0 < 2500);
   const ok = await s.getToken(); // the strategy's own timeout: the slow refresh completes
   assert.ok(ok.data, ok.failure && ok.failure.error.message);

@@ -31,7 +31,8 @@ function fnStrategy(fn, opts) {
 function assertCallbackFailure(r, type, re) {
   assert.equal(r.data, undefined, 'never a token');
   assert.ok(r.failure, 'a failure');
-  assert.equal(r.failure.type, type);
+  assert.equal(r.failure.code, type);
+  assert.equal(r.failure.type, sa.upstreamType(type));
   assert.ok(r.failure.error instanceof Error);
   assert.equal(r.failure.error.code, type);
   if (re) assert.match(r.failure.error.message, re);
@@ -157,7 +158,7 @@ test('concurrent getToken on an AuthStrategyFn share one call of fn', async () =
   s.close();
 });
 
-test('OIDC getJwt that throws or rejects: CUSTOM failure, no exchange', async () => {
+test('OIDC getJwt that throws or rejects: SERVER_ERROR as upstream, no exchange', async () => {
   for (const getJwt of [
     () => {
       throw new Error('no session');
@@ -168,7 +169,7 @@ test('OIDC getJwt that throws or rejects: CUSTOM failure, no exchange', async ()
   ]) {
     await emu.clearRequests();
     const s = sa.OidcFederationStrategy.create(emu.workspaceCrn, getJwt, emu.url).data;
-    assertCallbackFailure(await s.getToken(), 'CUSTOM', /no session/);
+    assertCallbackFailure(await s.getToken(), 'SERVER_ERROR', /getJwt callback rejected: no session/);
     assert.equal((await emu.requests('/api/authorise')).length, 0);
     s.close();
   }

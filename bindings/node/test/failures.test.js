@@ -26,7 +26,8 @@ function strategy(opts = {}) {
 function assertFailure(r, type) {
   assert.equal(r.data, undefined, 'no data next to a failure');
   assert.ok(r.failure, `expected a ${type} failure`);
-  assert.equal(r.failure.type, type, r.failure.error && r.failure.error.message);
+  assert.equal(r.failure.code, type, r.failure.error && r.failure.error.message);
+  assert.equal(r.failure.type, sa.upstreamType(type), 'type is upstream 0.42\'s');
   assert.ok(r.failure.error instanceof Error, 'error is a real Error');
   assert.ok(r.failure.error instanceof sa.AuthError);
   assert.equal(r.failure.error.code, type);
@@ -135,9 +136,9 @@ test('a bad CS_CTS_HOST: INVALID_URL', () => {
   }
 });
 
-test('unknown option keys: INVALID_ARGUMENT (the library is strict)', () => {
-  const f = assertFailure(sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { nope: 1 }), 'INVALID_ARGUMENT');
-  assert.match(f.error.message, /nope/);
+test('option values of the wrong type or range: INVALID_ARGUMENT (unknown keys: dropin.test.js)', () => {
+  const f = assertFailure(sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: 7 }), 'INVALID_ARGUMENT');
+  assert.match(f.error.message, /baseUrl/);
   assertFailure(sa.AuthStrategyFn.create(() => 'x', { timeoutMs: -5 }), 'INVALID_ARGUMENT');
 });
 

@@ -22,10 +22,13 @@ from typing import (
     Dict,
     List,
     Optional,
+    Protocol,
+    Tuple,
     Type,
     TypeVar,
     Union,
     cast,
+    runtime_checkable,
 )
 
 from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, AuthError, CallbackError, InvalidArgument, Timeout
@@ -206,12 +209,90 @@ _new_object = object.__new__
 S = TypeVar("S", bound="AuthStrategy")
 
 
-def _store_handle(store: Optional["TokenStore"]) -> Optional[int]:
-    if store is None:
-        return None
-    if not isinstance(store, TokenStore):
-        raise TypeError(f"store must be a TokenStore, not {type(store).__name__}")
-    return store._handle()
+class HttpRequest:
+    """One request for a ``transport=`` callable (upstream 0.43's HttpRequest): ``method``,
+    ``url``, ``headers`` (``(name, value)`` pairs, lower-case names, including the library's
+    ``user-agent``: replace it if you like, never drop it) and ``body`` (bytes). It carries
+    credentials: repr shows only the method, URL, header names and body length."""
+
+    __slots__ = ("method", "url", "headers", "body")
+
+    def __init__(self, method: str, url: str, headers: List[Tuple[str, str]], body: bytes) -> None:
+        self.method, self.url, self.headers, self.body = method, url, headers, body
+
+    def __repr__(self) -> str:
+        names = [h[0] for h in self.headers]
+        return f"<HttpRequest {self.method} {self.url.split('?')[0]} headers={names} body={len(self.body)} bytes>"
+
+
+class HttpResponse:
+    """What a ``transport=`` callable returns: the server's answer, whatever its status
+    (``headers`` as pairs or a mapping; ``body`` bytes or str). A ``(status, headers, body)``
+    tuple is accepted too."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Any = (), body: Union[bytes, str] = b"") -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    def __repr__(self) -> str:
+        return f"<HttpResponse {self.status} body={len(self.body)} bytes>"
+
+
+#: A host HTTP client: ``(HttpRequest) -> HttpResponse``, sync or ``async def``. Raising
+#: means no answer (DNS, refused, TLS): the get_token that needed it fails with RequestError.
+HttpTransport = Callable[[HttpRequest], Any]
+
+
+class _Transport:
+    """A native transport handle for one strategy's construction (the strategy keeps its
+    own reference; this one is freed with the object)."""
+
+    __slots__ = ("handle", "_fin", "__weakref__")
+
+    def __init__(self, send: HttpTransport) -> None:
+        _check_callable(send, "transport")
+        hook = _rt.Hook(send=send)
+        self.handle = _register(
+            hook,
+            lambda out, ud: _lib.sa_transport_new(
+                _ffi.cast("sa_transport *", out), _lib._sa_py_http_send, ud, _lib._sa_py_destroy, _ffi.NULL
+            ),
+        )
+        self._fin = _rt.track(self, _lib.sa_transport_free, self.handle)
+
+
+def _as_transport(transport: Optional[HttpTransport]) -> Optional[_Transport]:
+    return None if transport is None else _Transport(transport)
+
+
+@runtime_checkable
+class TokenStoreProtocol(Protocol):
+    """What ``store=`` accepts besides a TokenStore: any object with ``load()`` returning the
+    stored token JSON (str) or None, and ``save(token_json)``; either may be ``async def``
+    and may take the credential scope as one more argument. It is called as
+    TokenStoreFn(obj.load, obj.save) would call it."""
+
+    def load(self) -> Any: ...
+
+    def save(self, token_json: str) -> Any: ...
+
+
+StoreArg = Union["TokenStore", TokenStoreProtocol]
+
+
+def _as_store(store: Optional[StoreArg]) -> Optional["TokenStore"]:
+    """The TokenStore for ``store=``. Keep the result referenced until the strategy is built:
+    an adapter made here is freed with it (the strategy holds its own reference after)."""
+    if store is None or isinstance(store, TokenStore):
+        return store
+    if callable(getattr(store, "load", None)) and callable(getattr(store, "save", None)):
+        return TokenStoreFn(store.load, store.save)
+    raise TypeError(f"store must be a TokenStore or have load() and save(token_json), not {type(store).__name__}")
+
+
+def _handle_of(store: Optional["TokenStore"]) -> Optional[int]:
+    return None if store is None else store._handle()
 
 
 class AuthStrategy:
@@ -351,20 +432,24 @@ class AutoStrategy(AuthStrategy):
         cls,
         access_key: Optional[str] = None,
         workspace_crn: Optional[str] = None,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         *,
         profile_dir: Optional[str] = None,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> "AutoStrategy":
         """Raises NotAuthenticated when there is neither. Does no network I/O. Environment
         variables are read now, so values set after import are honoured."""
         _native()
+        st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = _rt.options(
             accessKey=access_key,
             workspaceCrn=workspace_crn,
-            store=_store_handle(store),
+            store=_handle_of(st),
+            transport=tr.handle if tr else None,
             baseUrl=base_url,
             profileDir=profile_dir,
             timeoutMs=_rt.timeout_ms(timeout),
@@ -382,17 +467,24 @@ class AccessKeyStrategy(AuthStrategy):
         workspace_crn: str,
         access_key: str,
         *,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
         audience: Optional[str] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> None:
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
+        st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = rt.options(
-            store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout), audience=audience
+            store=_handle_of(st),
+            transport=tr.handle if tr else None,
+            baseUrl=base_url,
+            timeoutMs=rt.timeout_ms(timeout),
+            audience=audience,
         )
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
@@ -415,17 +507,21 @@ class DeviceSessionStrategy(AuthStrategy):
         profile_dir: Optional[str] = None,
         base_url: Optional[str] = None,
         *,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> "DeviceSessionStrategy":
         """profile_dir: default CS_CONFIG_PATH, then ~/.cipherstash. Raises
         NotAuthenticated when no session is saved there."""
         _native()
+        st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
         opts = _rt.options(
             profileDir=profile_dir,
             baseUrl=base_url,
-            store=_store_handle(store),
+            store=_handle_of(st),
+            transport=tr.handle if tr else None,
             timeoutMs=_rt.timeout_ms(timeout),
         )
         return _with_events(
@@ -671,12 +767,14 @@ def _token_from_value(value: str) -> ServiceToken:
 
 class OidcFederationStrategy(AuthStrategy):
     """Exchanges the caller's OIDC JWT for a service token of ``workspace_crn``; each
-    distinct JWT's token is cached and refreshed (in the library). ``get_jwt`` is called on
-    every get_token, on the calling thread; an ``async def`` get_jwt is awaited by
-    get_token_async on the caller's own loop (with the blocking get_token: on the binding's
-    private loop, bounded by ``timeout``). ``get_token(jwt=...)`` / ``get_token_async(jwt=...)``
-    take the caller's JWT and never call get_jwt (one strategy for a multi-tenant server;
-    ``get_jwt`` may then be None). A cached token returns without leaving the thread."""
+    distinct JWT's token is cached and refreshed (in the library), for up to
+    ``cache_capacity`` JWTs (default 1024, least recently used dropped first; 0 caches
+    nothing). ``get_jwt`` is called on every get_token, on the calling thread; an ``async def``
+    get_jwt is awaited by get_token_async on the caller's own loop (with the blocking
+    get_token: on the binding's private loop, bounded by ``timeout``).
+    ``get_token(jwt=...)`` / ``get_token_async(jwt=...)`` take the caller's JWT and never call
+    get_jwt (one strategy for a multi-tenant server; ``get_jwt`` may then be None). A cached
+    token returns without leaving the thread."""
 
     __slots__ = ("_get_jwt", "_pending")
 
@@ -685,16 +783,26 @@ class OidcFederationStrategy(AuthStrategy):
         workspace_crn: str,
         get_jwt: Optional[Callable[[], TokenResult]],
         *,
-        store: Optional["TokenStore"] = None,
+        store: Optional[StoreArg] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+        cache_capacity: Optional[int] = None,
+        transport: Optional[HttpTransport] = None,
     ) -> None:
         if get_jwt is not None:
             _check_callable(get_jwt, "get_jwt")
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
-        opts = rt.options(store=_store_handle(store), baseUrl=base_url, timeoutMs=rt.timeout_ms(timeout))
+        st = _as_store(store)  # referenced until the strategy holds it
+        tr = _as_transport(transport)  # likewise
+        opts = rt.options(
+            store=_handle_of(st),
+            transport=tr.handle if tr else None,
+            baseUrl=base_url,
+            timeoutMs=rt.timeout_ms(timeout),
+            cacheCapacity=cache_capacity,
+        )
         pending = _Pending()
         if get_jwt is None:
             out = _ffi.new("sa_strategy *")

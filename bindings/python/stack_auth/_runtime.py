@@ -52,6 +52,9 @@ if lib.sa_abi_version() != ABI_VERSION:  # pragma: no cover - only with a mismat
         f"libstack_auth ABI {lib.sa_abi_version()} does not match this binding's ABI {ABI_VERSION}"
     )
 
+# Help texts in errors name this binding's API (the library's per-language table).
+lib.sa_set_host_language(b"python")
+
 NULL = ffi.NULL
 
 
@@ -156,15 +159,17 @@ class DestroyCount:
 class Hook:
     """The Python side of one (fn, user_data, destroy) registration."""
 
-    __slots__ = ("get", "load", "save", "load_scope", "save_scope", "destroyed", "__weakref__")
+    __slots__ = ("get", "load", "save", "send", "load_scope", "save_scope", "destroyed", "__weakref__")
 
     def __init__(
         self,
         get: Optional[Callable[[], Any]] = None,
         load: Optional[Callable[..., Any]] = None,
         save: Optional[Callable[..., Any]] = None,
+        send: Optional[Callable[..., Any]] = None,
     ) -> None:
         self.get = get
+        self.send = send
         self.load = load
         self.save = save
         # A store callable that accepts one more argument gets the request's scope.
@@ -321,10 +326,32 @@ def _resolve(req: int, value: Optional[bytes]) -> None:
 _log = logging.getLogger("stack_auth")
 
 
+def _respond(req: int, value: Any) -> None:
+    """Answers a transport request with an HttpResponse (or a (status, headers, body) tuple)."""
+    if isinstance(value, tuple) and len(value) == 3:
+        status, headers, body = value
+    else:
+        status, headers, body = value.status, getattr(value, "headers", ()), getattr(value, "body", b"")
+    if isinstance(headers, dict) or hasattr(headers, "items"):
+        headers = list(headers.items())
+    pairs = [[str(k).lower(), str(v)] for k, v in (headers or ())]
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+    st = lib.sa_request_respond(req, int(status), json.dumps(pairs).encode("utf-8"), data or NULL, len(data))
+    if st != lib.SA_OK:
+        raise ValueError(f"the transport's answer was refused: {last_error(st)}")
+
+
 def _answer(kind: str, req: int, value: Any, exc: Optional[BaseException]) -> None:
     """Completes req with a callable's outcome (runs on a binding-owned thread)."""
     try:
-        if exc is not None:
+        if exc is not None and kind == "http":
+            # No answer from the host's client: a REQUEST_ERROR of the call that needed it.
+            lib.sa_request_reject(
+                req, b"REQUEST_ERROR", f"the transport failed: {type(exc).__name__}: {exc}".encode("utf-8", "replace")
+            )
+        elif kind == "http":
+            _respond(req, value)
+        elif exc is not None:
             if kind != "get":  # a store failure never raises: the library goes on without it
                 consequence = "treated as a cache miss" if kind == "load" else "the token is kept in memory"
                 _log.warning("token store %s() failed (%s): %s: %s", kind, consequence,
@@ -481,6 +508,22 @@ def _sa_py_event(user_data: Any, event_json: Any, length: int) -> None:
         hook.get(json.loads(ffi.unpack(event_json, length).decode("utf-8")))
     except Exception:  # noqa: BLE001 - reported, never lost, never raised into the library
         _log.exception("the on_event callback raised")
+
+
+@ffi.def_extern()
+def _sa_py_http_send(user_data: Any, req: int, request_json: Any, body: Any, length: int) -> None:
+    req = int(req)
+    try:
+        hook = ffi.from_handle(user_data)
+        # Borrowed for the duration of this call only: copy them now.
+        meta = json.loads(ffi.string(request_json).decode("utf-8"))
+        data = ffi.unpack(body, length) if length else b""
+        from ._api import HttpRequest  # the public type; _api imports this module first
+
+        request = HttpRequest(meta["method"], meta["url"], [tuple(h) for h in meta["headers"]], data)
+        _dispatch("http", hook.send, (request,), req)
+    except BaseException as e:  # noqa: BLE001
+        _answer("http", req, None, e)
 
 
 @ffi.def_extern()

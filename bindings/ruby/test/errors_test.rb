@@ -55,7 +55,7 @@ class ErrorsTest < StackAuthTest
   def test_401_is_a_server_error
     error = get_token_error(StackAuth::ServerError, status: 401)
     assert_equal "SERVER_ERROR", error.code
-    assert_match(/\AServer error: 401/, error.message)
+    assert_match(/\AServer error: the token service refused the access key \(HTTP 401\)/, error.message)
     assert_equal StackAuth::Native::E_AUTH, error.status
   end
 

@@ -78,3 +78,35 @@ export async function deviceCode(region: string, clientId: string): Promise<void
   const auth = await result.pollForToken();
   if (auth.data) console.log(`Token expires in ${auth.data.expiresIn} seconds`);
 }
+
+// An exhaustive switch over upstream 0.42's failure types, as an application writes it:
+// it must still compile (no type beyond upstream's reaches `never`).
+export function describeFailure(f: import('stack-auth').AuthFailure): string {
+  switch (f.type) {
+    case 'REQUEST_ERROR':
+    case 'ACCESS_DENIED':
+    case 'EXPIRED_TOKEN':
+    case 'INVALID_GRANT':
+    case 'INVALID_CLIENT':
+    case 'INVALID_URL':
+    case 'INVALID_REGION':
+    case 'INVALID_TOKEN':
+    case 'SERVER_ERROR':
+    case 'NOT_AUTHENTICATED':
+    case 'MISSING_WORKSPACE_CRN':
+    case 'INVALID_ACCESS_KEY':
+    case 'INVALID_CRN':
+    case 'INVALID_WORKSPACE_ID':
+    case 'ALREADY_CONSUMED':
+    case 'INTERNAL_ERROR':
+    case 'CUSTOM':
+    case 'STORE_ERROR':
+      return f.error.message;
+    case 'WORKSPACE_MISMATCH':
+      return `${f.expected} != ${f.actual}`;
+    default: {
+      const unreachable: never = f;
+      return unreachable;
+    }
+  }
+}

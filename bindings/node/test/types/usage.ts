@@ -175,3 +175,21 @@ async function oidcWithJwt(crn: string) {
   }
 }
 void oidcWithJwt;
+
+// Issue 16 item 8: free(), the dispose symbols, failure.code, ./cookies.
+export async function dropin(strategy: import('stack-auth').AccessKeyStrategy, request: Request): Promise<void> {
+  strategy.free();
+  const sync: { [Symbol.dispose](): void } = strategy;
+  const async_: { [Symbol.asyncDispose](): Promise<void> } = strategy;
+  void sync, async_;
+  const r = await strategy.getToken();
+  if (r.failure) {
+    const code: import('stack-auth').StackAuthErrorCode = r.failure.code;
+    const t: import('stack-auth').AuthErrorCode = (await import('stack-auth')).upstreamType(code);
+    void t;
+  }
+  const { cookieStore } = await import('stack-auth/cookies');
+  const responseHeaders = new Headers();
+  const store = cookieStore({ request, responseHeaders, name: 'tok', sameSite: 'Strict', expirySafetyMarginSeconds: 10 });
+  (await import('stack-auth')).AccessKeyStrategy.create('crn', 'key', { store });
+}

@@ -67,13 +67,16 @@ module StackAuth
         @event = FFI::Function.new(:void, %i[pointer pointer size_t]) do |ud, ptr, len|
           Callbacks.on_event(ud.address, ptr, len)
         end
+        @http = FFI::Function.new(:void, %i[pointer uint64 string pointer size_t]) do |ud, req, meta, ptr, len|
+          Callbacks.on_http(ud.address, req, meta, ptr, len)
+        end
         @destroy = FFI::Function.new(:void, %i[pointer]) do |ud|
           Callbacks.unregister(ud.address)
         end
         @installed = true
       end
 
-      attr_reader :get_token, :load, :save, :done, :destroy, :event
+      attr_reader :get_token, :load, :save, :done, :destroy, :event, :http
 
       # An engine event (Strategy#on_event), on ruby-ffi's callback thread; an exception in
       # the block is logged (StackAuth.logger), never raised into the library.
@@ -128,6 +131,28 @@ module StackAuth
         StackAuth.logger&.warn("token store #{op} failed (#{consequence}): #{error.class}: #{error.message}")
       rescue StandardError
         nil # a broken logger must not leave the request open
+      end
+
+      # A transport request: the host's client answers; an exception is "no answer".
+      def on_http(address, req, meta, ptr, len)
+        entry = self[address] or raise InternalError, "hook 0x#{address.to_s(16)} is not registered"
+        info = JSON.parse(meta.to_s)
+        # Both are borrowed for the duration of this call only: copy them.
+        body = len.zero? ? +"" : ptr.read_bytes(len)
+        request = HttpRequest.new(info["method"], info["url"], info["headers"].map { |k, v| [k, v] }, body)
+        respond(req, entry.fn.call(request))
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        message = "the transport failed: #{e.class}: #{e.message}".encode("UTF-8", invalid: :replace, undef: :replace)
+        Native.sa_request_reject(req, "REQUEST_ERROR", message.delete("\0"))
+      end
+
+      def respond(req, response)
+        status, headers, body = response.is_a?(Array) ? response : [response.status, response.headers, response.body]
+        pairs = (headers || []).to_a.map { |k, v| [k.to_s.downcase, v.to_s] }
+        body = body.to_s.b
+        buf = body.empty? ? nil : FFI::MemoryPointer.from_string(body)
+        st = Native.sa_request_respond(req, Integer(status), JSON.generate(pairs), buf, body.bytesize)
+        raise Errors.last(st) unless st.zero?
       end
 
       # Whether a store callable accepts one argument more than `fixed` (the scope), so

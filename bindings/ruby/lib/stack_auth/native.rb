@@ -62,6 +62,7 @@ module StackAuth
           if abi != ABI_VERSION
             raise LibraryError, "libstack_auth ABI #{abi} is not the ABI #{ABI_VERSION} this gem needs"
           end
+          sa_set_host_language("ruby") # help texts in errors name this gem's API
           Callbacks.install
           @loaded = true
         end
@@ -81,9 +82,11 @@ module StackAuth
         callback :sa_token_done_fn, %i[pointer int32 uint64 string], :void
         callback :sa_destroy_fn, %i[pointer], :void
         callback :sa_event_fn, %i[pointer pointer size_t], :void
+        callback :sa_http_send_fn, %i[pointer uint64 string pointer size_t], :void
 
         # Never block, never call back.
         attach_function :sa_abi_version, [], :uint32
+        attach_function :sa_set_host_language, [:string], :int32
         attach_function :sa_version_number, [], :uint32
         attach_function :sa_version_string, [], :string
         attach_function :sa_build_info, [], :string
@@ -133,6 +136,9 @@ module StackAuth
         attach_function :sa_request_resolve, %i[uint64 pointer size_t], :int32, **b
         attach_function :sa_request_reject, %i[uint64 string string], :int32, **b
         attach_function :sa_request_scope, %i[uint64 pointer pointer], :int32, **b
+        attach_function :sa_request_respond, %i[uint64 int32 string pointer size_t], :int32, **b
+        attach_function :sa_transport_new, %i[pointer sa_http_send_fn pointer sa_destroy_fn string], :int32, **b
+        attach_function :sa_transport_free, %i[uint64], :void, **b
 
         attach_function :sa_device_code_begin, %i[pointer string string string], :int32, **b
         attach_function :sa_device_flow_open_browser, %i[uint64 pointer], :int32, **b

@@ -59,6 +59,17 @@ module StackAuth
       { subject: subject, workspace_id: workspace_id, issuer: issuer, services: services, expires_at: expires_at }
     end
 
+    # The claims as JSON-ready values (expires_at as ISO 8601 UTC), without the bearer string:
+    # JSON.generate(token) and token.to_json give these, so a token in a logged structure
+    # shows what it is for, never the secret.
+    def as_json(*)
+      to_h.merge(expires_at: expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    end
+
+    def to_json(*args)
+      as_json.to_json(*args)
+    end
+
     def to_s
       "StackAuth::ServiceToken(#{MASK})"
     end

@@ -34,7 +34,44 @@ module StackAuth
     def timeout_option(timeout)
       timeout.nil? ? nil : Native.timeout_ms(timeout)
     end
+
+    # Yields the sa_transport handle of a transport: callable (nil: none) for one constructor
+    # call; the strategy keeps its own reference, this one is released after.
+    def with_transport(transport)
+      return yield nil if transport.nil?
+      raise InvalidArgument, "transport must respond to #call" unless transport.respond_to?(:call)
+
+      Native.load! # the trampolines exist once the library is loaded
+      user_data = Callbacks.register(Callbacks::Entry.new(:http, transport))
+      begin
+        handle = Native.new_handle(:sa_transport_new, Callbacks.http, user_data, Callbacks.destroy, nil)
+      rescue StandardError
+        Callbacks.unregister(user_data) # on failure the library never calls destroy
+        raise
+      end
+      begin
+        yield handle
+      ensure
+        Native.sa_transport_free(handle)
+      end
+    end
   end
+
+  # One request for a transport: callable (upstream 0.43's HttpRequest): #method_name (upper
+  # case), #url, #headers ([name, value] pairs, lower-case names, including the library's
+  # user-agent: replace it if you like, never drop it) and #body (a binary String). It
+  # carries credentials: #inspect shows only the method, URL, header names and body size.
+  HttpRequest = Struct.new(:method_name, :url, :headers, :body) do
+    def inspect
+      "#<StackAuth::HttpRequest #{method_name} #{url.to_s.split('?').first} headers=#{headers.map(&:first)} " \
+        "body=#{body.bytesize} bytes>"
+    end
+    alias_method :to_s, :inspect
+  end
+
+  # What a transport: callable returns (or [status, headers, body]): the server's answer,
+  # whatever its status.
+  HttpResponse = Struct.new(:status, :headers, :body, keyword_init: true)
 
   # A source of service tokens. Every strategy caches and refreshes its token inside the
   # library: #get_token is cheap when the cached token is fresh, and concurrent callers share
@@ -219,20 +256,22 @@ module StackAuth
 
     # With a block: yields the strategy, closes it, and returns the block's value.
     def self.detect(access_key: nil, workspace_crn: nil, store: nil, base_url: nil, profile_dir: nil,
-                    timeout: nil, on_event: nil, &block)
+                    timeout: nil, on_event: nil, transport: nil, &block)
       open(access_key: access_key, workspace_crn: workspace_crn, store: store, base_url: base_url,
-           profile_dir: profile_dir, timeout: timeout, on_event: on_event, &block)
+           profile_dir: profile_dir, timeout: timeout, on_event: on_event, transport: transport, &block)
     end
 
     # @api private
     def self.build(access_key: nil, workspace_crn: nil, store: nil, base_url: nil, profile_dir: nil, timeout: nil,
-                   on_event: nil)
-      opts = Native.options_json(
-        accessKey: Args.str("access_key", access_key), workspaceCrn: Args.str("workspace_crn", workspace_crn),
-        store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
-        profileDir: Args.str("profile_dir", profile_dir), timeoutMs: Args.timeout_option(timeout)
-      )
-      allocate.send(:adopt, Native.new_handle(:sa_auto_strategy_detect, opts)).send(:with_events, on_event)
+                   on_event: nil, transport: nil)
+      Args.with_transport(transport) do |tr|
+        opts = Native.options_json(
+          accessKey: Args.str("access_key", access_key), workspaceCrn: Args.str("workspace_crn", workspace_crn),
+          store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
+          profileDir: Args.str("profile_dir", profile_dir), timeoutMs: Args.timeout_option(timeout), transport: tr
+        )
+        allocate.send(:adopt, Native.new_handle(:sa_auto_strategy_detect, opts))
+      end.send(:with_events, on_event)
     end
   end
 
@@ -240,12 +279,14 @@ module StackAuth
   # ("crn:<region>:<workspace-id>").
   class AccessKeyStrategy < Strategy
     # on_event: a callable given each engine event (see Strategy#on_event).
-    def initialize(workspace_crn:, access_key:, store: nil, base_url: nil, timeout: nil, on_event: nil)
+    def initialize(workspace_crn:, access_key:, store: nil, base_url: nil, timeout: nil, on_event: nil, transport: nil)
       super()
-      opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
-                                 timeoutMs: Args.timeout_option(timeout))
-      adopt(Native.new_handle(:sa_access_key_strategy_new, Args.str("workspace_crn", workspace_crn),
-                              Args.str("access_key", access_key), opts))
+      Args.with_transport(transport) do |tr|
+        opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
+                                   timeoutMs: Args.timeout_option(timeout), transport: tr)
+        adopt(Native.new_handle(:sa_access_key_strategy_new, Args.str("workspace_crn", workspace_crn),
+                                Args.str("access_key", access_key), opts))
+      end
       with_events(on_event)
     end
   end
@@ -346,30 +387,35 @@ module StackAuth
 
   # OIDC federation: the block (or callable) returns the caller's OIDC JWT (from the CI
   # provider, the cloud's metadata service, ...); each distinct JWT is exchanged once for a
-  # service token, which is cached and refreshed by the library. The block runs on the calling
-  # thread and fiber; a cached token comes back without leaving it. #get_token(jwt:) takes the
-  # caller's JWT and never calls the block (one strategy for a multi-tenant server; the block
-  # may then be omitted).
+  # service token, which is cached and refreshed by the library, for up to cache_capacity JWTs
+  # (default 1024, least recently used dropped first; 0 caches nothing). The block runs on the
+  # calling thread and fiber; a cached token comes back without leaving it. #get_token(jwt:)
+  # takes the caller's JWT and never calls the block (one strategy for a multi-tenant server;
+  # the block may then be omitted).
   class OidcFederationStrategy < Strategy
     include InCaller
 
-    def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, on_event: nil, &block)
+    def initialize(workspace_crn:, provider: nil, store: nil, base_url: nil, timeout: nil, cache_capacity: nil,
+                   on_event: nil, transport: nil, &block)
       super()
       raise InvalidArgument, "give the JWT provider as provider: or as a block, not both" if provider && block
 
       fn = provider || block
       raise InvalidArgument, "the JWT provider must respond to #call" if fn && !fn.respond_to?(:call)
 
-      opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
-                                 timeoutMs: Args.timeout_option(timeout))
       crn = Args.str("workspace_crn", workspace_crn)
       @provider = fn
-      if fn.nil?
-        Native.load!
-        adopt(Native.new_handle(:sa_oidc_federation_strategy_new, crn, nil, nil, nil, opts))
-      else
-        adopt_hook(Callbacks::Entry.new(:token, fn)) do |ud|
-          Native.new_handle(:sa_oidc_federation_strategy_new, crn, Callbacks.get_token, ud, Callbacks.destroy, opts)
+      Args.with_transport(transport) do |tr|
+        opts = Native.options_json(store: Args.store_handle(store), baseUrl: Args.str("base_url", base_url),
+                                   timeoutMs: Args.timeout_option(timeout), cacheCapacity: cache_capacity,
+                                   transport: tr)
+        if fn.nil?
+          Native.load!
+          adopt(Native.new_handle(:sa_oidc_federation_strategy_new, crn, nil, nil, nil, opts))
+        else
+          adopt_hook(Callbacks::Entry.new(:token, fn)) do |ud|
+            Native.new_handle(:sa_oidc_federation_strategy_new, crn, Callbacks.get_token, ud, Callbacks.destroy, opts)
+          end
         end
       end
       with_events(on_event)

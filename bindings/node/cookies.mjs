@@ -1,0 +1,4 @@
+// ESM entry of stack-auth/cookies (see cookies.js).
+import cjs from './cookies.js';
+
+export const { cookieStore } = cjs;
