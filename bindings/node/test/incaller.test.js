@@ -50,7 +50,7 @@ test('OIDC getToken({ jwt }): the caller\'s JWT, getJwt never called; one exchan
   // Without getJwt, only passed JWTs work.
   const t = sa.OidcFederationStrategy.create(emu.workspaceCrn, null, emu.url).data;
   assert.ok((await t.getToken({ jwt: fakeJwt('tenant-c') })).data);
-  assert.equal((await t.getToken()).failure.type, 'INVALID_ARGUMENT');
+  assert.equal((await t.getToken()).failure.code, 'INVALID_ARGUMENT');
   await assert.rejects(t.getToken({ jwt: 42 }), TypeError);
   // An empty JWT is sent, as a getJwt's empty answer is (upstream): the server's answer.
   assert.equal((await t.getToken({ jwt: '' })).failure.type, 'SERVER_ERROR');
