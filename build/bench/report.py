@@ -37,7 +37,7 @@ LABELS = {"c": "C", "go": "Go", "python": "Python", "ruby": "Ruby", "node": "Nod
 COLORS = {"c": "#5c6b7a", "go": "#00a0c6", "python": "#3776ab", "ruby": "#c4302b", "node": "#3f8f3a"}
 # The issues' targets.
 CACHED_TARGET_NS = {"c": 250, "python": 1000, "ruby": 3000, "node": 1200}
-SIZE_TARGET_BYTES = 8_000_000
+SIZE_TARGET_BYTES = 11_000_000  # issue 14: on every target
 LOAD_TARGET_MS = 30.0
 REQUIRED = ["c", "python", "ruby", "node"]
 
@@ -284,14 +284,14 @@ class Report:
         # 4. size
         md.append("## 4. Size")
         md.append("")
-        md.append("Target: the stripped library ≤ 8 MB (1 MB = 10⁶ bytes). Each binding ships a copy of the "
+        md.append("Target: the stripped library ≤ 11 MB (1 MB = 10⁶ bytes). Each binding ships a copy of the "
                   "library, so a package's size is the library's plus its own glue.")
         md.append("")
         body = []
         for lang, r in rows(d, "size"):
             is_lib = lang == "c" and r.get("headline")
             body.append([LABELS[lang], r["name"], fmt_bytes(r["value"]), f"{r['value'] / 1048576:,.2f} MiB",
-                         "≤ 8 MB" if is_lib else "", verdict(r["value"] <= SIZE_TARGET_BYTES) if is_lib else ""])
+                         "≤ 11 MB" if is_lib else "", verdict(r["value"] <= SIZE_TARGET_BYTES) if is_lib else ""])
         self.table(["Language", "Artifact", "Size", "", "Target", ""], body, "llrrrc")
         dist = OUT / "dist"
         pkgs = sorted(p for p in dist.glob("*") if p.is_file() and p.suffix in (".whl", ".gem", ".tgz", ".gz")) \
@@ -339,7 +339,7 @@ class Report:
                 body.append([f"{LABELS[lang]} cached get-token", "not measured", f"≤ {fmt_ns(CACHED_TARGET_NS[lang])}", "–"])
         for lang, r in rows(d, "size"):
             if lang == "c" and r.get("headline"):
-                body.append(["libstack_auth.so.1, stripped", fmt_bytes(r["value"]), "≤ 8 MB",
+                body.append(["libstack_auth.so.1, stripped", fmt_bytes(r["value"]), "≤ 11 MB",
                              verdict(r["value"] <= SIZE_TARGET_BYTES)])
         for lang, r in rows(d, "load_first_call"):
             body.append(["C dlopen → first call", fmt_ms(r["value"]), "≤ 30 ms", verdict(r["value"] <= LOAD_TARGET_MS)])
@@ -526,7 +526,7 @@ def build_svg(docs: Dict[str, Dict[str, Any]]) -> str:
     items = [{"lang": lang, "label": f"{LABELS[lang]}  {r['name']}", "value": r["value"],
               "text": fmt_bytes(r["value"]), "weak": not r.get("headline")} for lang, r in rows(docs, "size")]
     panels.append(("4. Size", "The stripped library, and what each binding ships (each bundles the library)",
-                   items, False, axis_mb, [(SIZE_TARGET_BYTES, "target 8 MB (library)")]))
+                   items, False, axis_mb, [(SIZE_TARGET_BYTES, "target 11 MB (library)")]))
     # 5 load
     items = []
     for metric, kind in (("load_first_call", "first call"), ("load_static", "static token"),
