@@ -25,7 +25,7 @@ out=build/out
 targets=(linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64 darwin-x64 darwin-arm64)
 version=$(sed -n 's/^#define SA_VERSION_STRING "\(.*\)"/\1/p' include/stack_auth.h)
 abi=$(sed -n 's/^#define SA_ABI_VERSION \([0-9]*\)/\1/p' include/stack_auth.h)
-size_gcflags=(-gcflags='github.com/redis/...=-l' -gcflags='net/...=-l' -gcflags='crypto/...=-l' -gcflags='encoding/...=-l')
+source build/size_gcflags.sh
 
 # The public names: every function the header declares with SA_API (not hand-copied, so a new
 # export is picked up by the Windows and macOS export lists as by the Linux glob).
@@ -94,8 +94,6 @@ build_one() {
 	echo "lib.sh: $t -> $dest/$name" >&2
 	rm -f "$dest/$name"
 	# extldflags is one string the Go linker splits on spaces: none of the paths has one.
-	# No inlining in the packages only a refresh or a store uses (HTTP, TLS, JSON, Redis):
-	# about 0.45 MB less, and the cached path (core, capi, runtime, sync) keeps its inlining.
 	CC=$cc CGO_CFLAGS=$cflags CGO_ENABLED=1 GOOS=$goos GOARCH=$goarch MACOSX_DEPLOYMENT_TARGET=11.0 \
 		go build -buildmode=c-shared -trimpath -buildvcs=false "${overlay[@]}" "${size_gcflags[@]}" \
 		-ldflags "-s -w -extldflags '${extld[*]}'" -o "$dest/$name" ./capi

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 dir=build/out/size
 mkdir -p "$dir"
 zig=$(bash build/zig.sh)
+source build/size_gcflags.sh
 CC="$zig cc -target x86_64-linux-gnu.2.17" CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -buildvcs=false \
-	-gcflags='github.com/redis/...=-l' -gcflags='net/...=-l' -gcflags='crypto/...=-l' -gcflags='encoding/...=-l' \
+	"${size_gcflags[@]}" \
 	-o "$dir/libstack_auth.so.1" ./capi
 go tool nm -size "$dir/libstack_auth.so.1" | awk '
 	# Code, data and read-only data; not zero-filled buffers (fips140 drbg.memory is 32 MiB
