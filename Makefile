@@ -75,6 +75,7 @@ test-rust: lib cli
 vet:
 	$(GO) vet ./...
 	@bash build/lint.sh
+	@bash tests/dist/metadata.sh
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...

@@ -12,14 +12,14 @@ Gem::Specification.new do |spec|
   spec.description = "The Ruby binding of stack-auth: access-key, device-session, OIDC federation and " \
                      "custom strategies whose tokens are cached and refreshed by libstack_auth."
   spec.authors = ["stack-auth contributors"]
-  spec.license = "MIT"
+  spec.license = "Apache-2.0"
   spec.homepage = "https://github.com/stackauth/stack-auth"
   spec.required_ruby_version = ">= 2.7"
   spec.add_dependency "ffi", "~> 1.15"
 
   base = __dir__
   spec.files = Dir.chdir(base) do
-    Dir["lib/**/*.rb"] + Dir["lib/stack_auth/libstack_auth.so.1"] + %w[README.md stack_auth.gemspec]
+    Dir["lib/**/*.rb"] + Dir["lib/stack_auth/libstack_auth.so.1"] + %w[README.md LICENSE stack_auth.gemspec]
   end
   spec.require_paths = ["lib"]
   spec.platform = Gem::Platform.local.to_s if File.exist?(File.join(base, "lib/stack_auth/libstack_auth.so.1"))

