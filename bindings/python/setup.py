@@ -20,6 +20,8 @@ GO_SRC = HERE / "go"  # only in an sdist (build/dist/dist.sh puts it there)
 
 
 def library_dir() -> Path:
+    if GO_SRC.is_dir():
+        os.environ.setdefault("STACK_AUTH_INCLUDE_DIR", str(GO_SRC / "include"))
     if "STACK_AUTH_LIB_DIR" in os.environ:
         return Path(os.environ["STACK_AUTH_LIB_DIR"])
     if not GO_SRC.is_dir():
@@ -44,7 +46,6 @@ def library_dir() -> Path:
     )
     (out / "libstack_auth.so").unlink(missing_ok=True)
     (out / "libstack_auth.so").symlink_to(SONAME)
-    os.environ.setdefault("STACK_AUTH_INCLUDE_DIR", str(GO_SRC / "include"))
     return out
 
 
