@@ -60,7 +60,7 @@ NPM_TGZ=$DIST/stack-auth-$VERSION.tgz
 NPM_PLAT=$DIST/stack-auth-linux-x64-gnu-$VERSION.tgz
 C_NAME=stack-auth-c-$VERSION-linux-x64-gnu
 C_TGZ=$DIST/$C_NAME.tar.gz
-GEM_FILE=$(ls "$DIST"/stack_auth-"$VERSION"-x86_64-linux*.gem 2>/dev/null | head -n1)
+GEM_FILE=$DIST/stack_auth-$VERSION-x86_64-linux.gem
 WHL=$(ls "$DIST"/stack_auth-"$VERSION"-cp39-abi3-*manylinux2014_x86_64*.whl 2>/dev/null | head -n1)
 for f in "$NPM_TGZ" "$NPM_PLAT" "$C_TGZ" "$GEM_FILE" "$WHL"; do
 	[[ -n $f && -f $f ]] || die "an artifact is missing (${f:-stack_auth gem/wheel}): run make dist"
@@ -492,9 +492,10 @@ test_cli_archive() {
 	shift
 	mkdir -p "$WORK/cli-$t" && tar -C "$WORK/cli-$t" -xzf "$DIST/$name.tar.gz" || return 1
 	exe=$(ls "$WORK/cli-$t/$name/"stack-auth*)
-	tok=$(run_app "$WORK" "$@" "$exe" token </dev/null 2>&1 | tr -d '\r\n')
+	tok=$(run_app "$WORK" "$@" "$exe" token </dev/null 2>"$WORK/cli-$t.err" | tr -d '\r\n')
 	[[ $tok =~ ^[^.]+\.[^.]+\.[^.]+$ ]] || {
 		echo "$name: stack-auth token printed: ${tok:0:200}"
+		head -c 600 "$WORK/cli-$t.err"
 		return 1
 	}
 }
@@ -538,6 +539,9 @@ while read -r py; do
 done < <(pythons)
 check "gem: gem install --local $(basename "$GEM_FILE") into an empty GEM_HOME, ruby gets a token, stack-auth runs" test_gem
 check "cargo: a crate depending on stack-auth, library found by pkg-config in the C archive, gets a token" test_cargo
+# qemu-user, the arm64 glibc and Wine, as make test-platforms installs them.
+command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 && -x /usr/lib/wine/wine64 ]] ||
+	bash tests/platforms/deps.sh >/dev/null
 if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]]; then
 	check "C linux-arm64-gnu: the archive's example (zig cc + pkg-config) gets a token under qemu" test_c_arm64
 	check "CLI linux-arm64-gnu archive: stack-auth token under qemu" test_cli_archive linux-arm64-gnu qemu-aarch64-static
@@ -547,9 +551,21 @@ else
 fi
 check "CLI linux-x64-gnu archive: stack-auth token" test_cli_archive linux-x64-gnu
 check "CLI linux-x64-musl archive: stack-auth token" test_cli_archive linux-x64-musl
-if [[ -x /usr/lib/wine/wine64 ]]; then
-	export WINEPREFIX=$OUT/wine-prefix WINEDEBUG=-all
+# Wine: the Windows 10 prefix of tests/platforms (with the bcryptprimitives.dll Wine 8 lacks).
+wine_prefix() {
+	export WINEPREFIX=$OUT/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
+	[[ -e $WINEPREFIX/.stack-auth-ready ]] && return 0
+	local zig
+	zig=$(bash build/zig.sh)
+	/usr/lib/wine/wine64 wineboot -i >/dev/null 2>&1
+	/usr/lib/wine/wine64 reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null 2>&1
+	"$zig" cc -target x86_64-windows-gnu -shared -O2 tests/platforms/bcryptprimitives.c tests/platforms/bcryptprimitives.def -ladvapi32 \
+		-o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" && touch "$WINEPREFIX/.stack-auth-ready"
+}
+if [[ -x /usr/lib/wine/wine64 ]] && wine_prefix; then
 	check "CLI win32-x64 archive: stack-auth.exe token under Wine" test_cli_archive win32-x64 /usr/lib/wine/wine64
+else
+	bad "win32-x64: Wine could not be set up (bash tests/platforms/deps.sh)"
 fi
 
 # ---- ELF checks over the shipped objects ---------------------------------------------------
