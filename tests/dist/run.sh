@@ -307,6 +307,45 @@ test_npx_cli() {
 		return 1
 	}
 }
+# pnpm installs the same project (pnpm.overrides point at dist/; yarn 1 is not checked: with
+# resolutions pointing at file: tarballs it treats the other platforms' packages as required);
+# nothing compiles, and node gets a token through the platform package they installed.
+JS_TOOLS=$OUT/tools/js
+test_js_pm() { # pnpm|yarn
+	local pm=$1 dir=$WORK/$1 out lib
+	if [[ ! -x $JS_TOOLS/node_modules/.bin/$pm ]]; then
+		mkdir -p "$JS_TOOLS"
+		(cd "$JS_TOOLS" && timeout -k 5 180 npm install --no-audit --no-fund --loglevel=error pnpm@9 yarn@1) >"$WORK/js-tools.log" 2>&1 || {
+			cat "$WORK/js-tools.log"
+			return 1
+		}
+	fi
+	npm_project "$dir"
+	node -e '
+		const fs = require("fs"), f = process.argv[1] + "/package.json", p = JSON.parse(fs.readFileSync(f, "utf8"));
+		p.pnpm = { overrides: p.overrides }; p.resolutions = p.overrides; delete p.overrides;
+		fs.writeFileSync(f, JSON.stringify(p, null, 2));
+	' "$dir"
+	(cd "$dir" && HOME=$WORK/home-$pm timeout -k 5 180 "$JS_TOOLS/node_modules/.bin/$pm" install --offline >"$WORK/$pm.log" 2>&1) || {
+		tail -n 20 "$WORK/$pm.log"
+		return 1
+	}
+	! grep -qiE 'node-gyp|gyp info' "$WORK/$pm.log" || {
+		echo "$pm ran node-gyp"
+		return 1
+	}
+	out=$(npm_get_token "$dir") || {
+		echo "node failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	lib=$(sed -n 's/^lib //p' <<<"$out")
+	[[ $lib == "$dir"/node_modules/*stack-auth-linux-x64-gnu*/libstack_auth.so.1 ]] || {
+		echo "the library came from $lib, not $pm's stack-auth-linux-x64-gnu"
+		return 1
+	}
+	expect_token Node "$out" "$dir/node_modules"
+}
 test_npm_no_platform() { # the error names the platform when its package is absent
 	local out
 	rm -rf "$WORK/npm-bare" && cp -r "$WORK/npm" "$WORK/npm-bare" && rm -rf "$WORK/npm-bare/node_modules/stack-auth-linux-x64-gnu"
@@ -533,6 +572,7 @@ check "npm: npm install (main + platform packages from dist/), node gets a token
 check "npm: npm ci and npm rebuild from the lockfile compile nothing and keep the addon; node gets a token" test_npm_ci_rebuild
 check "npm: npx stack-auth token runs the CLI package" test_npx_cli
 check "npm: without the platform package, the error names the package and the platform" test_npm_no_platform
+check "pnpm install: nothing compiles; node gets a token from stack-auth-linux-x64-gnu" test_js_pm pnpm
 while read -r py; do
 	v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	check "pip: pip install the wheel into a fresh Python $v venv, python gets a token" test_pip "$py"
