@@ -24,7 +24,7 @@ Gem::Specification.new do |spec|
   base = __dir__
   spec.files = Dir.chdir(base) do
     Dir["lib/**/*.rb"] + NATIVE.flat_map { |f| Dir["lib/stack_auth/#{f}"] } + Dir["lib/stack_auth/cli/*"] +
-      %w[README.md LICENSE stack_auth.gemspec exe/stack-auth]
+      Dir["LICENSE"] + %w[README.md stack_auth.gemspec exe/stack-auth]
   end
   spec.require_paths = ["lib"]
   spec.bindir = "exe"

@@ -223,6 +223,7 @@ log "Ruby: platform gem"
 rstage=$STAGE/ruby
 stage_copy bindings/ruby "$rstage" ./build ./test '*.gem' "./lib/stack_auth/libstack_auth.so*"
 install -m 0755 "$LIB" "$rstage/lib/stack_auth/libstack_auth.so.$ABI"
+install -m 0644 LICENSE "$rstage/"
 plat=$(ruby -e 'print Gem::Platform.local')
 [[ $plat == x86_64-linux* ]] || die "ruby reports platform $plat, expected x86_64-linux"
 (cd "$rstage" && gem build stack_auth.gemspec --output "$WORK/stack_auth.gem") >"$WORK/gem-build.log" 2>&1 || {

@@ -271,6 +271,7 @@ gem_platform() { # target
 	tar -C bindings/ruby -h --exclude=./test --exclude='*.gem' --exclude='./lib/stack_auth/libstack_auth.so*' \
 		--exclude='./lib/stack_auth/cli' -cf - . | tar -C "$dir" -xf -
 	install -m 0755 "$OUT/targets/$t/$lib" "$dir/lib/stack_auth/"
+	install -m 0644 LICENSE "$dir/"
 	mkdir -p "$dir/lib/stack_auth/cli"
 	install -m 0755 "$WORK/cli/$t/"stack-auth* "$dir/lib/stack_auth/cli/"
 	(cd "$dir" && STACK_AUTH_GEM_PLATFORM=$plat gem build stack_auth.gemspec --output "$DIST/stack_auth-$VERSION-$plat.gem") \

@@ -30,7 +30,7 @@ npm_meta() {
 	done
 }
 py_meta() { grep -qx "license = \"$SPDX\"" bindings/python/pyproject.toml && grep -qx 'license-files = \["LICENSE"\]' bindings/python/pyproject.toml; }
-gem_meta() { grep -qx "  spec.license = \"$SPDX\"" bindings/ruby/stack_auth.gemspec; }
+gem_meta() { grep -qx "  spec.license = \"$SPDX\"" bindings/ruby/stack_auth.gemspec && grep -q 'Dir\["LICENSE"\]' bindings/ruby/stack_auth.gemspec; }
 cargo_meta() {
 	local f
 	for f in bindings/rust/*/Cargo.toml; do
