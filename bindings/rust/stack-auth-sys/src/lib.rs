@@ -17,6 +17,7 @@ pub type sa_store = u64;
 pub type sa_token = u64;
 pub type sa_request = u64;
 pub type sa_device_flow = u64;
+pub type sa_transport = u64;
 
 pub const SA_OK: sa_status = 0;
 pub const SA_E_AUTH: sa_status = -1;
@@ -36,6 +37,9 @@ pub type sa_store_save_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, req: sa_request, json: *const c_char, len: usize)>;
 pub type sa_token_done_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, status: sa_status, token: sa_token, error_json: *const c_char),
+>;
+pub type sa_http_send_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, req: sa_request, request_json: *const c_char, body: *const c_char, len: usize),
 >;
 pub type sa_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
@@ -141,6 +145,24 @@ extern "C" {
     pub fn sa_request_scope(r: sa_request, out: *mut *mut c_char, out_len: *mut usize) -> sa_status;
     pub fn sa_device_flow_open_browser(f: sa_device_flow, out_opened: *mut i32) -> sa_status;
     pub fn sa_flush(timeout_ms: i32) -> sa_status;
+
+    pub fn sa_last_warning() -> *const c_char;
+    pub fn sa_set_host_language(name: *const c_char) -> sa_status;
+    pub fn sa_transport_new(
+        out: *mut sa_transport,
+        send: sa_http_send_fn,
+        user_data: *mut c_void,
+        destroy: sa_destroy_fn,
+        options_json: *const c_char,
+    ) -> sa_status;
+    pub fn sa_transport_free(t: sa_transport);
+    pub fn sa_request_respond(
+        r: sa_request,
+        status: i32,
+        headers_json: *const c_char,
+        body: *const c_char,
+        len: usize,
+    ) -> sa_status;
 
     pub fn sa_free(p: *mut c_void);
     pub fn sa_debug_live_objects() -> i64;
