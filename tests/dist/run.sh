@@ -559,7 +559,32 @@ complete() {
 		return 1
 	}
 }
+# Every package says Apache-2.0 and carries the LICENSE text.
+licensed() {
+	local f bad=0
+	for f in "$DIST"/*.tgz; do
+		tar -xzOf "$f" package/package.json | grep '"license": "Apache-2.0"' >/dev/null && tar -tzf "$f" | grep -x package/LICENSE >/dev/null ||
+			{ echo "$(basename "$f"): no Apache-2.0 licence or LICENSE"; bad=1; }
+	done
+	for f in "$DIST"/*.whl; do
+		python3 - "$f" <<'PY' || { echo "$(basename "$f"): no Apache-2.0 licence or LICENSE"; bad=1; }
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); names = z.namelist()
+meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+sys.exit(not ("License-Expression: Apache-2.0" in meta and any(n.endswith("/LICENSE") for n in names)))
+PY
+	done
+	for f in "$DIST"/*.gem; do
+		[[ $(ruby -rrubygems/package -e 's = Gem::Package.new(ARGV[0]).spec; print s.licenses.join(","), " ", s.files.include?("LICENSE")' "$f") == "Apache-2.0 true" ]] ||
+			{ echo "$(basename "$f"): no Apache-2.0 licence or LICENSE"; bad=1; }
+	done
+	for f in "$DIST"/stack-auth-c*-*.tar.gz; do
+		tar -tzf "$f" | grep '^[^/]*/LICENSE$' >/dev/null || { echo "$(basename "$f"): no LICENSE"; bad=1; }
+	done
+	((bad == 0))
+}
 echo "== packages"
+check "licence: every npm package, wheel, gem and archive says Apache-2.0 and ships LICENSE" licensed
 check "every target has its C and CLI archives, npm packages, gem; every wheel tag and the sdist exist" complete
 # Compressed sizes, as figures (the per-platform npm budget is 4 MB; marked when over).
 (cd "$DIST" && ls -l --time-style=+ -- *.tgz *.tar.gz *.gem *.whl | awk '{ over = ($NF ~ /^stack-auth-(linux|win32|darwin)-/ && $5 > 4000000) ? "  OVER the 4 MB npm budget" : ""; printf "  %9.2f MB  %s%s\n", $5 / 1e6, $NF, over }')
