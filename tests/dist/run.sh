@@ -557,6 +557,37 @@ test_npm_arm64() {
 	echo "$out" | grep token
 	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
 }
+# pip for linux-arm64-gnu: pip, asked for an aarch64 CPython 3.11, picks the manylinux2014
+# aarch64 wheel from the same folder; Debian's arm64 python3.11 (+ its cffi; tests/platforms'
+# root) imports it under qemu and gets a token.
+test_pip_arm64() {
+	local dir=$WORK/py-arm64 proot=$OUT/python-arm64-root out
+	"$OUT/dist-work/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --find-links "$DIST" \
+		--only-binary=:all: --platform manylinux2014_aarch64 --python-version 3.11 --implementation cp --no-deps \
+		--target "$dir" stack_auth >"$WORK/pip-arm64.log" 2>&1 || {
+		cat "$WORK/pip-arm64.log"
+		return 1
+	}
+	grep -q 'Tag: cp39-abi3-manylinux_2_17_aarch64' "$dir"/stack_auth-*.dist-info/WHEEL || {
+		echo "pip picked: $(grep Tag "$dir"/stack_auth-*.dist-info/WHEEL)"
+		return 1
+	}
+	ENV_EXTRA=(PYTHONPATH="$dir")
+	out=$(run_app "$WORK" qemu-aarch64-static -L "$proot" "$proot/usr/bin/python3.11" -c '
+import stack_auth
+with stack_auth.AutoStrategy.detect() as s:
+    t = s.get_token(timeout=30)
+    print(f"  Python arm64 token: subject {t.subject}, workspace {t.workspace_id}, {stack_auth.build_info()}")
+' 2>&1)
+	local rc=$?
+	ENV_EXTRA=()
+	((rc == 0)) || {
+		echo "python (arm64) failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
 # cli_archive TARGET RUNNER...: the standalone CLI archive's binary gets a token.
 test_cli_archive() {
 	local t=$1 name=stack-auth-cli-$VERSION-$1 tok exe
@@ -637,12 +668,14 @@ done < <(pythons)
 check "gem: gem install --local $(basename "$GEM_FILE") into an empty GEM_HOME, ruby gets a token, stack-auth runs" test_gem
 check "cargo: a crate depending on stack-auth, library found by pkg-config in the C archive, gets a token" test_cargo
 # qemu-user, the arm64 glibc and Wine, as make test-platforms installs them.
-command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 && -x /usr/lib/wine/wine64 ]] ||
+command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 && -x /usr/lib/wine/wine64 &&
+	-x $OUT/python-arm64-root/usr/bin/python3.11 ]] ||
 	bash tests/platforms/deps.sh >/dev/null
 if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]]; then
 	check "C linux-arm64-gnu: the archive's example (zig cc + pkg-config) gets a token under qemu" test_c_arm64
 	check "CLI linux-arm64-gnu archive: stack-auth token under qemu" test_cli_archive linux-arm64-gnu qemu-aarch64-static
 	check "npm linux-arm64-gnu: npm install --cpu=arm64 picks the arm64 packages; arm64 Node gets a token under qemu" test_npm_arm64
+	check "pip linux-arm64-gnu: pip picks the aarch64 wheel from the folder; arm64 Python gets a token under qemu" test_pip_arm64
 	check "CLI linux-arm64-musl archive: stack-auth token under qemu" test_cli_archive linux-arm64-musl qemu-aarch64-static
 else
 	bad "linux-arm64: qemu-aarch64-static or the arm64 glibc is missing (bash tests/platforms/deps.sh)"
