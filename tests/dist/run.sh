@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# make test-dist: installs every artifact of build/out/dist/ (make dist) into an empty
+# make test-dist: installs the artifacts of build/out/dist/ (make dist) as users do, into an empty
 # temporary place and gets a token from a local emulator with it:
-#   npm   npm install <tgz> into a fresh folder, then node
+#   npm   npm install of the main package + platform packages (overrides point at dist/), then
+#         npm ci and npm rebuild from the lockfile (nothing compiles), npx stack-auth, pnpm
 #   pip   pip install <whl> into a fresh venv (the default python3, plus the oldest and newest
 #         other CPython >= 3.9 found under pyenv: the wheel is cp39-abi3), then python
 #   gem   gem install --local into a fresh GEM_HOME, then ruby
 #   C     the tarball unpacked, examples/get_token.c and the README's example built with
 #         pkg-config (PKG_CONFIG_PATH into the tarball), then moved elsewhere and rebuilt
+#   cargo a new crate depending on bindings/rust/stack-auth, the library found by pkg-config
+#   other targets: linux-arm64-gnu npm/pip/gem/C under qemu-aarch64, every Linux CLI archive,
+#         the win32 CLI under Wine (tests/platforms' set-ups); every package's licence and sizes
 # Every run checks that the library mapped into the process is the installed copy. Then the
 # ELF checks over every shipped object (each artifact's libstack_auth.so.1, the Node addon, the
 # Python extension): highest GLIBC_ symbol version <= 2.17 (and a control object built here
@@ -588,6 +592,34 @@ with stack_auth.AutoStrategy.detect() as s:
 	echo "$out" | grep token
 	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
 }
+# gem for linux-arm64-gnu: Debian's arm64 ruby3.1 (tests/platforms' root, with its ruby-ffi)
+# installs the aarch64-linux gem into an empty GEM_HOME under qemu and gets a token.
+test_gem_arm64() {
+	local home=$WORK/gems-arm64 rroot=$OUT/ruby-arm64-root out rc
+	mkdir -p "$home"
+	GEM_HOME=$home timeout -k 5 180 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -S gem install --local --no-document \
+		"$DIST/stack_auth-$VERSION-aarch64-linux.gem" >"$WORK/gem-arm64.log" 2>&1 || {
+		cat "$WORK/gem-arm64.log"
+		return 1
+	}
+	ENV_EXTRA=(GEM_HOME="$home")
+	out=$(run_app "$WORK" qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -e '
+require "stack_auth"
+abort "loaded from #{Gem.loaded_specs["stack_auth"].full_gem_path}" unless Gem.loaded_specs["stack_auth"].full_gem_path.start_with?(ENV["GEM_HOME"])
+StackAuth::AutoStrategy.detect do |s|
+  t = s.get_token(timeout: 30)
+  puts "  Ruby arm64 token: subject #{t.subject}, workspace #{t.workspace_id}, #{StackAuth.build_info}"
+end
+' 2>&1)
+	rc=$?
+	ENV_EXTRA=()
+	((rc == 0)) || {
+		echo "ruby (arm64) failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
 # cli_archive TARGET RUNNER...: the standalone CLI archive's binary gets a token.
 test_cli_archive() {
 	local t=$1 name=stack-auth-cli-$VERSION-$1 tok exe
@@ -669,13 +701,14 @@ check "gem: gem install --local $(basename "$GEM_FILE") into an empty GEM_HOME, 
 check "cargo: a crate depending on stack-auth, library found by pkg-config in the C archive, gets a token" test_cargo
 # qemu-user, the arm64 glibc and Wine, as make test-platforms installs them.
 command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 && -x /usr/lib/wine/wine64 &&
-	-x $OUT/python-arm64-root/usr/bin/python3.11 ]] ||
+	-x $OUT/python-arm64-root/usr/bin/python3.11 && -x $OUT/ruby-arm64-root/usr/bin/ruby3.1 ]] ||
 	bash tests/platforms/deps.sh >/dev/null
 if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]]; then
 	check "C linux-arm64-gnu: the archive's example (zig cc + pkg-config) gets a token under qemu" test_c_arm64
 	check "CLI linux-arm64-gnu archive: stack-auth token under qemu" test_cli_archive linux-arm64-gnu qemu-aarch64-static
 	check "npm linux-arm64-gnu: npm install --cpu=arm64 picks the arm64 packages; arm64 Node gets a token under qemu" test_npm_arm64
 	check "pip linux-arm64-gnu: pip picks the aarch64 wheel from the folder; arm64 Python gets a token under qemu" test_pip_arm64
+	check "gem linux-arm64-gnu: arm64 Ruby installs the aarch64-linux gem into an empty GEM_HOME, gets a token under qemu" test_gem_arm64
 	check "CLI linux-arm64-musl archive: stack-auth token under qemu" test_cli_archive linux-arm64-musl qemu-aarch64-static
 else
 	bad "linux-arm64: qemu-aarch64-static or the arm64 glibc is missing (bash tests/platforms/deps.sh)"
