@@ -423,6 +423,22 @@ print("lib " + (maps[0] if maps else ""))
 	}
 }
 
+# The sdist without Go on PATH: pip fails, and says what to install.
+test_sdist_without_go() {
+	local venv=$WORK/py-sdist out
+	python3 -m venv "$venv" || return 1
+	"$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=77' wheel >"$venv.log" 2>&1 || return 1
+	out=$(PATH=$venv/bin:/usr/bin:/bin timeout -k 5 300 "$venv/bin/python" -m pip install --disable-pip-version-check \
+		--no-build-isolation --no-index "$DIST/stack_auth-$VERSION.tar.gz" 2>&1) && {
+		echo "pip installed the sdist without Go"
+		return 1
+	}
+	grep -q 'stack_auth: building from source needs Go' <<<"$out" || {
+		echo "$out" | tail -n 15
+		return 1
+	}
+}
+
 # ---- gem ----------------------------------------------------------------------------------
 test_gem() {
 	local home=$WORK/gems ffi_path out
@@ -697,6 +713,7 @@ while read -r py; do
 	v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	check "pip: pip install the wheel into a fresh Python $v venv, python gets a token" test_pip "$py"
 done < <(pythons)
+check "pip: the sdist without Go fails with a message naming Go and the wheels" test_sdist_without_go
 check "gem: gem install --local $(basename "$GEM_FILE") into an empty GEM_HOME, ruby gets a token, stack-auth runs" test_gem
 check "cargo: a crate depending on stack-auth, library found by pkg-config in the C archive, gets a token" test_cargo
 # qemu-user, the arm64 glibc and Wine, as make test-platforms installs them.
