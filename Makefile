@@ -46,11 +46,13 @@ bench-node bench-python bench-ruby: bench-%: % cli
 test-conformance: lib cli
 	@bash tests/conformance/run.sh
 
-## dist: distribution packages in build/out/dist (npm, manylinux2014 wheel, gem, C tarball)
+## dist: every package of every target in build/out/dist (README "Packages"): npm main +
+## per-platform packages, wheels + sdist, platform gems, C and CLI archives
 dist: lib
 	@bash build/dist/dist.sh
 
-## test-dist: install each package into an empty place and get a token from the emulator
+## test-dist: install the packages as users do (npm ci/rebuild, pnpm, pip from a wheel folder,
+## gem, cargo + pkg-config; arm64 under qemu, the Windows CLI under Wine) and get a token
 test-dist: dist cli
 	@bash tests/dist/run.sh
 
@@ -75,6 +77,7 @@ test-rust: lib cli
 vet:
 	$(GO) vet ./...
 	@bash build/lint.sh
+	@bash tests/dist/metadata.sh
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...

@@ -17,7 +17,7 @@ let native = null;
 
 function N() {
   if (native === null) {
-    const n = require('./build/Release/stack_auth.node');
+    const n = require('./native.js').load();
     n.setup(dispatch);
     native = n;
   }

@@ -48,7 +48,7 @@ g++ -std=c++17 -shared -fPIC -O1 -g -fno-omit-frame-pointer -fsanitize=address,u
 	-fno-sanitize-recover=undefined -DNAPI_VERSION=8 -I"${NODEDIR:-/usr}/include/node" -I"$ROOT/build/out/include" \
 	src/addon.cc -L"$ROOT/build/out/lib" -lstack_auth -Wl,-rpath,'$ORIGIN' -o "$pkg/build/Release/stack_auth.node"
 cp build/Release/libstack_auth.so.1 "$pkg/build/Release/"
-cp index.js package.json "$pkg/"
+cp index.js native.js package.json "$pkg/"
 cp -r test "$pkg/test"
 ln -s "$PWD/node_modules" "$pkg/node_modules"
 (cd "$pkg" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 LD_PRELOAD=$asan \

@@ -23,8 +23,8 @@ command -v cc >/dev/null || apt_install gcc libc6-dev
 	apt_install python3-dev
 
 [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
-if ! "$venv/bin/python" -c 'import cffi, pytest, setuptools, wheel, mypy; assert int(setuptools.__version__.split(".")[0]) >= 61' 2>/dev/null; then
-	"$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'pytest>=8' 'setuptools>=61' wheel mypy
+if ! "$venv/bin/python" -c 'import cffi, pytest, setuptools, wheel, mypy; assert int(setuptools.__version__.split(".")[0]) >= 77' 2>/dev/null; then
+	"$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'pytest>=8' 'setuptools>=77' wheel mypy
 fi
 
 # Build against the repository's library and header (stack_auth_build.py and setup.py read these).

@@ -23,6 +23,7 @@ if [[ ! -f $lib ]]; then
 	exit 1
 fi
 install -m 0755 "$lib" "$here/lib/stack_auth/libstack_auth.so.1"
+install -m 0644 "$root/LICENSE" "$here/LICENSE" # the gem carries the licence (a copy: gems refuse symlinks)
 
 out=$root/build/out/ruby
 mkdir -p "$out"

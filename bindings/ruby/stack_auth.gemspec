@@ -2,9 +2,13 @@
 
 require_relative "lib/stack_auth/version"
 
-# The gem carries libstack_auth.so.1 (copied into lib/stack_auth/ by build.sh), so it is a
-# platform gem for the machine that built it; without the library it is a plain "ruby" gem
-# that needs STACK_AUTH_LIB (or libstack_auth.so.1 on the loader's path).
+# The gem carries the library (lib/stack_auth/libstack_auth.so.1, libstack_auth.1.dylib or
+# stack_auth.dll: build.sh copies the host's, build/dist/targets.sh each target's) and, in the
+# release gems, the Go CLI (lib/stack_auth/cli/). With a library it is a platform gem: the
+# machine's, or STACK_AUTH_GEM_PLATFORM's (build/dist/targets.sh); without one it is a plain
+# "ruby" gem that needs STACK_AUTH_LIB (or the library on the loader's path).
+NATIVE = %w[libstack_auth.so.1 libstack_auth.1.dylib stack_auth.dll].freeze
+
 Gem::Specification.new do |spec|
   spec.name = "stack_auth"
   spec.version = StackAuth::VERSION
@@ -12,16 +16,21 @@ Gem::Specification.new do |spec|
   spec.description = "The Ruby binding of stack-auth: access-key, device-session, OIDC federation and " \
                      "custom strategies whose tokens are cached and refreshed by libstack_auth."
   spec.authors = ["stack-auth contributors"]
-  spec.license = "MIT"
+  spec.license = "Apache-2.0"
   spec.homepage = "https://github.com/stackauth/stack-auth"
   spec.required_ruby_version = ">= 2.7"
   spec.add_dependency "ffi", "~> 1.15"
 
   base = __dir__
   spec.files = Dir.chdir(base) do
-    Dir["lib/**/*.rb"] + Dir["sig/**/*.rbs"] + Dir["lib/stack_auth/libstack_auth.so.1"] + %w[README.md stack_auth.gemspec]
+    Dir["lib/**/*.rb"] + Dir["sig/**/*.rbs"] + NATIVE.flat_map { |f| Dir["lib/stack_auth/#{f}"] } + Dir["lib/stack_auth/cli/*"] +
+      Dir["LICENSE"] + %w[README.md stack_auth.gemspec exe/stack-auth]
   end
   spec.require_paths = ["lib"]
-  spec.platform = Gem::Platform.local.to_s if File.exist?(File.join(base, "lib/stack_auth/libstack_auth.so.1"))
+  spec.bindir = "exe"
+  spec.executables = ["stack-auth"]
+  if NATIVE.any? { |f| File.exist?(File.join(base, "lib/stack_auth", f)) }
+    spec.platform = ENV.fetch("STACK_AUTH_GEM_PLATFORM", Gem::Platform.local.to_s)
+  end
   spec.metadata["rubygems_mfa_required"] = "true"
 end

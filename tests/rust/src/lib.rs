@@ -1,5 +1,6 @@
-//! `extern "C"` declarations of include/stack_auth.h and thin RAII wrappers, for the ABI tests
-//! in tests/abi.rs. No dependencies: the crate links build/out/lib/libstack_auth.so (build.rs).
+//! Thin RAII wrappers over stack-auth-sys (the published declarations of include/stack_auth.h)
+//! for the ABI tests in tests/abi.rs, which poke at the C contract itself (hooks, destroy
+//! counts, leaks); the safe API's own tests are in bindings/rust/stack-auth/tests.
 
 #![allow(non_camel_case_types)]
 
@@ -9,124 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-pub mod ffi {
-    use std::ffi::{c_char, c_void};
-
-    pub type sa_status = i32;
-    pub type sa_strategy = u64;
-    pub type sa_store = u64;
-    pub type sa_token = u64;
-    pub type sa_request = u64;
-    pub type sa_device_flow = u64;
-
-    pub const SA_OK: sa_status = 0;
-    pub const SA_E_AUTH: sa_status = -1;
-    pub const SA_E_INVALID_ARG: sa_status = -2;
-    pub const SA_E_INVALID_HANDLE: sa_status = -3;
-    pub const SA_E_TIMEOUT: sa_status = -4;
-    pub const SA_E_CANCELLED: sa_status = -5;
-    pub const SA_E_FORKED: sa_status = -6;
-    pub const SA_E_CALLBACK: sa_status = -7;
-    pub const SA_E_INTERNAL: sa_status = -8;
-    pub const SA_E_WOULD_BLOCK: sa_status = -9;
-    pub const SA_ABI_VERSION: u32 = 1;
-
-    pub type sa_get_token_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, req: sa_request)>;
-    pub type sa_store_load_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, req: sa_request)>;
-    pub type sa_store_save_fn =
-        Option<unsafe extern "C" fn(user_data: *mut c_void, req: sa_request, json: *const c_char, len: usize)>;
-    pub type sa_token_done_fn = Option<
-        unsafe extern "C" fn(user_data: *mut c_void, status: sa_status, token: sa_token, error_json: *const c_char),
-    >;
-    pub type sa_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
-
-    extern "C" {
-        pub fn sa_abi_version() -> u32;
-        pub fn sa_version_number() -> u32;
-        pub fn sa_version_string() -> *const c_char;
-        pub fn sa_build_info() -> *const c_char;
-
-        pub fn sa_last_error_code() -> *const c_char;
-        pub fn sa_last_error_message() -> *const c_char;
-        pub fn sa_last_error_json() -> *const c_char;
-        pub fn sa_last_error_status() -> sa_status;
-
-        pub fn sa_auto_strategy_detect(out: *mut sa_strategy, options_json: *const c_char) -> sa_status;
-        pub fn sa_access_key_strategy_new(
-            out: *mut sa_strategy,
-            workspace_crn: *const c_char,
-            access_key: *const c_char,
-            options_json: *const c_char,
-        ) -> sa_status;
-        pub fn sa_device_session_strategy_from_profile(out: *mut sa_strategy, options_json: *const c_char)
-            -> sa_status;
-        pub fn sa_static_token_strategy_new(out: *mut sa_strategy, token: *const c_char) -> sa_status;
-        pub fn sa_strategy_fn_new(
-            out: *mut sa_strategy,
-            f: sa_get_token_fn,
-            user_data: *mut c_void,
-            destroy: sa_destroy_fn,
-        ) -> sa_status;
-        pub fn sa_strategy_fn_new_ex(
-            out: *mut sa_strategy,
-            f: sa_get_token_fn,
-            user_data: *mut c_void,
-            destroy: sa_destroy_fn,
-            options_json: *const c_char,
-        ) -> sa_status;
-        pub fn sa_oidc_federation_strategy_new(
-            out: *mut sa_strategy,
-            workspace_crn: *const c_char,
-            provider: sa_get_token_fn,
-            user_data: *mut c_void,
-            destroy: sa_destroy_fn,
-            options_json: *const c_char,
-        ) -> sa_status;
-        pub fn sa_strategy_free(s: sa_strategy);
-        pub fn sa_strategy_invalidate(s: sa_strategy, token: sa_token, out_refreshing: *mut i32) -> sa_status;
-
-        pub fn sa_get_token(out: *mut sa_token, s: sa_strategy, timeout_ms: i32) -> sa_status;
-        pub fn sa_try_get_token(out: *mut sa_token, s: sa_strategy) -> sa_status;
-        pub fn sa_get_token_async(s: sa_strategy, done: sa_token_done_fn, user_data: *mut c_void) -> sa_status;
-        pub fn sa_token_value(t: sa_token, out: *mut *mut c_char, out_len: *mut usize) -> sa_status;
-        pub fn sa_token_json(t: sa_token, out: *mut *mut c_char, out_len: *mut usize) -> sa_status;
-        pub fn sa_token_free(t: sa_token);
-
-        pub fn sa_store_memory_new(out: *mut sa_store) -> sa_status;
-        pub fn sa_store_fn_new(
-            out: *mut sa_store,
-            load: sa_store_load_fn,
-            save: sa_store_save_fn,
-            user_data: *mut c_void,
-            destroy: sa_destroy_fn,
-        ) -> sa_status;
-        pub fn sa_store_open(out: *mut sa_store, url: *const c_char) -> sa_status;
-        pub fn sa_store_free(st: sa_store);
-
-        pub fn sa_request_resolve(r: sa_request, value: *const c_char, len: usize) -> sa_status;
-        pub fn sa_request_reject(r: sa_request, code: *const c_char, message: *const c_char) -> sa_status;
-
-        pub fn sa_device_code_begin(
-            out: *mut sa_device_flow,
-            region: *const c_char,
-            client_id: *const c_char,
-            options_json: *const c_char,
-        ) -> sa_status;
-        pub fn sa_device_flow_json(f: sa_device_flow, out: *mut *mut c_char, out_len: *mut usize) -> sa_status;
-        pub fn sa_device_code_poll(
-            f: sa_device_flow,
-            timeout_ms: i32,
-            out: *mut *mut c_char,
-            out_len: *mut usize,
-        ) -> sa_status;
-        pub fn sa_device_flow_free(f: sa_device_flow);
-        pub fn sa_bind_client_device(options_json: *const c_char) -> sa_status;
-
-        pub fn sa_free(p: *mut c_void);
-        pub fn sa_debug_live_objects() -> i64;
-        pub fn sa_debug_panic() -> sa_status;
-    }
-}
+/// The raw declarations: the stack-auth-sys crate (bindings/rust), not a copy.
+pub use stack_auth_sys as ffi;
 
 use ffi::*;
 

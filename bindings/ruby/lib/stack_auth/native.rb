@@ -30,14 +30,21 @@ module StackAuth
     E_INTERNAL = -8
     E_WOULD_BLOCK = -9
 
+    # The library's file name on this OS.
+    LIBRARY_NAME =
+      if Gem.win_platform? then "stack_auth.dll"
+      elsif RUBY_PLATFORM.include?("darwin") then "libstack_auth.1.dylib"
+      else "libstack_auth.so.1"
+      end
+
     # Where the library is looked for, in order: $STACK_AUTH_LIB, the copy inside this gem
-    # (lib/stack_auth/libstack_auth.so.1, put there by build.sh), the system's loader path.
+    # (lib/stack_auth/, put there by build.sh or the platform gem), the system's loader path.
     def self.candidates
       env = ENV["STACK_AUTH_LIB"]
       return [env] if env && !env.empty?
 
-      bundled = File.expand_path("libstack_auth.so.1", __dir__)
-      File.exist?(bundled) ? [bundled] : ["libstack_auth.so.1"]
+      bundled = File.expand_path(LIBRARY_NAME, __dir__)
+      File.exist?(bundled) ? [bundled] : [LIBRARY_NAME]
     end
 
     @loaded = false
