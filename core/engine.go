@@ -348,6 +348,13 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 		}
 		return
 	}
+	if e.ctx.Err() != nil {
+		// Closed while the answer was on its way (Close's cancel and the answer can race): a
+		// closed strategy installs and saves nothing. A device session's refresher has
+		// already saved its rotated token itself.
+		f.err = errClosed()
+		return
+	}
 	f.result = e.install(tok, true)
 	saved = make(chan struct{})
 	defer beginMustFinish()() // Flush waits for in-flight saves (and the unlock) too

@@ -187,3 +187,38 @@ func TestClosingRightAfterGetTokenStillSaves(t *testing.T) {
 	require.NoError(t, <-saved, "Close cancelled the save of a token already handed out")
 	require.NoError(t, Flush(context.Background()))
 }
+
+// ctxBlindRefresher answers after its release even when its context was cancelled, as an
+// HTTP answer racing Close's cancellation can.
+type ctxBlindRefresher struct {
+	entered, release chan struct{}
+	tok              *Token
+}
+
+func (r *ctxBlindRefresher) canRefresh(*Token) bool { return true }
+func (r *ctxBlindRefresher) refresh(context.Context, *Token) (*Token, error) {
+	r.entered <- struct{}{}
+	<-r.release
+	return r.tok.Clone(), nil
+}
+
+// A closed engine installs and saves nothing, even when the answer beats the cancellation.
+func TestAnAnswerArrivingAfterCloseIsNeitherInstalledNorSaved(t *testing.T) {
+	clock := testClock()
+	exp := clock.Now().Add(time.Hour).Unix()
+	tok := &Token{AccessToken: NewSecretToken(makeJWT(t, ctsClaims(testWS, exp))), ExpiresAt: uint64(exp)}
+	r := &ctxBlindRefresher{entered: make(chan struct{}, 1), release: make(chan struct{}), tok: tok}
+	var saves atomic.Int32
+	store := NewTokenStoreFn(nil, func(context.Context, string) error { saves.Add(1); return nil })
+	events := newEventLog()
+	e := newEngine(r, store, nil, buildOptions([]Option{WithClock(clock), WithEvents(events.hook)}))
+	done := make(chan error, 1)
+	go func() { _, err := e.GetToken(context.Background()); done <- err }()
+	<-r.entered
+	e.Close()
+	close(r.release)
+	assert.Equal(t, RefreshFailed, events.waitFor(t, RefreshFailed).Kind)
+	require.Error(t, <-done)
+	require.NoError(t, Flush(context.Background()))
+	assert.Zero(t, saves.Load(), "a closed strategy saved a token")
+}
