@@ -406,6 +406,8 @@ export interface DeviceCodeOptions {
   baseUrl?: string;
   profileDir?: string;
   timeoutMs?: number;
+  /** Your own HTTP client carries the flow's requests, its polls included (see `StrategyOptions.transport`). */
+  transport?: HttpTransport;
 }
 
 /** Begin the OAuth 2.0 Device Authorization flow (`clientId` defaults to `"cli"`). */
@@ -426,6 +428,8 @@ export declare function beginDeviceCodeFlowWithBaseUrl(
 export declare function bindClientDevice(options?: {
   profileDir?: string;
   timeoutMs?: number;
+  /** Your own HTTP client carries the ZeroKMS request (see `StrategyOptions.transport`). */
+  transport?: HttpTransport;
 }): Promise<Result<void, AuthFailure>>;
 
 /** `bindClientDevice` for an explicit profile directory (upstream's optional export). */

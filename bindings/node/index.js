@@ -921,11 +921,15 @@ function blockingCall(start) {
   });
 }
 
-/** Starts a device-code login for `region`. `options`: `{ baseUrl, profileDir, timeoutMs }`. */
+/**
+ * Starts a device-code login for `region`. `options`: `{ baseUrl, profileDir, timeoutMs, transport }`
+ * (`transport` also carries the flow's polls).
+ */
 function beginDeviceCodeFlow(region, clientId, options) {
   return blockingCall((resolve) => {
-    const [json] = optionsJson(options);
+    const [json, keep] = optionsJson(options);
     return N().deviceCodeBegin(region, clientId ?? null, json, (status, box, err, flowJson) => {
+      void keep; // the transport stays alive until the library (on its thread) has taken it
       if (status !== 0) return resolve(failure(status, err));
       resolve({ data: new DeviceCodeResult(kCreate, box, JSON.parse(flowJson)) });
     });
@@ -936,11 +940,12 @@ function beginDeviceCodeFlowWithBaseUrl(region, clientId, baseUrl) {
   return beginDeviceCodeFlow(region, clientId, { baseUrl });
 }
 
-/** Registers this device with ZeroKMS and saves secretkey.json. `options`: `{ profileDir, timeoutMs }`. */
+/** Registers this device with ZeroKMS and saves secretkey.json. `options`: `{ profileDir, timeoutMs, transport }`. */
 function bindClientDevice(options) {
   return blockingCall((resolve) => {
-    const [json] = optionsJson(options);
+    const [json, keep] = optionsJson(options);
     return N().bindClientDevice(json, (status, _unused, err) => {
+      void keep; // as in beginDeviceCodeFlow
       resolve(status === 0 ? { data: undefined } : failure(status, err));
     });
   });

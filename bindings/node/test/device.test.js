@@ -211,3 +211,45 @@ test('a replayed (spent) refresh token: INVALID_GRANT', async () => {
   sa1.close();
   sb.close();
 });
+
+test('transport: the device-code flow, the saved session and bindClientDevice go through the host client', async () => {
+  const profileDir = tmpDir();
+  await emu.config({ autoApprove: true });
+  const seen = [];
+  const transport = async ({ method, url, headers, body }) => {
+    seen.push(new URL(url).pathname);
+    const res = await fetch(url, { method, headers, body });
+    return { status: res.status, headers: res.headers, body: await res.text() };
+  };
+  const logged = async () => (await emu.requests()).map((r) => r.path).filter((p) => !p.startsWith('/_emulator'));
+
+  await emu.clearRequests();
+  const r = await sa.beginDeviceCodeFlow(emu.region, 'cli', { baseUrl: emu.url, profileDir, transport });
+  assert.ok(r.data, r.failure && r.failure.error.message);
+  const polled = await r.data.pollForToken();
+  assert.ok(polled.data, polled.failure && polled.failure.error.message);
+  assert.ok(seen.length >= 2, `begin and poll went through the transport: ${seen}`);
+  assert.deepEqual(seen, await logged(), 'every request the emulator saw came through the transport');
+
+  // The saved access token has expired: each session refreshes on its first getToken.
+  const auth = findFile(profileDir, 'auth.json');
+  const expire = () => {
+    const session = JSON.parse(fs.readFileSync(auth, 'utf8'));
+    session.expires_at = Math.floor(Date.now() / 1000) - 60;
+    fs.writeFileSync(auth, JSON.stringify(session));
+  };
+  expire();
+  await emu.clearRequests();
+  seen.length = 0;
+  const s = sa.DeviceSessionStrategy.fromProfile({ profileDir, baseUrl: emu.url, transport }).data;
+  assert.equal((await s.getToken()).data.subject, 'CS|emulator|developer');
+  s.close();
+  expire();
+  const a = sa.AutoStrategy.detect({ profileDir, baseUrl: emu.url, transport }).data;
+  assert.equal((await a.getToken()).data.subject, 'CS|emulator|developer');
+  a.close();
+  assert.deepEqual(await sa.bindClientDevice({ profileDir, transport }), { data: undefined });
+  assert.ok(seen.includes('/zerokms/create-client'), `bindClientDevice went through the transport: ${seen}`);
+  assert.ok(seen.length >= 3, `both sessions refreshed through the transport: ${seen}`);
+  assert.deepEqual(seen, await logged(), 'every request the emulator saw came through the transport');
+});

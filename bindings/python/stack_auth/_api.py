@@ -1105,22 +1105,30 @@ def begin_device_code_flow(
     base_url: Optional[str] = None,
     profile_dir: Optional[str] = None,
     timeout: Optional[float] = None,
+    transport: Optional[HttpTransport] = None,
 ) -> PendingDeviceCode:
-    """Starts a device-code login (RFC 8628) for ``region`` ("ap-southeast-2.aws")."""
+    """Starts a device-code login (RFC 8628) for ``region`` ("ap-southeast-2.aws").
+    ``transport`` carries the flow's requests, its polls included."""
     rt = _native()
     r = rt.cstr(region, "region")
     cid = rt.cstr(client_id, "client_id")
-    opts = rt.options(baseUrl=base_url, profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout))
+    tr = _as_transport(transport)  # referenced until the flow holds it
+    opts = rt.options(
+        baseUrl=base_url, profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout), transport=tr.handle if tr else None
+    )
     out = _ffi.new("sa_device_flow *")
     rt.raise_for(_lib.sa_device_code_begin(out, r, cid, opts))
     return PendingDeviceCode._adopt(int(out[0]))
 
 
-def bind_client_device(profile_dir: Optional[str] = None, *, timeout: Optional[float] = None) -> None:
+def bind_client_device(
+    profile_dir: Optional[str] = None, *, timeout: Optional[float] = None, transport: Optional[HttpTransport] = None
+) -> None:
     """Registers this device with ZeroKMS using the saved device session and saves
     secretkey.json in the profile directory (a no-op when it is already bound)."""
     rt = _native()
-    opts = rt.options(profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout))
+    tr = _as_transport(transport)  # referenced until the call returns
+    opts = rt.options(profileDir=profile_dir, timeoutMs=rt.timeout_ms(timeout), transport=tr.handle if tr else None)
     rt.raise_for(_lib.sa_bind_client_device(opts))
 
 
@@ -1140,15 +1148,24 @@ async def begin_device_code_flow_async(
     base_url: Optional[str] = None,
     profile_dir: Optional[str] = None,
     timeout: Optional[float] = None,
+    transport: Optional[HttpTransport] = None,
 ) -> PendingDeviceCode:
     """begin_device_code_flow without blocking the event loop (it waits on the network: it
     runs on the loop's default executor)."""
     return await _in_executor(
-        begin_device_code_flow, region, client_id, base_url=base_url, profile_dir=profile_dir, timeout=timeout
+        begin_device_code_flow,
+        region,
+        client_id,
+        base_url=base_url,
+        profile_dir=profile_dir,
+        timeout=timeout,
+        transport=transport,
     )
 
 
-async def bind_client_device_async(profile_dir: Optional[str] = None, *, timeout: Optional[float] = None) -> None:
+async def bind_client_device_async(
+    profile_dir: Optional[str] = None, *, timeout: Optional[float] = None, transport: Optional[HttpTransport] = None
+) -> None:
     """bind_client_device without blocking the event loop (it runs on the loop's default
     executor)."""
-    await _in_executor(bind_client_device, profile_dir, timeout=timeout)
+    await _in_executor(bind_client_device, profile_dir, timeout=timeout, transport=transport)

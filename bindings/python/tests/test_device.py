@@ -5,7 +5,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import pytest
 
@@ -161,3 +161,61 @@ def test_device_calls_take_a_timeout(emu_auto: Emulator, tmp_path: Path, clean_e
     emu.fault(path="/oauth/device/code", status=0, delayMs=5000, count=1)
     with pytest.raises(sa.Timeout):
         sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path / "p"), timeout=0.3)
+
+
+def test_transport_carries_the_device_flow_sessions_and_bind(emu_auto: Emulator, tmp_path: Path, clean_env: Path) -> None:
+    import asyncio
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    emu = emu_auto
+    seen: List[str] = []
+
+    def send(r: sa.HttpRequest) -> sa.HttpResponse:
+        seen.append(urllib.parse.urlsplit(r.url).path)
+        req = urllib.request.Request(r.url, data=r.body, method=r.method, headers=dict(r.headers))
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return sa.HttpResponse(res.status, list(res.headers.items()), res.read())
+        except urllib.error.HTTPError as e:
+            return sa.HttpResponse(e.code, list(e.headers.items()), e.read())
+
+    def logged() -> List[str]:
+        return [r["path"] for r in emu.requests() if not r["path"].startswith("/_emulator")]
+
+    def expire(profile: str) -> None:  # the saved access token has expired: the next get_token refreshes
+        auth = next(Path(profile).rglob("auth.json"))
+        session = json.loads(auth.read_text())
+        session["expires_at"] = int(time.time()) - 60
+        auth.write_text(json.dumps(session))
+
+    profile = str(tmp_path / "profile")
+    emu.clear_requests()
+    with sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=profile, transport=send) as flow:
+        flow.poll_for_token(timeout=30)
+    assert len(seen) >= 2 and seen == logged(), "begin and poll went through the transport"
+
+    other = str(tmp_path / "other")
+    seen.clear()
+    emu.clear_requests()
+    flow = asyncio.run(sa.begin_device_code_flow_async(emu.region, base_url=emu.url, profile_dir=other, transport=send))
+    with flow:
+        flow.poll_for_token(timeout=30)
+    assert len(seen) >= 2 and seen == logged(), "the async begin too"
+
+    seen.clear()
+    emu.clear_requests()
+    expire(profile)
+    with sa.DeviceSessionStrategy.from_profile(profile, emu.url, transport=send) as s:
+        assert s.get_token().subject == "CS|emulator|developer"
+    expire(profile)
+    with sa.AutoStrategy.detect(base_url=emu.url, profile_dir=profile, transport=send) as s:
+        assert s.get_token().subject == "CS|emulator|developer"
+    assert seen.count("/oauth/token") == 2 and seen == logged(), "both sessions refreshed through the transport"
+
+    seen.clear()
+    emu.clear_requests()
+    sa.bind_client_device(profile, transport=send)
+    asyncio.run(sa.bind_client_device_async(other, transport=send))
+    assert seen.count("/zerokms/create-client") == 2 and seen == logged()

@@ -154,4 +154,53 @@ class DeviceCodeTest < StackAuthTest
     flow = closing(StackAuth.begin_device_code_flow(auto.region, base_url: auto.url, profile_dir: @tmp))
     assert_includes [true, false], flow.open_in_browser
   end
+
+  def test_transport_carries_the_device_flow_sessions_and_bind
+    require "net/http"
+    seen = []
+    transport = lambda do |r|
+      uri = URI(r.url)
+      seen << uri.path
+      req = Net::HTTPGenericRequest.new(r.method_name, true, true, uri.request_uri, r.headers.to_h)
+      req.body = r.body
+      res = Net::HTTP.start(uri.host, uri.port) { |http| http.request(req) }
+      StackAuth::HttpResponse.new(status: res.code.to_i, headers: res.each_header.to_a, body: res.body.to_s)
+    end
+    logged = -> { auto.requests.map { |r| r["path"] } }
+    # A workspace of its own: this device's client is not yet bound there (the emulator is shared).
+    workspace_id = auto.new_workspace.fetch("workspaceId")
+    # The saved access token has expired: the next get_token refreshes.
+    expire = lambda do
+      auth = File.join(@tmp, "workspaces", workspace_id, "auth.json")
+      File.write(auth, JSON.generate(JSON.parse(File.read(auth)).merge("expires_at" => Time.now.to_i - 60)))
+    end
+
+    auto.config(autoApprove: false)
+    flow = closing(StackAuth.begin_device_code_flow(auto.region, base_url: auto.url, profile_dir: @tmp,
+                                                   transport: transport))
+    auto.control("POST", "approve", { userCode: flow.user_code, workspaceId: workspace_id })
+    flow.poll_for_token(timeout: 10)
+    assert_equal %w[/oauth/device/code /oauth/device/token], seen
+    assert_equal seen, logged.call
+
+    seen.clear
+    auto.clear_requests
+    expire.call
+    StackAuth::DeviceSessionStrategy.from_profile(profile_dir: @tmp, base_url: auto.url, transport: transport) do |s|
+      assert_equal "CS|emulator|developer", s.get_token.subject
+    end
+    expire.call
+    StackAuth::AutoStrategy.detect(profile_dir: @tmp, base_url: auto.url, transport: transport) do |s|
+      assert_equal "CS|emulator|developer", s.get_token.subject
+    end
+    assert_equal %w[/oauth/token /oauth/token], seen, "both sessions refreshed through the transport"
+    assert_equal seen, logged.call
+
+    seen.clear
+    auto.clear_requests
+    assert StackAuth.bind_client_device(profile_dir: @tmp, transport: transport)
+    assert_equal ["/zerokms/create-client"], seen
+    assert File.exist?(File.join(@tmp, "workspaces", workspace_id, "secretkey.json"))
+    assert_equal seen, logged.call
+  end
 end

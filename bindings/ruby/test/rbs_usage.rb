@@ -32,6 +32,10 @@ forward = lambda do |r|
   StackAuth::HttpResponse.new(status: res.code.to_i, headers: res.each_header.to_a, body: res.body)
 end
 StackAuth::AccessKeyStrategy.new(workspace_crn: crn, access_key: key, base_url: url, transport: forward).get_token
+require "tmpdir"
+Dir.mktmpdir do |dir|
+  StackAuth.begin_device_code_flow(crn.split(":")[1], base_url: url, profile_dir: dir, transport: forward).close
+end
 s = StackAuth::AccessKeyStrategy.new(workspace_crn: crn, access_key: key, store: fn_store, base_url: url)
 s.get_token
 s.close

@@ -61,22 +61,29 @@ module StackAuth
 
   # Starts a device-code login for region ("ap-southeast-2.aws"). base_url overrides the
   # token service (else CS_CTS_HOST or the region's); profile_dir overrides where the session
-  # is saved (else CS_CONFIG_PATH or ~/.cipherstash).
-  def self.begin_device_code_flow(region, client_id: "cli", base_url: nil, profile_dir: nil, timeout: nil)
-    opts = Native.options_json(baseUrl: Args.str("base_url", base_url), profileDir: Args.str("profile_dir", profile_dir),
-                               timeoutMs: Args.timeout_option(timeout))
-    handle = Native.new_handle(:sa_device_code_begin, Args.str("region", region), Args.str("client_id", client_id),
-                               opts)
-    PendingDeviceCode.new(handle)
+  # is saved (else CS_CONFIG_PATH or ~/.cipherstash); transport (a callable, as on the
+  # strategies) carries the flow's requests, its polls included.
+  def self.begin_device_code_flow(region, client_id: "cli", base_url: nil, profile_dir: nil, timeout: nil,
+                                  transport: nil)
+    Args.with_transport(transport) do |tr|
+      opts = Native.options_json(baseUrl: Args.str("base_url", base_url),
+                                 profileDir: Args.str("profile_dir", profile_dir),
+                                 timeoutMs: Args.timeout_option(timeout), transport: tr)
+      handle = Native.new_handle(:sa_device_code_begin, Args.str("region", region), Args.str("client_id", client_id),
+                                 opts)
+      PendingDeviceCode.new(handle)
+    end
   end
 
   # Registers this device with ZeroKMS using the session saved in the profile directory and
   # saves its client key (secretkey.json) there. Does nothing when the device is already
-  # bound. Returns true.
-  def self.bind_client_device(profile_dir: nil, timeout: nil)
+  # bound. Returns true. transport: as for begin_device_code_flow.
+  def self.bind_client_device(profile_dir: nil, timeout: nil, transport: nil)
     Native.load!
-    opts = Native.options_json(profileDir: Args.str("profile_dir", profile_dir), timeoutMs: Args.timeout_option(timeout))
-    status = Native.sa_bind_client_device(opts)
+    status = Args.with_transport(transport) do |tr|
+      Native.sa_bind_client_device(Native.options_json(profileDir: Args.str("profile_dir", profile_dir),
+                                                       timeoutMs: Args.timeout_option(timeout), transport: tr))
+    end
     raise Errors.last(status) unless status.zero?
 
     true

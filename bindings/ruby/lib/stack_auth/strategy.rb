@@ -298,15 +298,19 @@ module StackAuth
     private_class_method :new
 
     # With a block: yields the strategy, closes it, and returns the block's value.
-    def self.from_profile(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil, &block)
-      open(profile_dir: profile_dir, base_url: base_url, timeout: timeout, on_event: on_event, &block)
+    def self.from_profile(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil, transport: nil, &block)
+      open(profile_dir: profile_dir, base_url: base_url, timeout: timeout, on_event: on_event, transport: transport,
+           &block)
     end
 
     # @api private
-    def self.build(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil)
-      opts = Native.options_json(profileDir: Args.str("profile_dir", profile_dir),
-                                 baseUrl: Args.str("base_url", base_url), timeoutMs: Args.timeout_option(timeout))
-      allocate.send(:adopt, Native.new_handle(:sa_device_session_strategy_from_profile, opts)).send(:with_events, on_event)
+    def self.build(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil, transport: nil)
+      Args.with_transport(transport) do |tr|
+        opts = Native.options_json(profileDir: Args.str("profile_dir", profile_dir),
+                                   baseUrl: Args.str("base_url", base_url), timeoutMs: Args.timeout_option(timeout),
+                                   transport: tr)
+        allocate.send(:adopt, Native.new_handle(:sa_device_session_strategy_from_profile, opts))
+      end.send(:with_events, on_event)
     end
   end
 
