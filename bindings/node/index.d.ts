@@ -378,6 +378,12 @@ export declare class TokenStoreFn extends NativeTokenStore {
  * (README.md, "Redis token stores").
  */
 export declare function openTokenStore(url: string): Result<NativeTokenStore, AuthFailure>;
+/**
+ * Resolves `true` once every store save and device-session exchange in flight has finished
+ * (`false` after `timeoutMs`, default 5000). A token reaches its callers before the store save
+ * that follows it: `await flush()` before sending a response whose `cookieStore` must be written.
+ */
+export declare function flush(timeoutMs?: number): Promise<boolean>;
 
 /** The pending state of an OAuth 2.0 Device Authorization flow. */
 export declare class DeviceCodeResult {

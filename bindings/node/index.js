@@ -51,6 +51,14 @@ process.on('beforeExit', () => {
   if (!flushGaveUp) keepAliveUntilSaved();
 });
 
+// Resolves true once every store save and device-session exchange in flight has finished,
+// false after timeoutMs. A token reaches its callers before the store save that follows it
+// (DESIGN 8.3): await flush() before sending a response whose cookie store must be written.
+function flush(timeoutMs = EXIT_FLUSH_MS) {
+  if (native === null) return Promise.resolve(true);
+  return new Promise((resolve) => native.flush(timeoutMs, (status) => resolve(status === 0)));
+}
+
 // ---- errors ----------------------------------------------------------------------------
 
 // Every code a failure can carry (upstream's, plus this library's own).
@@ -976,6 +984,7 @@ module.exports = {
   InMemoryTokenStore,
   TokenStoreFn,
   openTokenStore,
+  flush,
   DeviceCodeResult,
   beginDeviceCodeFlow,
   beginDeviceCodeFlowWithBaseUrl,

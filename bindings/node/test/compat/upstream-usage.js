@@ -68,16 +68,20 @@ async function main() {
   const oidc = OidcFederationStrategy.create(workspaceCrn, async () => process.env.OIDC_JWT);
   await show('oidc', oidc.data);
   let saved = null;
+  let savedNow;
+  const savedOnce = new Promise((resolve) => (savedNow = resolve));
   const oidcStored = OidcFederationStrategy.createWithStore(
     workspaceCrn,
     () => process.env.OIDC_JWT,
     async () => saved,
     async (json) => {
       saved = json;
+      savedNow();
     },
     process.env.CS_CTS_HOST,
   );
   await show('oidc with store', oidcStored.data);
+  await savedOnce; // here the save may follow the token (stack-auth wakes callers first)
   console.log(`oidc saved: ${typeof saved === 'string'}`);
 
   // index.d.ts: beginDeviceCodeFlow resolves a Result of DeviceCodeResult.
