@@ -42,6 +42,7 @@ pub type sa_http_send_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, req: sa_request, request_json: *const c_char, body: *const c_char, len: usize),
 >;
 pub type sa_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+pub type sa_event_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, event_json: *const c_char, len: usize)>;
 
 extern "C" {
     pub fn sa_abi_version() -> u32;
@@ -162,6 +163,33 @@ extern "C" {
         headers_json: *const c_char,
         body: *const c_char,
         len: usize,
+    ) -> sa_status;
+
+    // A caller's own JWT and user functions called in the host's language (issue 16).
+    pub fn sa_oidc_get_token_with_jwt(
+        out: *mut sa_token,
+        s: sa_strategy,
+        jwt: *const c_char,
+        len: usize,
+        timeout_ms: i32,
+    ) -> sa_status;
+    pub fn sa_oidc_try_get_token_with_jwt(out: *mut sa_token, s: sa_strategy, jwt: *const c_char, len: usize)
+        -> sa_status;
+    pub fn sa_oidc_get_token_with_jwt_async(
+        s: sa_strategy,
+        jwt: *const c_char,
+        len: usize,
+        timeout_ms: i32,
+        done: sa_token_done_fn,
+        user_data: *mut c_void,
+    ) -> sa_status;
+    pub fn sa_token_from_value(out: *mut sa_token, value: *const c_char, len: usize) -> sa_status;
+    pub fn sa_callback_error(code: *const c_char, message: *const c_char) -> sa_status;
+    pub fn sa_strategy_set_event_hook(
+        s: sa_strategy,
+        func: sa_event_fn,
+        user_data: *mut c_void,
+        destroy: sa_destroy_fn,
     ) -> sa_status;
 
     pub fn sa_free(p: *mut c_void);
