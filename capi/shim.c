@@ -28,7 +28,8 @@ static atomic_int sa_forked;
 
 static void str_set_after_fork(void);
 
-static void sa_on_fork_child(void) {
+/* unused where pthread_atfork is a no-op (mingw: Windows has no fork) */
+__attribute__((unused)) static void sa_on_fork_child(void) {
 	atomic_store_explicit(&sa_forked, 1, memory_order_relaxed);
 	str_set_after_fork(); /* a parent thread may have held a lock of the string set */
 }
