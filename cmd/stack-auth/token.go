@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
@@ -81,7 +82,13 @@ func (a *app) credentialStoreURL(opts []stackauth.Option) string {
 		sum := sha256.Sum256([]byte(crn.String() + "\x00" + key.KeyID()))
 		name = hex.EncodeToString(sum[:16])
 	}
-	return (&url.URL{Scheme: "file", Path: filepath.Join(root.Dir(), "tokens", name+".json")}).String()
+	// A file URL's path has forward slashes, and a drive letter follows a slash (RFC 8089:
+	// file:///C:/Users/...), so Windows paths make valid URLs too.
+	path := filepath.ToSlash(filepath.Join(root.Dir(), "tokens", name+".json"))
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return (&url.URL{Scheme: "file", Path: path}).String()
 }
 
 var safeFileName = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
