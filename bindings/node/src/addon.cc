@@ -833,30 +833,24 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
   return arr;
 }
 
-// Starts sa_get_token_async(_ex); cb(status, true|tokenJson|null, errorJson|null) runs on this JS
-// thread (true and the JSON as for tryGetToken). Returns undefined, or [st, json] when the
-// call could not start (cb never runs). The strategy object stays alive meanwhile.
-napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
-  if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
-  int32_t timeout_ms = 0;  // argv[2]: this call's timeout (<= 0 or absent: the strategy's)
-  if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
+// Starts one asynchronous token call (start, given the Pending to complete); cb(status,
+// true|tokenJson|null, errorJson|null) runs on this JS thread (true and the JSON as for
+// tryGetToken). Returns undefined, or [st, json] when the call could not start (cb never
+// runs). The strategy object stays alive meanwhile.
+template <typename Start>
+napi_value start_token_async(napi_env env, EnvState *es, Box *b, napi_value strategy, napi_value cb, Start start) {
   Pending *p = new Pending;
   p->bridge = es->bridge;
   p->op = OP_TOKEN;
   p->box = b;
-  if (napi_create_reference(env, argv[1], 1, &p->cb) != napi_ok ||
-      napi_create_reference(env, argv[0], 1, &p->keep) != napi_ok) {
+  if (napi_create_reference(env, cb, 1, &p->cb) != napi_ok ||
+      napi_create_reference(env, strategy, 1, &p->keep) != napi_ok) {
     if (p->cb) napi_delete_reference(env, p->cb);
     delete p;
     napi_throw_error(env, "ERR_STACK_AUTH_NAPI", "could not create a reference");
     return nullptr;
   }
-  sa_status st = timeout_ms > 0 ? sa_get_token_async_ex(b->h, timeout_ms, token_done, p)
-                                 : sa_get_token_async(b->h, token_done, p);
+  sa_status st = start(p);
   if (st != SA_OK) {
     napi_value r = fail_array(env, st);
     napi_delete_reference(env, p->cb);
@@ -866,6 +860,21 @@ napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   }
   es->begin_pending();
   return js_undefined(env);
+}
+
+// getTokenAsync(strategy, cb, timeoutMs): sa_get_token_async(_ex), see start_token_async.
+napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  Box *b = get_box(env, argv[0], K_STRATEGY);
+  if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
+  int32_t timeout_ms = 0;  // argv[2]: this call's timeout (<= 0 or absent: the strategy's)
+  if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
+  return start_token_async(env, es, b, argv[0], argv[1], [&](Pending *p) {
+    return timeout_ms > 0 ? sa_get_token_async_ex(b->h, timeout_ms, token_done, p)
+                          : sa_get_token_async(b->h, token_done, p);
+  });
 }
 
 // oidcTryGetTokenWithJwt(strategy, jwt, haveLast): tryGetToken for the caller's OIDC JWT
@@ -895,29 +904,11 @@ napi_value OidcGetTokenWithJwtAsync(napi_env env, napi_callback_info info) {
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt) || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout_ms = 0;
   if (!is_nullish(env, argv[3])) napi_get_value_int32(env, argv[3], &timeout_ms);
-  Pending *p = new Pending;
-  p->bridge = es->bridge;
-  p->op = OP_TOKEN;
-  p->box = b;
-  if (napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok ||
-      napi_create_reference(env, argv[0], 1, &p->keep) != napi_ok) {
-    if (p->cb) napi_delete_reference(env, p->cb);
-    delete p;
-    wipe(jwt);
-    napi_throw_error(env, "ERR_STACK_AUTH_NAPI", "could not create a reference");
-    return nullptr;
-  }
-  sa_status st = sa_oidc_get_token_with_jwt_async(b->h, jwt.data(), jwt.size(), timeout_ms, token_done, p);
+  napi_value r = start_token_async(env, es, b, argv[0], argv[2], [&](Pending *p) {
+    return sa_oidc_get_token_with_jwt_async(b->h, jwt.data(), jwt.size(), timeout_ms, token_done, p);
+  });
   wipe(jwt);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    napi_delete_reference(env, p->cb);
-    napi_delete_reference(env, p->keep);
-    delete p;
-    return r;
-  }
-  es->begin_pending();
-  return js_undefined(env);
+  return r;
 }
 
 // tokenFromValue(bearer): the token JSON of the string an AuthStrategyFn returned, with the
