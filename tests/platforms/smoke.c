@@ -196,6 +196,7 @@ int main(void) {
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", url, (unsigned long long)hst);
 	CHECK("store hook strategy", sa_access_key_strategy_new(&s, crn, key, opts) == SA_OK);
 	CHECK("store hook token", token_ok(s, NULL));
+	CHECK("store hook save flushed", sa_flush(5000) == SA_OK); /* the save follows the token */
 	sa_strategy_free(s);
 	sa_store_free(hst);
 	CHECK("store hook loaded and saved", sc.loads >= 1 && sc.saves >= 1 && strstr(sc.saved, "token") != NULL);
