@@ -52,6 +52,7 @@ let loads = 0;
 const hst = sa.TokenStoreFn.create({ load: () => (loads++, saved), save: (j) => { saved = j; } }).data;
 s = sa.AccessKeyStrategy.create(crn, key, { baseUrl: url, store: hst }).data;
 check('store hook token', await tokenOf(s));
+check('store hook save flushed', await sa.flush()); // the save follows the token
 s.close();
 check('store hook loaded and saved', loads >= 1 && saved && saved.includes('token'));
 
