@@ -240,6 +240,7 @@ test('store callbacks receive the token JSON and are called with the store as th
   };
   const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, store }).data;
   const r = await s.getToken();
+  assert.equal(await sa.flush(), true); // the save follows the token (DESIGN 8.3)
   const saved = JSON.parse(store.saved);
   assert.equal(typeof saved, 'object');
   assert.ok(JSON.stringify(saved).includes(r.data.token), 'the saved JSON holds the token');
