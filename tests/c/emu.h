@@ -7,6 +7,7 @@
 #define SA_TEST_EMU_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,7 @@ static int emu_http(const char *method, const char *path, const char *body, char
 	for (;;) {
 		if (n + 1 >= cap) buf = realloc(buf, cap *= 2);
 		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR) continue; /* a signal (the Go runtime's, say) is no end of the answer */
 		if (r <= 0) break;
 		n += (size_t)r;
 	}

@@ -145,21 +145,22 @@ else
 	# valgrind needs symbols to tell Go code (suppressed: it cannot follow goroutine stacks)
 	# from C code (checked). build/lib.sh strips the library, so build a copy from the same
 	# sources with the same linker flags, unstripped, with DWARF 4 (valgrind 3.19 cannot read
-	# Go's or gcc 12's DWARF 5) and -O0 C (no .part/.isra clones: see valgrind.supp).
+	# Go's or gcc 12's DWARF 5) and -O0 C (no .part/.isra clones: see valgrind_supp.sh).
 	echo "== build library and harness for valgrind"
 	vglib=$TBUILD/vglib
 	mkdir -p "$vglib"
-	check "unstripped library for valgrind builds" env CC=gcc CGO_ENABLED=1 CGO_CFLAGS="-g -O0 -gdwarf-4" GOEXPERIMENT=nodwarf5 \
+	check "unstripped library for valgrind builds" env CC=gcc CGO_ENABLED=1 CGO_CFLAGS="-g -O0 -gdwarf-4 -DSA_VALGRIND" GOEXPERIMENT=nodwarf5 \
 		go build -buildmode=c-shared -trimpath \
 		-ldflags "-extldflags '-Wl,--version-script=$ROOT/build/exports.map -Wl,-soname,libstack_auth.so.1 -Wl,-z,nodelete'" \
 		-o "$vglib/libstack_auth.so.1" ./capi
 	ln -sf libstack_auth.so.1 "$vglib/libstack_auth.so"
 	check "harness builds for valgrind" gcc "${CFLAGS[@]}" -O0 -gdwarf-4 tests/c/harness.c -o "$TBUILD/harness-vg" \
 		-L"$vglib" -lstack_auth -Wl,-rpath,"$ROOT/$vglib"
-	if [[ -x $TBUILD/harness-vg && -e $vglib/libstack_auth.so.1 ]]; then
+	check "valgrind suppressions generate" bash tests/c/valgrind_supp.sh "$WORK/valgrind.supp"
+	if [[ -x $TBUILD/harness-vg && -e $vglib/libstack_auth.so.1 && -s $WORK/valgrind.supp ]]; then
 		# Memory errors in C and definite leaks fail the run. --read-inline-info=no: valgrind
 		# misreads the inline info of this mixed Go/C object (C frames named after Go files).
-		HARNESS_PREFIX="valgrind --quiet --read-inline-info=no --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 --suppressions=$ROOT/tests/c/valgrind.supp" \
+		HARNESS_PREFIX="valgrind --quiet --read-inline-info=no --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 --suppressions=$WORK/valgrind.supp" \
 			HARNESS_TIMEOUT=300 run_harness harness-valgrind "$TBUILD/harness-vg" --subset=vg
 	fi
 fi
