@@ -74,12 +74,15 @@ func TestCitationsOfTheDocsResolve(t *testing.T) {
 				}
 			}
 		}
-		if m := oldRE.FindString(line); m != "" {
+		m := oldRE.FindString(line)
+		// "pitfalls P1-P27" is fine on a line that names docs/c-abi.md.
+		named := strings.HasPrefix(m, "pitfall") || strings.HasPrefix(m, "rule")
+		if m != "" && !(named && strings.Contains(line, "c-abi.md")) {
 			problems = append(problems, fmt.Sprintf("%s: %q cites a document outside the repository: cite docs/<file>.md <anchor>", where, m))
 		}
 		if loc := commentRE.FindStringIndex(line); loc != nil && !markdown && !strings.Contains(line, "docs/c-abi.md") {
-			if m := bareRE.FindString(line[loc[0]:]); m != "" {
-				problems = append(problems, fmt.Sprintf("%s: %q: write docs/c-abi.md %s", where, strings.TrimSpace(m), strings.TrimLeft(m, " (")))
+			if bare := bareRE.FindString(line[loc[0]:]); bare != "" {
+				problems = append(problems, fmt.Sprintf("%s: %q: write docs/c-abi.md %s", where, strings.TrimSpace(bare), strings.TrimLeft(bare, " (")))
 			}
 		}
 	}
