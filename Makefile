@@ -19,7 +19,7 @@ cli:
 	$(GO) build -o $(OUT)/bin/stack-auth ./cmd/stack-auth
 
 ## lib: build/out/lib/libstack_auth.so, include/stack_auth.h, stack_auth.pc (the host build
-## every suite uses); `make lib TARGET=t` builds target t of DESIGN.md 7 into build/out/targets/t
+## every suite uses); `make lib TARGET=t` builds target t of README.md "Platforms" into build/out/targets/t
 lib:
 	@bash build/lib.sh $(TARGET)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the library for one platform of DESIGN.md section 7, all from this Linux machine with
+# Builds the library for one platform of README.md "Platforms", all from this Linux machine with
 # `zig cc` as cgo's C compiler and linker:
 #
 #   bash build/lib.sh                  the host build every suite uses: build/out/lib/

@@ -5,7 +5,7 @@ import "sync"
 // completionWorkers is how many library threads run sa_get_token_async's done callbacks.
 // A cgo call pins an OS thread for as long as the host's code runs, so one goroutine per
 // completion let a slow done (or one waiting on a host lock, as a GIL) pin a thread per
-// pending call until Go aborted with "thread exhaustion" (DESIGN.md 8.5).
+// pending call until Go aborted with "thread exhaustion" (docs/architecture.md D5).
 const completionWorkers = 4
 
 // completions is a FIFO of done calls served by completionWorkers goroutines. Adding never

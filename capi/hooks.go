@@ -20,7 +20,7 @@ import (
 )
 
 // A host hook does not return its answer: it completes an sa_request, once, from any
-// thread, now or later (rule R9: FFIs turn a callback's exception into a zero return).
+// thread, now or later (docs/c-abi.md R9: FFIs turn a callback's exception into a zero return).
 
 // callbackError is a hook's rejection; callers see SA_E_CALLBACK with its code.
 type callbackError struct{ err *stackauth.AuthError }

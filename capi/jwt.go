@@ -15,7 +15,7 @@ import (
 )
 
 // The calls that let a binding run its user's function in the user's language and hand the
-// result to the engine (DESIGN 8.4): the caller's OIDC JWT, or the token an AuthStrategyFn
+// result to the engine (docs/architecture.md D4): the caller's OIDC JWT, or the token an AuthStrategyFn
 // returned. The per-JWT cache, single-flight and timeouts stay in core.
 
 // jwtArg checks and copies a (jwt, len) argument and finds the OIDC strategy.

@@ -150,7 +150,7 @@ func jsonProblem(err error) string {
 	return "invalid options"
 }
 
-// lookupEnv reads the host's live environment through C getenv (pitfall P27).
+// lookupEnv reads the host's live environment through C getenv (docs/c-abi.md P27).
 func lookupEnv(name string) (string, bool) {
 	p := C.sashim_getenv(name)
 	if p == nil {

@@ -535,7 +535,7 @@ sa_status sa_debug_panic(void) {
 	return sago_debug_panic();
 }
 
-/* ---- the user's function runs in the host's language (DESIGN 8.4) ---------------------- */
+/* ---- the user's function runs in the host's language (docs/architecture.md D4) ---------------------- */
 
 sa_status sa_oidc_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len, int32_t timeout_ms) {
 	SA_ENTER();

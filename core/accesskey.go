@@ -9,7 +9,7 @@ type AccessKey struct {
 	secret SecretToken // the whole key, CSAK prefix included
 }
 
-// InvalidAccessKey messages (spec 1.3), in the order they are checked.
+// InvalidAccessKey messages (docs/protocol.md 1.3), in the order they are checked.
 const (
 	accessKeyMissingPrefix = `access key must start with "CSAK"`
 	accessKeyMissingDot    = `access key must contain a "." separator`

@@ -14,7 +14,7 @@ const (
 	SourceDeviceSession CredentialSource = "device_session"
 )
 
-// AutoStrategy picks a strategy from the environment (spec section 5): an access key
+// AutoStrategy picks a strategy from the environment (docs/protocol.md 5): an access key
 // (WithAccessKey or CS_CLIENT_ACCESS_KEY, with WithWorkspaceCrn or CS_WORKSPACE_CRN) beats
 // a device session saved in the profile directory; with neither it is NOT_AUTHENTICATED.
 // Detection does no network I/O.

@@ -1,6 +1,6 @@
 package stackauth
 
-// The CTS wire client (spec section 2): every call is a POST; credentials travel in the
+// The CTS wire client (docs/protocol.md 2): every call is a POST; credentials travel in the
 // body; non-2xx answers go to a classifier; only "no response at all" is REQUEST_ERROR.
 
 import (
@@ -308,7 +308,7 @@ func (r oauthTokenResponse) token(now uint64) (*Token, error) {
 	}, nil
 }
 
-// refresh performs the OAuth refresh grant (spec 2.7).
+// refresh performs the OAuth refresh grant (docs/protocol.md 2.7).
 func (c *ctsClient) refresh(ctx context.Context, refreshToken SecretToken, clientID, deviceInstanceID string) (*Token, error) {
 	f := form{{"grant_type", "refresh_token"}, {"client_id", clientID}, {"refresh_token", refreshToken.Reveal()}}
 	if deviceInstanceID != "" {

@@ -11,7 +11,7 @@ import (
 const secretKeyFile = "secretkey.json"
 
 // BindClientDevice registers this device as a ZeroKMS client of the current workspace
-// and saves its client key as secretkey.json (spec 8.3). It does nothing when the key
+// and saves its client key as secretkey.json (docs/protocol.md 7.3). It does nothing when the key
 // already exists, and treats 409 (already registered) as success. The profile directory
 // is WithProfileDir > CS_CONFIG_PATH > ~/.cipherstash. Errors are *DeviceClientError.
 func BindClientDevice(ctx context.Context, opts ...Option) error {

@@ -1,7 +1,7 @@
 package stackauth
 
-// The refresh engine: upstream's AutoRefresh (spec section 4, with every fix) and the
-// improvements of DESIGN section 6:
+// The refresh engine: upstream's AutoRefresh (docs/protocol.md 4, with every fix) and the
+// improvements of docs/architecture.md G1-G4:
 //
 //   - fresh token:    one atomic load, no lock, no allocation;
 //   - stale token:    (inside the refresh window but still usable) returned to every caller
@@ -38,7 +38,7 @@ const (
 	backoffMax  = 30 * time.Second
 )
 
-// refresher is the flow-specific part of the engine (spec 4.2).
+// refresher is the flow-specific part of the engine (docs/protocol.md 4.1).
 type refresher interface {
 	// canRefresh reports whether cur (nil on a cold start) carries what refresh needs.
 	canRefresh(cur *Token) bool
@@ -240,7 +240,7 @@ func (e *Engine) startFlightLocked(base *entry, reason RefreshReason) *flight {
 // run performs one refresh. end is the only place a flight ends: it publishes the outcome,
 // clears e.flight and wakes every waiter; the deferred block calls it on every other exit
 // path, even a panic. A new token wakes its waiters once installed, before the store save
-// (DESIGN 8.3): a slow save never fails a caller whose token was minted. prevSave is the
+// (docs/architecture.md D3): a slow save never fails a caller whose token was minted. prevSave is the
 // previous refresh's save: this one waits for it, so a credential is persisted before
 // anyone refreshes from it.
 func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-chan struct{}) {

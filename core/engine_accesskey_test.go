@@ -1,7 +1,7 @@
 package stackauth
 
 // Refresh engine with the access-key refresher: upstream's access_key_refresher.rs
-// (spec 10.6) and the improvements of DESIGN section 6.
+// (docs/upstream.md 10.6) and the improvements of docs/architecture.md G1-G5.
 
 import (
 	"context"
@@ -149,7 +149,7 @@ func TestStoreSharing(t *testing.T) {
 		store := NewInMemoryTokenStore()
 		a := newTestAccessKeyStrategy(t, f, clock, WithStore(store))
 		ta := mustToken(t, a)
-		require.NoError(t, Flush(context.Background())) // the save follows the wake-up (DESIGN 8.3)
+		require.NoError(t, Flush(context.Background())) // the save follows the wake-up (docs/architecture.md D3)
 		saved, err := a.store.Load(context.Background())
 		require.NoError(t, err)
 		require.NotNil(t, saved)
@@ -378,7 +378,7 @@ func TestExpiredTokenCallersWaitForOneRefresh(t *testing.T) {
 	assert.Equal(t, 2, f.count("/api/authorise"))
 }
 
-// DESIGN 6.1: a stale token is returned to every caller at once while one background
+// docs/architecture.md G1: a stale token is returned to every caller at once while one background
 // refresh runs. The refresh is held at a gate until every caller has returned, which
 // proves no caller waited on it.
 func TestStaleTokenIsServedToEveryoneWhileOneRefreshRuns(t *testing.T) {
@@ -422,7 +422,7 @@ func TestStaleTokenIsServedToEveryoneWhileOneRefreshRuns(t *testing.T) {
 	assert.Equal(t, 2, f.count("/api/authorise"))
 }
 
-// DESIGN 6.1: a caller that gives up waiting never cancels the shared refresh.
+// docs/architecture.md G1: a caller that gives up waiting never cancels the shared refresh.
 func TestCancelledWaiterDoesNotCancelTheRefresh(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
@@ -454,7 +454,7 @@ func TestCancelledWaiterDoesNotCancelTheRefresh(t *testing.T) {
 	assert.Equal(t, 1, f.count("/api/authorise"))
 }
 
-// DESIGN 6.3: the refresh window never exceeds half the token's lifetime, so a 60 s
+// docs/architecture.md G3: the refresh window never exceeds half the token's lifetime, so a 60 s
 // token is not refreshed on every call (upstream's 90 s leeway would).
 func TestSixtySecondTokenIsNotRefreshedOnEveryCall(t *testing.T) {
 	clock := testClock()
@@ -483,7 +483,7 @@ func TestSixtySecondTokenIsNotRefreshedOnEveryCall(t *testing.T) {
 	assert.Equal(t, 2, f.count("/api/authorise"))
 }
 
-// DESIGN 6.4: a failed background refresh backs off instead of retrying on every call.
+// docs/architecture.md G4: a failed background refresh backs off instead of retrying on every call.
 func TestFailedBackgroundRefreshBacksOff(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
@@ -507,7 +507,7 @@ func TestFailedBackgroundRefreshBacksOff(t *testing.T) {
 	}
 }
 
-// DESIGN 6.5: Invalidate forces a refresh only while the rejected token is current.
+// docs/architecture.md G5: Invalidate forces a refresh only while the rejected token is current.
 func TestInvalidateRefreshesOnlyTheCurrentToken(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
@@ -542,7 +542,7 @@ func TestEventsReportReasonSourceAndOutcome(t *testing.T) {
 	ok := events.waitFor(t, RefreshSucceeded)
 	assert.Equal(t, ReasonInitial, ok.Reason)
 	assert.Equal(t, SourceNetwork, ok.Source)
-	require.NoError(t, Flush(context.Background())) // the save follows the wake-up (DESIGN 8.3)
+	require.NoError(t, Flush(context.Background())) // the save follows the wake-up (docs/architecture.md D3)
 
 	s2 := newTestAccessKeyStrategy(t, f, clock, WithEvents(events.hook), WithStore(store))
 	mustToken(t, s2)

@@ -1,6 +1,6 @@
 package stackauth
 
-// DESIGN 8.3: waiters wake when a token is minted, not when it is saved; the save follows,
+// docs/architecture.md D3: waiters wake when a token is minted, not when it is saved; the save follows,
 // and the next refresh waits for it.
 
 import (

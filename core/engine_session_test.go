@@ -1,7 +1,7 @@
 package stackauth
 
 // Refresh engine with the device-session refresher: upstream's auto_refresh.rs and
-// device_session_refresher.rs (spec 10.7, 10.8).
+// device_session_refresher.rs (docs/upstream.md 10.7, 10.8).
 
 import (
 	"context"
@@ -348,7 +348,7 @@ func TestBackwardsClockDoesNotPanicOrForceARefresh(t *testing.T) {
 	assert.Equal(t, 0, f.count("/oauth/token"))
 }
 
-// Spec 8.4: a sibling process already rotated the refresh token on disk.
+// docs/protocol.md 7.4: a sibling process already rotated the refresh token on disk.
 func TestSessionRefresherUsesTheDiskTokenWhenASiblingRotated(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)

@@ -156,7 +156,7 @@ func (e *AuthError) IsAccountRefusal() bool {
 	return e.Code == CodeUsageLimitExceeded || e.Code == CodeOrgNotProvisioned
 }
 
-// MarshalJSON writes the FFI envelope of spec 7.2: payload keys first, then type,
+// MarshalJSON writes the FFI envelope of docs/errors.md: payload keys first, then type,
 // message, help, url and retryable (fixed keys win collisions).
 func (e *AuthError) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
@@ -290,7 +290,7 @@ func NewWorkspaceMismatch(expected, actual string) *AuthError {
 	}
 }
 
-// FromErrorCode rebuilds an error from its code, message and payload (spec 7.2): unit
+// FromErrorCode rebuilds an error from its code, message and payload (docs/errors.md): unit
 // codes become their typed error, account refusals keep their message, WORKSPACE_MISMATCH
 // needs its payload, and anything else is a CUSTOM error with the message verbatim.
 func FromErrorCode(code, message string, payload map[string]any) *AuthError {
@@ -331,7 +331,7 @@ func AsAuthError(err error) *AuthError {
 	return e
 }
 
-// classifyIssuanceFailure is upstream's 402 classifier (spec 2.9): a typed account
+// classifyIssuanceFailure is upstream's 402 classifier (docs/protocol.md 2.9): a typed account
 // refusal, or nil to let the caller fall back to its generic handling. The description is
 // server text: it is redacted of the secrets sent.
 func classifyIssuanceFailure(status int, body []byte, sent ...SecretToken) *AuthError {
@@ -370,7 +370,7 @@ func classifyIssuanceFailure(status int, body []byte, sent ...SecretToken) *Auth
 	return NewUsageLimitExceeded(desc)
 }
 
-// DeviceClientError is the error of BindClientDevice (spec 7.3). It maps onto AuthError
+// DeviceClientError is the error of BindClientDevice (docs/errors.md). It maps onto AuthError
 // with AuthError(); its message never contains the server's response body.
 type DeviceClientError struct {
 	Kind   string // "profile", "auth", "request", "server", "invalid_url"
@@ -404,7 +404,7 @@ func (e *DeviceClientError) detail() string {
 
 func (e *DeviceClientError) Unwrap() error { return e.err }
 
-// AuthError maps the device client error onto the canonical error (spec 7.3).
+// AuthError maps the device client error onto the canonical error (docs/errors.md).
 func (e *DeviceClientError) AuthError() *AuthError {
 	var ae *AuthError
 	switch e.Kind {

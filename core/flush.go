@@ -11,7 +11,7 @@ import (
 // finish (the CLI's, and the bindings' exit hooks).
 const FlushTimeout = 5 * time.Second
 
-// mustFinish counts credential exchanges that outlive Close (DESIGN 8.1): once a rotating
+// mustFinish counts credential exchanges that outlive Close (docs/architecture.md D1): once a rotating
 // refresh token may have reached the server, its outcome is saved whatever the host does
 // next, and Flush waits for that.
 var mustFinish struct {
@@ -73,7 +73,7 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // storeSaves counts the saves in flight per store, so that a strategy starting cold on a
 // store another strategy of this process is saving to reads that save (its waiters woke
-// before it, DESIGN 8.3) instead of minting a second token.
+// before it, docs/architecture.md D3) instead of minting a second token.
 var storeSaves = struct {
 	sync.Mutex
 	m map[TokenStore]*saveCount

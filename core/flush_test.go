@@ -1,6 +1,6 @@
 package stackauth_test
 
-// DESIGN 8.1: a credential exchange that may have reached the server is finished and saved
+// docs/architecture.md D1: a credential exchange that may have reached the server is finished and saved
 // whatever the host does next; Flush waits for it.
 
 import (

@@ -1,6 +1,6 @@
 package stackauth
 
-// Fuzz targets (spec 10.18 plus the token file and the 402 classifier). `go test` runs the
+// Fuzz targets (docs/upstream.md 10.18 plus the token file and the 402 classifier). `go test` runs the
 // seeds below and those under testdata/fuzz; `go test -fuzz=FuzzX` explores further.
 
 import (
@@ -50,7 +50,7 @@ func FuzzParseAccessKey(f *testing.F) {
 	})
 }
 
-// portFuzzSeedJWT is spec 10.18's jwt_decode seed: an HS256 JWT with the fixture claims and
+// portFuzzSeedJWT is docs/upstream.md 10.18's jwt_decode seed: an HS256 JWT with the fixture claims and
 // the signature "c2lnbmF0dXJl".
 func portFuzzSeedJWT() string {
 	enc := base64.RawURLEncoding.EncodeToString

@@ -12,7 +12,7 @@ import (
 // DefaultOidcCacheCapacity is how many provider JWTs keep their own engine.
 const DefaultOidcCacheCapacity = 1024
 
-// OidcProvider returns the current caller's third-party OIDC JWT (spec 2.4, 4.10).
+// OidcProvider returns the current caller's third-party OIDC JWT (docs/protocol.md 2.4, 4.2).
 type OidcProvider func(ctx context.Context) (SecretToken, error)
 
 // OidcFederationStrategy exchanges a third-party OIDC JWT for a CTS token. Each distinct

@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.1, upstream access_key.rs.
+// docs/upstream.md 10.1, upstream access_key.rs.
 
 import (
 	"fmt"

@@ -1,7 +1,7 @@
 package stackauth
 
-// Spec 10.11, upstream auto_strategy.rs (detect_inner and builder), plus the detection
-// rules of spec 5.
+// docs/upstream.md 10.11, upstream auto_strategy.rs (detect_inner and builder), plus the detection
+// rules of docs/protocol.md 5.
 
 import (
 	"os"

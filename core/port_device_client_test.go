@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.13, upstream device_client.rs: BindClientDevice against a fake ZeroKMS that the
+// docs/upstream.md 10.13, upstream device_client.rs: BindClientDevice against a fake ZeroKMS that the
 // stored token's services.zerokms claim points at.
 
 import (

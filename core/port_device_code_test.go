@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.12, upstream device_code/tests.rs: begin, the poll loop on a manual clock
+// docs/upstream.md 10.12, upstream device_code/tests.rs: begin, the poll loop on a manual clock
 // (sleeps advance it instantly), persistence, and the base-URL joins.
 
 import (

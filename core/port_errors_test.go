@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.14, upstream error.rs and lib.rs: the 402 classifier (table and generated
+// docs/upstream.md 10.14, upstream error.rs and lib.rs: the 402 classifier (table and generated
 // bodies), retryability and account refusal for every code, help text, FromErrorCode, the
 // JSON envelope, errors.Is with the sentinels, and the DeviceClientError mapping.
 
@@ -278,7 +278,7 @@ func TestClassify_Property_AClassifiedRefusalIsNeverRetryable(t *testing.T) {
 
 // ---- every code ----
 
-// portAllCodes is spec 7.1's table: code → Display with detail "DETAIL" (or fixed).
+// portAllCodes is docs/errors.md's table: code → Display with detail "DETAIL" (or fixed).
 var portAllCodes = map[string]string{
 	"REQUEST_ERROR":  "Request to the auth server failed: DETAIL",
 	"ACCESS_DENIED":  "Authorization was denied",

@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.16, upstream oidc_refresher.rs, oidc_federation_strategy.rs and
+// docs/upstream.md 10.16, upstream oidc_refresher.rs, oidc_federation_strategy.rs and
 // oidc_federation_strategy/cache.rs. Concurrency cases gate the fake exchange with
 // channels and count requests exactly; nothing sleeps.
 
@@ -297,7 +297,7 @@ func TestOIDCRefresher_PersistsTokenToStoreAfterFederation(t *testing.T) {
 	store := NewInMemoryTokenStore()
 	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
-	require.NoError(t, Flush(portCtx(t))) // the save follows the wake-up (DESIGN 8.3)
+	require.NoError(t, Flush(portCtx(t))) // the save follows the wake-up (docs/architecture.md D3)
 	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
 	require.NoError(t, err)
 	require.NotNil(t, saved)

@@ -1,6 +1,6 @@
 package stackauth
 
-// Secret hygiene (spec 1.2-1.5, 1.12, 9): no secret-carrying type prints its secret under
+// Secret hygiene (docs/protocol.md 1.4): no secret-carrying type prints its secret under
 // any fmt verb or through log/slog, while the JSON of a Token keeps the plain strings
 // (it is the stored shape).
 

@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.3, upstream service_token.rs.
+// docs/upstream.md 10.3, upstream service_token.rs.
 
 import (
 	"encoding/base64"

@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.5 (auth_strategy_fn.rs), 10.9 (device_session_strategy.rs) and 10.10
+// docs/upstream.md 10.5 (auth_strategy_fn.rs), 10.9 (device_session_strategy.rs) and 10.10
 // (access_key_strategy.rs).
 
 import (

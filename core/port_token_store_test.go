@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.4, upstream token_store.rs, plus OpenStore (memory: and file:// URLs).
+// docs/upstream.md 10.4, upstream token_store.rs, plus OpenStore (memory: and file:// URLs).
 
 import (
 	"context"

@@ -1,7 +1,7 @@
 package stackauth
 
-// Spec 10.2, upstream token.rs: the token model, its boundary rules, the JSON shape of
-// spec 3.1, the OAuth refresh call (spec 2.7) and its 402 classification.
+// docs/upstream.md 10.2, upstream token.rs: the token model, its boundary rules, the JSON shape of
+// docs/protocol.md 3.1, the OAuth refresh call (docs/protocol.md 2.7) and its 402 classification.
 
 import (
 	"encoding/json"
@@ -60,7 +60,7 @@ func TestTokenModel_ExpiresInSaturatesAtZero(t *testing.T) {
 	assert.Equal(t, uint64(0), tok.ExpiresInAt(5000))
 }
 
-// ---- JSON shape (spec 3.1) ----
+// ---- JSON shape (docs/protocol.md 3.1) ----
 
 func TestTokenJSON_FullTokenHasTheDocumentedFieldsInOrder(t *testing.T) {
 	tok := &Token{
@@ -229,7 +229,7 @@ func TestTokenClaims_WorkspaceIDAndIssuerResolveWithoutOrgID(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// ---- OAuth refresh (spec 2.7) through the unexported ctsClient.refresh ----
+// ---- OAuth refresh (docs/protocol.md 2.7) through the unexported ctsClient.refresh ----
 
 func portRefreshAgainst(t *testing.T, h http.HandlerFunc) (*Token, error, *fakeCTS, *ManualClock) {
 	t.Helper()
@@ -268,7 +268,7 @@ func TestTokenRefreshCall_OAuthErrorsMapToTypedErrors(t *testing.T) {
 		{"access_denied", 400, "access_denied", CodeAccessDenied},
 		{"403 access_denied is still access denied", 403, "access_denied", CodeAccessDenied},
 		{"unknown error", 400, "something_unexpected", CodeServer},
-		// Spec 2.7 maps only invalid_grant, invalid_client and access_denied; any other
+		// docs/protocol.md 2.7 maps only invalid_grant, invalid_client and access_denied; any other
 		// OAuth error code is an unclassified SERVER_ERROR carrying the description.
 		{"expired_token is not one of the mapped refresh errors", 400, "expired_token", CodeServer},
 	}

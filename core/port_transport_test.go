@@ -1,6 +1,6 @@
 package stackauth
 
-// Spec 10.15, upstream transport.rs: exact request shapes, the user-agent on every
+// docs/upstream.md 10.15, upstream transport.rs: exact request shapes, the user-agent on every
 // request, how each kind of failure surfaces, and one HTTP client shared by strategies.
 
 import (
@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// portCheckPOST asserts the common request conventions of spec 2.2.
+// portCheckPOST asserts the common request conventions of docs/protocol.md 2.2.
 func portCheckPOST(t *testing.T, fake *fakeCTS, path, contentType string) {
 	t.Helper()
 	h := fake.header(path, 0)

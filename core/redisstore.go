@@ -1,6 +1,6 @@
 package stackauth
 
-// RedisTokenStore shares tokens across every host of a fleet (DESIGN 6.7).
+// RedisTokenStore shares tokens across every host of a fleet (docs/architecture.md G7).
 //
 // Each credential binds its own view (BindableStore): the token lives under a key derived
 // from the credential's public scope (workspace and key id, hashed), with a TTL equal to the

@@ -139,7 +139,7 @@ func saveTokenFile(ws *profile.Store, t *Token) error {
 	return nil
 }
 
-// sessionRefresher redeems the rotating refresh token (spec 4.2, 8.4).
+// sessionRefresher redeems the rotating refresh token (docs/protocol.md 2.7, 7.4).
 type sessionRefresher struct {
 	cts              *ctsClient
 	region           string
@@ -169,7 +169,7 @@ func (r *sessionRefresher) refresh(ctx context.Context, cur *Token) (*Token, err
 		return disk, nil
 	}
 	// From here the refresh token may reach the server, which rotates it: the exchange and
-	// the save finish even if the strategy is closed meanwhile (DESIGN 8.1), and Flush
+	// the save finish even if the strategy is closed meanwhile (docs/architecture.md D1), and Flush
 	// waits for them. Registered before the check, so a Close+Flush after it sees this.
 	end := beginMustFinish()
 	defer end()

@@ -1,7 +1,7 @@
 package stackauth
 
-// Persistence: where tokens live between processes (spec section 6). Stores hold the
-// Token JSON of spec 3.1; the engine alone decides freshness.
+// Persistence: where tokens live between processes (docs/protocol.md 6). Stores hold the
+// Token JSON of docs/protocol.md 3.1; the engine alone decides freshness.
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type BindableStore interface {
 }
 
 // A scope names the credential a strategy's store calls are for, so a store shared by
-// several credentials keeps one token per credential (DESIGN 8.2). It is never secret:
+// several credentials keeps one token per credential (docs/architecture.md D2). It is never secret:
 //
 //	access-key/<workspace id>/<key id>/<audience>
 //	oidc/<workspace id>/<hex SHA-256 of the provider JWT>

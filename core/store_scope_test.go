@@ -1,6 +1,6 @@
 package stackauth_test
 
-// A store never hands one credential's token to another (DESIGN 8.2, issue 12 item 3):
+// A store never hands one credential's token to another (docs/architecture.md D2, issue 12 item 3):
 // every store kind is scoped by workspace, key id and audience.
 
 import (
@@ -55,7 +55,7 @@ func TestStoresAreScopedPerCredential(t *testing.T) {
 		"file": func(t *testing.T) stackauth.TokenStore {
 			s, err := stackauth.OpenStore("file://" + filepath.Join(t.TempDir(), "token.json"))
 			require.NoError(t, err)
-			// Before the folder goes: the save follows the callers' wake-up (DESIGN 8.3).
+			// Before the folder goes: the save follows the callers' wake-up (docs/architecture.md D3).
 			t.Cleanup(func() { require.NoError(t, stackauth.Flush(context.Background())) })
 			return s
 		},

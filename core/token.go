@@ -161,7 +161,7 @@ func (t *Token) WorkspaceCrn() (Crn, error) {
 }
 
 // claims are the JWT claims the client reads. Signatures are never verified here: the
-// server does that; the client only needs discovery data (spec 3.4).
+// server does that; the client only needs discovery data (docs/protocol.md 3.4).
 type claims struct {
 	Iss       *string           `json:"iss"`
 	Sub       *string           `json:"sub"`

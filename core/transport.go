@@ -1,7 +1,7 @@
 package stackauth
 
 // The HTTP client of every strategy. Proxy and TLS settings are read through the
-// strategy's environment lookup when it is built (DESIGN 8.6, pitfall P27): in the C
+// strategy's environment lookup when it is built (docs/architecture.md D6, docs/c-abi.md P27): in the C
 // library that is the host's live environment (C getenv), which Go's own copy, read by
 // http.ProxyFromEnvironment and the system roots, does not see.
 

@@ -1,7 +1,7 @@
 package stackauth_test
 
 // Proxy and TLS settings come from the strategy's environment lookup when it is built
-// (issue 12 item 10, pitfall P27): HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR.
+// (issue 12 item 10, docs/c-abi.md P27): HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR.
 
 import (
 	"bufio"

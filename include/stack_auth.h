@@ -397,7 +397,7 @@ SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_open
    JSON of sa_token_json. Consumes the flow: a second call fails with ALREADY_CONSUMED. */
 SA_API sa_status sa_device_code_poll(sa_device_flow f, int32_t timeout_ms, char **out, size_t *out_len);
 SA_API void sa_device_flow_free(sa_device_flow f);
-/* Registers this device with ZeroKMS and saves secretkey.json (spec 8.3). options_json keys:
+/* Registers this device with ZeroKMS and saves secretkey.json (docs/protocol.md 7.3). options_json keys:
    profileDir, timeoutMs. Blocks on the network for at most timeoutMs (default 30000), then
    SA_E_TIMEOUT; never call it on an event-loop thread. */
 SA_API sa_status sa_bind_client_device(const char *options_json);

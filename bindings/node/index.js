@@ -28,7 +28,7 @@ const kCreate = Symbol('stack-auth.create');
 const kGet = Symbol('stack-auth.get');
 const kBox = Symbol('stack-auth.box');
 
-// ---- a rotated refresh token is saved before the process ends (DESIGN 8.1) ---------------
+// ---- a rotated refresh token is saved before the process ends (docs/architecture.md D1) ---------------
 
 // A device session's refresh the server may already have performed is never cancelled by
 // close() or the GC: the library finishes and saves it in the background. While one (or a
@@ -53,7 +53,7 @@ process.on('beforeExit', () => {
 
 // Resolves true once every store save and device-session exchange in flight has finished,
 // false after timeoutMs. A token reaches its callers before the store save that follows it
-// (DESIGN 8.3): await flush() before sending a response whose cookie store must be written.
+// (docs/architecture.md D3): await flush() before sending a response whose cookie store must be written.
 function flush(timeoutMs = EXIT_FLUSH_MS) {
   if (native === null) return Promise.resolve(true);
   return new Promise((resolve) => native.flush(timeoutMs, (status) => resolve(status === 0)));

@@ -37,7 +37,7 @@ timeout --kill-after=10 300 node --expose-gc --test --test-concurrency=2 --test-
 
 # The same addon built with ASan + UBSan (any report aborts), and the suites that exercise
 # lifetimes under it: workers terminated mid-refresh, process.exit with requests pending, GC
-# before callbacks fire, callbacks that throw / reject / never settle (P4, P6).
+# before callbacks fire, callbacks that throw / reject / never settle (docs/c-abi.md P4, P6).
 asan=$(g++ -print-file-name=libasan.so)
 if [[ $asan != /* ]]; then
 	bash -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq >/dev/null && apt-get install -y -qq libasan8 >/dev/null'

@@ -114,7 +114,7 @@ elapsed = time.perf_counter() - start
 line(f"cached get_token(), {THREADS} threads: wall time per call", elapsed / (THREADS * PER) * 1e9,
      metric="cached2", name=f"get_token(), {THREADS} threads (wall time per call)")
 
-# User functions run on the caller's thread (DESIGN 8.4): the token or JWT goes to the
+# User functions run on the caller's thread (docs/architecture.md D4): the token or JWT goes to the
 # library by a C call. Issue 16's figure before (a thread hop per call): 169 µs.
 OLD_NS, TARGET_NS = 169000, 3000
 fn = sa.AuthStrategyFn(lambda: "bench-token")

@@ -82,7 +82,7 @@ measure("raw sa_version_number (ffi call, GVL kept)", metric: "cached_extra",
   StackAuth::Native.sa_version_number
 end
 threaded("get_token (cached), 4 threads", threads: 4, per_thread: 50_000, metric: "cached2") { strategy.get_token }
-# User functions run in the caller (DESIGN 8.4); issue 16's figure before: 77 µs per call.
+# User functions run in the caller (docs/architecture.md D4); issue 16's figure before: 77 µs per call.
 old = { old: 77_000, target: 5_000 }
 fn = StackAuth::AuthStrategyFn.new { "a.b.c" }
 measure("AuthStrategyFn#get_token  [target <= 5000; old 77000]", iterations: 100_000, metric: "callback",

@@ -9,7 +9,7 @@
 # Go's file whose library entry passes argc = 0 and argv = an empty vector (argv, envp and
 # auxv each end at once). The runtime then reads the auxiliary vector from /proc/self/auxv (its
 # own fallback) and sees no arguments and no environment: the library reads CS_* and the
-# other variables through C getenv (DESIGN.md 8.6), so nothing is lost. The file is generated
+# other variables through C getenv (docs/architecture.md D6), so nothing is lost. The file is generated
 # from the Go in use, so a Go update keeps the rest of the file as Go ships it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -12,7 +12,7 @@ import (
 
 // The CLI gives up on a refresh the server has already performed (it rotated the refresh
 // token; its answer is slow): before exiting it waits for the answer and saves it, so the
-// next run is not refused with INVALID_GRANT (DESIGN 8.1).
+// next run is not refused with INVALID_GRANT (docs/architecture.md D1).
 func TestTokenGivingUpMidRefreshStillSavesTheRotatedRefreshToken(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, true)

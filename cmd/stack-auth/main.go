@@ -27,7 +27,7 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
 	// A refresh the server may already have performed (a rotated refresh token) is saved
-	// before the process ends, for a few seconds at most (DESIGN 8.1).
+	// before the process ends, for a few seconds at most (docs/architecture.md D1).
 	flushSaves()
 	os.Exit(code)
 }

@@ -72,7 +72,7 @@ func status(ctx context.Context, a *app, asJSON bool, timeout time.Duration) err
 	keyText, haveKey := a.lookupEnv("CS_CLIENT_ACCESS_KEY")
 	r.ProfileDir, r.AuthFile = profileSession(a)
 
-	// Describe the candidate the library's precedence (spec 5.2) will pick.
+	// Describe the candidate the library's precedence (docs/protocol.md 5) will pick.
 	switch {
 	case haveKey:
 		r.Source = string(stackauth.SourceAccessKey)

@@ -1,5 +1,5 @@
-// This file implements the CTS token exchange, POST /api/authorise (spec §2.3, §2.4), and the
-// 402 usage-limit refusal shared by every issuing endpoint (spec §2.9).
+// This file implements the CTS token exchange, POST /api/authorise (docs/protocol.md 2.3, 2.4), and the
+// 402 usage-limit refusal shared by every issuing endpoint (docs/protocol.md 2.9).
 
 package emulator
 
@@ -13,7 +13,7 @@ import (
 	"unicode"
 )
 
-// The cs_code values of a 402 refusal and their default descriptions (spec §2.9).
+// The cs_code values of a 402 refusal and their default descriptions (docs/protocol.md 2.9).
 const (
 	CodeUsageLimitExceeded = "USAGE_LIMIT_EXCEEDED"
 	CodeOrgNotProvisioned  = "ORG_NOT_PROVISIONED"

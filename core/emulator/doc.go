@@ -1,6 +1,6 @@
 // Package emulator is a local, in-memory emulator of the CipherStash token service (CTS) and
-// of the one ZeroKMS call stack-auth makes. It speaks the wire protocol of spec/stack-auth.md
-// section 2 byte for byte, so upstream's clients, golang.org/x/oauth2 and this project's own
+// of the one ZeroKMS call stack-auth makes. It speaks the wire protocol of docs/protocol.md
+// (section 2) byte for byte, so upstream's clients, golang.org/x/oauth2 and this project's own
 // client all work against it unchanged. It is what `stack-auth serve` runs and what every
 // test suite in the repository talks to.
 //

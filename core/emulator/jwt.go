@@ -12,10 +12,10 @@ import (
 )
 
 // tokenScope is the scope claim of every minted token. Clients never read it; it is there
-// because upstream's older claim decoders required the claim to exist (spec §3.4).
+// because upstream's older claim decoders required the claim to exist (docs/protocol.md 3.4).
 const tokenScope = "dataset:create dataset:list client:create client:list data_key:generate data_key:retrieve"
 
-// ctsClaims is the CTS token claim set, in the order upstream's fixtures use (spec §3.4).
+// ctsClaims is the CTS token claim set, in the order upstream's fixtures use (docs/protocol.md 3.4).
 // aud is a plain string: golang-jwt's ClaimStrings would marshal it as an array.
 type ctsClaims struct {
 	Iss       string            `json:"iss"`

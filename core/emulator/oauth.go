@@ -1,5 +1,5 @@
-// This file implements the OAuth side of the CTS: the RFC 8628 device flow (spec §2.5, §2.6)
-// and refresh-token rotation with whole-chain revocation on replay (spec §2.7).
+// This file implements the OAuth side of the CTS: the RFC 8628 device flow (docs/protocol.md 2.5, 2.6)
+// and refresh-token rotation with whole-chain revocation on replay (docs/protocol.md 2.7).
 
 package emulator
 

@@ -1,5 +1,5 @@
 // This file implements the one ZeroKMS call stack-auth makes: device client binding,
-// POST {zerokms}/create-client (spec §2.8, §8.3).
+// POST {zerokms}/create-client (docs/protocol.md 2.8, 7.3).
 
 package emulator
 

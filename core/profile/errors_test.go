@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// One of every kind, with the message spec 7.4 gives it.
+// One of every kind, with upstream stack-profile's message (docs/upstream.md 10.17).
 var everyKind = []struct {
 	err  *Error
 	code string

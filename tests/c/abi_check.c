@@ -1,5 +1,5 @@
 /*
- * abi_check.c — compile-only drift check (pitfall P22). It includes the public header AND the
+ * abi_check.c — compile-only drift check (docs/c-abi.md P22). It includes the public header AND the
  * header cgo generates for the Go exports, and asserts that each public function sa_X has
  * exactly the type of the Go export sago_X it forwards to. The Go side spells const strings
  * as sa_cchar (a typedef of const char, capi/shim.h), so the two prototypes must be identical

@@ -67,7 +67,7 @@ jl "{\"metric\":\"load_access_key\",\"name\":\"dlopen .. access-key strategy, fi
 "$TBUILD/bench" "$LIB" | sed '1s/$/ [target <= 250 ns]/'
 
 # 20,000 async completions whose done is slow, with and without a shared lock: the thread
-# peak stays flat (DESIGN.md 8.5). Linked, not dlopen'ed: load time is not measured here.
+# peak stays flat (docs/architecture.md D5). Linked, not dlopen'ed: load time is not measured here.
 gcc -std=c11 -Wall -Wextra -Werror -O2 -pthread -I"$OUT/include" tests/c/bench_async.c -o "$TBUILD/bench_async" \
 	-L"$OUT/lib" -lstack_auth -Wl,-rpath,"$ROOT/$OUT/lib"
 "$TBUILD/bench_async"

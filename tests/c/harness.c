@@ -263,7 +263,7 @@ static void unset_cs_env(void) {
 	unsetenv("CS_TOKEN_STORE");
 }
 
-/* P27: variables set with setenv() after the library (and its Go runtime) loaded. */
+/* docs/c-abi.md P27: variables set with setenv() after the library (and its Go runtime) loaded. */
 static void test_auto_env(void) {
 	char dir[512];
 	make_tmpdir(dir, sizeof dir);
@@ -373,7 +373,7 @@ static void test_device_session(void) {
 	fclose(dev);
 	chmod(devpath, 0600);
 
-	/* Before login there is no session: auth.json is missing (spec 10.10: a Store error). */
+	/* Before login there is no session: auth.json is missing (docs/upstream.md 10.10: a Store error). */
 	sa_strategy s = 0xABCD;
 	CHECK_ST(sa_device_session_strategy_from_profile(&s, opts), SA_E_AUTH);
 	CHECK_STREQ(sa_last_error_code(), "STORE_ERROR");
@@ -421,7 +421,7 @@ static void test_device_session(void) {
 	sa_token_free(t);
 	sa_strategy_free(s);
 
-	/* CS_CONFIG_PATH set with setenv() after load names the profile (P27). */
+	/* CS_CONFIG_PATH set with setenv() after load names the profile (docs/c-abi.md P27). */
 	setenv("CS_CONFIG_PATH", dir, 1);
 	CHECK_OK(sa_device_session_strategy_from_profile(&s, OPTS_BASE));
 	CHECK_OK(sa_get_token(&t, s, 10000));
@@ -828,7 +828,7 @@ static void test_fn_destroy_order(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* R13: sa_strategy_free never waits for a host hook; the waiting caller is cancelled. */
+/* docs/c-abi.md R13: sa_strategy_free never waits for a host hook; the waiting caller is cancelled. */
 static void test_fn_free_while_waiting(void) {
 	fnctx c;
 	fnctx_init(&c, M_NEVER, NULL);
@@ -937,7 +937,7 @@ static void test_fn_free_inside_hook(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
+/* docs/c-abi.md P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
 static int thread_count(void) {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
@@ -1317,7 +1317,7 @@ static void test_store_fn_failures(void) {
 	fflush(stderr);
 	int saved_err = dup(2);
 	FILE *capture = fopen(errpath, "w");
-	dup2(fileno(capture), 2); /* R18: nothing on stderr by default, even when a store fails */
+	dup2(fileno(capture), 2); /* docs/c-abi.md R18: nothing on stderr by default, even when a store fails */
 
 	int modes[] = {SF_REJECT, SF_BAD_JSON, SF_NEVER};
 	sa_status got[3] = {99, 99, 99};
@@ -1472,7 +1472,7 @@ static void test_store_redis_closed(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* Stores are scoped per credential (DESIGN 8.2): two access keys, or one key with two
+/* Stores are scoped per credential (docs/architecture.md D2): two access keys, or one key with two
    audiences, sharing a memory, file or one-slot host store never get each other's token. */
 
 /* The decoded payload of a JWT (malloc'd), to read its claims. */
@@ -1658,7 +1658,7 @@ static void test_request_scope(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* ---- proxy and TLS settings from the host's environment (pitfall P27) ------------------ */
+/* ---- proxy and TLS settings from the host's environment (docs/c-abi.md P27) ------------------ */
 
 /* A CONNECT proxy on loopback that tunnels every CONNECT to one address (the TLS emulator),
    whatever host was asked for, one connection at a time, and records the request lines. */
@@ -2394,7 +2394,7 @@ static void test_auth_errors(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* P9: a forked child gets SA_E_FORKED at once, before anything reaches the Go runtime. */
+/* docs/c-abi.md P9: a forked child gets SA_E_FORKED at once, before anything reaches the Go runtime. */
 static void test_fork(void) {
 	sa_strategy cached = 0, fresh = 0;
 	CHECK_OK(new_ak(&cached));
@@ -2451,7 +2451,7 @@ static void test_fork(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* ---- per-thread errors (P20) ------------------------------------------------------------ */
+/* ---- per-thread errors (docs/c-abi.md P20) ---------------------------------------------- */
 
 static atomic_int g_err_mismatch;
 
@@ -2667,7 +2667,7 @@ static void test_expired_single_flight(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* ---- NULL and huge inputs (P23) --------------------------------------------------------- */
+/* ---- NULL and huge inputs (docs/c-abi.md P23) ------------------------------------------- */
 
 static void test_huge_inputs(void) {
 	const size_t MiB = 1 << 20;
@@ -2796,7 +2796,7 @@ static void test_resolve_len_over_int32(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* P7/R18: a Go panic inside the library is contained and reported as SA_E_INTERNAL. */
+/* docs/c-abi.md P7/R18: a Go panic inside the library is contained and reported as SA_E_INTERNAL. */
 static void test_debug_panic(void) {
 	CHECK_ST(sa_debug_panic(), SA_E_INTERNAL);
 	CHECK(sa_last_error_status() == SA_E_INTERNAL);
@@ -3526,7 +3526,7 @@ static void test_echoed_secrets(void) {
 
 /* ---- the end ---------------------------------------------------------------------------- */
 
-/* ---- item: nothing minted is lost (DESIGN 8.1, 8.3) ------------------------------------ */
+/* ---- item: nothing minted is lost (docs/architecture.md D1, D3) ------------------------- */
 
 static char *slurp(const char *path) {
 	FILE *fp = fopen(path, "rb");

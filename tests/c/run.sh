@@ -68,7 +68,7 @@ start_tls_emulator
 
 if [[ $mode == normal ]]; then
 	echo "== static checks"
-	# P22: the Go exports match the public prototypes.
+	# docs/c-abi.md P22: the Go exports match the public prototypes.
 	check "abi_check.c: sa_X and sago_X prototypes identical" \
 		gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$OUT/include" -Icapi -I"$OUT/gen" tests/c/abi_check.c
 	abi_missing() {
@@ -96,7 +96,7 @@ if [[ $mode == normal ]]; then
 	}
 	check "a C++ program links and calls the library" cxx_links
 
-	# R16: the library exports exactly the functions the header declares.
+	# docs/c-abi.md R16: the library exports exactly the functions the header declares.
 	exports_match() {
 		local diff_out
 		diff_out=$(diff <(header_functions) <(nm -D --defined-only "$LIB" | awk '{print $3}' | sed 's/@.*//' | sort -u)) || {

@@ -881,7 +881,7 @@ auditwheel_ok() {
 }
 check "auditwheel show: the wheel is manylinux_2_17 (manylinux2014) as shipped" auditwheel_ok
 
-# P22: the shipped header is the repository's, compiles as C and C++ with warnings as errors,
+# docs/c-abi.md P22: the shipped header is the repository's, compiles as C and C++ with warnings as errors,
 # and declares exactly the functions the shipped library exports.
 header_ok() {
 	local root=$WORK/c/moved/$C_NAME hdr declared exported
@@ -900,7 +900,7 @@ header_ok() {
 }
 check "header: shipped stack_auth.h compiles as C and C++ and matches the library's exports" header_ok
 
-# P24: loading each installed package and its library (a version call, no strategy) opens no
+# docs/c-abi.md P24: loading each installed package and its library (a version call, no strategy) opens no
 # network socket and reads nothing under HOME.
 no_work_at_load() {
 	local name=$1 trace=$WORK/strace-$1.txt bad_lines

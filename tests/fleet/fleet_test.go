@@ -1,4 +1,4 @@
-// Package fleet tests token sharing across processes (DESIGN 6.7, issue "Fleet scale"):
+// Package fleet tests token sharing across processes (docs/architecture.md G7, issue "Fleet scale"):
 // real OS processes, a real redis-server on a free loopback port, and the emulator. The
 // test binary re-executes itself as a worker process (FLEET_WORKER=1).
 package fleet

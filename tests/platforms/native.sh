@@ -3,7 +3,7 @@
 # macOS and Windows jobs of .github/workflows/platforms.yml): compiles smoke.c with the
 # system's C compiler against build/out/targets/TARGET (built on Linux by make lib-all and
 # handed over unchanged), starts the emulator (the CLI, built natively), runs it, and on
-# Windows loads the DLL from a directory with a space and a non-ASCII name (c-abi.md P16).
+# Windows loads the DLL from a directory with a space and a non-ASCII name (docs/c-abi.md P16).
 # Needs Go, a C compiler (cc; gcc on Windows: Git Bash with MinGW) and bash.
 set -euo pipefail
 t=${1:?usage: native.sh TARGET}

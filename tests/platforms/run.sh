@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/platforms/run.sh — make test-platforms: every target of DESIGN.md section 7, verified
+# tests/platforms/run.sh — make test-platforms: every target of README.md "Platforms", verified
 # by running where this Linux x86_64 machine can run it, and structurally where it cannot.
 #
 #   linux-x64-gnu     smoke.c (zig cc, glibc 2.17) natively
@@ -172,7 +172,7 @@ for t in "${targets[@]}"; do
 		diff <(exported_names "$lib") <(echo "$header_names") | sed 's/^/    /' | head -20 || true
 	fi
 	(($(stat -c %s "$lib") <= 11000000)) || fails+=("larger than 11 MB")
-	# manylinux2014: no symbol version newer than GLIBC_2.17 (c-abi.md P16).
+	# manylinux2014: no symbol version newer than GLIBC_2.17 (docs/c-abi.md P16).
 	if [[ $t == *-gnu ]]; then
 		newest=$(llvm-objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -n1)
 		[[ $(printf '%s\n' "$newest" GLIBC_2.17 | sort -V | tail -n1) == GLIBC_2.17 ]] || fails+=("needs $newest")
@@ -220,7 +220,7 @@ for t in "${targets[@]}"; do
 	win32-x64)
 		how[$t]="Wine (win10 prefix, bcryptprimitives stub)"
 		wine_prefix
-		# From a directory with a space and a non-ASCII letter (c-abi.md P16).
+		# From a directory with a space and a non-ASCII letter (docs/c-abi.md P16).
 		wbin="$TOUT/win dir é"
 		mkdir -p "$wbin"
 		cp "$lib" "$wbin/"

@@ -3,7 +3,7 @@
 // It is thin: it maps handles to wrapped JS objects, host callbacks to JS functions, and the
 // library's error JSON to JS values. index.js builds the public API (Results, classes) on it.
 //
-// Threading (include/stack_auth.h "Hooks" and "Blocking"; shared/spec/c-abi.md 4.1, 4.5):
+// Threading (include/stack_auth.h "Hooks" and "Blocking"; docs/c-abi.md "Threading model"):
 //  - JS runs on one thread per environment (the main thread or a worker). Nothing here blocks
 //    it: a cached token comes from sa_try_get_token; anything that may wait goes through
 //    sa_get_token_async, or, for the device-code calls the ABI only offers blocking, through a
@@ -1293,7 +1293,7 @@ napi_value FlushPending(napi_env env, napi_callback_info /*info*/) {
 
 // flush(timeoutMs, cb(status, null, err|null)): sa_flush on a helper thread. While it runs,
 // the tsfn is referenced, so the event loop (and the process) stays alive until the rotated
-// refresh token of a closed device session is saved (DESIGN 8.1).
+// refresh token of a closed device session is saved (docs/architecture.md D1).
 napi_value Flush(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;

@@ -185,7 +185,7 @@ test('OidcFederationStrategy.createWithStore: loadToken/saveToken persist the to
   const a = sa.OidcFederationStrategy.createWithStore(emu.workspaceCrn, getJwt, load, save, emu.url).data;
   const ta = await a.getToken();
   assertToken(ta.data, emu.workspaceId);
-  assert.equal(await sa.flush(), true); // the save follows the token (DESIGN 8.3)
+  assert.equal(await sa.flush(), true); // the save follows the token (docs/architecture.md D3)
   assert.equal(saves, 1);
   assert.equal(typeof saved, 'string');
   assert.ok(JSON.parse(saved), 'the saved value is JSON');

@@ -1,6 +1,6 @@
 'use strict';
 // JS callbacks (AuthStrategyFn, OIDC getJwt, store load/save): sync, async, throwing,
-// rejecting, late, never settling. A failure is always a typed failure, never a token (P5).
+// rejecting, late, never settling. A failure is always a typed failure, never a token (docs/c-abi.md P5).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -240,7 +240,7 @@ test('store callbacks receive the token JSON and are called with the store as th
   };
   const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, store }).data;
   const r = await s.getToken();
-  assert.equal(await sa.flush(), true); // the save follows the token (DESIGN 8.3)
+  assert.equal(await sa.flush(), true); // the save follows the token (docs/architecture.md D3)
   const saved = JSON.parse(store.saved);
   assert.equal(typeof saved, 'object');
   assert.ok(JSON.stringify(saved).includes(r.data.token), 'the saved JSON holds the token');

@@ -1,7 +1,7 @@
 'use strict';
 // Concurrency and the event loop: single flight across 10,000 callers, 10,000 queued hook
-// requests while the JS thread is busy (P2), no blocking of the event loop, and every API with
-// slow callbacks from the main thread (P1).
+// requests while the JS thread is busy (docs/c-abi.md P2), no blocking of the event loop, and every API with
+// slow callbacks from the main thread (docs/c-abi.md P1).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');

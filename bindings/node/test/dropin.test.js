@@ -100,7 +100,7 @@ test('./cookies: cookieStore({ request, responseHeaders }) carries the token bet
     store: cookieStore({ request: new Request('https://app.example/'), responseHeaders: h1 }),
   }).data;
   const t1 = (await s1.getToken()).data;
-  assert.equal(await sa.flush(), true); // the save follows the token (DESIGN 8.3)
+  assert.equal(await sa.flush(), true); // the save follows the token (docs/architecture.md D3)
   s1.close();
   const setCookie = h1.get('set-cookie');
   assert.ok(setCookie, 'a Set-Cookie was appended');

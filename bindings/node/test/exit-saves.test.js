@@ -1,5 +1,5 @@
 'use strict';
-// DESIGN 8.1: a refresh the server already performed is saved whatever the program does next.
+// docs/architecture.md D1: a refresh the server already performed is saved whatever the program does next.
 // The server rotates the refresh token at once and answers 700 ms later; a child process gives
 // up after 300 ms, drops the strategy (close() or the GC) and ends by itself. The binding keeps
 // the event loop alive until the answer is saved, so the next run is not refused.

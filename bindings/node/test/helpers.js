@@ -164,7 +164,7 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-// Leak check (P19): once every object of a test file is closed or unreachable, the library
+// Leak check (docs/c-abi.md P19): once every object of a test file is closed or unreachable, the library
 // holds no handle or string (sa_debug_live_objects() == 0) and nothing is pending.
 async function expectNoLeaks(sa, timeoutMs = 10000) {
   const gc = typeof global.gc === 'function' ? global.gc : null;

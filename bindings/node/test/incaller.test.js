@@ -1,5 +1,5 @@
 'use strict';
-// User functions run in the caller's JS context (DESIGN 8.4): an OIDC getJwt and an
+// User functions run in the caller's JS context (docs/architecture.md D4): an OIDC getJwt and an
 // AuthStrategyFn are called on getToken's own thread and async context, a cached OIDC token
 // never leaves the JS thread, a JWT passed by the caller never calls getJwt, and a callback's
 // error is the failure's cause.

@@ -1,7 +1,7 @@
 'use strict';
-// Process and object lifetime: the process exits by itself (P3), process.exit with pending
-// requests, worker threads terminated mid-refresh (P4), GC before callbacks fire (P6), hooks
-// destroyed exactly once, environment changes after load (P27), no leaked handles.
+// Process and object lifetime: the process exits by itself (docs/c-abi.md P3), process.exit with pending
+// requests, worker threads terminated mid-refresh (docs/c-abi.md P4), GC before callbacks fire (docs/c-abi.md P6), hooks
+// destroyed exactly once, environment changes after load (docs/c-abi.md P27), no leaked handles.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');

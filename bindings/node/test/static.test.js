@@ -1,6 +1,6 @@
 'use strict';
 // Static checks: the TypeScript declarations type-check (tsc --noEmit on usage files), the
-// addon never uses the blocking tsfn mode, and the package has no FFI dependency (P2, P15).
+// addon never uses the blocking tsfn mode, and the package has no FFI dependency (docs/c-abi.md P2, P15).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');

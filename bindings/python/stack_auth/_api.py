@@ -573,7 +573,7 @@ def _token(handle: int) -> ServiceToken:
     return tok
 
 
-# ---- user functions run in the caller's thread and loop (DESIGN 8.4) ----------------------
+# ---- user functions run in the caller's thread and loop (docs/architecture.md D4) ----------------------
 
 
 def _ready(value: Any) -> bool:

@@ -6,7 +6,7 @@ registers what the process needs once: the ``extern "Python"`` callbacks, an ate
 and a fork handler.
 
 Threading model
-  * AuthStrategyFn and OIDC get_jwt are called by _api on the caller's thread (DESIGN 8.4);
+  * AuthStrategyFn and OIDC get_jwt are called by _api on the caller's thread (docs/architecture.md D4);
     a token or JWT they return at once goes to the library by a C call. What is not ready
     (an awaitable, a future) reaches the library through the strategy's hook, which hands
     it back here (_api._Pending), so the library bounds it and shares it.
@@ -22,7 +22,7 @@ Threading model
     until their done callback.
   * At exit, every live handle is freed and the binding waits (briefly) until the library
     has delivered the completions and destroy callbacks that freeing triggers, so no library
-    thread calls into Python while the interpreter finalises (pitfall P14).
+    thread calls into Python while the interpreter finalises (docs/c-abi.md P14).
   * After fork() the library answers SA_E_FORKED in the child; the binding forgets the
     parent's pending work there so the child's exit does not wait for it.
 """

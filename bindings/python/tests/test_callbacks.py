@@ -28,7 +28,7 @@ def test_sync_fn_is_called_on_every_get_token_on_the_callers_thread() -> None:
     s = sa.AuthStrategyFn(fn)
     assert s.get_token().token == "token-1"
     assert s.get_token().token == "token-2"  # no caching: asked every time
-    assert calls == ["MainThread", "MainThread"]  # DESIGN 8.4: no thread hop
+    assert calls == ["MainThread", "MainThread"]  # docs/architecture.md D4: no thread hop
 
 
 def test_async_fn_runs_on_the_callers_loop_with_get_token_async() -> None:
@@ -182,7 +182,7 @@ def test_async_fn_that_never_answers_times_out() -> None:
 
 
 def test_gc_before_first_use_and_destroy_exactly_once() -> None:
-    """P6: nothing but the binding's registry keeps the callable alive; it survives
+    """docs/c-abi.md P6: nothing but the binding's registry keeps the callable alive; it survives
     gc.collect(), works, and is released by the library's destroy, called exactly once."""
 
     class Source:

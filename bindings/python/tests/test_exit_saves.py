@@ -1,7 +1,8 @@
-"""A refresh the server already performed is saved whatever the program does next (DESIGN
-8.1): the server rotates the refresh token at once and answers 700 ms later; the program
-gives up after 300 ms, drops the strategy (close() or the GC) and exits. The exit hook waits
-for the answer and saves it, so the next run is not refused with INVALID_GRANT."""
+"""A refresh the server already performed is saved whatever the program does next
+(docs/architecture.md D1): the server rotates the refresh token at once and answers 700 ms
+later; the program gives up after 300 ms, drops the strategy (close() or the GC) and exits.
+The exit hook waits for the answer and saves it, so the next run is not refused with
+INVALID_GRANT."""
 from __future__ import annotations
 
 import json

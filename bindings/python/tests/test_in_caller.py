@@ -1,4 +1,4 @@
-"""User functions run in the caller's thread and loop (DESIGN 8.4, issue 16 items 1-3, 7):
+"""User functions run in the caller's thread and loop (docs/architecture.md D4, issue 16 items 1-3, 7):
 OIDC tokens for a cached JWT come back without a thread hop, a JWT passed by the caller
 never calls get_jwt, async get_jwt and async stores run on the awaiting coroutine's loop, and
 a failing callback is the CallbackError's __cause__ with its traceback."""

@@ -1,6 +1,6 @@
 """Process-level behaviour, each in a fresh interpreter: fork, Ctrl-C during a blocking
-call, interpreter exit with work in flight, environment set after load (P27), small
-stacks (P17) and opening the browser."""
+call, interpreter exit with work in flight, environment set after load, small stacks
+and opening the browser (docs/c-abi.md P9, P13, P14, P27, P17)."""
 from __future__ import annotations
 
 import os
@@ -94,7 +94,7 @@ print("returned", flush=True)
 
 
 def test_exit_with_work_in_flight_is_clean(emu: Emulator) -> None:
-    """P14: the interpreter exits (code 0, quickly, no traceback) while a refresh, a blocked
+    """docs/c-abi.md P14: the interpreter exits (code 0, quickly, no traceback) while a refresh, a blocked
     caller, an async waiter and a callback that never answers are all in flight."""
     emu.fault(status=0, delayMs=20000, count=3)
     code = """
@@ -133,7 +133,7 @@ print("pending", _runtime.stats()["pending"], flush=True)
 
 
 def test_environment_set_after_load_is_honoured(emu: Emulator, tmp_path: Path) -> None:
-    """P27: CS_* variables set with os.environ after the library is loaded."""
+    """docs/c-abi.md P27: CS_* variables set with os.environ after the library is loaded."""
     code = f"""
 import os, stack_auth as sa
 sa.version()  # loads the library (and its Go runtime) before the variables exist

@@ -213,7 +213,7 @@ def test_auto_strategy_key_without_crn(emu: Emulator, clean_env: Path) -> None:
 
 
 def test_device_session_without_a_profile_is_a_store_error(clean_env: Path, tmp_path: Path) -> None:
-    # Spec 7.3/7.4: a profile without a current workspace is ProfileError -> STORE_ERROR.
+    # docs/errors.md: a profile without a current workspace is ProfileError -> STORE_ERROR.
     with pytest.raises(sa.StoreError) as info:
         sa.DeviceSessionStrategy.from_profile(profile_dir=str(tmp_path / "nothing-here"))
     assert "No current workspace" in str(info.value)

@@ -1,5 +1,5 @@
 """Runs last (file order): once every test's objects are collected, the library holds no
-handle and no string (sa_debug_live_objects() == 0, pitfall P19), and the binding holds no
+handle and no string (sa_debug_live_objects() == 0, docs/c-abi.md P19), and the binding holds no
 hook or pending completion. Waits (bounded) for completions still owed by earlier tests
 that gave up waiting on purpose."""
 from __future__ import annotations

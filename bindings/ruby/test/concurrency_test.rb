@@ -47,7 +47,7 @@ class ConcurrencyTest < StackAuthTest
     refute_same_secret old.token, tokens.first
   end
 
-  # P13: Ruby's Timeout (Thread#raise) cannot interrupt a call inside the library; the call
+  # docs/c-abi.md P13: Ruby's Timeout (Thread#raise) cannot interrupt a call inside the library; the call
   # ends at its own timeout and the interrupt is delivered then.
   def test_timeout_timeout_waits_for_the_call_timeout_p13
     slow = slow_emu

@@ -85,7 +85,7 @@ class DeviceCodeTest < StackAuthTest
   def test_auto_strategy_falls_back_to_the_device_session
     login
     ENV["CS_CTS_HOST"] = auto.url
-    ENV["CS_CONFIG_PATH"] = @tmp # set after the library loaded (P27)
+    ENV["CS_CONFIG_PATH"] = @tmp # set after the library loaded (docs/c-abi.md P27)
     strategy = closing(StackAuth::AutoStrategy.detect)
     assert_equal "CS|emulator|developer", strategy.get_token.subject
     ENV.delete("CS_CONFIG_PATH")

@@ -90,7 +90,7 @@ class HooksTest < StackAuthTest
     assert(error.cause.backtrace.any? { |l| l.include?("hooks_test.rb") })
   end
 
-  # P1: a hook that answers after 200 ms, with every public call made from the main thread:
+  # docs/c-abi.md P1: a hook that answers after 200 ms, with every public call made from the main thread:
   # nothing may deadlock on the GVL.
   def test_no_deadlock_when_the_main_thread_waits_for_a_hook_p1
     assert_same Thread.main, Thread.current
@@ -259,7 +259,7 @@ class HooksTest < StackAuthTest
     assert_raises(StackAuth::InvalidHandle) { access_key_strategy(store: store) }
   end
 
-  # P6: nothing but the registry references the hook; GC (and compaction) must not free it.
+  # docs/c-abi.md P6: nothing but the registry references the hook; GC (and compaction) must not free it.
   def test_hooks_survive_gc_between_creation_and_first_use_p6
     strategy = make_counting_strategy
     store, address = registered { make_memory_fn_store }

@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require "stringio"
 
-# User functions run in the caller (DESIGN 8.4, issue 16 items 1, 2, 5, 7): the OIDC provider
+# User functions run in the caller (docs/architecture.md D4, issue 16 items 1, 2, 5, 7): the OIDC provider
 # runs on the calling thread and fiber, a cached JWT's token comes back without a library wait,
 # a JWT passed with jwt: never calls the provider, everything works under a Fiber.scheduler, and
 # a failing provider is the CallbackError's #cause.

@@ -33,7 +33,7 @@ class ProcessTest < StackAuthTest
     flunk("child process #{pid} did not finish within #{seconds} s")
   end
 
-  # P9: after fork, every call in the child fails fast with Forked (the Go runtime does not
+  # docs/c-abi.md P9: after fork, every call in the child fails fast with Forked (the Go runtime does not
   # survive fork), and the parent goes on working.
   def test_fork_child_gets_forked_quickly_p9
     strategy = access_key_strategy
@@ -176,7 +176,7 @@ class ProcessTest < StackAuthTest
     assert_operator elapsed, :<, 10
   end
 
-  # Every handle is released once its objects are closed or collected (P19). Objects with
+  # Every handle is released once its objects are closed or collected (docs/c-abi.md P19). Objects with
   # hooks are closed explicitly: a hook's closure usually captures the object itself, and the
   # registry keeps hooks alive until the library lets go of them.
   def test_no_live_library_objects_after_closing_and_gc
@@ -223,7 +223,7 @@ class ProcessTest < StackAuthTest
     assert_equal "live=0 hooks=0\n", out
   end
 
-  # DESIGN 8.1: the server rotates the refresh token at once and answers 700 ms later; the
+  # docs/architecture.md D1: the server rotates the refresh token at once and answers 700 ms later; the
   # program gives up after 300 ms, drops the strategy (close or the GC) and exits. The exit
   # hook waits for the answer and saves it, so the next run is not refused with INVALID_GRANT.
   %w[close gc].each do |drop|

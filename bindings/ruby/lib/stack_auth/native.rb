@@ -12,8 +12,8 @@ module StackAuth
   # Every function that can block or run a host hook is attached with `blocking: true`, so
   # the calling thread releases the GVL while it is inside the library. Hooks run on Go
   # threads; ruby-ffi hands them to its callback dispatcher thread, which needs the GVL: a
-  # call that kept the GVL while the library waited for a hook would deadlock (c-abi.md 4.3,
-  # 4.5, pitfall P1).
+  # call that kept the GVL while the library waited for a hook would deadlock
+  # (docs/c-abi.md P1, "Threading model").
   #
   # This module is internal; the public API is in StackAuth.
   module Native

@@ -325,7 +325,7 @@ module StackAuth
     end
   end
 
-  # User functions run in the caller (DESIGN 8.4): on its thread and fiber (so under a
+  # User functions run in the caller (docs/architecture.md D4): on its thread and fiber (so under a
   # Fiber.scheduler their IO lets other fibers run), and what they return goes to the library
   # by a C call. An exception they raise reaches the caller as CallbackError (#code: its class
   # name), with the exception as #cause.
