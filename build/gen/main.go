@@ -41,8 +41,10 @@ type errorCode struct {
 	Class          string          `json:"class"` // the Python and Ruby class
 	Retryable      bool            `json:"retryable"`
 	URL            string          `json:"url"`
-	NodeType       string          `json:"node_type"` // upstream's JS type, when upstream lacks the code
-	NodeWhy        string          `json:"node_why"`
+	NodeType       string          `json:"node_type"`    // upstream's JS type, when upstream lacks the code
+	NodeWhy        string          `json:"node_why"`     // why, for index.js
+	NodeDoc        string          `json:"node_doc"`     // its doc comment in index.d.ts
+	NodePayload    string          `json:"node_payload"` // the fields of its failure in index.d.ts
 	DefaultConst   string          `json:"default_const"`
 	DefaultMessage string          `json:"default_message"`
 	Languages      map[string]text `json:"languages"` // texts that name another language's API
@@ -160,6 +162,7 @@ func (t *tables) outputs() []output {
 		{path: "capi/status_table.go", whole: t.goCapi()},
 		{path: "include/stack_auth.h", regions: map[string]string{"version": t.cVersion(), "statuses": t.cStatuses()}},
 		{path: "bindings/node/index.js", regions: map[string]string{"codes": t.node()}},
+		{path: "bindings/node/index.d.ts", regions: map[string]string{"failures": t.nodeFailures(), "codes": t.nodeCodes()}},
 		{path: "bindings/node/src/addon.cc", regions: map[string]string{"statuses": t.addon()}},
 		{path: "bindings/python/stack_auth/_errors.py", regions: map[string]string{"statuses": t.python(), "codes": t.pythonCodes()}},
 		{path: "bindings/ruby/lib/stack_auth/native.rb", regions: map[string]string{"statuses": t.ruby()}},
@@ -357,12 +360,8 @@ func (t *tables) node() string {
 // code. Codes upstream lacks map onto the upstream type they behave like.
 const UPSTREAM_TYPE = Object.freeze({
 `)
-	byCode := map[string]errorCode{}
-	for _, e := range append(append([]errorCode{}, t.Errors...), t.CallCodes...) {
-		byCode[e.Code] = e
-	}
 	for _, c := range t.NodeOrder {
-		if e := byCode[c]; e.NodeType != "" {
+		if e := t.byCode()[c]; e.NodeType != "" {
 			fmt.Fprintf(&b, "  %s: '%s', // %s\n", c, e.NodeType, e.NodeWhy)
 		}
 	}
@@ -378,6 +377,43 @@ const UPSTREAM_TYPE = Object.freeze({
 		fmt.Fprintf(&b, "  '%d': '%s', // SA_%s\n", s.Value, code, s.Name)
 	}
 	b.WriteString("});\n")
+	return b.String()
+}
+
+func (t *tables) byCode() map[string]errorCode {
+	m := map[string]errorCode{}
+	for _, e := range append(append([]errorCode{}, t.Errors...), t.CallCodes...) {
+		m[e.Code] = e
+	}
+	return m
+}
+
+// nodeFailures is upstream 0.42's union: the codes without a node_type of their own.
+func (t *tables) nodeFailures() string {
+	var rows []string
+	for _, c := range t.NodeOrder {
+		e := t.byCode()[c]
+		if e.NodeType != "" {
+			continue
+		}
+		if e.NodePayload != "" {
+			rows = append(rows, fmt.Sprintf("  | (FailureBase & { type: '%s'; %s })", c, e.NodePayload))
+		} else {
+			rows = append(rows, fmt.Sprintf("  | (FailureBase & { type: '%s' })", c))
+		}
+	}
+	return "export type AuthFailure =\n" + strings.Join(rows, "\n") + ";\n"
+}
+
+func (t *tables) nodeCodes() string {
+	var b strings.Builder
+	b.WriteString("export type StackAuthErrorCode =\n  | AuthErrorCode")
+	for _, c := range t.NodeOrder {
+		if e := t.byCode()[c]; e.NodeType != "" {
+			fmt.Fprintf(&b, "\n  /** %s */\n  | '%s'", e.NodeDoc, c)
+		}
+	}
+	b.WriteString(";\n")
 	return b.String()
 }
 
