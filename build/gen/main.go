@@ -90,7 +90,12 @@ func run(check bool) error {
 	if err := t.validate(); err != nil {
 		return fmt.Errorf("%s: %w", source, err)
 	}
-	stale := 0
+	// Everything is rendered before anything is written: a broken region writes nothing.
+	type change struct {
+		path string
+		want []byte
+	}
+	var changes []change
 	for _, o := range t.outputs() {
 		path := filepath.Join(root, o.path)
 		old, err := os.ReadFile(path)
@@ -107,18 +112,21 @@ func run(check bool) error {
 				return fmt.Errorf("%s: %w", o.path, err)
 			}
 		}
-		if bytes.Equal(old, want) {
-			continue
+		if !bytes.Equal(old, want) {
+			changes = append(changes, change{o.path, want})
 		}
+	}
+	stale := 0
+	for _, c := range changes {
 		if check {
-			fmt.Fprintf(os.Stderr, "gen: %s differs from %s (edit %s, then run make gen)\n", o.path, source, source)
+			fmt.Fprintf(os.Stderr, "gen: %s differs from %s (edit %s, then run make gen)\n", c.path, source, source)
 			stale++
 			continue
 		}
-		if err := os.WriteFile(path, want, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(root, c.path), c.want, 0o644); err != nil {
 			return err
 		}
-		fmt.Println("gen: wrote", o.path)
+		fmt.Println("gen: wrote", c.path)
 	}
 	if stale > 0 {
 		return fmt.Errorf("%d generated file(s) stale", stale)
@@ -429,48 +437,41 @@ func (t *tables) addon() string {
 	return b.String()
 }
 
-func (t *tables) python() string {
+// eachStatus formats every status with its name and value.
+func (t *tables) eachStatus(format string) string {
 	var b strings.Builder
-	b.WriteString("# sa_status values of include/stack_auth.h (fixed forever; new ones are only added).\n")
 	for _, s := range t.Statuses {
-		fmt.Fprintf(&b, "SA_%s = %d\n", s.Name, s.Value)
+		fmt.Fprintf(&b, format, s.Name, s.Value)
 	}
 	return b.String()
+}
+
+// eachError formats every error code with its Python and Ruby class.
+func (t *tables) eachError(format string) string {
+	var b strings.Builder
+	for _, e := range t.Errors {
+		fmt.Fprintf(&b, format, e.Code, e.Class)
+	}
+	return b.String()
+}
+
+func (t *tables) python() string {
+	return "# sa_status values of include/stack_auth.h (fixed forever; new ones are only added).\n" +
+		t.eachStatus("SA_%s = %d\n")
 }
 
 func (t *tables) pythonCodes() string {
-	var b strings.Builder
-	b.WriteString("# The stack-auth code of each AuthError subclass above (upstream's codes).\n_CODE_CLASSES = {\n")
-	for _, e := range t.Errors {
-		fmt.Fprintf(&b, "    %q: %s,\n", e.Code, e.Class)
-	}
-	b.WriteString("}\n")
-	return b.String()
+	return "# The stack-auth code of each AuthError subclass above (upstream's codes).\n_CODE_CLASSES = {\n" +
+		t.eachError("    %q: %s,\n") + "}\n"
 }
 
-func (t *tables) ruby() string {
-	var b strings.Builder
-	for _, s := range t.Statuses {
-		fmt.Fprintf(&b, "    %s = %d\n", s.Name, s.Value)
-	}
-	return b.String()
-}
+func (t *tables) ruby() string { return t.eachStatus("    %s = %d\n") }
 
 func (t *tables) rubyCodes() string {
-	var b strings.Builder
-	b.WriteString("  AUTH_ERROR_CODES = {\n")
-	for _, e := range t.Errors {
-		fmt.Fprintf(&b, "    %q => :%s,\n", e.Code, e.Class)
-	}
-	b.WriteString("  }.freeze\n")
-	return b.String()
+	return "  AUTH_ERROR_CODES = {\n" + t.eachError("    %q => :%s,\n") + "  }.freeze\n"
 }
 
 func (t *tables) rust() string {
-	var b strings.Builder
-	for _, s := range t.Statuses {
-		fmt.Fprintf(&b, "pub const SA_%s: sa_status = %d;\n", s.Name, s.Value)
-	}
-	fmt.Fprintf(&b, "pub const SA_ABI_VERSION: u32 = %d;\n", t.ABIVersion)
-	return b.String()
+	return t.eachStatus("pub const SA_%s: sa_status = %d;\n") +
+		fmt.Sprintf("pub const SA_ABI_VERSION: u32 = %d;\n", t.ABIVersion)
 }
