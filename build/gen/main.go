@@ -173,6 +173,8 @@ func (t *tables) outputs() []output {
 		{path: "bindings/node/index.d.ts", regions: map[string]string{"failures": t.nodeFailures(), "codes": t.nodeCodes()}},
 		{path: "bindings/node/src/addon.cc", regions: map[string]string{"statuses": t.addon()}},
 		{path: "bindings/python/stack_auth/_errors.py", regions: map[string]string{"statuses": t.python(), "codes": t.pythonCodes()}},
+		{path: "bindings/python/stack_auth/_runtime.py", regions: map[string]string{"abi": fmt.Sprintf("ABI_VERSION = %d\n", t.ABIVersion)}},
+		{path: "bindings/ruby/lib/stack_auth/version.rb", regions: map[string]string{"abi": fmt.Sprintf("  ABI_VERSION = %d\n", t.ABIVersion)}},
 		{path: "bindings/ruby/lib/stack_auth/native.rb", regions: map[string]string{"statuses": t.ruby()}},
 		{path: "bindings/ruby/lib/stack_auth/errors.rb", regions: map[string]string{"codes": t.rubyCodes()}},
 		{path: "bindings/rust/stack-auth-sys/src/lib.rs", regions: map[string]string{"statuses": t.rust()}},
