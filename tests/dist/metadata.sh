@@ -58,9 +58,10 @@ generated() { sed -n 's/^\t\t{path: "\([^"]*\)".*/\1/p' build/gen/main.go; }
 # A generated copy edited by hand, and the source edited without regenerating, are both caught
 # and named.
 tables_drift_caught() {
-	local tmp rc1 rc2 ok=0
+	local tmp rc1 rc2 ok=0 files
 	tmp=$(mktemp -d)
-	tar -cf - build/gen/tables.json $(generated) | tar -C "$tmp" -xf -
+	mapfile -t files < <(generated)
+	tar -cf - build/gen/tables.json "${files[@]}" | tar -C "$tmp" -xf -
 	sed -i 's/^SA_E_TIMEOUT = -4$/SA_E_TIMEOUT = -40/' "$tmp/bindings/python/stack_auth/_errors.py"
 	STACK_AUTH_ROOT=$tmp go run ./build/gen -check 2>"$tmp/err1"
 	rc1=$?
