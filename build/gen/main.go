@@ -178,6 +178,7 @@ func (t *tables) outputs() []output {
 		{path: "bindings/ruby/lib/stack_auth/native.rb", regions: map[string]string{"statuses": t.ruby()}},
 		{path: "bindings/ruby/lib/stack_auth/errors.rb", regions: map[string]string{"codes": t.rubyCodes()}},
 		{path: "bindings/rust/stack-auth-sys/src/lib.rs", regions: map[string]string{"statuses": t.rust()}},
+		{path: "bindings/rust/stack-auth/src/lib.rs", regions: map[string]string{"statuses": t.failures("            sys::SA_%[1]s => \"SA_%[1]s\",\n")}},
 	}
 }
 
@@ -427,16 +428,21 @@ func (t *tables) nodeCodes() string {
 	return b.String()
 }
 
-func (t *tables) addon() string {
+// failures formats every failing status (all but SA_OK) with its name and code.
+func (t *tables) failures(format string) string {
 	var b strings.Builder
-	b.WriteString("const char *status_code_name(sa_status st) {\n  switch (st) {\n")
 	for _, s := range t.Statuses {
 		if s.Value != 0 {
-			fmt.Fprintf(&b, "    case SA_%s: return %q;\n", s.Name, s.Code)
+			fmt.Fprintf(&b, format, s.Name, s.Code)
 		}
 	}
-	b.WriteString("    default: return \"INTERNAL_ERROR\";\n  }\n}\n")
 	return b.String()
+}
+
+func (t *tables) addon() string {
+	return "const char *status_code_name(sa_status st) {\n  switch (st) {\n" +
+		t.failures("    case SA_%s: return %q;\n") +
+		"    default: return \"INTERNAL_ERROR\";\n  }\n}\n"
 }
 
 // eachStatus formats every status with its name and value.
