@@ -77,18 +77,9 @@ func run(check bool) error {
 	if root == "" {
 		root = "."
 	}
-	raw, err := os.ReadFile(filepath.Join(root, source))
+	t, err := load(root)
 	if err != nil {
 		return err
-	}
-	var t tables
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
-		return fmt.Errorf("%s: %w", source, err)
-	}
-	if err := t.validate(); err != nil {
-		return fmt.Errorf("%s: %w", source, err)
 	}
 	// Everything is rendered before anything is written: a broken region writes nothing.
 	type change struct {
@@ -132,6 +123,24 @@ func run(check bool) error {
 		return fmt.Errorf("%d generated file(s) stale", stale)
 	}
 	return nil
+}
+
+// load reads and checks the source in the tree at root.
+func load(root string) (*tables, error) {
+	raw, err := os.ReadFile(filepath.Join(root, source))
+	if err != nil {
+		return nil, err
+	}
+	var t tables
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	if err := t.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return &t, nil
 }
 
 func (t *tables) validate() error {
