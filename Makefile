@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: lib-all test-platforms all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
+.PHONY: gen lib-all test-platforms all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
 
 all: cli
 
@@ -73,6 +73,12 @@ test-memory: lib cli
 ## test-rust: a Cargo crate that links the library
 test-rust: lib cli
 	@bash tests/rust/run.sh
+
+## gen: rewrite the tables every language shares (error codes, statuses, help texts, the
+## version) from build/gen/tables.json; make vet fails while one is stale
+gen:
+	$(GO) run ./build/gen
+	@bash build/version.sh --write
 
 vet:
 	$(GO) vet ./...

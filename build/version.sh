@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The version comes from one place: SA_VERSION_STRING in include/stack_auth.h (build/lib.sh
-# compiles it into the library). Every package's metadata carries a copy, stamped from it:
+# The version comes from one place: "version" in build/gen/tables.json (make gen writes it into
+# include/stack_auth.h, which build/lib.sh compiles into the library, and runs this with
+# --write). Every package's metadata carries a copy, stamped from it:
 #
 #   bash build/version.sh           prints the version
 #   bash build/version.sh --check   fails, naming each file, when a copy differs (make vet)
-#   bash build/version.sh --write   stamps the header's version into every copy
+#   bash build/version.sh --write   stamps the version into every copy
 #
 # STACK_AUTH_ROOT runs it over another tree (tests/dist/metadata.sh checks a drifted copy).
 set -euo pipefail
 cd "${STACK_AUTH_ROOT:-$(dirname "$0")/..}"
-version=$(sed -n 's/^#define SA_VERSION_STRING "\(.*\)"/\1/p' include/stack_auth.h)
+version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' build/gen/tables.json)
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || {
-	echo "version.sh: no SA_VERSION_STRING in include/stack_auth.h" >&2
+	echo "version.sh: no \"version\" in build/gen/tables.json" >&2
 	exit 1
 }
 
@@ -36,7 +37,7 @@ case ${1:-} in
 		[[ -f $f ]] || continue # a package not in this tree (yet)
 		got=$(sed -n "0,/$re/s/$re.*/\2/p" "$f")
 		if [[ $got != "$version" ]]; then
-			echo "version.sh: $f has version '${got:-none}', include/stack_auth.h $version (run bash build/version.sh --write)" >&2
+			echo "version.sh: $f has version '${got:-none}', build/gen/tables.json $version (run make gen)" >&2
 			status=1
 		fi
 	done

@@ -27,19 +27,6 @@ import (
 
 func main() {}
 
-// Statuses of include/stack_auth.h.
-const (
-	saOK           C.sa_status = 0
-	saEAuth        C.sa_status = -1
-	saEInvalidArg  C.sa_status = -2
-	saEInvalidHndl C.sa_status = -3
-	saETimeout     C.sa_status = -4
-	saECancelled   C.sa_status = -5
-	saECallback    C.sa_status = -7
-	saEInternal    C.sa_status = -8
-	saEWouldBlock  C.sa_status = -9
-)
-
 // registry maps handles to objects. Handles come from one counter, so they are never
 // reused, and a handle of one kind is never valid as another kind. It is sharded so that
 // threads creating and freeing token handles do not queue on one lock.

@@ -10,89 +10,13 @@ import (
 	"strings"
 )
 
-// Error codes: upstream's strings, identical in every language.
-const (
-	CodeRequest             = "REQUEST_ERROR"
-	CodeAccessDenied        = "ACCESS_DENIED"
-	CodeInvalidGrant        = "INVALID_GRANT"
-	CodeInvalidClient       = "INVALID_CLIENT"
-	CodeInvalidURL          = "INVALID_URL"
-	CodeInvalidRegion       = "INVALID_REGION"
-	CodeInvalidCrn          = "INVALID_CRN"
-	CodeMissingWorkspaceCrn = "MISSING_WORKSPACE_CRN"
-	CodeNotAuthenticated    = "NOT_AUTHENTICATED"
-	CodeExpiredToken        = "EXPIRED_TOKEN"
-	CodeInvalidAccessKey    = "INVALID_ACCESS_KEY"
-	CodeInvalidToken        = "INVALID_TOKEN"
-	CodeServer              = "SERVER_ERROR"
-	CodeStore               = "STORE_ERROR"
-	CodeWorkspaceMismatch   = "WORKSPACE_MISMATCH"
-	CodeInvalidWorkspaceID  = "INVALID_WORKSPACE_ID"
-	CodeUsageLimitExceeded  = "USAGE_LIMIT_EXCEEDED"
-	CodeOrgNotProvisioned   = "ORG_NOT_PROVISIONED"
-	CodeAlreadyConsumed     = "ALREADY_CONSUMED"
-	CodeInternal            = "INTERNAL_ERROR"
-	CodeCustom              = "CUSTOM"
-)
-
-// ErrorCodes is the exhaustive list of codes an AuthError can carry.
-var ErrorCodes = []string{
-	CodeRequest, CodeAccessDenied, CodeInvalidGrant, CodeInvalidClient, CodeInvalidURL,
-	CodeInvalidRegion, CodeInvalidCrn, CodeMissingWorkspaceCrn, CodeNotAuthenticated,
-	CodeExpiredToken, CodeInvalidAccessKey, CodeInvalidToken, CodeServer, CodeStore,
-	CodeWorkspaceMismatch, CodeInvalidWorkspaceID, CodeUsageLimitExceeded,
-	CodeOrgNotProvisioned, CodeAlreadyConsumed, CodeInternal, CodeCustom,
-}
-
-const (
-	defaultUsageLimitMessage  = "Workspace has exceeded its usage limit and cannot issue an access token"
-	defaultNotProvisionedText = "Organisation is not provisioned in the usage system and cannot issue an access token"
-	usageLimitURL             = "https://dashboard.cipherstash.com/billing"
-	supportURL                = "https://cipherstash.com/support"
-)
-
-// errorKind describes one code: how its message is formed, its help text and URL.
+// errorKind describes one code: how its message is formed, its help text and URL. The
+// table (errorKinds, in errors_table.go) is generated from build/gen/tables.json.
 type errorKind struct {
 	format    string // "%s" receives the detail; a format without a verb is fixed
 	help      string
 	url       string
 	retryable bool
-}
-
-var errorKinds = map[string]errorKind{
-	CodeRequest:       {format: "Request to the auth server failed: %s", retryable: true},
-	CodeAccessDenied:  {format: "Authorization was denied"},
-	CodeInvalidGrant:  {format: "Invalid grant"},
-	CodeInvalidClient: {format: "Invalid client"},
-	CodeInvalidURL:    {format: "Invalid URL: %s"},
-	CodeInvalidRegion: {format: "Unsupported region: %s",
-		help: "Use a supported region, e.g. `ap-southeast-2.aws`. Supported regions: " + supportedRegionsText + "."},
-	CodeInvalidCrn: {format: "Invalid workspace CRN: %s",
-		help: "A workspace CRN looks like `crn:<region>:<workspace-id>`, e.g. `crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY`. Supported regions: " + supportedRegionsText + "."},
-	// The message names no API (it is the same in every language); the help names the
-	// caller's (languageTexts; this is Go's).
-	CodeMissingWorkspaceCrn: {
-		format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or pass the workspace CRN",
-		help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `stackauth.WithWorkspaceCrn(\"crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY\")`."},
-	CodeNotAuthenticated: {format: "Not authenticated",
-		help: "Log in with `stash login`, or set `CS_CLIENT_ACCESS_KEY` for service-to-service auth."},
-	CodeExpiredToken:     {format: "Token expired"},
-	CodeInvalidAccessKey: {format: "Invalid access key: %s", help: "Access keys have the form `CSAK<key-id>.<secret>`."},
-	CodeInvalidToken:     {format: "Invalid token: %s"},
-	CodeServer:           {format: "Server error: %s", retryable: true},
-	CodeStore:            {format: "Token store error: %s", retryable: true},
-	CodeWorkspaceMismatch: {format: "Workspace mismatch: token issued for %[2]s, but strategy is configured for %[1]s",
-		help: "The access key or workspace CRN is scoped to a different workspace than the one requested — check which workspace the credential belongs to."},
-	CodeInvalidWorkspaceID: {format: "Invalid workspace ID: %s"},
-	CodeUsageLimitExceeded: {format: "%s",
-		help: "The organisation has used its allowance for the current billing period. Upgrade the plan from the CipherStash dashboard, then retry.",
-		url:  usageLimitURL},
-	CodeOrgNotProvisioned: {format: "%s",
-		help: "The organisation is not set up for usage tracking. Contact CipherStash support — retrying and upgrading the plan will both fail.",
-		url:  supportURL},
-	CodeAlreadyConsumed: {format: "Handle already consumed"},
-	CodeInternal:        {format: "Internal error: %s", retryable: true},
-	CodeCustom:          {format: "%s", retryable: true},
 }
 
 // AuthError is the one error type of this library. Code is one of ErrorCodes; Message is
@@ -122,15 +46,6 @@ func (e *AuthError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// Codes the C ABI adds for the outcome of a call rather than of authentication.
-const (
-	CodeTimeout         = "TIMEOUT"
-	CodeCancelled       = "CANCELLED"
-	CodeForked          = "FORKED"
-	CodeInvalidArgument = "INVALID_ARGUMENT"
-	CodeInvalidHandle   = "INVALID_HANDLE"
-)
-
 // Retryable reports whether trying again may succeed: transport and server faults, store
 // errors, internal and custom errors, and a call that timed out (the refresh goes on).
 // Settled answers (refusals, bad input, a freed handle, a forked process) are not. A code of
@@ -142,11 +57,8 @@ func (e *AuthError) Retryable() bool {
 	if k, ok := errorKinds[e.Code]; ok {
 		return k.retryable
 	}
-	switch e.Code {
-	case CodeTimeout:
-		return true
-	case CodeCancelled, CodeForked, CodeInvalidArgument, CodeInvalidHandle:
-		return false
+	if r, ok := callCodeRetryable[e.Code]; ok {
+		return r
 	}
 	return errorKinds[CodeCustom].retryable
 }

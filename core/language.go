@@ -41,20 +41,7 @@ func (l Language) IgnoresUnknownOptions() bool { return l == LanguageNode }
 // languageText is a code's message format and help as one language's caller reads them.
 type languageText struct{ format, help string }
 
-// languageTexts holds, per code, the texts that name an API and so differ by language;
-// errorKinds holds Go's. One table for every binding: capi picks the host's entry.
-var languageTexts = map[string]map[Language]languageText{
-	CodeMissingWorkspaceCrn: {
-		LanguageRust: { // upstream's text, exactly
-			format: "Workspace CRN is required when using an access key — set CS_WORKSPACE_CRN or call AutoStrategyBuilder::with_workspace_crn",
-			help:   "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategyBuilder::with_workspace_crn`.",
-		},
-		LanguageC:      {help: "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly as `\"workspaceCrn\"` in the options_json of `sa_auto_strategy_detect`, or as the `workspace_crn` argument of `sa_access_key_strategy_new`."},
-		LanguageNode:   {help: "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategy.detect({ workspaceCrn: 'crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY' })` or `AccessKeyStrategy.create(workspaceCrn, accessKey)`."},
-		LanguagePython: {help: "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `AutoStrategy.detect(workspace_crn=\"crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY\")` or `AccessKeyStrategy(workspace_crn, access_key)`."},
-		LanguageRuby:   {help: "Most strategies need a workspace CRN — set the `CS_WORKSPACE_CRN` environment variable, or pass it explicitly, e.g. `StackAuth::AutoStrategy.detect(workspace_crn: \"crn:ap-southeast-2.aws:ZVATKW3VHMFG27DY\")` or `StackAuth::AccessKeyStrategy.new(workspace_crn:, access_key:)`."},
-	},
-}
+// languageTexts (errors_table.go, generated) holds the texts that differ by language.
 
 // ForLanguage is e as a caller in language l reads it: the message and help of its code in
 // l's words where they name an API (a copy), else e itself.

@@ -81,6 +81,7 @@ extern "C" {
 #define SA_API
 #endif
 
+/* BEGIN GENERATED version from build/gen/tables.json (make gen) */
 #define SA_VERSION_MAJOR 0
 #define SA_VERSION_MINOR 1
 #define SA_VERSION_PATCH 0
@@ -89,6 +90,7 @@ extern "C" {
 /* The ABI number: the soname is libstack_auth.so.<SA_ABI_VERSION>. Bindings compare it with
    sa_abi_version() at load and refuse a mismatch. */
 #define SA_ABI_VERSION 1
+/* END GENERATED version */
 
 typedef int32_t sa_status;
 typedef uint64_t sa_strategy;
@@ -98,6 +100,7 @@ typedef uint64_t sa_request;     /* a pending host-callback request */
 typedef uint64_t sa_device_flow; /* a pending device-code login */
 typedef uint64_t sa_transport;   /* a host HTTP transport */
 
+/* BEGIN GENERATED statuses from build/gen/tables.json (make gen) */
 #define SA_OK 0
 #define SA_E_AUTH (-1)           /* a stack-auth error: see sa_last_error_code() */
 #define SA_E_INVALID_ARG (-2)    /* NULL where a value is required, bad UTF-8 or JSON */
@@ -108,6 +111,7 @@ typedef uint64_t sa_transport;   /* a host HTTP transport */
 #define SA_E_CALLBACK (-7)       /* a host hook rejected its request */
 #define SA_E_INTERNAL (-8)       /* a bug in the library; it was contained */
 #define SA_E_WOULD_BLOCK (-9)    /* sa_try_get_token: no usable token without waiting */
+/* END GENERATED statuses */
 
 /* ---- Callback shapes ------------------------------------------------------------------ */
 

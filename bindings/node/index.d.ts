@@ -48,6 +48,7 @@ interface FailureBase {
  * A domain failure, discriminated by `type`: narrow on it to reach per-variant payload (e.g.
  * `WORKSPACE_MISMATCH`'s `expected` / `actual`).
  */
+// BEGIN GENERATED failures from build/gen/tables.json (make gen)
 export type AuthFailure =
   | (FailureBase & { type: 'REQUEST_ERROR' })
   | (FailureBase & { type: 'ACCESS_DENIED' })
@@ -68,6 +69,7 @@ export type AuthFailure =
   | (FailureBase & { type: 'INTERNAL_ERROR' })
   | (FailureBase & { type: 'CUSTOM' })
   | (FailureBase & { type: 'STORE_ERROR' });
+// END GENERATED failures
 // Exactly upstream 0.42's union, so an exhaustive `switch (failure.type)` written against
 // @cipherstash/auth still covers every failure. The codes beyond it are in `failure.code`.
 
@@ -78,6 +80,7 @@ export type AuthErrorCode = AuthFailure['type'];
  * Beyond upstream: every code `failure.code` and `error.code` can carry: upstream's, plus
  * the library's own (each maps onto an upstream `type`, see {@link upstreamType}).
  */
+// BEGIN GENERATED codes from build/gen/tables.json (make gen)
 export type StackAuthErrorCode =
   | AuthErrorCode
   /** HTTP 402 with cs_code USAGE_LIMIT_EXCEEDED (or no cs_code); type SERVER_ERROR. */
@@ -94,6 +97,7 @@ export type StackAuthErrorCode =
   | 'INVALID_HANDLE'
   /** The library was used in a child process after fork(); type INTERNAL_ERROR. */
   | 'FORKED';
+// END GENERATED codes
 
 /** Every {@link StackAuthErrorCode}. */
 export declare const ERROR_CODES: readonly StackAuthErrorCode[];

@@ -61,6 +61,7 @@ function flush(timeoutMs = EXIT_FLUSH_MS) {
 
 // ---- errors ----------------------------------------------------------------------------
 
+// BEGIN GENERATED codes from build/gen/tables.json (make gen)
 // Every code a failure can carry (upstream's, plus this library's own).
 const ERROR_CODES = Object.freeze([
   'REQUEST_ERROR', 'ACCESS_DENIED', 'EXPIRED_TOKEN', 'INVALID_GRANT', 'INVALID_CLIENT',
@@ -85,6 +86,20 @@ const UPSTREAM_TYPE = Object.freeze({
   FORKED: 'INTERNAL_ERROR', // used in a child process after fork()
 });
 
+// The code of a failing status whose error JSON is missing or unreadable.
+const STATUS_CODES = Object.freeze({
+  '-1': 'INTERNAL_ERROR', // SA_E_AUTH
+  '-2': 'INVALID_ARGUMENT', // SA_E_INVALID_ARG
+  '-3': 'INVALID_HANDLE', // SA_E_INVALID_HANDLE
+  '-4': 'TIMEOUT', // SA_E_TIMEOUT
+  '-5': 'CANCELLED', // SA_E_CANCELLED
+  '-6': 'FORKED', // SA_E_FORKED
+  '-7': 'CUSTOM', // SA_E_CALLBACK
+  '-8': 'INTERNAL_ERROR', // SA_E_INTERNAL
+  '-9': 'INTERNAL_ERROR', // SA_E_WOULD_BLOCK
+});
+// END GENERATED codes
+
 /** The @cipherstash/auth 0.42 failure type for one of ERROR_CODES (unknown codes: CUSTOM). */
 function upstreamType(code) {
   if (Object.prototype.hasOwnProperty.call(UPSTREAM_TYPE, code)) return UPSTREAM_TYPE[code];
@@ -96,11 +111,6 @@ function emitLibraryWarning() {
   const w = native === null ? undefined : native.lastWarning();
   if (w) process.emitWarning(w, 'StackAuthWarning');
 }
-
-const STATUS_CODES = {
-  '-1': 'INTERNAL_ERROR', '-2': 'INVALID_ARGUMENT', '-3': 'INVALID_HANDLE', '-4': 'TIMEOUT',
-  '-5': 'CANCELLED', '-6': 'FORKED', '-7': 'CUSTOM', '-8': 'INTERNAL_ERROR', '-9': 'INTERNAL_ERROR',
-};
 
 /** The `error` of every failure: an `Error` with the failure's `code` (and `help`/`url`). */
 class AuthError extends Error {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Package metadata agrees with itself: one LICENSE at the root, the same licence (SPDX id) in
-# every package, the npm packages publishable, every version copy equal to the header's, and
-# the version check catches a drifted copy. Run by make vet (cheap: no build).
+# every package, the npm packages publishable, every generated table (error codes, statuses,
+# help texts, the version) equal to build/gen/tables.json, and both checks catch a drifted
+# copy. Run by make vet (cheap: no build).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SPDX=Apache-2.0
@@ -43,7 +44,7 @@ cargo_meta() {
 drift_caught() {
 	local tmp rc
 	tmp=$(mktemp -d)
-	tar -cf - include/stack_auth.h core/cts.go bindings/python/pyproject.toml | tar -C "$tmp" -xf -
+	tar -cf - build/gen/tables.json core/cts.go bindings/python/pyproject.toml | tar -C "$tmp" -xf -
 	sed -i 's/^version = ".*"/version = "9.9.9"/' "$tmp/bindings/python/pyproject.toml"
 	STACK_AUTH_ROOT=$tmp bash build/version.sh --check 2>"$tmp/err"
 	rc=$?
@@ -52,12 +53,37 @@ drift_caught() {
 	rm -rf "$tmp"
 	((rc != 0 && named == 0))
 }
+# The files go run ./build/gen writes (whole, or between BEGIN/END GENERATED markers).
+generated() { sed -n 's/^\t\t{path: "\([^"]*\)".*/\1/p' build/gen/main.go; }
+# A generated copy edited by hand, and the source edited without regenerating, are both caught
+# and named.
+tables_drift_caught() {
+	local tmp rc1 rc2 ok=0 files
+	tmp=$(mktemp -d)
+	mapfile -t files < <(generated)
+	tar -cf - build/gen/tables.json "${files[@]}" | tar -C "$tmp" -xf -
+	sed -i 's/^SA_E_TIMEOUT = -4$/SA_E_TIMEOUT = -40/' "$tmp/bindings/python/stack_auth/_errors.py"
+	STACK_AUTH_ROOT=$tmp go run ./build/gen -check 2>"$tmp/err1"
+	rc1=$?
+	grep -q 'bindings/python/stack_auth/_errors.py differs' "$tmp/err1" || ok=1
+	sed -i 's/^SA_E_TIMEOUT = -40$/SA_E_TIMEOUT = -4/' "$tmp/bindings/python/stack_auth/_errors.py"
+	sed -i 's/"format": "Invalid grant"/"format": "Invalid grant!"/' "$tmp/build/gen/tables.json"
+	STACK_AUTH_ROOT=$tmp go run ./build/gen -check 2>"$tmp/err2"
+	rc2=$?
+	grep -q 'core/errors_table.go differs' "$tmp/err2" || ok=1
+	grep -q 'bindings/python' "$tmp/err2" && ok=1 # only the file that changed is named
+	cat "$tmp/err1" "$tmp/err2"
+	rm -rf "$tmp"
+	((rc1 != 0 && rc2 != 0 && ok == 0))
+}
 check "LICENSE at the root is the $SPDX text" license_file
 check "npm: license $SPDX, not private" npm_meta $(ls bindings/node/npm/*/package.json 2>/dev/null)
 check "python: license $SPDX, LICENSE shipped" py_meta
 check "ruby: license $SPDX" gem_meta
 check "rust: every crate licensed $SPDX" cargo_meta
-check "versions: every copy equals SA_VERSION_STRING" bash build/version.sh --check
+check "tables: every generated copy equals build/gen/tables.json" go run ./build/gen -check
+check "tables: a stale generated copy is caught and named" tables_drift_caught
+check "versions: every copy equals build/gen/tables.json" bash build/version.sh --check
 check "versions: a drifted copy is caught and named" drift_caught
 echo "metadata: $passed passed, $failed failed"
 ((failed == 0))

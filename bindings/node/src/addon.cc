@@ -138,6 +138,7 @@ bool get_function(napi_env env, napi_value v, const char *what) {
   return true;
 }
 
+// BEGIN GENERATED statuses from build/gen/tables.json (make gen)
 const char *status_code_name(sa_status st) {
   switch (st) {
     case SA_E_AUTH: return "INTERNAL_ERROR";
@@ -147,10 +148,12 @@ const char *status_code_name(sa_status st) {
     case SA_E_CANCELLED: return "CANCELLED";
     case SA_E_FORKED: return "FORKED";
     case SA_E_CALLBACK: return "CUSTOM";
+    case SA_E_INTERNAL: return "INTERNAL_ERROR";
     case SA_E_WOULD_BLOCK: return "WOULD_BLOCK";
     default: return "INTERNAL_ERROR";
   }
 }
+// END GENERATED statuses
 
 // The error JSON of the last failure on this thread. Call it right after the failing sa_*
 // call, on the same thread. Falls back to a synthetic envelope if the library gave none.

@@ -40,6 +40,7 @@ __all__ = [
     "InvalidHandle",
 ]
 
+# BEGIN GENERATED statuses from build/gen/tables.json (make gen)
 # sa_status values of include/stack_auth.h (fixed forever; new ones are only added).
 SA_OK = 0
 SA_E_AUTH = -1
@@ -51,6 +52,7 @@ SA_E_FORKED = -6
 SA_E_CALLBACK = -7
 SA_E_INTERNAL = -8
 SA_E_WOULD_BLOCK = -9
+# END GENERATED statuses
 
 
 class AuthError(Exception):
@@ -101,89 +103,62 @@ class AuthError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
-def _code(code: str) -> Any:
-    def register(cls: Type[AuthError]) -> Type[AuthError]:
-        cls.default_code = code
-        _BY_CODE[code] = cls
-        return cls
-
-    return register
-
-
-_BY_CODE: Dict[str, Type[AuthError]] = {}
-
-
-@_code("REQUEST_ERROR")
 class RequestError(AuthError):
     """The request to the auth server failed (connection refused, reset, unreadable answer)."""
 
 
-@_code("ACCESS_DENIED")
 class AccessDenied(AuthError):
     """The user denied the device-code login."""
 
 
-@_code("INVALID_GRANT")
 class InvalidGrant(AuthError):
     """The grant (device code or refresh token) is invalid, spent or revoked."""
 
 
-@_code("INVALID_CLIENT")
 class InvalidClient(AuthError):
     """The OAuth client id is unknown."""
 
 
-@_code("INVALID_URL")
 class InvalidUrl(AuthError):
     """A base URL (argument or CS_CTS_HOST) is not a valid URL."""
 
 
-@_code("INVALID_REGION")
 class InvalidRegion(AuthError):
     """The region is not supported."""
 
 
-@_code("INVALID_CRN")
 class InvalidCrn(AuthError):
     """The workspace CRN is not ``crn:<region>:<workspace-id>``."""
 
 
-@_code("MISSING_WORKSPACE_CRN")
 class MissingWorkspaceCrn(AuthError):
     """An access key was given without a workspace CRN."""
 
 
-@_code("NOT_AUTHENTICATED")
 class NotAuthenticated(AuthError):
     """No credential: no access key and no saved device session."""
 
 
-@_code("EXPIRED_TOKEN")
 class TokenExpired(AuthError):
     """The token (or device code) expired."""
 
 
-@_code("INVALID_ACCESS_KEY")
 class InvalidAccessKey(AuthError):
     """The access key is malformed or was refused."""
 
 
-@_code("INVALID_TOKEN")
 class InvalidToken(AuthError):
     """A token could not be decoded."""
 
 
-@_code("SERVER_ERROR")
 class ServerError(AuthError):
     """The token service answered with an error."""
 
 
-@_code("STORE_ERROR")
 class StoreError(AuthError):
     """A token store failed."""
 
 
-@_code("WORKSPACE_MISMATCH")
 class WorkspaceMismatch(AuthError):
     """The credential belongs to another workspace than the one requested."""
 
@@ -198,34 +173,60 @@ class WorkspaceMismatch(AuthError):
         return self.payload.get("actual")
 
 
-@_code("INVALID_WORKSPACE_ID")
 class InvalidWorkspaceId(AuthError):
     """A workspace id is malformed."""
 
 
-@_code("USAGE_LIMIT_EXCEEDED")
 class UsageLimitExceeded(AuthError):
     """The organisation has used its allowance (HTTP 402)."""
 
 
-@_code("ORG_NOT_PROVISIONED")
 class OrgNotProvisioned(AuthError):
     """The organisation is not provisioned in the usage system (HTTP 402)."""
 
 
-@_code("ALREADY_CONSUMED")
 class AlreadyConsumed(AuthError):
     """A one-shot handle (a device-code flow) was already used."""
 
 
-@_code("INTERNAL_ERROR")
 class InternalError(AuthError):
     """A bug in the library; it was contained."""
 
 
-@_code("CUSTOM")
 class CustomError(AuthError):
     """An error without a more specific code."""
+
+
+# BEGIN GENERATED codes from build/gen/tables.json (make gen)
+# The stack-auth code of each AuthError subclass above (upstream's codes).
+_CODE_CLASSES = {
+    "REQUEST_ERROR": RequestError,
+    "ACCESS_DENIED": AccessDenied,
+    "INVALID_GRANT": InvalidGrant,
+    "INVALID_CLIENT": InvalidClient,
+    "INVALID_URL": InvalidUrl,
+    "INVALID_REGION": InvalidRegion,
+    "INVALID_CRN": InvalidCrn,
+    "MISSING_WORKSPACE_CRN": MissingWorkspaceCrn,
+    "NOT_AUTHENTICATED": NotAuthenticated,
+    "EXPIRED_TOKEN": TokenExpired,
+    "INVALID_ACCESS_KEY": InvalidAccessKey,
+    "INVALID_TOKEN": InvalidToken,
+    "SERVER_ERROR": ServerError,
+    "STORE_ERROR": StoreError,
+    "WORKSPACE_MISMATCH": WorkspaceMismatch,
+    "INVALID_WORKSPACE_ID": InvalidWorkspaceId,
+    "USAGE_LIMIT_EXCEEDED": UsageLimitExceeded,
+    "ORG_NOT_PROVISIONED": OrgNotProvisioned,
+    "ALREADY_CONSUMED": AlreadyConsumed,
+    "INTERNAL_ERROR": InternalError,
+    "CUSTOM": CustomError,
+}
+# END GENERATED codes
+
+for _code, _cls in _CODE_CLASSES.items():
+    _cls.default_code = _code
+_BY_CODE: Dict[str, Type[AuthError]] = dict(_CODE_CLASSES)
 
 
 # ---- C-level outcomes (sa_status values other than SA_E_AUTH) ----------------------------

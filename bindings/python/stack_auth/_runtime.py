@@ -45,7 +45,9 @@ from ._errors import AuthError, from_status
 
 from ._native import ffi, lib  # noqa: E402  (loads libstack_auth)
 
+# BEGIN GENERATED abi from build/gen/tables.json (make gen)
 ABI_VERSION = 1
+# END GENERATED abi
 
 if lib.sa_abi_version() != ABI_VERSION:  # pragma: no cover - only with a mismatched library
     raise ImportError(

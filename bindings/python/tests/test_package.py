@@ -2,6 +2,7 @@
 versions, and the public names."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,10 +12,12 @@ from pathlib import Path
 import pytest
 
 import stack_auth
-from conftest import HERE, run_python
+from conftest import HERE, REPO, run_python
 
 PKG_DIR = Path(stack_auth.__file__).resolve().parent
 SRC_DIR = HERE.parent
+# The version's one source (make gen stamps it into the header and every package).
+VERSION = json.loads((REPO / "build/gen/tables.json").read_text(encoding="utf-8"))["version"]
 
 
 def test_import_loads_nothing_until_first_use() -> None:
@@ -58,8 +61,8 @@ def test_library_sits_beside_the_extension_and_is_found_through_origin() -> None
 
 
 def test_versions_agree() -> None:
-    assert stack_auth.version() == stack_auth.__version__ == "0.1.0"
-    assert stack_auth.build_info().startswith("stack-auth 0.1.0 (go")
+    assert stack_auth.version() == stack_auth.__version__ == VERSION
+    assert stack_auth.build_info().startswith(f"stack-auth {VERSION} (go")
     from stack_auth import _runtime
 
     assert _runtime.lib.sa_abi_version() == _runtime.ABI_VERSION == 1
@@ -96,7 +99,7 @@ def test_pip_wheel_builds_a_wheel_with_the_library(tmp_path: Path) -> None:
         env=env,
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    wheels = list(tmp_path.glob("stack_auth-0.1.0-*.whl"))
+    wheels = list(tmp_path.glob(f"stack_auth-{VERSION}-*.whl"))
     assert len(wheels) == 1, list(tmp_path.iterdir())
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert "stack_auth/libstack_auth.so.1" in names

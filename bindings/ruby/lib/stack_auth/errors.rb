@@ -58,6 +58,7 @@ module StackAuth
 
   # Defines one Error subclass per stack-auth code (upstream's codes, identical in every
   # language): code => class name.
+  # BEGIN GENERATED codes from build/gen/tables.json (make gen)
   AUTH_ERROR_CODES = {
     "REQUEST_ERROR" => :RequestError,
     "ACCESS_DENIED" => :AccessDenied,
@@ -81,6 +82,7 @@ module StackAuth
     "INTERNAL_ERROR" => :InternalError,
     "CUSTOM" => :CustomError,
   }.freeze
+  # END GENERATED codes
 
   AUTH_ERROR_CODES.each do |code, name|
     klass = Class.new(Error) { define_singleton_method(:default_code) { code } }

@@ -19,6 +19,7 @@ module StackAuth
   module Native
     extend FFI::Library
 
+    # BEGIN GENERATED statuses from build/gen/tables.json (make gen)
     OK = 0
     E_AUTH = -1
     E_INVALID_ARG = -2
@@ -29,6 +30,7 @@ module StackAuth
     E_CALLBACK = -7
     E_INTERNAL = -8
     E_WOULD_BLOCK = -9
+    # END GENERATED statuses
 
     # The library's file name on this OS.
     LIBRARY_NAME =

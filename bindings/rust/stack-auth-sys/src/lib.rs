@@ -19,6 +19,7 @@ pub type sa_request = u64;
 pub type sa_device_flow = u64;
 pub type sa_transport = u64;
 
+// BEGIN GENERATED statuses from build/gen/tables.json (make gen)
 pub const SA_OK: sa_status = 0;
 pub const SA_E_AUTH: sa_status = -1;
 pub const SA_E_INVALID_ARG: sa_status = -2;
@@ -30,6 +31,7 @@ pub const SA_E_CALLBACK: sa_status = -7;
 pub const SA_E_INTERNAL: sa_status = -8;
 pub const SA_E_WOULD_BLOCK: sa_status = -9;
 pub const SA_ABI_VERSION: u32 = 1;
+// END GENERATED statuses
 
 pub type sa_get_token_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, req: sa_request)>;
 pub type sa_store_load_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, req: sa_request)>;

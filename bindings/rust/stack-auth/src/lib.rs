@@ -52,6 +52,7 @@ impl Error {
     }
     fn status_name(&self) -> &'static str {
         match self.status {
+            // BEGIN GENERATED statuses from build/gen/tables.json (make gen)
             sys::SA_E_AUTH => "SA_E_AUTH",
             sys::SA_E_INVALID_ARG => "SA_E_INVALID_ARG",
             sys::SA_E_INVALID_HANDLE => "SA_E_INVALID_HANDLE",
@@ -61,6 +62,7 @@ impl Error {
             sys::SA_E_CALLBACK => "SA_E_CALLBACK",
             sys::SA_E_INTERNAL => "SA_E_INTERNAL",
             sys::SA_E_WOULD_BLOCK => "SA_E_WOULD_BLOCK",
+            // END GENERATED statuses
             _ => "SA_E_UNKNOWN",
         }
     }
