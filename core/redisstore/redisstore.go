@@ -62,20 +62,9 @@ type Store struct {
 	timeout time.Duration
 }
 
-// Open opens a Redis store by URL; no connection is made until first use:
-//
-//	redis://[user:pass@]host[:port][/db]                       one server
-//	rediss://...                                               the same over TLS
-//	redis+sentinel://[user:pass@]host:26379[,host:26379...]/master[/db]
-//	redis+cluster://[user:pass@]host:7000[,host:7001...]
-//
-// (rediss+sentinel and rediss+cluster use TLS too.) user:pass authenticate to the data
-// nodes (Sentinels are asked for the master without credentials). Query parameters: prefix
-// (key prefix, default "stack-auth:"), lock_ttl (default 30s), timeout (per operation,
-// default 500ms); with TLS, ca (a PEM file of the CAs to trust instead of SSL_CERT_FILE or
-// the system roots) and cert + key (a client certificate). Other parameters go to
-// go-redis (e.g. pool_size). getenv reads SSL_CERT_FILE. Every error is a problem with the
-// URL, in words that never quote its password.
+// Open opens a Redis store by one of the URLs stackauth.OpenRedisStore documents (forms,
+// parameters); no connection is made until first use. getenv reads SSL_CERT_FILE. Every
+// error is a problem with the URL, in words that never quote its password.
 func Open(rawURL string, getenv func(string) string) (*Store, error) {
 	u, err := parseRedisURL(rawURL)
 	if err != nil {
