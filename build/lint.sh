@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Static checks beyond go vet (run by make vet):
 #  - gofmt-clean Go sources;
-#  - library code (core/, capi/; and emulator/, which tests embed) never exits the process or
-#    panics: a Go panic or os.Exit inside a host process kills the host (c-abi.md P7). The
-#    only panics allowed are net/http's documented http.ErrAbortHandler in the emulator.
+#  - library code (core/, capi/) never exits the process or panics: a Go panic or os.Exit
+#    inside a host process kills the host (c-abi.md P7). The only panics allowed are
+#    net/http's documented http.ErrAbortHandler in the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0

@@ -1,8 +1,7 @@
 package stackauth
 
-// The CTS wire client (spec section 2): every call is a POST (core/internal/cts sends it);
-// credentials travel in the body; non-2xx answers go to a classifier; only "no response at
-// all" is REQUEST_ERROR.
+// The CTS wire client (spec section 2): every call is a POST; credentials travel in the
+// body; non-2xx answers go to a classifier; only "no response at all" is REQUEST_ERROR.
 
 import (
 	"context"
@@ -86,8 +85,8 @@ type response struct {
 
 func (r response) ok() bool { return r.status >= 200 && r.status < 300 }
 
-// post sends one request. Only a failure to get any response is an error (REQUEST_ERROR).
-// The request body is zeroed afterwards: it carries credentials.
+// post sends one request through core/internal/cts. Only a failure to get any response is
+// an error (REQUEST_ERROR). The request body is zeroed afterwards: it carries credentials.
 func (c *ctsClient) post(ctx context.Context, endpoint, contentType string, body []byte, header http.Header) (response, error) {
 	status, data, err := cts.Post(ctx, c.http, endpoint, contentType, UserAgent, body, header)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/stackauth/stack-auth/core/redisstore"
 )
 
-// RedisTokenStore shares tokens across every host of a fleet (DESIGN 6.7) through
+// RedisTokenStore shares tokens across every host of a fleet (docs/architecture.md G7) through
 // core/redisstore, which seals each credential's token under a key derived from its secret
 // and coordinates refreshes with a lock; this type puts tokens and error codes on top.
 type RedisTokenStore struct {

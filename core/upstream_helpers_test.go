@@ -1,8 +1,7 @@
 package stackauth
 
-// Helpers shared by the ported upstream test cases of spec section 10 (accesskey_test.go,
-// token_test.go, oidc_test.go, ...). Every name starts with "port" so it cannot collide
-// with other test files.
+// Helpers shared by the port_*_test.go files (the ported upstream test cases of spec
+// section 10). Every name starts with "port" so it cannot collide with other test files.
 
 import (
 	"context"

@@ -1,16 +1,15 @@
-// Package redisstore keeps sealed token bytes in Redis, shared by every host of a fleet
-// (DESIGN 6.7); core's RedisTokenStore puts tokens and error codes on top, as its
-// FileTokenStore does on core/profile. It knows nothing of core, so core can import it.
-//
-// Each credential binds its own view (Bind): the bytes live under a key derived from the
-// credential's public scope (workspace and key id, hashed), with a TTL equal to the token's
-// remaining life, and are sealed with AES-256-GCM under a key derived from the credential's
-// secret, with the Redis key as additional data. A reader of Redis without the access key
-// learns nothing and cannot forge or move an entry: anything that does not open is a miss.
-// Refreshes are coordinated with a lock (SET NX PX with a random value, released by
-// compare-and-delete) that expires by itself if its holder dies. Every operation has a
-// short timeout: with Redis down, each process keeps its own token and refreshes alone.
 package redisstore
+
+// RedisTokenStore shares tokens across every host of a fleet (DESIGN 6.7).
+//
+// Each credential binds its own view (BindableStore): the token lives under a key derived
+// from the credential's public scope (workspace and key id, hashed), with a TTL equal to the
+// token's remaining life, and is sealed with AES-256-GCM under a key derived from the
+// credential's secret, with the Redis key as additional data. A reader of Redis without the
+// access key learns nothing and cannot forge or move an entry: anything that does not open
+// is a miss. Refreshes are coordinated with a lock (SET NX PX with a random value, released
+// by compare-and-delete) that expires by itself if its holder dies. Every operation has a
+// short timeout: with Redis down, each process keeps its own token and refreshes alone.
 
 import (
 	"context"

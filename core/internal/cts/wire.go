@@ -1,4 +1,4 @@
-// Package cts is the HTTP side of the CTS wire client (spec section 2): the shared HTTP
+// Package cts is the HTTP side of the CTS wire client (docs/protocol.md 2): the shared HTTP
 // clients (proxies and CA roots from the strategy's environment), POST with an ordered form
 // or JSON body, and base-URL joins. What an answer means (tokens, error codes) is core's.
 package cts
