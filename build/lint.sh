@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-unformatted=$(gofmt -l core capi cmd tests 2>/dev/null || true)
+unformatted=$(gofmt -l core capi cmd emulator tests 2>/dev/null || true)
 if [[ -n $unformatted ]]; then
 	echo "lint: not gofmt-clean:" $unformatted >&2
 	status=1
 fi
-bad=$(grep -rnE 'os\.Exit\(|log\.Fatal|[^._a-zA-Z]panic\(' --include=*.go core capi |
+bad=$(grep -rnE 'os\.Exit\(|log\.Fatal|[^._a-zA-Z]panic\(' --include=*.go core capi emulator |
 	grep -v '_test\.go:' | grep -v 'ErrAbortHandler\|panic(p) // let net/http' || true)
 if [[ -n $bad ]]; then
 	echo "lint: library code must not exit or panic:" >&2

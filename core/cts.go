@@ -4,18 +4,17 @@ package stackauth
 // body; non-2xx answers go to a classifier; only "no response at all" is REQUEST_ERROR.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
+
+	"github.com/stackauth/stack-auth/core/internal/cts"
 )
 
 // Version is this library's version, sent in the user-agent.
@@ -44,27 +43,6 @@ func rustArch(goarch string) string {
 	return goarch
 }
 
-// maxResponseBytes bounds what we read from a server; tokens are a few KiB.
-const maxResponseBytes = 1 << 20
-
-// ensureTrailingSlash makes relative joins keep the base path.
-func ensureTrailingSlash(u *url.URL) *url.URL {
-	c := *u
-	if !strings.HasSuffix(c.Path, "/") {
-		c.Path += "/"
-		if c.RawPath != "" {
-			c.RawPath += "/"
-		}
-	}
-	return &c
-}
-
-// joinRelative resolves path against base as a relative reference, so a base of
-// http://host/api/v1/ gives http://host/api/v1/<path>.
-func joinRelative(base *url.URL, path string) string {
-	return ensureTrailingSlash(base).ResolveReference(&url.URL{Path: path}).String()
-}
-
 // resolveBaseURL applies the precedence override > CS_CTS_HOST > fallback.
 func resolveBaseURL(override string, getenv func(string) string, fallback func() (*url.URL, error)) (*url.URL, error) {
 	if override != "" {
@@ -72,20 +50,20 @@ func resolveBaseURL(override string, getenv func(string) string, fallback func()
 		if err != nil {
 			return nil, newError(CodeInvalidURL, err.Error())
 		}
-		return ensureTrailingSlash(u), nil
+		return cts.EnsureTrailingSlash(u), nil
 	}
 	if env := getenv("CS_CTS_HOST"); env != "" {
 		u, err := parseAbsoluteURL(env)
 		if err != nil {
 			return nil, newError(CodeInvalidURL, "CS_CTS_HOST: "+err.Error())
 		}
-		return ensureTrailingSlash(u), nil
+		return cts.EnsureTrailingSlash(u), nil
 	}
 	u, err := fallback()
 	if err != nil {
 		return nil, err
 	}
-	return ensureTrailingSlash(u), nil
+	return cts.EnsureTrailingSlash(u), nil
 }
 
 func discoveryURL(r Region) func() (*url.URL, error) {
@@ -99,23 +77,6 @@ type ctsClient struct {
 	log   *slog.Logger
 }
 
-// form is an ordered x-www-form-urlencoded body: upstream's field order is part of the
-// wire contract (url.Values would sort it).
-type form [][2]string
-
-func (f form) encode() []byte {
-	var b bytes.Buffer
-	for i, kv := range f {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(url.QueryEscape(kv[0]))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(kv[1]))
-	}
-	return b.Bytes()
-}
-
 // response is a server's answer, whatever its status.
 type response struct {
 	status int
@@ -124,30 +85,22 @@ type response struct {
 
 func (r response) ok() bool { return r.status >= 200 && r.status < 300 }
 
-// post sends one request. Only a failure to get any response is an error (REQUEST_ERROR).
-// The request body is zeroed afterwards: it carries credentials.
+// post sends one request through core/internal/cts. Only a failure to get any response is
+// an error (REQUEST_ERROR). The request body is zeroed afterwards: it carries credentials.
 func (c *ctsClient) post(ctx context.Context, endpoint, contentType string, body []byte, header http.Header) (response, error) {
-	defer clear(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	status, data, err := cts.Post(ctx, c.http, endpoint, contentType, UserAgent, body, header)
 	if err != nil {
-		return response{}, newError(CodeInvalidURL, err.Error())
+		var noResponse *cts.NoResponseError
+		switch {
+		case !errors.As(err, &noResponse):
+			return response{}, newError(CodeInvalidURL, err.Error())
+		case noResponse.Reading:
+			return response{}, wrapError(CodeRequest, noResponse.Err, "error reading response body: "+transportErrorText(noResponse.Err))
+		}
+		return response{}, wrapError(CodeRequest, noResponse.Err, transportErrorText(noResponse.Err))
 	}
-	req.Header.Set("content-type", contentType)
-	req.Header.Set("user-agent", UserAgent)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return response{}, wrapError(CodeRequest, err, transportErrorText(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return response{}, wrapError(CodeRequest, err, "error reading response body: "+transportErrorText(err))
-	}
-	c.log.Debug("cts response", "url", redactURL(endpoint), "status", resp.StatusCode, "body_len", len(data))
-	return response{status: resp.StatusCode, body: data}, nil
+	c.log.Debug("cts response", "url", redactURL(endpoint), "status", status, "body_len", len(data))
+	return response{status: status, body: data}, nil
 }
 
 // transportErrorText describes a transport failure without echoing request content. Go's
@@ -182,11 +135,11 @@ func (c *ctsClient) postJSON(ctx context.Context, path string, v any) (response,
 	if err != nil {
 		return response{}, NewInternalError("encoding request: " + err.Error())
 	}
-	return c.post(ctx, joinRelative(c.base, path), "application/json", body, nil)
+	return c.post(ctx, cts.JoinRelative(c.base, path), "application/json", body, nil)
 }
 
-func (c *ctsClient) postForm(ctx context.Context, path string, f form) (response, error) {
-	return c.post(ctx, joinRelative(c.base, path), "application/x-www-form-urlencoded", f.encode(), nil)
+func (c *ctsClient) postForm(ctx context.Context, path string, f cts.Form) (response, error) {
+	return c.post(ctx, cts.JoinRelative(c.base, path), "application/x-www-form-urlencoded", f.Encode(), nil)
 }
 
 func decodeSuccess(r response, v any) error {
@@ -310,7 +263,7 @@ func (r oauthTokenResponse) token(now uint64) (*Token, error) {
 
 // refresh performs the OAuth refresh grant (docs/protocol.md 2.7).
 func (c *ctsClient) refresh(ctx context.Context, refreshToken SecretToken, clientID, deviceInstanceID string) (*Token, error) {
-	f := form{{"grant_type", "refresh_token"}, {"client_id", clientID}, {"refresh_token", refreshToken.Reveal()}}
+	f := cts.Form{{"grant_type", "refresh_token"}, {"client_id", clientID}, {"refresh_token", refreshToken.Reveal()}}
 	if deviceInstanceID != "" {
 		f = append(f, [2]string{"device_instance_id", deviceInstanceID})
 	}

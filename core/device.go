@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/stackauth/stack-auth/core/internal/cts"
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -50,7 +51,7 @@ func BindClientDevice(ctx context.Context, opts ...Option) error {
 	}
 	c := o.cts(zkms)
 	header := http.Header{"Authorization": {"Bearer " + t.AccessToken.Reveal()}}
-	r, err := c.post(ctx, joinRelative(zkms, "create-client"), "application/json", body, header)
+	r, err := c.post(ctx, cts.JoinRelative(zkms, "create-client"), "application/json", body, header)
 	if err != nil {
 		return &DeviceClientError{Kind: "request", err: err}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stackauth/stack-auth/core/internal/cts"
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -48,7 +49,7 @@ type deviceCodeResponse struct {
 
 // Begin requests a device code. The server's `interval` is not read: polling starts at 5 s.
 func (s *DeviceCodeStrategy) Begin(ctx context.Context) (*PendingDeviceCode, error) {
-	f := form{{"client_id", s.clientID}}
+	f := cts.Form{{"client_id", s.clientID}}
 	if id := s.o.deviceIdentity; id != nil {
 		f = append(f, [2]string{"device_instance_id", id.DeviceInstanceID}, [2]string{"device_name", id.DeviceName})
 	}
@@ -151,7 +152,7 @@ func (p *PendingDeviceCode) PollForToken(ctx context.Context) (*Token, error) {
 		if !clock.Now().Before(deadline) {
 			return nil, newError(CodeExpiredToken, "")
 		}
-		r, err := s.cts.postForm(ctx, "oauth/device/token", form{
+		r, err := s.cts.postForm(ctx, "oauth/device/token", cts.Form{
 			{"client_id", s.clientID}, {"device_code", p.deviceCode.Reveal()},
 			{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
 		})

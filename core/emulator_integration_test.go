@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 // world is an emulator and a clock shared by it and the strategies under test.

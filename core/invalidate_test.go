@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 func TestOidcInvalidateRefreshesThatJWTsToken(t *testing.T) {

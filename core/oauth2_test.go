@@ -10,7 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 type tokenSourceFunc func() (*oauth2.Token, error)

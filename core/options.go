@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stackauth/stack-auth/core/internal/cts"
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -58,7 +59,7 @@ func buildOptions(opts []Option) *options {
 func (o *options) cts(base *url.URL) *ctsClient {
 	client := o.httpClient
 	if client == nil {
-		client = httpClientFor(readTransportEnv(o.getenv), o.logger)
+		client = cts.HTTPClient(o.getenv, o.logger)
 	}
 	return &ctsClient{base: base, http: client, clock: o.clock, log: o.logger}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 var upstreamRegions = []string{"ap-southeast-2.aws", "ca-central-1.aws", "eu-central-1.aws", "eu-west-1.aws",

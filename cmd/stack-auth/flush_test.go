@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 // The CLI gives up on a refresh the server has already performed (it rotated the refresh

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 // binary is the stack-auth executable built once by TestMain for the end-to-end tests.

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 // lockedBuffer is a bytes.Buffer safe to write from one goroutine and read from another.

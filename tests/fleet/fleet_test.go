@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 func TestMain(m *testing.M) {

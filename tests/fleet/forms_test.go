@@ -30,7 +30,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/emulator"
+	"github.com/stackauth/stack-auth/emulator"
 )
 
 // aclRules is the least a store's user needs (README "Redis"): its commands on its keys.

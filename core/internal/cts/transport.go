@@ -1,4 +1,4 @@
-package stackauth
+package cts
 
 // The HTTP client of every strategy. Proxy and TLS settings are read through the
 // strategy's environment lookup when it is built (docs/architecture.md D6, docs/c-abi.md P27): in the C
@@ -8,6 +8,7 @@ package stackauth
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,6 +42,12 @@ func readTransportEnv(getenv func(string) string) transportEnv {
 		certFile:   getenv("SSL_CERT_FILE"),
 		certDir:    getenv("SSL_CERT_DIR"),
 	}
+}
+
+// HTTPClient is the client for the settings getenv reads now (proxies, extra CA roots);
+// strategies with the same settings share one client, so they share its connections.
+func HTTPClient(getenv func(string) string, log *slog.Logger) *http.Client {
+	return httpClientFor(readTransportEnv(getenv), log)
 }
 
 // Strategies with the same settings share one client, so they share its connections.
@@ -142,10 +149,14 @@ func (env transportEnv) proxyFor(u *url.URL) (*url.URL, error) {
 	proxy, err := url.Parse(raw)
 	if err != nil || proxy.Host == "" {
 		// Never the value: a proxy URL may carry a password.
-		return nil, NewInternalError("the proxy setting (HTTPS_PROXY or HTTP_PROXY) is not a URL")
+		return nil, errProxyNotURL
 	}
 	return proxy, nil
 }
+
+// errProxyNotURL is worded as core words an internal error (the text users have seen);
+// core reports it inside the REQUEST_ERROR of the request it stopped.
+var errProxyNotURL = errors.New("Internal error: the proxy setting (HTTPS_PROXY or HTTP_PROXY) is not a URL")
 
 // useProxy reports whether NO_PROXY lets a request to host:port go through the proxy.
 func (env transportEnv) useProxy(host, port string) bool {

@@ -1,4 +1,4 @@
-package stackauth
+package redisstore
 
 // RedisTokenStore shares tokens across every host of a fleet (docs/architecture.md G7).
 //
@@ -38,6 +38,7 @@ const (
 	redisDefaultLockTTL = 30 * time.Second
 	redisDefaultTimeout = 500 * time.Millisecond
 	redisSealVersion    = 1
+	passwordMask        = "***" // as core masks a secret
 )
 
 // redisClient is what the store uses of go-redis's clients. Holding a client as this narrow
@@ -51,8 +52,8 @@ type redisClient interface {
 	Close() error
 }
 
-// RedisTokenStore is an unbound Redis store; strategies bind it to their credential.
-type RedisTokenStore struct {
+// Store is an unbound Redis store; strategies bind it to their credential.
+type Store struct {
 	client  redisClient
 	desc    string // form and addresses, for String
 	prefix  string
@@ -60,27 +61,15 @@ type RedisTokenStore struct {
 	timeout time.Duration
 }
 
-// OpenRedisStore opens a Redis store by URL; no connection is made until first use:
-//
-//	redis://[user:pass@]host[:port][/db]                       one server
-//	rediss://...                                               the same over TLS
-//	redis+sentinel://[user:pass@]host:26379[,host:26379...]/master[/db]
-//	redis+cluster://[user:pass@]host:7000[,host:7001...]
-//
-// (rediss+sentinel and rediss+cluster use TLS too.) user:pass authenticate to the data
-// nodes (Sentinels are asked for the master without credentials). Query parameters: prefix
-// (key prefix, default "stack-auth:"), lock_ttl (default 30s), timeout (per operation,
-// default 500ms); with TLS, ca (a PEM file of the CAs to trust instead of SSL_CERT_FILE or
-// the system roots) and cert + key (a client certificate). Other parameters go to
-// go-redis (e.g. pool_size). opts supply the environment (WithLookupEnv) for SSL_CERT_FILE.
-// go-redis reports connection failures through its own process-wide logger
-// (redis.SetLogger); the engine reports them as StoreDegraded events.
-func OpenRedisStore(rawURL string, opts ...Option) (*RedisTokenStore, error) {
+// Open opens a Redis store by one of the URLs stackauth.OpenRedisStore documents (forms,
+// parameters); no connection is made until first use. getenv reads SSL_CERT_FILE. Every
+// error is a problem with the URL, in words that never quote its password.
+func Open(rawURL string, getenv func(string) string) (*Store, error) {
 	u, err := parseRedisURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisTokenStore{prefix: redisDefaultPrefix, lockTTL: redisDefaultLockTTL, timeout: redisDefaultTimeout,
+	s := &Store{prefix: redisDefaultPrefix, lockTTL: redisDefaultLockTTL, timeout: redisDefaultTimeout,
 		desc: u.form + " " + strings.Join(u.hosts, ",")}
 	if v, ok := u.take("prefix"); ok {
 		if v == "" || strings.ContainsAny(v, "{}") {
@@ -97,7 +86,7 @@ func OpenRedisStore(rawURL string, opts ...Option) (*RedisTokenStore, error) {
 			*dst = d
 		}
 	}
-	tlsConfig, err := u.tlsConfig(buildOptions(opts).getenv)
+	tlsConfig, err := u.tlsConfig(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +108,7 @@ type redisURL struct {
 	query    url.Values
 }
 
-func redisURLError(problem string) *AuthError {
-	return newError(CodeInvalidURL, "token store: "+problem)
-}
+func redisURLError(problem string) error { return errors.New(problem) }
 
 func parseRedisURL(raw string) (*redisURL, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
@@ -257,7 +244,7 @@ func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redi
 		// go-redis's parse errors name an option or the path; never pass anything else on.
 		msg := strings.TrimPrefix(err.Error(), "redis: ")
 		if password != "" {
-			msg = strings.ReplaceAll(msg, password, secretMask)
+			msg = strings.ReplaceAll(msg, password, passwordMask)
 		}
 		return redisURLError(msg)
 	}
@@ -304,65 +291,54 @@ func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redi
 	return redis.NewClient(o), nil
 }
 
-var errUnbound = errors.New("a redis token store is used through a strategy, which binds it to its credential")
+// String names the form and addresses, never the credentials.
+func (s *Store) String() string { return s.desc }
 
-func (s *RedisTokenStore) Load(context.Context) (*Token, error) {
-	return nil, NewStoreError(errUnbound.Error())
-}
-func (s *RedisTokenStore) Save(context.Context, *Token) error {
-	return NewStoreError(errUnbound.Error())
-}
-func (s *RedisTokenStore) String() string { return "RedisTokenStore(" + s.desc + ")" }
-
-// Close closes the client once the saves in flight (a strategy's save follows its callers'
-// wake-up, and holds the lock until done) have finished, waiting FlushTimeout at most.
-func (s *RedisTokenStore) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), FlushTimeout)
-	defer cancel()
-	_ = Flush(ctx)
-	return s.client.Close()
-}
+// Close closes the client.
+func (s *Store) Close() error { return s.client.Close() }
 
 // Bind returns the view of one credential: its own key, lock and sealing key.
-func (s *RedisTokenStore) Bind(scope string, secret []byte) TokenStore {
+func (s *Store) Bind(scope string, secret []byte) *Binding {
 	id := sha256.Sum256([]byte("stack-auth/redis/v1\x00" + scope))
 	// The hash tag {…} puts the token and its lock in one Cluster slot, so the unlock
 	// script (which names only the lock) and every command run on one node.
 	key := s.prefix + "token:{" + hex.EncodeToString(id[:20]) + "}"
 	sealKey, err := hkdf.Key(sha256.New, secret, []byte(scope), "stack-auth redis token seal v1", 32)
 	if err != nil {
-		return &redisBinding{s: s, key: key, bindErr: err}
+		return &Binding{s: s, key: key, bindErr: err}
 	}
 	block, err := aes.NewCipher(sealKey)
 	clear(sealKey)
 	if err != nil {
-		return &redisBinding{s: s, key: key, bindErr: err}
+		return &Binding{s: s, key: key, bindErr: err}
 	}
 	aead, err := cipher.NewGCM(block)
-	return &redisBinding{s: s, key: key, lockKey: key + ":lock", aead: aead, bindErr: err}
+	return &Binding{s: s, key: key, lockKey: key + ":lock", aead: aead, bindErr: err}
 }
 
-type redisBinding struct {
-	s       *RedisTokenStore
+// Binding is one credential's view of the store. Its errors name the operation ("redis
+// load: …") and never carry the sealed bytes.
+type Binding struct {
+	s       *Store
 	key     string
 	lockKey string
 	aead    cipher.AEAD
 	bindErr error
 }
 
-func (b *redisBinding) String() string { return "RedisTokenStore(bound)" }
-
-func (b *redisBinding) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (b *Binding) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, b.s.timeout)
 }
 
-func redisError(op string, err error) *AuthError {
-	return NewStoreError("redis " + op + ": " + err.Error())
+func redisError(op string, err error) error {
+	return fmt.Errorf("redis %s: %w", op, err)
 }
 
-func (b *redisBinding) Load(ctx context.Context) (*Token, error) {
+// Load returns the stored bytes, or nil when nothing this credential sealed is stored. The
+// caller zeroes them.
+func (b *Binding) Load(ctx context.Context) ([]byte, error) {
 	if b.bindErr != nil {
-		return nil, NewStoreError(b.bindErr.Error())
+		return nil, b.bindErr
 	}
 	ctx, cancel := b.opContext(ctx)
 	defer cancel()
@@ -377,27 +353,17 @@ func (b *redisBinding) Load(ctx context.Context) (*Token, error) {
 	if !ok {
 		return nil, nil // tampered, foreign or from another credential: a miss
 	}
-	defer clear(data)
-	t, err := decodeToken(data)
-	if err != nil {
-		return nil, nil
-	}
-	return t, nil
+	return data, nil
 }
 
-func (b *redisBinding) Save(ctx context.Context, t *Token) error {
+// Save seals data and stores it for ttl (the token's remaining life).
+func (b *Binding) Save(ctx context.Context, data []byte, ttl time.Duration) error {
 	if b.bindErr != nil {
-		return NewStoreError(b.bindErr.Error())
+		return b.bindErr
 	}
-	ttl := time.Until(time.Unix(int64(min(t.ExpiresAt, 1<<62)), 0))
 	if ttl <= 0 {
 		return nil // nothing worth sharing
 	}
-	data, err := encodeToken(t)
-	if err != nil {
-		return err
-	}
-	defer clear(data)
 	ctx, cancel := b.opContext(ctx)
 	defer cancel()
 	if err := b.s.client.Set(ctx, b.key, b.seal(data), ttl).Err(); err != nil {
@@ -407,14 +373,14 @@ func (b *redisBinding) Save(ctx context.Context, t *Token) error {
 }
 
 // seal is version || nonce || AES-GCM(token JSON), authenticated with the Redis key.
-func (b *redisBinding) seal(plain []byte) []byte {
+func (b *Binding) seal(plain []byte) []byte {
 	out := make([]byte, 1+b.aead.NonceSize(), 1+b.aead.NonceSize()+len(plain)+b.aead.Overhead())
 	out[0] = redisSealVersion
 	_, _ = rand.Read(out[1:])
 	return b.aead.Seal(out, out[1:], plain, []byte(b.key))
 }
 
-func (b *redisBinding) open(sealed []byte) ([]byte, bool) {
+func (b *Binding) open(sealed []byte) ([]byte, bool) {
 	n := b.aead.NonceSize()
 	if len(sealed) < 1+n+b.aead.Overhead() || sealed[0] != redisSealVersion {
 		return nil, false
@@ -428,9 +394,9 @@ var unlockScript = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] the
 
 // Lock takes the credential's refresh lock, polling until ctx is done. A Redis error ends
 // the wait at once, so the caller refreshes locally instead of waiting for a dead server.
-func (b *redisBinding) Lock(ctx context.Context) (func(), error) {
+func (b *Binding) Lock(ctx context.Context) (func(), error) {
 	if b.bindErr != nil {
-		return nil, NewStoreError(b.bindErr.Error())
+		return nil, b.bindErr
 	}
 	var raw [16]byte
 	_, _ = rand.Read(raw[:])
@@ -455,7 +421,7 @@ func (b *redisBinding) Lock(ctx context.Context) (func(), error) {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, NewStoreError("redis lock: " + ctx.Err().Error())
+			return nil, redisError("lock", ctx.Err())
 		}
 		wait = min(wait*2, 100*time.Millisecond)
 	}

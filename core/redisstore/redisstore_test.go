@@ -1,4 +1,4 @@
-package stackauth
+package redisstore_test
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	stackauth "github.com/stackauth/stack-auth/core"
 )
 
 // Every form of Redis deployment opens from one URL (issue 18); nothing connects yet.
@@ -23,7 +25,7 @@ func TestOpenStoreAcceptsEveryRedisForm(t *testing.T) {
 		"rediss+cluster://sa:pw@10.0.0.1:7000,10.0.0.2:7001/?pool_size=4",
 	} {
 		t.Run(u, func(t *testing.T) {
-			st, err := OpenStore(u)
+			st, err := stackauth.OpenStore(u)
 			require.NoError(t, err)
 			assert.NotContains(t, st.(interface{ String() string }).String(), "pw")
 			require.NoError(t, st.(io.Closer).Close())
@@ -57,11 +59,11 @@ func TestRedisURLErrorsNameThePartAndHideThePassword(t *testing.T) {
 		{"redis://u:" + pw + "@h1:6379/0?max_retries=" + pw, "max_retries"},
 	} {
 		t.Run(c.want, func(t *testing.T) {
-			_, err := OpenStore(c.url)
+			_, err := stackauth.OpenStore(c.url)
 			require.Error(t, err)
-			var ae *AuthError
+			var ae *stackauth.AuthError
 			require.True(t, errors.As(err, &ae))
-			assert.Equal(t, CodeInvalidURL, ae.Code)
+			assert.Equal(t, stackauth.CodeInvalidURL, ae.Code)
 			assert.Contains(t, err.Error(), c.want)
 			assert.NotContains(t, err.Error(), pw)
 		})
@@ -71,16 +73,16 @@ func TestRedisURLErrorsNameThePartAndHideThePassword(t *testing.T) {
 // SSL_CERT_FILE is read through the options' environment (the host's live one in C).
 func TestRedissReadsSSLCertFileThroughTheOptions(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "none.pem")
-	env := WithLookupEnv(func(name string) (string, bool) {
+	env := stackauth.WithLookupEnv(func(name string) (string, bool) {
 		if name == "SSL_CERT_FILE" {
 			return missing, true
 		}
 		return "", false
 	})
-	_, err := OpenStore("rediss://127.0.0.1:6380/0", env)
+	_, err := stackauth.OpenStore("rediss://127.0.0.1:6380/0", env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SSL_CERT_FILE: open "+missing)
-	st, err := OpenStore("redis://127.0.0.1:6380/0", env) // no TLS: not read
+	st, err := stackauth.OpenStore("redis://127.0.0.1:6380/0", env) // no TLS: not read
 	require.NoError(t, err)
 	require.NoError(t, st.(io.Closer).Close())
 }

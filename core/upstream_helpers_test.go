@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stackauth/stack-auth/core/internal/cts"
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -23,7 +24,7 @@ func portCTS(t testing.TB, baseURL string, clock Clock) *ctsClient {
 	t.Helper()
 	u, err := url.Parse(baseURL)
 	require.NoError(t, err)
-	return buildOptions([]Option{WithClock(clock)}).cts(ensureTrailingSlash(u))
+	return buildOptions([]Option{WithClock(clock)}).cts(cts.EnsureTrailingSlash(u))
 }
 
 // portOpts points a strategy at fake with a deterministic clock and no environment.

@@ -1,4 +1,4 @@
-package stackauth
+package cts
 
 import (
 	"net/url"

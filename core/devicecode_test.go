@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stackauth/stack-auth/core/internal/cts"
 )
 
 const portDeviceCode = "device-code-secret-123"
@@ -308,7 +310,7 @@ func TestDeviceCode_EnsureTrailingSlash(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, err := url.Parse(tc.in)
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, ensureTrailingSlash(u).String())
+			assert.Equal(t, tc.want, cts.EnsureTrailingSlash(u).String())
 			assert.Equal(t, tc.in, u.String(), "the input URL is not modified")
 		})
 	}
@@ -324,7 +326,7 @@ func TestDeviceCode_RelativeJoin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, err := url.Parse(tc.base)
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, joinRelative(u, "oauth/device/code"))
+			assert.Equal(t, tc.want, cts.JoinRelative(u, "oauth/device/code"))
 		})
 	}
 }
