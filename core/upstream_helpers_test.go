@@ -1,6 +1,6 @@
 package stackauth
 
-// Helpers shared by the port_*_test.go files (the ported upstream test cases of
+// Helpers shared by the tests ported from upstream (the test cases mapped in
 // docs/upstream.md 10). Every name starts with "port" so it cannot collide with other test files.
 
 import (

@@ -17,7 +17,7 @@ import (
 )
 
 // The folders whose files may cite the docs, relative to the repository root.
-var scanned = []string{"core", "capi", "cmd", "bindings", "tests", "build", "include", "docs", "Makefile", "README.md"}
+var scanned = []string{"core", "capi", "cmd", "emulator", "bindings", "tests", "build", "include", "docs", "Makefile", "README.md"}
 
 var (
 	anchorRE = `[A-Z]?\d+(?:\.\d+)*`
