@@ -124,8 +124,10 @@ class Testee:
             raise Problem(f"testee {self.lang} exited (code {self.proc.poll()}) before {op}")
         try:
             line = self.lines.get(timeout=REPLY_SECS)
-        except queue.Empty:
-            raise Problem(f"testee {self.lang} did not answer {op} within {REPLY_SECS:.0f} s")
+        except queue.Empty:  # answers would no longer match requests: the testee is done
+            self.proc.kill()
+            self.proc.wait()
+            raise Problem(f"testee {self.lang} did not answer {op} within {REPLY_SECS:.0f} s (killed)")
         if line is None:
             raise Problem(f"testee {self.lang} exited (code {self.proc.wait()}) during {op}")
         try:
@@ -296,8 +298,6 @@ class Language:
             obs, why = self.scenario(emu, testee, sc)
         except Problem as e:
             obs, why = {"lang": self.lang, "name": sc["name"], "crashed": str(e)}, [str(e)]
-            if testee.proc.poll() is not None:  # the testee is gone: every later scenario fails too
-                raise
         out.write(json.dumps(obs, sort_keys=True) + "\n")
         out.flush()
         if why:
@@ -306,6 +306,8 @@ class Language:
         else:
             self.passed += 1
             self.say(f"ok {sc['name']}")
+        if testee.proc.poll() is not None:  # the testee is gone: the scenarios left are not run
+            raise Problem(f"testee {self.lang} exited (code {testee.proc.returncode}); the remaining scenarios did not run")
 
     def reset(self, emu: Emulator) -> None:
         emu.must("DELETE", "/_emulator/faults")
@@ -387,7 +389,8 @@ class Language:
             if obs["create"] == "ok":
                 self.calls(testee, sc, ids, o)
         finally:
-            testee.ask("close", unset=CS_VARS)  # frees every strategy, token, store and flow
+            if testee.proc.poll() is None:
+                testee.ask("close", unset=CS_VARS)  # frees every strategy, token, store and flow
             shutil.rmtree(empty_dir, ignore_errors=True)
         live_after = testee.ask("live").get("live")
         if live_before != live_after:  # C only: every handle and library string was freed
