@@ -148,31 +148,27 @@ class Testee:
 # ---- placeholders ---------------------------------------------------------------------------
 
 
-def substitute(value: Any, ph: Dict[str, str]) -> Any:
-    """$NAME placeholders in input strings (longest name first: $KEY_ID before $KEY)."""
+def rewrite(value: Any, pairs: List[Tuple[str, str]]) -> Any:
+    """Every string inside value with each (old, new) of pairs replaced, in order."""
     if isinstance(value, str):
-        for name in sorted(ph, key=len, reverse=True):
-            value = value.replace("$" + name, ph[name])
+        for old, new in pairs:
+            value = value.replace(old, new)
         return value
     if isinstance(value, dict):
-        return {k: substitute(v, ph) for k, v in value.items()}
+        return {k: rewrite(v, pairs) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute(v, ph) for v in value]
+        return [rewrite(v, pairs) for v in value]
     return value
+
+
+def substitute(value: Any, ph: Dict[str, str]) -> Any:
+    """$NAME placeholders in input strings (longest name first: $KEY_ID before $KEY)."""
+    return rewrite(value, [("$" + n, ph[n]) for n in sorted(ph, key=len, reverse=True)])
 
 
 def normalise(value: Any, ph: Dict[str, str]) -> Any:
     """Observed strings back to placeholders (longest value first)."""
-    if isinstance(value, str):
-        for name in sorted(ph, key=lambda n: len(ph[n]), reverse=True):
-            if ph[name]:
-                value = value.replace(ph[name], "$" + name)
-        return value
-    if isinstance(value, dict):
-        return {k: normalise(v, ph) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalise(v, ph) for v in value]
-    return value
+    return rewrite(value, [(ph[n], "$" + n) for n in sorted(ph, key=lambda n: len(ph[n]), reverse=True) if ph[n]])
 
 
 # ---- what the testees answer, as observations ---------------------------------------------------
