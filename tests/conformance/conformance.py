@@ -121,19 +121,19 @@ class Testee:
             self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise Problem(f"testee {self.lang} exited (code {self.proc.poll()}) before {op}")
+            raise Problem(f"testee {self.lang} exited (code {self.proc.poll()}) before {op}") from None
         try:
             line = self.lines.get(timeout=REPLY_SECS)
         except queue.Empty:  # answers would no longer match requests: the testee is done
             self.proc.kill()
             self.proc.wait()
-            raise Problem(f"testee {self.lang} did not answer {op} within {REPLY_SECS:.0f} s (killed)")
+            raise Problem(f"testee {self.lang} did not answer {op} within {REPLY_SECS:.0f} s (killed)") from None
         if line is None:
             raise Problem(f"testee {self.lang} exited (code {self.proc.wait()}) during {op}")
         try:
             return json.loads(line)
         except ValueError:
-            raise Problem(f"testee {self.lang} answered {op} with a line that is not JSON ({len(line)} chars)")
+            raise Problem(f"testee {self.lang} answered {op} with a line that is not JSON") from None
 
     def stop(self) -> None:
         try:
@@ -181,13 +181,15 @@ def error_obs(e: Dict[str, Any]) -> Dict[str, Any]:
         doc = (json.loads(e["json"]) if e.get("json") else {}) if "json" in e else e["fields"]
         e = {**e, "help": doc.get("help"), "url": doc.get("url"), "retryable": doc.get("retryable"),
              "payload": {k: v for k, v in doc.items() if k not in ERROR_FIXED}}
-    return {"code": e["code"], "help": bool(e.get("help")), "url": e.get("url"), "retryable": e.get("retryable") is True,
+    return {"code": e["code"], "help": bool(e.get("help")), "url": e.get("url"),
+            "retryable": e.get("retryable") is True,
             "payload": dict(e.get("payload") or {}), "message": e.get("message") or ""}
 
 
 def token_obs(t: Dict[str, Any], now: float) -> Dict[str, Any]:
     return {"workspaceId": t["workspaceId"], "subject": t["subject"], "issuer": t["issuer"],
-            "services": dict(t.get("services") or {}), "expiresInMin": int(math.floor((t["expiresAt"] - now) / 60 + 0.5))}
+            "services": dict(t.get("services") or {}),
+            "expiresInMin": int(math.floor((t["expiresAt"] - now) / 60 + 0.5))}
 
 
 class Observation:
@@ -303,7 +305,8 @@ class Language:
             self.passed += 1
             self.say(f"ok {sc['name']}")
         if testee.proc.poll() is not None:  # the testee is gone: the scenarios left are not run
-            raise Problem(f"testee {self.lang} exited (code {testee.proc.returncode}); the remaining scenarios did not run")
+            raise Problem(f"testee {self.lang} exited (code {testee.proc.returncode}); "
+                          "the remaining scenarios did not run")
 
     def reset(self, emu: Emulator) -> None:
         emu.must("DELETE", "/_emulator/faults")
@@ -475,7 +478,8 @@ def differences(values: Dict[str, Any], prefix: str = "") -> List[str]:
     if all(isinstance(v, dict) for v in values.values()):
         out: List[str] = []
         for k in sorted({k for v in values.values() for k in v}):
-            out += differences({lang: v.get(k, "<absent>") for lang, v in values.items()}, f"{prefix}.{k}" if prefix else k)
+            here = {lang: v.get(k, "<absent>") for lang, v in values.items()}
+            out += differences(here, f"{prefix}.{k}" if prefix else k)
         return out
     shown = {lang: json.dumps(v, sort_keys=True, ensure_ascii=False) for lang, v in values.items()}
     if len(set(shown.values())) == 1:
@@ -530,7 +534,8 @@ def main(argv: List[str]) -> int:
     only = {n for n in args.only.split(",") if n}
     scenarios = [sc for sc in doc["scenarios"] if not only or sc["name"] in only]
     os.makedirs(args.out, exist_ok=True)
-    langs = [Language(lang, shlex.split(cmd), args.cli, args.out, doc.get("defaults", {})) for lang, cmd in pairs.items()]
+    defaults = doc.get("defaults", {})
+    langs = [Language(lang, shlex.split(cmd), args.cli, args.out, defaults) for lang, cmd in pairs.items()]
     threads = [threading.Thread(target=lang.run, args=(scenarios,)) for lang in langs]
     for t in threads:
         t.start()
@@ -547,7 +552,8 @@ def main(argv: List[str]) -> int:
     # The outputs never hold an access key's secret (the checks above look at what testees see).
     for lang in langs:
         mine = [f"{lang.lang}.jsonl", f"{lang.lang}.log", f"emulator-{lang.lang}.log"]
-        leaked = [f for f in mine if lang.secret and lang.secret in open(os.path.join(args.out, f), errors="replace").read()]
+        leaked = [f for f in mine
+                  if lang.secret and lang.secret in open(os.path.join(args.out, f), errors="replace").read()]
         if leaked:
             failed += 1
             print(f"FAIL the access key's secret of {lang.lang}'s emulator appears in: {', '.join(leaked)}")
@@ -555,8 +561,9 @@ def main(argv: List[str]) -> int:
     for lang in langs:
         print(f"{lang.lang:<8} {lang.passed:>7} {lang.failed:>7} {lang.asserts:>8} {lang.seconds:>8.1f}")
     if disagreements:
-        print(f"the languages DISAGREE (see above)")
-    print(f"conformance: {len(scenarios)} scenarios, {time.monotonic() - started:.1f} s in all; observations in {args.out}")
+        print("the languages DISAGREE (see above)")
+    print(f"conformance: {len(scenarios)} scenarios, {time.monotonic() - started:.1f} s in all; "
+          f"observations in {args.out}")
     print(f"{sum(lang.passed for lang in langs)} passed, {failed} failed")
     return 1 if failed else 0
 

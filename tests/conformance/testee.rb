@@ -58,25 +58,25 @@ class Testee
     end
   end
 
-  # n first calls at once: threads on get_token behind a gate, or (api "async") get_token_async
+  # count first calls at once: threads on get_token behind a gate, or (api "async") get_token_async
   # with its block answering into a queue.
-  def concurrent(strategy, n, api)
+  def concurrent(strategy, count, api)
     if api == "async"
       q = Queue.new
-      n.times { strategy.get_token_async { |tok, err| q << (tok || err) } }
-      return Array.new(n) { r = q.pop; r.is_a?(StackAuth::Error) ? error(r) : token(r) }
+      count.times { strategy.get_token_async { |tok, err| q << (tok || err) } }
+      return Array.new(count) { (r = q.pop).is_a?(StackAuth::Error) ? error(r) : token(r) }
     end
     ready = Queue.new
     gate = Queue.new
-    threads = Array.new(n) do
+    threads = Array.new(count) do
       Thread.new do
         ready << 1
         gate.pop # every thread starts its call at once
         answer { strategy.get_token }
       end
     end
-    n.times { ready.pop }
-    n.times { gate << 1 }
+    count.times { ready.pop }
+    count.times { gate << 1 }
     threads.map { |t| t.join(60) ? t.value : nil }
   end
 
@@ -91,8 +91,9 @@ class Testee
     when "login_begin"
       begin
         o = req["options"]
-        @flow = StackAuth.begin_device_code_flow(req["region"], base_url: o["baseUrl"], profile_dir: o["profileDir"],
-                                                 timeout: o["timeoutMs"] / 1000.0)
+        @flow = StackAuth.begin_device_code_flow(req["region"], base_url: o["baseUrl"],
+                                                                profile_dir: o["profileDir"],
+                                                                timeout: o["timeoutMs"] / 1000.0)
         { "userCode" => @flow.user_code }
       rescue StackAuth::Error => e
         error(e)
