@@ -246,9 +246,9 @@ class Language:
     def __init__(self, lang: str, cmd: List[str], cli: str, out: str, defaults: Dict[str, Any]) -> None:
         self.lang, self.cmd, self.cli, self.out, self.defaults = lang, cmd, cli, out, defaults
         self.passed = self.failed = self.asserts = 0
-        self.lines: List[str] = []
         self.seconds = 0.0
         self.secret = ""
+        self.host_strings = True  # False: the testee's strings cannot hold a NUL (hostStringsOnly)
 
     def run(self, scenarios: List[Dict[str, Any]]) -> None:
         t0 = time.monotonic()
@@ -275,7 +275,6 @@ class Language:
         self.seconds = time.monotonic() - t0
 
     def say(self, line: str) -> None:
-        self.lines.append(line)
         print(f"[{self.lang}] {line}", flush=True)
 
     @staticmethod
