@@ -43,7 +43,6 @@ apt_install() {
 
 mkdir -p "$RES"
 rm -f "$RES"/*.jsonl "$RES"/*.log
-bad=0
 declare -A cmd=([c]="$OUT/tests-conformance/testee" [python]="$OUT/venv/bin/python $HERE/testee.py"
 	[ruby]="ruby $HERE/testee.rb" [node]="node $HERE/testee.mjs")
 if ((build)); then
@@ -51,7 +50,7 @@ if ((build)); then
 	make -C "$ROOT" --no-print-directory lib cli
 fi
 command -v python3 >/dev/null || apt_install python3
-testees=()
+testees=() unbuilt=()
 for l in "${langs[@]}"; do
 	ok=1
 	if [[ $l == c ]]; then
@@ -67,12 +66,15 @@ for l in "${langs[@]}"; do
 	fi
 	if ((!ok)); then
 		tail -n 30 "$RES/build-$l.log" | sed 's/^/    /'
-		echo "FAIL $l: the testee does not build (see $RES/build-$l.log)"
-		bad=1
+		unbuilt+=("$l")
 		continue
 	fi
 	testees+=("$l=${cmd[$l]}")
 done
 rc=0
 ((${#testees[@]})) && { python3 "$HERE/conformance.py" --cli "$OUT/bin/stack-auth" --out "$RES" "${testees[@]}" || rc=$?; }
-((rc == 0 && bad == 0))
+if ((${#unbuilt[@]})); then
+	echo "FAIL the testees of ${unbuilt[*]} do not build (see $RES/build-<lang>.log)"
+	rc=1
+fi
+exit "$rc"
