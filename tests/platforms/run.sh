@@ -122,34 +122,43 @@ cli_check() { # target, GOOS, GOARCH, runner... (no runner: built only)
 	fi
 }
 
-# The C conformance runner (tests/conformance/runner.c, every scenario of scenarios.json) for a
-# Linux target: compiled with the target's compiler against cJSON built from source.
+# The conformance orchestrator (tests/conformance/conformance.py: its own emulator, every
+# scenario of scenarios.json) with one testee command; observations in $TOUT/NAME.jsonl, its
+# report in $TOUT/NAME.out. Succeeds when every scenario passed.
+conformance() { # name, testee command...
+	local name=$1 rc
+	shift
+	set +e
+	timeout -k 5 900 python3 tests/conformance/conformance.py --cli "$OUT/bin/stack-auth" --out "$TOUT" \
+		"$name=$(printf '%q ' "$@")" >"$TOUT/$name.out" 2>&1
+	rc=$?
+	set -e
+	grep -E '\] FAIL|^FAIL|^[0-9]+ passed' "$TOUT/$name.out" | sed 's/^/    /'
+	((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/$name.out"
+}
+
+# The C conformance testee (tests/conformance/testee.c) for a Linux target: compiled with the
+# target's compiler against cJSON built from source.
 declare -A conf_result
-c_conformance() { # target, "compiler command", runner prefix...
+c_conformance() { # target, "compiler command", testee prefix...
 	local t=$1 cc=$2 tdir=$OUT/targets/$1 src=$OUT/cjson-src
 	shift 2
-	local bin=$TOUT/runner-$t
+	local bin=$TOUT/testee-$t
 	if ! $cc -std=c11 -O1 -pthread -I"$src/include/cjson" -c "$src/cJSON.c" -o "$TOUT/cjson-$t.o" ||
 		! $cc -std=c11 -Wall -Wextra -Werror -O1 -pthread -I"$tdir/include" -I"$src/include" \
-			tests/conformance/runner.c "$TOUT/cjson-$t.o" -L"$tdir" -lstack_auth -lm -Wl,-rpath,"$tdir" -o "$bin"; then
+			tests/conformance/testee.c "$TOUT/cjson-$t.o" -L"$tdir" -lstack_auth -lm -Wl,-rpath,"$tdir" -o "$bin"; then
 		conf_result[$t]="FAIL (build)"
 		bad=1
 		return
 	fi
-	set +e
-	env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-		SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json SA_CONFORMANCE_OUT="$TOUT/conformance-$t.jsonl" \
-		timeout -k 5 600 "$@" "$bin" >"$TOUT/conformance-$t.log" 2>&1
-	local rc=$?
-	set -e
 	local summary
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$TOUT/conformance-$t.log" | tail -n1 || true)
-	grep -E '^FAIL' "$TOUT/conformance-$t.log" | sed 's/^/    /' || true
-	echo "    conformance (runner.c): ${summary:-crashed (exit $rc)}"
-	if ((rc == 0)) && [[ $summary == *" 0 failed" ]]; then
+	conformance "conformance-$t" "$@" "$bin" || bad=1
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$TOUT/conformance-$t.out" | tail -n1 || true)
+	echo "    conformance (testee.c): ${summary:-crashed}"
+	if [[ $summary == *" 0 failed" ]]; then
 		conf_result[$t]="ok (${summary%%,*})"
 	else
-		conf_result[$t]="FAIL (${summary:-exit $rc})"
+		conf_result[$t]="FAIL (${summary:-crashed})"
 		bad=1
 	fi
 }
@@ -264,16 +273,9 @@ done
 # The addon is compiled with zig c++ against the system's Node headers (N-API is ABI-stable) and
 # runs in the target's own Node binary from npm.
 node_conformance() { # target, node command...
-	local t=$1 pkg=$TOUT/node-$1
+	local t=$1
 	shift
-	set +e
-	(cd "$ROOT" && env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-		STACK_AUTH_NODE=$pkg SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json SA_CONFORMANCE_OUT=$TOUT/node-$t.jsonl \
-		timeout -k 5 600 "$@" tests/conformance/runner.mjs >"$TOUT/node-$t.log" 2>&1)
-	local rc=$?
-	set -e
-	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/node-$t.log" | sed 's/^/    /'
-	((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/node-$t.log"
+	STACK_AUTH_NODE=$TOUT/node-$t conformance "node-$t" "$@" tests/conformance/testee.mjs
 }
 node_addon() { # target, zig target, library dir
 	local pkg=$TOUT/node-$1
@@ -306,15 +308,8 @@ declare -A ruby_result
 if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
 	echo "== ruby linux-arm64-gnu (qemu-aarch64, Debian's arm64 ruby3.1 + ruby-ffi)"
 	rroot=$OUT/ruby-arm64-root
-	set +e
-	env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-		STACK_AUTH_LIB=$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
-		SA_CONFORMANCE_OUT=$TOUT/ruby-linux-arm64-gnu.jsonl timeout -k 5 600 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" \
-		tests/conformance/runner.rb >"$TOUT/ruby-linux-arm64-gnu.log" 2>&1
-	rc=$?
-	set -e
-	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/ruby-linux-arm64-gnu.log" | sed 's/^/    /'
-	if ((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/ruby-linux-arm64-gnu.log"; then
+	if STACK_AUTH_LIB=$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi conformance ruby-linux-arm64-gnu \
+		qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" tests/conformance/testee.rb; then
 		ruby_result[linux-arm64-gnu]=ok
 	else
 		ruby_result[linux-arm64-gnu]=FAIL
@@ -336,18 +331,12 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 			-I"$lib/include" "$pdir/_native.c" -L"$lib" -lstack_auth -Wl,-rpath,'$ORIGIN' \
 			-o "$pdir/pkg/stack_auth/_native.cpython-311-aarch64-linux-gnu.so"; then
 		cp "$lib/libstack_auth.so.$abi" "$pdir/pkg/stack_auth/"
-		set +e
-		env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-			PYTHONPATH=$pdir/pkg SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
-			SA_CONFORMANCE_OUT=$TOUT/python-linux-arm64-gnu.jsonl timeout -k 5 600 "${py_arm64[@]}" \
-			tests/conformance/runner.py >"$TOUT/python-linux-arm64-gnu.log" 2>&1
-		rc=$?
-		set -e
+		rc=0
+		PYTHONPATH=$pdir/pkg conformance python-linux-arm64-gnu "${py_arm64[@]}" tests/conformance/testee.py || rc=1
 	else
 		rc=1
 	fi
-	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/python-linux-arm64-gnu.log" 2>/dev/null | sed 's/^/    /' || true
-	if ((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/python-linux-arm64-gnu.log"; then
+	if ((rc == 0)); then
 		python_result[linux-arm64-gnu]=ok
 	else
 		python_result[linux-arm64-gnu]=FAIL
@@ -397,15 +386,15 @@ if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_au
 	fi
 fi
 
-# Every target observed the same as every other (and Node on arm64 as C): compare.py of the
-# conformance suite over the observation files this run wrote.
+# Every target observed the same as every other (and Node on arm64 as C): the conformance
+# orchestrator's comparison over the observation files this run wrote.
 cmp_args=()
 for f in "$TOUT"/conformance-*.jsonl "$TOUT"/node-linux-arm64-gnu.jsonl "$TOUT"/ruby-linux-arm64-gnu.jsonl "$TOUT"/python-linux-arm64-gnu.jsonl; do
 	[[ -e $f && $f -nt $TOUT/.started ]] && cmp_args+=("$(basename "$f" .jsonl)=$f")
 done
 if ((${#cmp_args[@]} >= 2)); then
 	echo "== the targets against each other"
-	python3 tests/conformance/compare.py "${cmp_args[@]}" | sed 's/^/    /; s/languages agree/targets agree/' || { bad=1; echo "    the targets DISAGREE"; }
+	python3 tests/conformance/conformance.py --compare "${cmp_args[@]}" | sed 's/^/    /; s/languages agree/targets agree/' || { bad=1; echo "    the targets DISAGREE"; }
 fi
 
 echo
@@ -415,13 +404,13 @@ for t in "${targets[@]}"; do
 done
 echo
 for t in "${!python_result[@]}"; do
-	printf '%-26s %-44s %s\n' "python $t" "conformance (runner.py) under qemu" "${python_result[$t]}"
+	printf '%-26s %-44s %s\n' "python $t" "conformance (testee.py) under qemu" "${python_result[$t]}"
 done
 for t in "${!ruby_result[@]}"; do
-	printf '%-26s %-44s %s\n' "ruby $t" "conformance (runner.rb) under qemu" "${ruby_result[$t]}"
+	printf '%-26s %-44s %s\n' "ruby $t" "conformance (testee.rb) under qemu" "${ruby_result[$t]}"
 done
 for t in "${!node_result[@]}"; do
-	printf '%-26s %-44s %s\n' "node $t" "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (runner.mjs) under qemu")" "${node_result[$t]}"
+	printf '%-26s %-44s %s\n' "node $t" "$([[ $t == win32-* ]] && echo "smoke.mjs under Wine" || echo "conformance (testee.mjs) under qemu")" "${node_result[$t]}"
 done
 echo "test-platforms: $(($(date +%s) - started)) s; logs in $TOUT"
 ((bad == 0))

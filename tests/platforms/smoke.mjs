@@ -1,6 +1,6 @@
 // smoke.mjs — smoke.c's checks through the Node addon, for targets where the conformance
-// runner cannot run: under Wine, Node's own sockets fail (libuv's connect answers UNKNOWN),
-// and runner.mjs drives the emulator's control API with fetch. Every request here goes
+// testee cannot run: under Wine, Node's own sockets fail (libuv's connect answers UNKNOWN),
+// and Node runs only with stdout redirected to a file and stdin closed. Every request here goes
 // through the library's own HTTP client. Environment as smoke.c, plus STACK_AUTH_NODE (the
 // package directory). Prints `ok`/`FAIL` lines and `N passed, M failed`.
 import { createRequire } from 'node:module';
