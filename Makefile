@@ -5,7 +5,7 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: lib-all test-platforms all demo test test-go test-c test-rust test-memory vet deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
+.PHONY: lib-all test-platforms all demo test test-go test-c test-rust test-memory vet lint deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
 
 all: cli
 
@@ -61,7 +61,7 @@ demo: cli lib python ruby node
 	@bash build/demo.sh
 
 ## test: every test suite that exists
-test: deps vet test-go test-c test-memory test-rust test-python test-ruby test-node test-conformance
+test: deps lint test-go test-c test-memory test-rust test-python test-ruby test-node test-conformance
 
 ## test-c: the C harness against the emulator, then under ASan and valgrind (test-memory)
 test-c: lib cli
@@ -74,10 +74,14 @@ test-memory: lib cli
 test-rust: lib cli
 	@bash tests/rust/run.sh
 
-vet:
-	$(GO) vet ./...
+## lint: go vet, staticcheck, gofmt, shellcheck, ruff, rubocop, biome and C warnings as errors
+## (build/lint.sh; the tools from build/setup.sh lint), then the packages' metadata
+lint:
+	@bash build/setup.sh lint
 	@bash build/lint.sh
 	@bash tests/dist/metadata.sh
+
+vet: lint
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
