@@ -109,7 +109,7 @@ size_table() {
 	printf '%-18s %-22s %9s\n' target library MB
 	local t f
 	for t in "${targets[@]}"; do
-		f=$(ls "$out/targets/$t"/{libstack_auth.so.$abi,stack_auth.dll,libstack_auth.$abi.dylib} 2>/dev/null | head -n1 || true)
+		f=$(ls "$out/targets/$t"/{libstack_auth.so."$abi",stack_auth.dll,libstack_auth."$abi".dylib} 2>/dev/null | head -n1 || true)
 		[[ -n $f ]] || { printf '%-18s %-22s %9s\n' "$t" - "not built"; continue; }
 		printf '%-18s %-22s %9.1f\n' "$t" "$(basename "$f")" "$(awk -v b="$(stat -c %s "$f")" 'BEGIN { print b / 1e6 }')"
 	done

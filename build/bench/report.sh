@@ -10,7 +10,7 @@
 #
 #   BENCH_ONLY="c python"  runs only those benches (the report keeps the others' last JSON)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
 ROOT=$PWD
 DIR=$ROOT/build/out/bench
 mkdir -p "$DIR"

@@ -102,7 +102,6 @@ ZCXX="$ZIG c++ -target $TARGET"
 # Reproducible archives: timestamps from the last commit.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH
-TAR_FLAGS=(--sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH")
 
 mkdir -p "$WORK"
 rm -rf "$DIST" "$WORK/stage"

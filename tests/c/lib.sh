@@ -1,7 +1,9 @@
+# shellcheck shell=bash
 # Shared by tests/c/run.sh and tests/c/bench.sh (sourced, not run): build prerequisites,
 # Debian packages, and one emulator per script that is always stopped.
 
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
+# shellcheck disable=SC2034 # used by the scripts that source this
 ROOT=$PWD
 OUT=build/out
 TBUILD=$OUT/tests-c # test binaries; never inside the source tree

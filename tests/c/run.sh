@@ -41,6 +41,7 @@ run_harness() {
 	echo "== $name"
 	# The exit status goes through a file: the pipeline's own status is tee's.
 	{
+		# shellcheck disable=SC2086 # HARNESS_PREFIX is a command and its flags
 		timeout -k 10 "${HARNESS_TIMEOUT:-240}" ${HARNESS_PREFIX:-} "$@"
 		echo $? >"$WORK/$name.rc"
 	} 2>&1 | tee "$WORK/$name.log" || true

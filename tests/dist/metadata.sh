@@ -3,7 +3,7 @@
 # every package, the npm packages publishable, every version copy equal to the header's, and
 # the version check catches a drifted copy. Run by make vet (cheap: no build).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 SPDX=Apache-2.0
 passed=0 failed=0
 check() {
@@ -53,6 +53,7 @@ drift_caught() {
 	((rc != 0 && named == 0))
 }
 check "LICENSE at the root is the $SPDX text" license_file
+# shellcheck disable=SC2046 # one argument per package.json (paths without spaces)
 check "npm: license $SPDX, not private" npm_meta $(ls bindings/node/npm/*/package.json 2>/dev/null)
 check "python: license $SPDX, LICENSE shipped" py_meta
 check "ruby: license $SPDX" gem_meta

@@ -66,6 +66,7 @@ arm64_root() {
 	local opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$PWD/$apt/lists"
 		-o Dir::Cache="$PWD/$apt/cache" -o Dir::State::Status="$PWD/$apt/status"
 		-o Dir::Etc::SourceList="$PWD/$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent -qq)
+	# shellcheck disable=SC2010,SC2143 # apt's list files: plain names
 	[[ -n $(ls -A "$apt/lists" 2>/dev/null | grep -v partial) ]] || apt-get "${opts[@]}" update >/dev/null
 	local pkg deb
 	for pkg in "$@"; do

@@ -226,11 +226,12 @@ for t in "${targets[@]}"; do
 		cp "$lib" "$wbin/"
 		"$zig" cc -target x86_64-windows-gnu -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" "$tdir/stack_auth.lib" -o "$wbin/smoke.exe"
 		# Only system DLLs are imported (no libwinpthread or libgcc DLL to ship).
-		deps=$(llvm-objdump -p "$lib" | sed -n 's/^ *DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u | tr '\n' ' ')
+		deps=$(llvm-objdump -p "$lib" | sed -n 's/^ *DLL Name: //p' | tr '[:upper:]' '[:lower:]' | sort -u | tr '\n' ' ')
 		echo "    imports: $deps"
 		for d in $deps; do
 			case $d in kernel32.dll | ws2_32.dll | advapi32.dll | winmm.dll | ntdll.dll | userenv.dll | bcryptprimitives.dll | msvcrt.dll | api-ms-win-*) ;; *) fails+=("imports $d") ;; esac
 		done
+		# shellcheck disable=SC1003 # a lone backslash, Windows' path separator
 		SMOKE_DIR="Z:${WORK//\//\\}\\$t" SMOKE_SEP='\' run_smoke "$t" "$WINE" "$wbin/smoke.exe" || fails+=("smoke test")
 		cli_check "$t" windows amd64 "$WINE"
 		# core/profile's Windows tests (LockFileEx, %USERPROFILE%, backslash paths), cross-compiled.
@@ -268,7 +269,7 @@ node_conformance() { # target, node command...
 	shift
 	set +e
 	(cd "$ROOT" && env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-		STACK_AUTH_NODE=$pkg SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json SA_CONFORMANCE_OUT=$TOUT/node-$t.jsonl \
+		STACK_AUTH_NODE="$pkg" SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json SA_CONFORMANCE_OUT="$TOUT/node-$t.jsonl" \
 		timeout -k 5 600 "$@" tests/conformance/runner.mjs >"$TOUT/node-$t.log" 2>&1)
 	local rc=$?
 	set -e
@@ -308,8 +309,8 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 	rroot=$OUT/ruby-arm64-root
 	set +e
 	env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-		STACK_AUTH_LIB=$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
-		SA_CONFORMANCE_OUT=$TOUT/ruby-linux-arm64-gnu.jsonl timeout -k 5 600 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" \
+		STACK_AUTH_LIB="$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi" SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
+		SA_CONFORMANCE_OUT="$TOUT/ruby-linux-arm64-gnu.jsonl" timeout -k 5 600 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" \
 		tests/conformance/runner.rb >"$TOUT/ruby-linux-arm64-gnu.log" 2>&1
 	rc=$?
 	set -e
@@ -338,8 +339,8 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 		cp "$lib/libstack_auth.so.$abi" "$pdir/pkg/stack_auth/"
 		set +e
 		env -u CS_CLIENT_ACCESS_KEY -u CS_WORKSPACE_CRN -u CS_CTS_HOST -u CS_CONFIG_PATH -u CS_TOKEN_STORE \
-			PYTHONPATH=$pdir/pkg SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
-			SA_CONFORMANCE_OUT=$TOUT/python-linux-arm64-gnu.jsonl timeout -k 5 600 "${py_arm64[@]}" \
+			PYTHONPATH="$pdir/pkg" SA_CONFORMANCE_SCENARIOS=tests/conformance/scenarios.json \
+			SA_CONFORMANCE_OUT="$TOUT/python-linux-arm64-gnu.jsonl" timeout -k 5 600 "${py_arm64[@]}" \
 			tests/conformance/runner.py >"$TOUT/python-linux-arm64-gnu.log" 2>&1
 		rc=$?
 		set -e
