@@ -5,7 +5,17 @@ OUT := build/out
 # Two cores: keep parallel test binaries to two.
 GOTEST_FLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: lib-all test-platforms all demo test test-go test-c test-rust test-memory vet lint deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
+# Real prerequisites, so a second `make lib` or `make cli` does nothing: the module's Go sources
+# (tests, build tools and bindings aside), the C shim and header, and the build scripts.
+VERSION := $(shell bash build/version.sh)
+GO_SOURCES := go.mod go.sum $(shell find . \( -path ./build -o -path ./tests -o -path ./bindings -o -path ./examples \
+	-o -name testdata -o -name node_modules \) -prune -o -name '*.go' ! -name '*_test.go' -print)
+LIB := $(OUT)/lib/libstack_auth.so.1
+LIB_SOURCES := $(GO_SOURCES) $(wildcard capi/*.c capi/*.h) include/stack_auth.h build/lib.sh build/zig.sh \
+	build/size_gcflags.sh build/exports.map build/stack_auth.pc.in
+CLI := $(OUT)/bin/stack-auth
+
+.PHONY: lib-target lib-all test-platforms all demo test test-go test-c test-rust test-memory vet lint deps cli lib bench bench-c soak clean node python ruby test-node test-python test-ruby bench-node bench-python bench-ruby dist test-dist test-conformance
 
 all: cli
 
@@ -14,13 +24,17 @@ deps:
 	@bash build/setup.sh
 
 ## cli: build the stack-auth command into build/out/bin
-cli:
-	@mkdir -p $(OUT)/bin
-	$(GO) build -o $(OUT)/bin/stack-auth ./cmd/stack-auth
+cli: $(CLI)
+$(CLI): $(GO_SOURCES)
+	@mkdir -p $(@D)
+	$(GO) build -ldflags "-X github.com/stackauth/stack-auth/core.Version=$(VERSION)" -o $@ ./cmd/stack-auth
 
 ## lib: build/out/lib/libstack_auth.so, include/stack_auth.h, stack_auth.pc (the host build
 ## every suite uses); `make lib TARGET=t` builds target t of DESIGN.md 7 into build/out/targets/t
-lib:
+lib: $(if $(TARGET),lib-target,$(LIB))
+$(LIB): $(LIB_SOURCES)
+	@bash build/lib.sh
+lib-target:
 	@bash build/lib.sh $(TARGET)
 
 ## lib-all: the library for all seven targets (build/out/targets/*) and a size table

@@ -96,7 +96,7 @@ build_one() {
 	# extldflags is one string the Go linker splits on spaces: none of the paths has one.
 	CC=$cc CGO_CFLAGS=$cflags CGO_ENABLED=1 GOOS=$goos GOARCH=$goarch MACOSX_DEPLOYMENT_TARGET=11.0 \
 		go build -buildmode=c-shared -trimpath -buildvcs=false "${overlay[@]}" "${size_gcflags[@]}" \
-		-ldflags "-s -w -extldflags '${extld[*]}'" -o "$dest/$name" ./capi
+		-ldflags "-s -w -X github.com/stackauth/stack-auth/core.Version=$version -extldflags '${extld[*]}'" -o "$dest/$name" ./capi
 	mv "$dest/${name%.*}.h" "$dest/libstack_auth_cgo.h" # cgo names it after the output, minus one suffix
 	case $goos in
 	linux) ln -sf "$name" "$dest/libstack_auth.so" ;;
