@@ -45,9 +45,23 @@ lib-all:
 test-platforms: cli
 	@bash tests/platforms/run.sh
 
-## node, python, ruby: build each binding over build/out/lib (see bindings/*/README.md)
-node python ruby: lib
-	@bash bindings/$@/build.sh
+## node, python, ruby: build each binding over build/out/lib (see bindings/*/README.md); each
+## rebuilds only when the library or the binding's own sources changed
+NODE_ADDON := bindings/node/build/Release/stack_auth.node
+node: $(NODE_ADDON)
+$(NODE_ADDON): $(LIB) $(wildcard bindings/node/src/*) bindings/node/binding.gyp bindings/node/package.json \
+		bindings/node/package-lock.json bindings/node/build.sh
+	@bash bindings/node/build.sh
+python: $(OUT)/stamps/python
+$(OUT)/stamps/python: $(LIB) $(wildcard bindings/python/stack_auth/*.py) bindings/python/stack_auth/py.typed bindings/python/stack_auth_build.py \
+		bindings/python/setup.py bindings/python/pyproject.toml bindings/python/build.sh
+	@bash bindings/python/build.sh
+	@mkdir -p $(@D) && touch $@
+ruby: $(OUT)/stamps/ruby
+$(OUT)/stamps/ruby: $(LIB) $(wildcard bindings/ruby/lib/*.rb bindings/ruby/lib/stack_auth/*.rb bindings/ruby/exe/*) \
+		bindings/ruby/stack_auth.gemspec bindings/ruby/build.sh
+	@bash bindings/ruby/build.sh
+	@mkdir -p $(@D) && touch $@
 
 test-node test-python test-ruby: test-%: % cli
 	@bash bindings/$*/test.sh
