@@ -6,8 +6,9 @@
 #   bash build/setup.sh                 make deps: Go modules, chromium, Redis (make test)
 #   bash build/setup.sh GROUP...        one or more of the groups below
 #
-# Groups: c (the C suites), valgrind, rust, node, python, ruby, dist (packaging), bench,
-# asan (libasan for the Node ASan build), venv (python3 -m venv), platforms (qemu, cross
+# Groups: c (the C suites), valgrind, rust, node (+ its npm dev dependencies), python (+ the
+# virtualenv build/out/venv with cffi, pytest, mypy), ruby (+ ffi, minitest), dist (packaging),
+# bench, asan (libasan for the Node ASan build), venv (python3 -m venv), platforms (qemu, cross
 # libcs, Wine), lint (make lint: shellcheck, rubocop, ruff, biome, staticcheck).
 # Debian packages come from apt-get (as root); the lint tools that Debian lacks or ships too old
 # are pinned below and installed under build/out/tools.
@@ -60,7 +61,7 @@ group() {
 	ruby) ruby_ffi ;;
 	dist)
 		need objdump:binutils readelf:binutils make:make cc:gcc c++:g++ strace:strace node:nodejs npm:npm ruby:ruby gem:ruby \
-			pkg-config:pkgconf tar:tar gzip:gzip sha256sum:coreutils
+			pkg-config:pkgconf tar:tar gzip:gzip sha256sum:coreutils /usr/include/node/node_api.h:libnode-dev
 		python_dev
 		ruby_ffi
 		;;
@@ -82,6 +83,21 @@ group() {
 		exit 2
 		;;
 	esac
+}
+
+# The Python binding's build and test tools, in the virtualenv its build installs into.
+python_venv() {
+	local py=${PYTHON:-python3} venv=build/out/venv
+	[[ -x $venv/bin/python ]] || "$py" -m venv "$venv"
+	"$venv/bin/python" -c 'import cffi, pytest, setuptools, wheel, mypy; assert int(setuptools.__version__.split(".")[0]) >= 77' 2>/dev/null ||
+		"$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'pytest>=8' 'setuptools>=77' wheel mypy
+}
+# The Node binding's dev tools (node-gyp, typescript), pinned by its package-lock.json; no scripts.
+node_modules() {
+	local stamp=bindings/node/node_modules/.stack-auth-installed
+	[[ -e $stamp && ! bindings/node/package-lock.json -nt $stamp && ! bindings/node/package.json -nt $stamp ]] && return
+	(cd bindings/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	touch "$stamp"
 }
 
 # The lint tools outside Debian, pinned (after apt: they need python3-venv, npm and go).
@@ -121,6 +137,8 @@ fi
 for g in "${groups[@]}"; do
 	case $g in
 	test) go mod download ;;
+	python) python_venv ;;
+	node) node_modules ;;
 	lint) lint_tools ;;
 	esac
 done

@@ -82,24 +82,9 @@ arm64_root() {
 	[[ -e $root/$check ]] || { echo "deps.sh: $root/$check missing" >&2; exit 1; }
 }
 
-need=()
-command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
-[[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]] || need+=(libc6-arm64-cross)
-[[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ]] || need+=(libstdc++6-arm64-cross)
-command -v musl-gcc >/dev/null || need+=(musl-tools)
-[[ -x /usr/lib/wine/wine64 ]] || need+=(wine64) # Debian installs the loader here
 musl_arm64_root
 cjson_source
-if ((${#need[@]})); then
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "test-platforms: missing Debian packages: ${need[*]} (run as root or install them)" >&2
-		exit 1
-	fi
-	echo "test-platforms: installing ${need[*]} (apt)" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash build/setup.sh platforms
 # After libc6-arm64-cross, whose glibc they copy.
 arm64_root ruby usr/bin/ruby3.1 ruby3.1 libruby3.1 ruby-ffi libffi8 libgmp10 libyaml-0-2 libssl3 zlib1g libcrypt1 \
 	rubygems-integration
