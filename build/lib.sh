@@ -96,7 +96,7 @@ build_one() {
 	# extldflags is one string the Go linker splits on spaces: none of the paths has one.
 	CC=$cc CGO_CFLAGS=$cflags CGO_ENABLED=1 GOOS=$goos GOARCH=$goarch MACOSX_DEPLOYMENT_TARGET=11.0 \
 		go build -buildmode=c-shared -trimpath -buildvcs=false "${overlay[@]}" "${size_gcflags[@]}" \
-		-ldflags "-s -w -extldflags '${extld[*]}'" -o "$dest/$name" ./capi
+		-ldflags "-s -w -X github.com/stackauth/stack-auth/core.Version=$version -extldflags '${extld[*]}'" -o "$dest/$name" ./capi
 	mv "$dest/${name%.*}.h" "$dest/libstack_auth_cgo.h" # cgo names it after the output, minus one suffix
 	case $goos in
 	linux) ln -sf "$name" "$dest/libstack_auth.so" ;;
@@ -109,7 +109,7 @@ size_table() {
 	printf '%-18s %-22s %9s\n' target library MB
 	local t f
 	for t in "${targets[@]}"; do
-		f=$(ls "$out/targets/$t"/{libstack_auth.so.$abi,stack_auth.dll,libstack_auth.$abi.dylib} 2>/dev/null | head -n1 || true)
+		f=$(ls "$out/targets/$t"/{libstack_auth.so."$abi",stack_auth.dll,libstack_auth."$abi".dylib} 2>/dev/null | head -n1 || true)
 		[[ -n $f ]] || { printf '%-18s %-22s %9s\n' "$t" - "not built"; continue; }
 		printf '%-18s %-22s %9.1f\n' "$t" "$(basename "$f")" "$(awk -v b="$(stat -c %s "$f")" 'BEGIN { print b / 1e6 }')"
 	done

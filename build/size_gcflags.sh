@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by build/lib.sh and build/size.sh. No inlining in the packages only a refresh or a
 # store uses (HTTP, TLS, JSON, Redis; core's CTS wire client and Redis store): about 0.45 MB
 # less library, while the cached path (core, capi, runtime, sync) keeps its inlining.

@@ -18,7 +18,7 @@ version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' build/gen/tables.json)
 
 # Each copy: FILE and a sed expression whose \1 is the prefix and \2 the version.
 copies=(
-	'core/cts.go|^\(const Version = "\)\([^"]*\)"'
+	'core/cts.go|^\(var Version = "\)\([^"]*\)"'
 	'bindings/node/package.json|^\(  "version": "\)\([^"]*\)"'
 	'bindings/python/pyproject.toml|^\(version = "\)\([^"]*\)"'
 	'bindings/python/stack_auth/__init__.py|^\(__version__ = "\)\([^"]*\)"'

@@ -8,7 +8,8 @@ tools=build/out/tools
 zig=$(ls "$tools"/venv/lib/python3*/site-packages/ziglang/zig 2>/dev/null | head -n1 || true)
 if [[ -z $zig ]]; then
 	echo "zig: installing ziglang from PyPI into $tools/venv" >&2
-	python3 -m venv "$tools/venv" >&2 || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$tools/venv" >&2; }
+	bash build/setup.sh venv >&2
+	python3 -m venv "$tools/venv" >&2
 	"$tools/venv/bin/pip" install -q --disable-pip-version-check 'ziglang==0.17.1' >&2
 	zig=$(ls "$tools"/venv/lib/python3*/site-packages/ziglang/zig | head -n1)
 fi

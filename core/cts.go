@@ -17,8 +17,10 @@ import (
 	"github.com/stackauth/stack-auth/core/internal/cts"
 )
 
-// Version is this library's version, sent in the user-agent.
-const Version = "0.1.0"
+// Version is this library's version, sent in the user-agent. A variable so that builds stamp
+// the header's version into it with -X (build/lib.sh, make cli); build/version.sh keeps this
+// default equal to it.
+var Version = "0.1.0"
 
 // UserAgent is sent on every request: stack-auth/<version> (<os> <arch>), with Rust's
 // spelling of OS and architecture names as upstream sends them.

@@ -231,6 +231,7 @@ func TestTokenClaims_WorkspaceIDAndIssuerResolveWithoutOrgID(t *testing.T) {
 
 // ---- OAuth refresh (docs/protocol.md 2.7) through the unexported ctsClient.refresh ----
 
+//lint:ignore ST1008 the result of refresh first, as refresh returns it; the fixtures follow
 func portRefreshAgainst(t *testing.T, h http.HandlerFunc) (*Token, error, *fakeCTS, *ManualClock) {
 	t.Helper()
 	fake := newFakeCTS(t)

@@ -2,12 +2,12 @@
 # Builds the Node binding (make node): the N-API addon build/Release/stack_auth.node, linked
 # against libstack_auth.so.1 through an $ORIGIN rpath, with the library copied next to it.
 #
-#  - Dev tools (node-gyp, typescript) come from npm into node_modules/ (npm ci, no scripts).
+#  - Dev tools (node-gyp, typescript) come from npm into node_modules/ (build/setup.sh node).
 #  - Node's headers are the system's (/usr/include/node, from the nodejs package or Debian's
 #    libnode-dev): node-gyp is pointed at them with --nodedir and never downloads any. The
 #    build runs with an unusable proxy and an empty --devdir, and fails if anything was
 #    fetched into it.
-#  - Idempotent; installs what is missing (Debian packages as root).
+#  - Idempotent; build/setup.sh installs what is missing (Debian packages as root).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 HERE=$PWD
@@ -15,25 +15,8 @@ ROOT=$(cd ../.. && pwd)
 OUT=$ROOT/build/out
 NODEDIR=${NODEDIR:-/usr}
 
-ensure_debs() {
-	local need=() pair
-	for pair in "$@"; do
-		local check=${pair%%:*} pkg=${pair#*:}
-		if [[ $check == /* ]]; then [[ -e $check ]] || need+=("$pkg"); else command -v "$check" >/dev/null 2>&1 || need+=("$pkg"); fi
-	done
-	((${#need[@]})) || return 0
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "build.sh: missing Debian packages: ${need[*]} (run as root or install them)" >&2
-		exit 1
-	fi
-	echo "build.sh: installing ${need[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-}
-
-ensure_debs node:nodejs npm:npm g++:g++ make:make python3:python3 readelf:binutils
-[[ -e $NODEDIR/include/node/node_api.h ]] || ensure_debs "$NODEDIR/include/node/node_api.h:libnode-dev"
+# Debian packages, and the npm dev dependencies (pinned by package-lock.json, no lifecycle scripts).
+NODEDIR=$NODEDIR bash "$ROOT/build/setup.sh" node
 if [[ ! -e $NODEDIR/include/node/node_api.h || ! -e $NODEDIR/include/node/common.gypi ]]; then
 	echo "build.sh: Node headers not found under $NODEDIR/include/node (set NODEDIR)" >&2
 	exit 1
@@ -42,13 +25,6 @@ fi
 # The library (make node runs make lib first; this keeps the script standalone).
 if [[ ! -e $OUT/lib/libstack_auth.so.1 || ! -e $OUT/include/stack_auth.h ]]; then
 	(cd "$ROOT" && bash build/lib.sh)
-fi
-
-# npm dev dependencies, pinned by package-lock.json; no lifecycle scripts.
-stamp=node_modules/.stack-auth-installed
-if [[ ! -e $stamp || package-lock.json -nt $stamp || package.json -nt $stamp ]]; then
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	touch "$stamp"
 fi
 
 # The addon. An empty devdir and a dead proxy: any header download would fail the build.

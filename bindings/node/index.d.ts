@@ -447,5 +447,3 @@ export declare function bindClientDeviceWithProfileDir(profileDir: string): Prom
 
 /** Beyond upstream: the loaded libstack_auth. */
 export declare function libraryInfo(): { version: string; abi: number; build: string };
-
-export {};

@@ -102,7 +102,7 @@ const STATUS_CODES = Object.freeze({
 
 /** The @cipherstash/auth 0.42 failure type for one of ERROR_CODES (unknown codes: CUSTOM). */
 function upstreamType(code) {
-  if (Object.prototype.hasOwnProperty.call(UPSTREAM_TYPE, code)) return UPSTREAM_TYPE[code];
+  if (Object.hasOwn(UPSTREAM_TYPE, code)) return UPSTREAM_TYPE[code];
   return KNOWN_CODES.has(code) ? code : 'CUSTOM';
 }
 
@@ -177,7 +177,7 @@ class TokenResult {
     return `TokenResult(subject=${this.subject}, workspaceId=${this.workspaceId}, expiresAt=${this.expiresAt}, token=***)`;
   }
 
-  [util.inspect.custom](depth, options, inspect) {
+  [util.inspect.custom](_depth, options, inspect) {
     const shown = { ...this, token: '***' };
     return `TokenResult ${inspect(shown, options)}`;
   }
@@ -705,6 +705,7 @@ function toStore(v) {
 
 const H_TOKEN = 0;
 const H_LOAD = 1;
+// biome-ignore lint/correctness/noUnusedVariables: names the addon's kind 2, which dispatch reaches as the else of H_LOAD
 const H_SAVE = 2;
 const H_HTTP = 3;
 
@@ -921,7 +922,7 @@ class DeviceCodeResult {
     this.close();
   }
 
-  [util.inspect.custom](depth, options, inspect) {
+  [util.inspect.custom](_depth, options, inspect) {
     return `DeviceCodeResult ${inspect({ ...this.#info }, options)}`;
   }
 }

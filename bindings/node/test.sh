@@ -38,11 +38,8 @@ timeout --kill-after=10 300 node --expose-gc --test --test-concurrency=2 --test-
 # The same addon built with ASan + UBSan (any report aborts), and the suites that exercise
 # lifetimes under it: workers terminated mid-refresh, process.exit with requests pending, GC
 # before callbacks fire, callbacks that throw / reject / never settle (docs/c-abi.md P4, P6).
+bash "$ROOT/build/setup.sh" asan
 asan=$(g++ -print-file-name=libasan.so)
-if [[ $asan != /* ]]; then
-	bash -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq >/dev/null && apt-get install -y -qq libasan8 >/dev/null'
-	asan=$(g++ -print-file-name=libasan.so)
-fi
 mkdir -p "$pkg/build/Release"
 g++ -std=c++17 -shared -fPIC -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -DNAPI_VERSION=8 -I"${NODEDIR:-/usr}/include/node" -I"$ROOT/build/out/include" \

@@ -12,7 +12,7 @@ require "open3"
 require "rbconfig"
 
 url, crn, key, json_out = ARGV
-RESULTS = []
+RESULTS = [] # rubocop:disable Style/MutableConstant -- record appends each result
 CALLERS = 10_000
 DELAY_MS = 200
 LOAD_RUNS = 7
@@ -146,15 +146,16 @@ co.close
 printf("  %-44s %8.1f ms  (%d/%d tokens, %d upstream request(s), %.1f ms to start them; " \
        "/api/authorise delayed %d ms)\n", "10,000 get_token_async blocks, expired token", ms, ok, CALLERS, upstream,
        (started - t0) * 1000, DELAY_MS)
-record("coalesce", "10,000 x get_token_async { |token, error| ... }", ms, "ms", headline: true, callers: CALLERS, ok: ok, done: done,
-                                                              requests: upstream, delayMs: DELAY_MS,
+record("coalesce", "10,000 x get_token_async { |token, error| ... }", ms, "ms", headline: true, callers: CALLERS, ok: ok,
+                                                              done: done, requests: upstream, delayMs: DELAY_MS,
                                                               startMs: ((started - t0) * 1000).round(3))
 
 # ---- size: the built gem (it bundles libstack_auth.so.1) ----------------------------------
 gem = Dir[File.expand_path("../../build/out/ruby/stack_auth-*.gem", __dir__)].max_by { |f| File.mtime(f) }
 if gem
   printf("  %-44s %8.2f MB  (%s)\n", "gem file (bundles libstack_auth.so.1)", File.size(gem) / 1e6, File.basename(gem))
-  record("size", "the .gem file (compressed, with the library)", File.size(gem), "bytes", headline: true, file: File.basename(gem))
+  record("size", "the .gem file (compressed, with the library)", File.size(gem), "bytes", headline: true,
+         file: File.basename(gem))
 end
 libdir = File.expand_path("lib", __dir__)
 installed = Dir[File.join(libdir, "**", "*")].select { |f| File.file?(f) }.sum { |f| File.size(f) }
@@ -173,7 +174,9 @@ LOAD = <<~RUBY
   end
   puts((Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0) * 1000)
 RUBY
-def median(xs) = xs.sort[xs.size / 2]
+def median(xs)
+  xs.sort[xs.size / 2]
+end
 { "static" => "StaticTokenStrategy", "access_key" => "AccessKeyStrategy" }.each do |kind, label|
   env = { "BENCH_KIND" => kind, "BENCH_CRN" => crn, "BENCH_KEY" => key, "BENCH_URL" => url }
   inner = []
@@ -195,6 +198,6 @@ end
 puts format("cached get_token: %.2f us/op (target <= 3 us): %s", cached / 1000, cached <= 3000 ? "ok" : "over")
 if json_out
   doc = { lang: "ruby", label: "Ruby", runtime: "Ruby #{RUBY_VERSION}, ffi #{FFI::VERSION}", results: RESULTS }
-  File.write(json_out, JSON.pretty_generate(doc) + "\n")
+  File.write(json_out, "#{JSON.pretty_generate(doc)}\n")
   puts "wrote #{json_out}"
 end

@@ -7,15 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 # Debian's ruby, ruby-ffi and ruby-minitest (rubygems.org is not used).
-need_apt=
-command -v ruby >/dev/null 2>&1 || need_apt=1
-[[ -z $need_apt ]] && ! ruby -e 'require "ffi"; require "minitest"' >/dev/null 2>&1 && need_apt=1
-if [[ -n $need_apt ]]; then
-	echo "ruby: installing ruby ruby-ffi ruby-minitest (apt)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -qq
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq ruby ruby-ffi ruby-minitest >/dev/null
-fi
+bash "$root/build/setup.sh" ruby
 
 lib=$root/build/out/lib/libstack_auth.so.1
 if [[ ! -f $lib ]]; then

@@ -15,6 +15,7 @@ fi
 
 work=$(mktemp -d)
 pidfile=$work/emulators.pid
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	# Emulators left behind by a killed run (each test process stops its own normally).
 	if [[ -f $pidfile ]]; then

@@ -341,7 +341,7 @@ class Report:
             if lang == "c" and r.get("headline"):
                 body.append(["libstack_auth.so.1, stripped", fmt_bytes(r["value"]), "≤ 11 MB",
                              verdict(r["value"] <= SIZE_TARGET_BYTES)])
-        for lang, r in rows(d, "load_first_call"):
+        for _lang, r in rows(d, "load_first_call"):
             body.append(["C dlopen → first call", fmt_ms(r["value"]), "≤ 30 ms", verdict(r["value"] <= LOAD_TARGET_MS)])
         for lang, r in rows(d, "coalesce"):
             good = r.get("requests") == 1 and r.get("ok") == r.get("callers")

@@ -10,19 +10,13 @@
 #
 #   BENCH_ONLY="c python"  runs only those benches (the report keeps the others' last JSON)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
 ROOT=$PWD
 DIR=$ROOT/build/out/bench
 mkdir -p "$DIR"
 only=${BENCH_ONLY:-c go python ruby node}
 
-ensure_python() {
-	command -v python3 >/dev/null && return 0
-	echo "report.sh: installing python3 (apt)" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends python3 >/dev/null
-}
-ensure_python || { echo "report.sh: python3 is required" >&2; exit 1; }
+bash build/setup.sh bench
 
 cat /proc/loadavg >"$DIR/loadavg.start" 2>/dev/null || true
 failed=()

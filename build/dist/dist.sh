@@ -35,20 +35,6 @@ die() {
 	exit 1
 }
 
-apt_install() {
-	[[ $(id -u) -eq 0 ]] || die "missing Debian packages: $* (run as root or install them)"
-	log "installing $* with apt-get"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
-}
-# ensure_cmds cmd:package ...
-ensure_cmds() {
-	local need=() pair
-	for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}"); done
-	((${#need[@]} == 0)) || apt_install "${need[@]}"
-}
-
 # glibc_max FILE: the highest GLIBC_x.y symbol version FILE needs (empty if none).
 glibc_max() { objdump -T "$1" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/^GLIBC_//' | sort -Vu | tail -n1; }
 # check_glibc FILE: fails when FILE needs a glibc newer than GLIBC_MAX.
@@ -62,13 +48,7 @@ check_glibc() {
 }
 
 # What this script and tests/dist/run.sh (make test-dist) use.
-ensure_cmds objdump:binutils readelf:binutils make:make cc:gcc c++:g++ strace:strace node:nodejs npm:npm ruby:ruby gem:ruby \
-	pkg-config:pkgconf tar:tar gzip:gzip sha256sum:coreutils
-"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
-"$PYTHON" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
-	apt_install python3-dev
-ruby -e 'require "ffi"' 2>/dev/null || apt_install ruby-ffi # the gem's dependency (rubygems.org is unreachable)
-[[ -e $NODEDIR/include/node/node_api.h ]] || apt_install libnode-dev
+PYTHON=$PYTHON bash build/setup.sh dist
 [[ -e $NODEDIR/include/node/node_api.h && -e $NODEDIR/include/node/common.gypi ]] ||
 	die "Node headers not found under $NODEDIR/include/node (set NODEDIR)"
 
@@ -102,7 +82,6 @@ ZCXX="$ZIG c++ -target $TARGET"
 # Reproducible archives: timestamps from the last commit.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH
-TAR_FLAGS=(--sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH")
 
 mkdir -p "$WORK"
 rm -rf "$DIST" "$WORK/stage"

@@ -173,6 +173,7 @@ npm_main() {
 	local dir=$WORK/npm/main
 	rm -rf "$dir"
 	mkdir -p "$dir"
+	# shellcheck disable=SC2046 # one word per file of package.json's files list
 	(cd bindings/node && tar -h -cf - package.json $(node -p 'require("./package.json").files.join(" ")')) | tar -C "$dir" -xf -
 	node -e '
 		const fs = require("fs"), f = process.argv[1], p = JSON.parse(fs.readFileSync(f, "utf8"));
@@ -216,7 +217,7 @@ py_prepare() { # the generated C source and LP64 Python headers (the limited API
 	STACK_AUTH_INCLUDE_DIR=$ROOT/include "$PYVENV/bin/python" tests/platforms/emit_python_ext.py "$ROOT/bindings/python" "$WORK/_native.c" >/dev/null
 }
 py_wheel() { # target
-	local t=$1 goos zt lib tag dir w
+	local t=$1 goos zt lib tag dir
 	read -r goos _ zt _ _ _ _ lib < <(info "$t")
 	tag=$(py_tag "$t")
 	[[ -n $tag ]] || return 0

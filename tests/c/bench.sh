@@ -13,7 +13,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-ensure_cmds gcc:gcc strip:binutils
+bash build/setup.sh c
 ensure_built
 
 LIB=$ROOT/$OUT/lib/libstack_auth.so.1

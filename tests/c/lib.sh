@@ -1,27 +1,12 @@
-# Shared by tests/c/run.sh and tests/c/bench.sh (sourced, not run): build prerequisites,
-# Debian packages, and one emulator per script that is always stopped.
+# shellcheck shell=bash
+# Shared by tests/c/run.sh and tests/c/bench.sh (sourced, not run): build prerequisites and
+# one emulator per script that is always stopped (Debian packages: build/setup.sh).
 
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
+# shellcheck disable=SC2034 # used by the scripts that source this
 ROOT=$PWD
 OUT=build/out
 TBUILD=$OUT/tests-c # test binaries; never inside the source tree
-
-# ensure_cmds CMD:PACKAGE... installs the Debian packages of missing commands.
-ensure_cmds() {
-	local need=() pair
-	for pair in "$@"; do
-		command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
-	done
-	((${#need[@]})) || return 0
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "missing Debian packages: ${need[*]} (run as root or install them)" >&2
-		exit 1
-	fi
-	echo "installing ${need[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-}
 
 # The library and the CLI (make test-c builds both first; this keeps the scripts standalone).
 ensure_built() {

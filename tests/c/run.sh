@@ -9,9 +9,7 @@ source "$(dirname "$0")/lib.sh"
 mode=normal
 [[ ${1:-} == --memory ]] && mode=memory
 
-ensure_cmds gcc:gcc g++:g++ nm:binutils readelf:binutils timeout:coreutils
-[[ $mode == memory ]] && ensure_cmds valgrind:valgrind
-ensure_cmds redis-server:redis-server redis-cli:redis-tools python3:python3
+if [[ $mode == memory ]]; then bash build/setup.sh c valgrind; else bash build/setup.sh c; fi
 ensure_built
 
 passed=0
@@ -41,6 +39,7 @@ run_harness() {
 	echo "== $name"
 	# The exit status goes through a file: the pipeline's own status is tee's.
 	{
+		# shellcheck disable=SC2086 # HARNESS_PREFIX is a command and its flags
 		timeout -k 10 "${HARNESS_TIMEOUT:-240}" ${HARNESS_PREFIX:-} "$@"
 		echo $? >"$WORK/$name.rc"
 	} 2>&1 | tee "$WORK/$name.log" || true
@@ -115,7 +114,6 @@ if [[ $mode == normal ]]; then
 		# shellcheck disable=SC2086
 		gcc -std=c99 "$WORK/pc.c" $flags -Wl,-rpath,"$ROOT/$OUT/lib" -o "$WORK/pc" && "$WORK/pc"
 	}
-	ensure_cmds pkg-config:pkgconf
 	check "stack_auth.pc builds and runs a program" pc_works
 
 	echo "== build harness"

@@ -4,7 +4,7 @@
 # help texts, the version) equal to build/gen/tables.json, and both checks catch a drifted
 # copy. Run by make vet (cheap: no build).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 SPDX=Apache-2.0
 passed=0 failed=0
 check() {
@@ -77,6 +77,7 @@ tables_drift_caught() {
 	((rc1 != 0 && rc2 != 0 && ok == 0))
 }
 check "LICENSE at the root is the $SPDX text" license_file
+# shellcheck disable=SC2046 # one argument per package.json (paths without spaces)
 check "npm: license $SPDX, not private" npm_meta $(ls bindings/node/npm/*/package.json 2>/dev/null)
 check "python: license $SPDX, LICENSE shipped" py_meta
 check "ruby: license $SPDX" gem_meta

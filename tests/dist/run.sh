@@ -19,7 +19,7 @@
 # auditwheel's verdict on the wheel.
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 ROOT=$PWD
 OUT=$ROOT/build/out
 DIST=$OUT/dist
@@ -213,7 +213,6 @@ test_c_relocated() {
 # (overrides point each optional platform package at dist/; npm skips those whose os/cpu/libc
 # do not fit). Then `npm ci` and `npm rebuild` from the lockfile: neither compiles anything nor
 # loses the prebuilt addon (the main package has no binding.gyp and no install script).
-NPM_CACHE=
 npm_project() { # dir
 	local dir=$1 t
 	mkdir -p "$dir"
@@ -371,6 +370,7 @@ pythons() {
 	echo "$default"
 	local root
 	root=$(pyenv root 2>/dev/null) || return 0
+	# shellcheck disable=SC2010 # pyenv's version folders: plain names
 	for v in $(ls "$root/versions" 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$' | sort -V); do
 		[[ $(printf '%s\n3.9\n' "$v" | sort -V | head -n1) == 3.9 ]] || continue
 		[[ -x $root/versions/$v/bin/python3 ]] || continue

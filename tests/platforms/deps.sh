@@ -66,6 +66,7 @@ arm64_root() {
 	local opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$PWD/$apt/lists"
 		-o Dir::Cache="$PWD/$apt/cache" -o Dir::State::Status="$PWD/$apt/status"
 		-o Dir::Etc::SourceList="$PWD/$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent -qq)
+	# shellcheck disable=SC2010,SC2143 # apt's list files: plain names
 	[[ -n $(ls -A "$apt/lists" 2>/dev/null | grep -v partial) ]] || apt-get "${opts[@]}" update >/dev/null
 	local pkg deb
 	for pkg in "$@"; do
@@ -81,24 +82,9 @@ arm64_root() {
 	[[ -e $root/$check ]] || { echo "deps.sh: $root/$check missing" >&2; exit 1; }
 }
 
-need=()
-command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
-[[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]] || need+=(libc6-arm64-cross)
-[[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ]] || need+=(libstdc++6-arm64-cross)
-command -v musl-gcc >/dev/null || need+=(musl-tools)
-[[ -x /usr/lib/wine/wine64 ]] || need+=(wine64) # Debian installs the loader here
 musl_arm64_root
 cjson_source
-if ((${#need[@]})); then
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "test-platforms: missing Debian packages: ${need[*]} (run as root or install them)" >&2
-		exit 1
-	fi
-	echo "test-platforms: installing ${need[*]} (apt)" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash build/setup.sh platforms
 # After libc6-arm64-cross, whose glibc they copy.
 arm64_root ruby usr/bin/ruby3.1 ruby3.1 libruby3.1 ruby-ffi libffi8 libgmp10 libyaml-0-2 libssl3 zlib1g libcrypt1 \
 	rubygems-integration

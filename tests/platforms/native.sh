@@ -27,6 +27,7 @@ win32-*)
 	mkdir -p "$bin"
 	cp "$src/stack_auth.dll" "$bin/"
 	${CC:-gcc} -std=c11 -Wall -Werror -I"$src/include" tests/platforms/smoke.c "$src/stack_auth.dll" -o "$bin/smoke.exe"
+	# shellcheck disable=SC1003 # a lone backslash, Windows' path separator
 	SA_SMOKE_DIR=$(cygpath -w "$dir") SA_SMOKE_SEP='\' "$bin/smoke.exe"
 	;;
 *)

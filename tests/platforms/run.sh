@@ -235,11 +235,12 @@ for t in "${targets[@]}"; do
 		cp "$lib" "$wbin/"
 		"$zig" cc -target x86_64-windows-gnu -std=c11 -Wall -Werror "${inc[@]}" "$HERE/smoke.c" "$tdir/stack_auth.lib" -o "$wbin/smoke.exe"
 		# Only system DLLs are imported (no libwinpthread or libgcc DLL to ship).
-		deps=$(llvm-objdump -p "$lib" | sed -n 's/^ *DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u | tr '\n' ' ')
+		deps=$(llvm-objdump -p "$lib" | sed -n 's/^ *DLL Name: //p' | tr '[:upper:]' '[:lower:]' | sort -u | tr '\n' ' ')
 		echo "    imports: $deps"
 		for d in $deps; do
 			case $d in kernel32.dll | ws2_32.dll | advapi32.dll | winmm.dll | ntdll.dll | userenv.dll | bcryptprimitives.dll | msvcrt.dll | api-ms-win-*) ;; *) fails+=("imports $d") ;; esac
 		done
+		# shellcheck disable=SC1003 # a lone backslash, Windows' path separator
 		SMOKE_DIR="Z:${WORK//\//\\}\\$t" SMOKE_SEP='\' run_smoke "$t" "$WINE" "$wbin/smoke.exe" || fails+=("smoke test")
 		cli_check "$t" windows amd64 "$WINE"
 		# core/profile's Windows tests (LockFileEx, %USERPROFILE%, backslash paths), cross-compiled.

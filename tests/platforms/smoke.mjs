@@ -36,7 +36,7 @@ s.close();
 mem.close();
 
 // The file store at a path of this platform (file:///C:/... on Windows).
-const fileUrl = 'file://' + (dir.startsWith('/') ? '' : '/') + path.join(dir, 'store').replaceAll('\\', '/');
+const fileUrl = `file://${dir.startsWith('/') ? '' : '/'}${path.join(dir, 'store').replaceAll('\\', '/')}`;
 const fst = sa.openTokenStore(fileUrl);
 check('file store opens', fst.data, fst.failure);
 s = sa.AccessKeyStrategy.create(crn, key, { baseUrl: url, store: fst.data }).data;

@@ -6,9 +6,9 @@
 # Both crates find the library as users do, through STACK_AUTH_LIB_DIR (tests/dist covers
 # pkg-config). Ends with "N passed, M failed".
 set -euo pipefail
-source "$(dirname "$0")/../c/lib.sh" # cd to the repo root, ensure_*, start_emulator, trap
+source "$(dirname "$0")/../c/lib.sh" # cd to the repo root, ensure_built, start_emulator, trap
 
-ensure_cmds cargo:cargo gcc:gcc pkg-config:pkgconf
+bash build/setup.sh rust
 ensure_built
 start_emulator
 

@@ -235,7 +235,7 @@ function load(emu) {
   if (process.env.BENCH_JSON) {
     const doc = { lang: 'node', label: 'Node', runtime: `Node ${process.version}, N-API addon`, results };
     fs.mkdirSync(path.dirname(process.env.BENCH_JSON), { recursive: true });
-    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify(doc, null, 1) + '\n');
+    fs.writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(doc, null, 1)}\n`);
     console.log(`wrote ${process.env.BENCH_JSON}`);
   }
 })().catch((err) => {

@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const sa = require('..');
-const { startEmulator, runNode, cleanEnv, clearCsEnv, tmpDir, until, deferred, sameSecret, differentSecret } = require('./helpers');
+const { startEmulator, runNode, cleanEnv, clearCsEnv, tmpDir, until, deferred, sameSecret } = require('./helpers');
 
 const FIX = path.join(__dirname, 'fixtures');
 

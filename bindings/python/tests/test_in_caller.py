@@ -90,7 +90,7 @@ def test_async_get_jwt_and_async_store_run_on_the_callers_loop(emu: Emulator) ->
     assert tok.subject == "CS|loop-user"
     kinds = [k for k, _ in loops]
     assert "get_jwt" in kinds and "load" in kinds and "save" in kinds
-    assert all(l is loop for _, l in loops)
+    assert all(seen is loop for _, seen in loops)
     assert len(saved) == 1
 
 

@@ -46,7 +46,7 @@ class DeviceCodeTest < StackAuthTest
     # The session is in the profile directory.
     assert_equal auto.workspace_id, File.read(File.join(@tmp, "current_workspace")).strip
     assert File.exist?(File.join(@tmp, "workspaces", auto.workspace_id, "auth.json"))
-    assert_equal %w[/oauth/device/code /oauth/device/token], auto.requests.map { |r| r["path"] }
+    assert_equal(%w[/oauth/device/code /oauth/device/token], auto.requests.map { |r| r["path"] })
   end
 
   def test_device_session_strategy_from_profile_uses_the_saved_session
@@ -62,7 +62,7 @@ class DeviceCodeTest < StackAuthTest
     assert strategy.invalidate(token)
     refreshed = strategy.get_token
     refute_same_secret token.token, refreshed.token
-    assert_equal ["/oauth/token"], auto.requests.map { |r| r["path"] }
+    assert_equal(["/oauth/token"], auto.requests.map { |r| r["path"] })
 
     alias_strategy = closing(StackAuth::OAuthStrategy.from_profile(profile_dir: @tmp, base_url: auto.url))
     assert_equal "CS|emulator|developer", alias_strategy.get_token.subject

@@ -32,7 +32,7 @@ class ErrorsTest < StackAuthTest
     assert_equal "TIMEOUT", timeout.code
     assert_equal timeout, (begin; raise timeout; rescue StackAuth::Error => e; e; end)
     assert_equal timeout, (begin; raise timeout; rescue ::Timeout::Error => e; e; end)
-    refute StackAuth::Error === RuntimeError.new("x")
+    refute StackAuth::Error === RuntimeError.new("x") # rubocop:disable Style/CaseEquality -- rescue matches with ===
     assert_operator StackAuth::Error, :<, StandardError
     assert_equal StackAuth::DeviceSessionStrategy, StackAuth::OAuthStrategy
     unknown = StackAuth::Errors.build(StackAuth::Native::E_AUTH, { "type" => "SOMETHING_NEW", "message" => "m" })

@@ -59,7 +59,7 @@ class HooksTest < StackAuthTest
 
     strategy = closing(StackAuth::AuthStrategyFn.new { raise "plain" })
     error = assert_raises(StackAuth::CallbackError) { strategy.get_token }
-    assert_equal ["RuntimeError", "plain"], [error.code, error.message]
+    assert_equal %w[RuntimeError plain], [error.code, error.message]
 
     # Not only StandardError: every exception is caught and carried over.
     strategy = closing(StackAuth::AuthStrategyFn.new { raise NotImplementedError, "not yet" })

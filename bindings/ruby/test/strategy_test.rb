@@ -7,7 +7,7 @@ class StrategyTest < StackAuthTest
   def test_library_version_and_abi
     # VERSION is stamped from build/gen/tables.json (make gen), as the library's is.
     assert_equal StackAuth::VERSION, StackAuth.library_version
-    assert_match(/\Astack-auth #{Regexp.escape(StackAuth::VERSION)} \(go[\d.]+ \w+\/\w+\)\z/, StackAuth.build_info)
+    assert_match(%r{\Astack-auth #{Regexp.escape(StackAuth::VERSION)} \(go[\d.]+ \w+/\w+\)\z}, StackAuth.build_info)
     assert_equal StackAuth::ABI_VERSION, StackAuth::Native.sa_abi_version
     assert StackAuth::Native.loaded?
   end
@@ -56,7 +56,7 @@ class StrategyTest < StackAuthTest
       p strategy
       p token.to_h
     end
-    texts = [token.inspect, token.to_s, "#{token}", token.to_h.to_s, strategy.inspect, strategy.to_s, out, err]
+    texts = [token.inspect, token.to_s, "#{token}", token.to_h.to_s, strategy.inspect, strategy.to_s, out, err] # rubocop:disable Style/RedundantInterpolation -- interpolation is one of the forms checked
     refute_secret(bearer, *texts)
     refute_secret(emu.access_key, *texts)
     refute_secret(emu.access_key.split(".").last, *texts)

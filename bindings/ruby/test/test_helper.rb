@@ -221,7 +221,8 @@ class StackAuthTest < Minitest::Test
 
   # A JWT-shaped bearer string (checked without printing it).
   def assert_jwt(token)
-    assert token.is_a?(String) && token.match?(/\AeyJ[\w-]+\.[\w-]+\.[\w-]+\z/), "not a JWT (#{token.class}, #{token.to_s.size} chars)"
+    assert token.is_a?(String) && token.match?(/\AeyJ[\w-]+\.[\w-]+\.[\w-]+\z/),
+           "not a JWT (#{token.class}, #{token.to_s.size} chars)"
   end
 
   # Asserts that no string in texts contains a secret.

@@ -156,6 +156,8 @@ func (env transportEnv) proxyFor(u *url.URL) (*url.URL, error) {
 
 // errProxyNotURL is worded as core words an internal error (the text users have seen);
 // core reports it inside the REQUEST_ERROR of the request it stopped.
+//
+//lint:ignore ST1005 the wording users have seen (core words internal errors this way)
 var errProxyNotURL = errors.New("Internal error: the proxy setting (HTTPS_PROXY or HTTP_PROXY) is not a URL")
 
 // useProxy reports whether NO_PROXY lets a request to host:port go through the proxy.

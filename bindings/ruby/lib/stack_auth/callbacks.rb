@@ -285,7 +285,7 @@ module StackAuth
       def close_all
         return unless Process.pid == @pid && Native.loaded?
 
-        @handles.keys.each do |handle|
+        @handles.keys.each do |handle| # rubocop:disable Style/HashEachMethods -- a copy: the loop deletes
           kind = @handles.delete(handle)
           Native.public_send(FREE.fetch(kind), handle) if kind
         end

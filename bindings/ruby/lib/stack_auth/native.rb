@@ -36,7 +36,8 @@ module StackAuth
     LIBRARY_NAME =
       if Gem.win_platform? then "stack_auth.dll"
       elsif RUBY_PLATFORM.include?("darwin") then "libstack_auth.1.dylib"
-      else "libstack_auth.so.1"
+      else
+        "libstack_auth.so.1"
       end
 
     # Where the library is looked for, in order: $STACK_AUTH_LIB, the copy inside this gem
@@ -71,6 +72,7 @@ module StackAuth
           if abi != ABI_VERSION
             raise LibraryError, "libstack_auth ABI #{abi} is not the ABI #{ABI_VERSION} this gem needs"
           end
+
           sa_set_host_language("ruby") # help texts in errors name this gem's API
           Callbacks.install
           @loaded = true
@@ -83,7 +85,6 @@ module StackAuth
 
       private
 
-      # rubocop:disable Metrics/MethodLength
       def attach_all
         callback :sa_get_token_fn, %i[pointer uint64], :void
         callback :sa_store_load_fn, %i[pointer uint64], :void
@@ -156,7 +157,6 @@ module StackAuth
         attach_function :sa_bind_client_device, %i[string], :int32, **b
         attach_function :sa_flush, %i[int32], :int32, **b
       end
-      # rubocop:enable Metrics/MethodLength
     end
 
     # --- helpers used by the public classes -------------------------------------------

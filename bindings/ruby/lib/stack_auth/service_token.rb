@@ -76,7 +76,7 @@ module StackAuth
 
     def inspect
       "#<StackAuth::ServiceToken token=#{MASK} subject=#{subject.inspect} workspace_id=#{workspace_id.inspect} " \
-        "expires_at=#{expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}>"
+        "expires_at=#{expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}>"
     end
 
     # A token holds a secret: it is not serialised (Marshal, YAML), as Python refuses to pickle

@@ -257,8 +257,8 @@ module StackAuth
     # With a block: yields the strategy, closes it, and returns the block's value.
     def self.detect(access_key: nil, workspace_crn: nil, store: nil, base_url: nil, profile_dir: nil,
                     timeout: nil, on_event: nil, transport: nil, &block)
-      open(access_key: access_key, workspace_crn: workspace_crn, store: store, base_url: base_url,
-           profile_dir: profile_dir, timeout: timeout, on_event: on_event, transport: transport, &block)
+      self.open(access_key: access_key, workspace_crn: workspace_crn, store: store, base_url: base_url,
+                profile_dir: profile_dir, timeout: timeout, on_event: on_event, transport: transport, &block)
     end
 
     # @api private
@@ -299,7 +299,7 @@ module StackAuth
 
     # With a block: yields the strategy, closes it, and returns the block's value.
     def self.from_profile(profile_dir: nil, base_url: nil, timeout: nil, on_event: nil, transport: nil, &block)
-      open(profile_dir: profile_dir, base_url: base_url, timeout: timeout, on_event: on_event, transport: transport,
+      self.open(profile_dir: profile_dir, base_url: base_url, timeout: timeout, on_event: on_event, transport: transport,
            &block)
     end
 
