@@ -295,4 +295,38 @@ module StackAuth
   end
 
   at_exit { Live.close_all }
+
+  # An object that owns one library handle of a Reaper::FREE kind: #close frees it at once, or
+  # the Reaper does once the object is collected; Live kinds are also freed at exit.
+  module OwnsHandle
+    # Frees the handle. Idempotent.
+    def close
+      return nil if @closed
+
+      @closed = true
+      ObjectSpace.undefine_finalizer(self)
+      Live.remove(@handle)
+      Native.public_send(Reaper::FREE.fetch(@handle_kind), @handle)
+      nil
+    end
+
+    def closed?
+      @closed ? true : false
+    end
+
+    def inspect
+      "#<#{self.class.name}#{' (closed)' if @closed}>"
+    end
+
+    private
+
+    def own(kind, handle)
+      @handle_kind = kind
+      @handle = handle
+      @closed = false
+      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(kind, handle))
+      Live.add(kind, handle) if Live::FREE.key?(kind)
+      self
+    end
+  end
 end

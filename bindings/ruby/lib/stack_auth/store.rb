@@ -5,23 +5,8 @@ module StackAuth
   # of a strategy; the strategy keeps its own reference, so closing (or dropping) the store
   # object does not affect strategies already using it.
   class TokenStore
-    # Releases this reference to the store. Idempotent.
-    def close
-      return nil if @closed
-
-      @closed = true
-      ObjectSpace.undefine_finalizer(self)
-      Native.sa_store_free(@handle)
-      nil
-    end
-
-    def closed?
-      @closed ? true : false
-    end
-
-    def inspect
-      "#<#{self.class.name}#{' (closed)' if @closed}>"
-    end
+    # #close releases this reference to the store (idempotent).
+    include OwnsHandle
     alias to_s inspect
 
     # @api private
@@ -35,10 +20,7 @@ module StackAuth
     private
 
     def adopt(handle)
-      @handle = handle
-      @closed = false
-      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(:store, handle))
-      self
+      own(:store, handle)
     end
   end
 
