@@ -328,5 +328,19 @@ module StackAuth
       Live.add(kind, handle) if Live::FREE.key?(kind)
       self
     end
+
+    # Adopts the handle the block makes from the registered entry's user data: the entry's
+    # callables live in the callback registry until the library calls destroy.
+    def adopt_hook(entry)
+      Native.load!
+      user_data = Callbacks.register(entry)
+      begin
+        handle = yield user_data
+      rescue StandardError
+        Callbacks.unregister(user_data) # on failure the library never calls destroy
+        raise
+      end
+      adopt(handle)
+    end
   end
 end

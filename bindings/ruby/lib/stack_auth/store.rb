@@ -53,17 +53,11 @@ module StackAuth
       raise InvalidArgument, "load must respond to #call (or be nil)" unless load.nil? || load.respond_to?(:call)
       raise InvalidArgument, "save must respond to #call (or be nil)" unless save.nil? || save.respond_to?(:call)
 
-      Native.load!
       opts = Native.options_json(timeoutMs: Args.timeout_option(timeout))
-      user_data = Callbacks.register(Callbacks::Entry.new(:store, nil, load, save))
-      begin
-        handle = Native.new_handle(:sa_store_fn_new_ex, load && Callbacks.load, save && Callbacks.save,
-                                   user_data, Callbacks.destroy, opts)
-      rescue StandardError
-        Callbacks.unregister(user_data) # on failure the library never calls destroy
-        raise
+      adopt_hook(Callbacks::Entry.new(:store, nil, load, save)) do |user_data|
+        Native.new_handle(:sa_store_fn_new_ex, load && Callbacks.load, save && Callbacks.save,
+                          user_data, Callbacks.destroy, opts)
       end
-      adopt(handle)
     end
   end
 

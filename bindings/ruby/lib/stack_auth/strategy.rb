@@ -215,19 +215,6 @@ module StackAuth
     def adopt(handle)
       own(:strategy, handle)
     end
-
-    # Builds a strategy whose hook fn lives in the callback registry until destroy.
-    def adopt_hook(entry)
-      Native.load!
-      user_data = Callbacks.register(entry)
-      begin
-        handle = yield user_data
-      rescue StandardError
-        Callbacks.unregister(user_data) # on failure the library never calls destroy
-        raise
-      end
-      adopt(handle)
-    end
   end
 
   # Picks the credential from the environment (or the keywords): an access key
