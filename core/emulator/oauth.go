@@ -85,6 +85,27 @@ func normaliseUserCode(s string) string {
 	return s[:4] + "-" + s[4:]
 }
 
+// readClientForm reads an OAuth request's form from the CLI client, with grant type
+// grantType and field required when they are not ""; otherwise it answers the OAuth error
+// itself and returns false.
+func readClientForm(w http.ResponseWriter, r *http.Request, grantType, required string) (url.Values, bool) {
+	form, ok := readForm(w, r)
+	if !ok {
+		return nil, false
+	}
+	switch {
+	case clientID(r, form) != CLIClientID:
+		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
+	case grantType != "" && form.Get("grant_type") != grantType:
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be "+grantType)
+	case required != "" && form.Get(required) == "":
+		writeError(w, http.StatusBadRequest, "invalid_request", required+" is required")
+	default:
+		return form, true
+	}
+	return nil, false
+}
+
 type deviceCodeResponse struct {
 	DeviceCode              string `json:"device_code"`
 	UserCode                string `json:"user_code"`
@@ -95,12 +116,8 @@ type deviceCodeResponse struct {
 }
 
 func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
-	form, ok := readForm(w, r)
+	form, ok := readClientForm(w, r, "", "")
 	if !ok {
-		return
-	}
-	if clientID(r, form) != CLIClientID {
-		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
 		return
 	}
 	secret := randomToken(32)
@@ -162,19 +179,8 @@ type tokenResponse struct {
 }
 
 func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
-	form, ok := readForm(w, r)
+	form, ok := readClientForm(w, r, DeviceCodeGrantType, "device_code")
 	if !ok {
-		return
-	}
-	switch {
-	case clientID(r, form) != CLIClientID:
-		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
-		return
-	case form.Get("grant_type") != DeviceCodeGrantType:
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be "+DeviceCodeGrantType)
-		return
-	case form.Get("device_code") == "":
-		writeError(w, http.StatusBadRequest, "invalid_request", "device_code is required")
 		return
 	}
 	now := s.now()
@@ -237,19 +243,8 @@ func (s *Server) pollLocked(dc *deviceCode, now time.Time) (code, desc string) {
 }
 
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	form, ok := readForm(w, r)
+	form, ok := readClientForm(w, r, "refresh_token", "refresh_token")
 	if !ok {
-		return
-	}
-	switch {
-	case clientID(r, form) != CLIClientID:
-		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
-		return
-	case form.Get("grant_type") != "refresh_token":
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be refresh_token")
-		return
-	case form.Get("refresh_token") == "":
-		writeError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
 		return
 	}
 
