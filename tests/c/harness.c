@@ -30,6 +30,7 @@
 
 #include "stack_auth.h"
 #include "emu.h"
+#include "clock.h"
 
 /* ---- assertions ------------------------------------------------------------------------ */
 
@@ -100,18 +101,6 @@ static const char *status_name(sa_status st) {
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static double now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
 /* Polls expr every millisecond for up to ms; evaluates to its last value. */
 #define WAIT_UNTIL(expr, ms)                                                                       \
 	({                                                                                             \
@@ -141,6 +130,19 @@ static char *token_json(sa_token t) {
 	char *copy = strdup(v);
 	sa_free(v);
 	return copy;
+}
+
+/* Gets a token from s (10 s at most) and checks it is for the emulator's default workspace;
+ * returns it (0 when there is none). */
+static sa_token get_emu_token(sa_strategy s) {
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	free(json);
+	return t;
 }
 
 /* Library objects (handles + unfreed strings) settle asynchronously after hooks return. */
@@ -276,14 +278,8 @@ static void test_auto_env(void) {
 	char opts[1024];
 	snprintf(opts, sizeof opts, "{\"profileDir\":\"%s\"}", dir); /* no baseUrl: CS_CTS_HOST only */
 	CHECK_OK(sa_auto_strategy_detect(&s, opts));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
+	sa_token t = get_emu_token(s);
 	CHECK(emu_count_requests("/api/authorise") == 1); /* it went to CS_CTS_HOST */
-	free(json);
 	sa_token_free(t);
 	CHECK_OK(sa_try_get_token(&t, s)); /* AutoStrategy caches */
 	sa_token_free(t);
@@ -315,13 +311,7 @@ static void test_auto_options(void) {
 	         EMU.url, EMU.key, EMU.crn, dir);
 	sa_strategy s = 0;
 	CHECK_OK(sa_auto_strategy_detect(&s, opts));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	sa_token_free(t);
 	sa_strategy_free(s);
 
@@ -410,12 +400,7 @@ static void test_device_session(void) {
 	CHECK(find_file(dir, "auth.json") != NULL);
 
 	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	sa_token_free(t);
 	CHECK_OK(sa_try_get_token(&t, s)); /* seeded from the profile: no wait */
 	sa_token_free(t);
@@ -938,16 +923,6 @@ static void test_fn_free_inside_hook(void) {
 }
 
 /* P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
-static int thread_count(void) {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
-	if (f) fclose(f);
-	return n;
-}
-
 static void fanin_done(void *ud, sa_status st, sa_token t, const char *err);
 
 typedef struct {
@@ -1002,13 +977,7 @@ static void test_oidc(void) {
 	emu_clear_requests();
 	sa_strategy s = 0;
 	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	char *v = token_value(t, NULL);
 	CHECK(v && count_substr(v, ".") == 2 && strcmp(v, c.value) != 0); /* a CTS token, not the JWT */
 	sa_token_free(t);
@@ -1175,13 +1144,7 @@ static void test_transport(void) {
 	sa_strategy s = 0;
 	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
 	sa_transport_free(tr); /* the strategy keeps it */
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	sa_token_free(t);
 	CHECK(atomic_load(&c.sends) == 1);   /* the request went through the host's client... */
 	CHECK(atomic_load(&c.ua_seen) == 1); /* ...with the library's user-agent */
