@@ -145,6 +145,15 @@ static sa_token get_emu_token(sa_strategy s) {
 	return t;
 }
 
+/* An access-key strategy on the emulator that keeps its token in st. */
+static sa_strategy store_strategy(sa_store st) {
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	return s;
+}
+
 /* Library objects (handles + unfreed strings) settle asynchronously after hooks return. */
 static int64_t live_settled(void) {
 	WAIT_UNTIL(sa_debug_live_objects() == 0, 3000);
@@ -629,6 +638,14 @@ static void free_fn_strategy(sa_strategy s, fnctx *c) {
 	CHECK(atomic_load(&c->destroys) == 1);
 }
 
+/* A function strategy over fn_hook in mode (answering value), with c as its context. */
+static sa_strategy new_fn_strategy(fnctx *c, int mode, const char *value) {
+	fnctx_init(c, mode, value);
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, c, fn_destroy));
+	return s;
+}
+
 static void expect_fn_token(sa_strategy s, const char *want) {
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 5000));
@@ -640,9 +657,7 @@ static void expect_fn_token(sa_strategy s, const char *want) {
 
 static void test_fn_sync(void) {
 	fnctx c;
-	fnctx_init(&c, M_SYNC, "tok-sync");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_SYNC, "tok-sync");
 	expect_fn_token(s, "tok-sync");
 	CHECK(atomic_load(&c.st1) == SA_OK);
 	expect_fn_token(s, "tok-sync");
@@ -658,9 +673,7 @@ static void test_fn_sync(void) {
 
 static void test_fn_thread(void) {
 	fnctx c;
-	fnctx_init(&c, M_THREAD, "tok-from-thread");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_THREAD, "tok-from-thread");
 	expect_fn_token(s, "tok-from-thread");
 	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
 	CHECK(atomic_load(&c.st1) == SA_OK);
@@ -687,9 +700,7 @@ static void *par_get(void *p) {
 
 static void test_fn_late(void) {
 	fnctx c;
-	fnctx_init(&c, M_LATE, "tok-late");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_LATE, "tok-late");
 	double t0 = now_ms();
 	expect_fn_token(s, "tok-late");
 	CHECK(now_ms() - t0 >= 190);
@@ -709,9 +720,7 @@ static void test_fn_late(void) {
 
 static void test_fn_twice(void) {
 	fnctx c;
-	fnctx_init(&c, M_TWICE, "first");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_TWICE, "first");
 	expect_fn_token(s, "first");
 	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
 	CHECK(atomic_load(&c.st1) == SA_OK);
@@ -722,9 +731,7 @@ static void test_fn_twice(void) {
 
 static void test_fn_reject(void) {
 	fnctx c;
-	fnctx_init(&c, M_REJECT, NULL);
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_REJECT, NULL);
 	sa_token t = 0xABCD;
 	CHECK_ST(sa_get_token(&t, s, 5000), SA_E_CALLBACK);
 	CHECK(t == 0xABCD); /* never a token */
@@ -774,9 +781,7 @@ static void test_fn_never(void) {
 
 static void test_fn_destroy_order(void) {
 	fnctx c;
-	fnctx_init(&c, M_SLOW_RETURN, "tok-slow");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_SLOW_RETURN, "tok-slow");
 	/* The hook runs on the asking thread: ask from another one, and free while the hook,
 	   having resolved, still sleeps. */
 	waiter w = {.s = s};
@@ -816,9 +821,7 @@ static void test_fn_destroy_order(void) {
 /* R13: sa_strategy_free never waits for a host hook; the waiting caller is cancelled. */
 static void test_fn_free_while_waiting(void) {
 	fnctx c;
-	fnctx_init(&c, M_NEVER, NULL);
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_NEVER, NULL);
 	waiter w = {.s = s};
 	pthread_t th;
 	pthread_create(&th, NULL, waiter_main, &w);
@@ -922,7 +925,7 @@ static void test_fn_free_inside_hook(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-/* P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
+/* docs/c-abi.md P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
 static void fanin_done(void *ud, sa_status st, sa_token t, const char *err);
 
 typedef struct {
@@ -3174,10 +3177,7 @@ static void test_hook_calls_own_strategy(void) {
 	atomic_store(&r.self_try_status, 99);
 	sa_store st = 0;
 	CHECK_OK(sa_store_fn_new(&st, reentry_load, reentry_save, &r, NULL));
-	char opts[600];
-	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
-	sa_strategy a = 0;
-	CHECK_OK(sa_access_key_strategy_new(&a, EMU.crn, EMU.key, opts));
+	sa_strategy a = store_strategy(st);
 	atomic_store(&r.self, a);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, a, 10000));
@@ -3326,10 +3326,7 @@ static void test_resolve_checks_store_json(void) {
 		atomic_store(&l.st, 99);
 		sa_store st = 0;
 		CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
-		char opts[600];
-		snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
-		sa_strategy s = 0;
-		CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+		sa_strategy s = store_strategy(st);
 		sa_token t = 0;
 		CHECK_OK(sa_get_token(&t, s, 10000)); /* a miss either way: minted */
 		sa_token_free(t);
@@ -3616,10 +3613,7 @@ static void test_hung_save_does_not_fail_get_token(void) {
 	memset(&c, 0, sizeof c);
 	sa_store st = 0;
 	CHECK_OK(sa_store_fn_new(&st, hung_load, hung_save, &c, NULL));
-	char opts[1024];
-	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
-	sa_strategy s = 0;
-	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_strategy s = store_strategy(st);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 2000));
 	sa_token_free(t);
