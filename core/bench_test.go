@@ -40,6 +40,15 @@ func benchEngine(b *testing.B, r *benchRefresher) *Engine {
 	return e
 }
 
+// cachedEngine is an engine holding an hour-long token, for the cached path.
+func cachedEngine(b *testing.B) *Engine {
+	e := benchEngine(b, &benchRefresher{b: b, ttl: time.Hour})
+	if _, err := e.GetToken(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
 func reuseTokenSource(b *testing.B) oauth2.TokenSource {
 	exp := time.Now().Add(time.Hour)
 	tok := &oauth2.Token{AccessToken: makeJWT(b, ctsClaims(testWS, exp.Unix())), TokenType: "Bearer", Expiry: exp}
@@ -48,11 +57,8 @@ func reuseTokenSource(b *testing.B) oauth2.TokenSource {
 
 func BenchmarkCachedGetToken(b *testing.B) {
 	b.Run("stackauth", func(b *testing.B) {
-		e := benchEngine(b, &benchRefresher{b: b, ttl: time.Hour})
+		e := cachedEngine(b)
 		ctx := context.Background()
-		if _, err := e.GetToken(ctx); err != nil {
-			b.Fatal(err)
-		}
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := e.GetToken(ctx); err != nil {
@@ -73,11 +79,8 @@ func BenchmarkCachedGetToken(b *testing.B) {
 
 func BenchmarkCachedGetTokenParallel(b *testing.B) {
 	b.Run("stackauth", func(b *testing.B) {
-		e := benchEngine(b, &benchRefresher{b: b, ttl: time.Hour})
+		e := cachedEngine(b)
 		ctx := context.Background()
-		if _, err := e.GetToken(ctx); err != nil {
-			b.Fatal(err)
-		}
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

@@ -68,6 +68,17 @@ func resolveBaseURL(override string, getenv func(string) string, fallback func()
 	return cts.EnsureTrailingSlash(u), nil
 }
 
+// regionCTS parses region and resolves the token service's URL for it: WithBaseURL >
+// CS_CTS_HOST > the region's discovery URL.
+func regionCTS(region string, o *options) (Region, *url.URL, error) {
+	r, err := ParseRegion(region)
+	if err != nil {
+		return Region{}, nil, err
+	}
+	base, err := resolveBaseURL(o.baseURL, o.getenv, discoveryURL(r))
+	return r, base, err
+}
+
 func discoveryURL(r Region) func() (*url.URL, error) {
 	return func() (*url.URL, error) { return url.Parse(r.CTSEndpoint()) }
 }

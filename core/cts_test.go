@@ -69,14 +69,21 @@ func TestTransport_RefreshClassifiesTheOAuthErrorBody(t *testing.T) {
 	portRequireCode(t, err, CodeInvalidGrant)
 }
 
+// portFixedToken makes fake's /api/authorise answer one token for testWS expiring 15
+// minutes after clock's now, and returns the token and that expiry.
+func portFixedToken(t *testing.T, fake *fakeCTS, clock Clock) (string, int64) {
+	exp := clock.Now().Add(15 * time.Minute).Unix()
+	jwt := portJWT(t, testWS, exp)
+	fake.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"accessToken": jwt, "expiry": exp})
+	})
+	return jwt, exp
+}
+
 func TestTransport_AccessKeyPostsJSONAndMapsTheResponse(t *testing.T) {
 	fake := newFakeCTS(t)
 	clock := testClock()
-	expiry := clock.Now().Add(15 * time.Minute).Unix()
-	jwt := portJWT(t, testWS, expiry)
-	fake.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"accessToken": jwt, "expiry": expiry})
-	})
+	jwt, expiry := portFixedToken(t, fake, clock)
 	s, err := NewAccessKeyStrategy(testCRN, "CSAKid.secret", portOpts(fake, clock, WithAudience("aud"))...)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
@@ -247,11 +254,7 @@ func TestTransport_ASharedClientServesMoreThanOneStrategy(t *testing.T) {
 func TestTransport_DebugLogNamesStatusAndLengthAndNeverASecret(t *testing.T) {
 	fake := newFakeCTS(t)
 	clock := testClock()
-	exp := clock.Now().Add(15 * time.Minute).Unix()
-	jwt := portJWT(t, testWS, exp)
-	fake.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"accessToken": jwt, "expiry": exp})
-	})
+	jwt, _ := portFixedToken(t, fake, clock)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := portAccessKeyStrategy(t, testCRN, portOpts(fake, clock, WithLogger(logger))...)

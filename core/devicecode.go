@@ -27,12 +27,8 @@ type DeviceCodeStrategy struct {
 // NewDeviceCodeStrategy builds the strategy; the CTS URL is WithBaseURL > CS_CTS_HOST >
 // the region's discovery URL.
 func NewDeviceCodeStrategy(region, clientID string, opts ...Option) (*DeviceCodeStrategy, error) {
-	r, err := ParseRegion(region)
-	if err != nil {
-		return nil, err
-	}
 	o := buildOptions(opts)
-	base, err := resolveBaseURL(o.baseURL, o.getenv, discoveryURL(r))
+	r, base, err := regionCTS(region, o)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,32 @@ func mustToken(t *testing.T, s AuthStrategy) string {
 	return tok.Token().Reveal()
 }
 
+// hourTokenCTS is a token service on a fresh manual clock that issues hour-long tokens.
+func hourTokenCTS(t *testing.T) (*fakeCTS, *ManualClock) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	return f, clock
+}
+
+// startCallers calls s.GetToken from n goroutines; each sends its revealOrError.
+func startCallers(s AuthStrategy, n int) <-chan string {
+	results := make(chan string, n)
+	for range n {
+		go func() { results <- revealOrError(s) }()
+	}
+	return results
+}
+
+// revealOrError is s's token, or "error: ..." (for goroutines, which may not call require).
+func revealOrError(s AuthStrategy) string {
+	tok, err := s.GetToken(context.Background())
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return tok.Token().Reveal()
+}
+
 func TestAccessKeyExpiryIsAbsoluteEpochNotRelative(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
@@ -79,9 +105,7 @@ func TestAccessKeyExpiryIsAbsoluteEpochNotRelative(t *testing.T) {
 }
 
 func TestInitialAuthThenServedFromCacheEvenWhenServerFails(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	s := newTestAccessKeyStrategy(t, f, clock)
 
 	first := mustToken(t, s)
@@ -176,9 +200,7 @@ func TestStoreSharing(t *testing.T) {
 }
 
 func TestReAuthenticatesOnExpiry(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	s := newTestAccessKeyStrategy(t, f, clock)
 	first := mustToken(t, s)
 	clock.Advance(2 * time.Hour)
@@ -243,9 +265,7 @@ func TestStickyDenial(t *testing.T) {
 		assert.Equal(t, 2, f.count("/api/authorise"))
 	})
 	t.Run("a success clears the refusal immediately", func(t *testing.T) {
-		clock := testClock()
-		f := newFakeCTS(t)
-		f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+		f, clock := hourTokenCTS(t)
 		s := newTestAccessKeyStrategy(t, f, clock)
 		mustToken(t, s)
 		f.handle("/api/authorise", usageLimit)
@@ -280,9 +300,7 @@ func TestStickyDenial(t *testing.T) {
 		assert.Equal(t, 3, f.count("/api/authorise"))
 	})
 	t.Run("a still-usable token is served while a refusal is fresh", func(t *testing.T) {
-		clock := testClock()
-		f := newFakeCTS(t)
-		f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+		f, clock := hourTokenCTS(t)
 		events := newEventLog()
 		s := newTestAccessKeyStrategy(t, f, clock, WithEvents(events.hook))
 		first := mustToken(t, s)
@@ -305,6 +323,13 @@ type gate struct {
 
 func newGate() *gate { return &gate{arrived: make(chan struct{}, 1024), release: make(chan struct{})} }
 
+// holdAuthorise makes f's hour-long tokens wait at a new gate, and returns it.
+func holdAuthorise(t *testing.T, f *fakeCTS, clock Clock) *gate {
+	g := newGate()
+	f.handle("/api/authorise", g.wrap(authoriseOK(t, clock, testWS, time.Hour)))
+	return g
+}
+
 func (g *gate) wrap(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		g.arrived <- struct{}{}
@@ -316,22 +341,11 @@ func (g *gate) wrap(h http.HandlerFunc) http.HandlerFunc {
 func TestConcurrentInitialAuthMakesOneRequest(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
-	g := newGate()
-	f.handle("/api/authorise", g.wrap(authoriseOK(t, clock, testWS, time.Hour)))
+	g := holdAuthorise(t, f, clock)
 	s := newTestAccessKeyStrategy(t, f, clock)
 
 	const callers = 50
-	results := make(chan string, callers)
-	for range callers {
-		go func() {
-			tok, err := s.GetToken(context.Background())
-			if err != nil {
-				results <- "error: " + err.Error()
-				return
-			}
-			results <- tok.Token().Reveal()
-		}()
-	}
+	results := startCallers(s, callers)
 	<-g.arrived
 	close(g.release)
 	var first string
@@ -347,33 +361,20 @@ func TestConcurrentInitialAuthMakesOneRequest(t *testing.T) {
 }
 
 func TestExpiredTokenCallersWaitForOneRefresh(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	s := newTestAccessKeyStrategy(t, f, clock)
 	old := mustToken(t, s)
 
-	g := newGate()
-	f.handle("/api/authorise", g.wrap(authoriseOK(t, clock, testWS, time.Hour)))
+	g := holdAuthorise(t, f, clock)
 	clock.Advance(2 * time.Hour)
 	const callers = 50
-	results := make(chan string, callers)
-	for range callers {
-		go func() {
-			tok, err := s.GetToken(context.Background())
-			if err != nil {
-				results <- "error"
-				return
-			}
-			results <- tok.Token().Reveal()
-		}()
-	}
+	results := startCallers(s, callers)
 	<-g.arrived
 	close(g.release)
 	for range callers {
 		got := <-results
 		assert.NotEqual(t, old, got)
-		assert.NotEqual(t, "error", got)
+		assert.NotContains(t, got, "error: ")
 	}
 	assert.Equal(t, 2, f.count("/api/authorise"))
 }
@@ -382,16 +383,13 @@ func TestExpiredTokenCallersWaitForOneRefresh(t *testing.T) {
 // refresh runs. The refresh is held at a gate until every caller has returned, which
 // proves no caller waited on it.
 func TestStaleTokenIsServedToEveryoneWhileOneRefreshRuns(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	events := newEventLog()
 	s := newTestAccessKeyStrategy(t, f, clock, WithEvents(events.hook))
 	old := mustToken(t, s)
 	events.waitFor(t, RefreshSucceeded)
 
-	g := newGate()
-	f.handle("/api/authorise", g.wrap(authoriseOK(t, clock, testWS, time.Hour)))
+	g := holdAuthorise(t, f, clock)
 	clock.Advance(time.Hour - 30*time.Second) // inside the 90 s window, still usable
 
 	const callers = 1000
@@ -402,14 +400,10 @@ func TestStaleTokenIsServedToEveryoneWhileOneRefreshRuns(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tok, err := s.GetToken(context.Background())
+			tok := revealOrError(s)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				got["error: "+err.Error()]++
-				return
-			}
-			got[tok.Token().Reveal()]++
+			got[tok]++
 		}()
 	}
 	wg.Wait() // every caller returned while the refresh is still held at the gate
@@ -426,8 +420,7 @@ func TestStaleTokenIsServedToEveryoneWhileOneRefreshRuns(t *testing.T) {
 func TestCancelledWaiterDoesNotCancelTheRefresh(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
-	g := newGate()
-	f.handle("/api/authorise", g.wrap(authoriseOK(t, clock, testWS, time.Hour)))
+	g := holdAuthorise(t, f, clock)
 	s := newTestAccessKeyStrategy(t, f, clock)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -435,20 +428,14 @@ func TestCancelledWaiterDoesNotCancelTheRefresh(t *testing.T) {
 	go func() { _, err := s.GetToken(ctx); impatient <- err }()
 	<-g.arrived
 	patient := make(chan string, 1)
-	go func() {
-		tok, err := s.GetToken(context.Background())
-		if err != nil {
-			patient <- "error"
-			return
-		}
-		patient <- tok.Token().Reveal()
-	}()
+	go func() { patient <- revealOrError(s) }()
 	cancel()
 	err := <-impatient
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, CodeRequest, AsAuthError(err).Code)
 	close(g.release)
-	assert.NotEqual(t, "error", <-patient)
+	got := <-patient
+	assert.NotContains(t, got, "error: ")
 	// The refresh the impatient caller started completed and is cached.
 	mustToken(t, s)
 	assert.Equal(t, 1, f.count("/api/authorise"))
@@ -485,9 +472,7 @@ func TestSixtySecondTokenIsNotRefreshedOnEveryCall(t *testing.T) {
 
 // docs/architecture.md G4: a failed background refresh backs off instead of retrying on every call.
 func TestFailedBackgroundRefreshBacksOff(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	events := newEventLog()
 	s := newTestAccessKeyStrategy(t, f, clock, WithEvents(events.hook), WithRand(func() float64 { return 0.5 }))
 	old := mustToken(t, s)
@@ -509,9 +494,7 @@ func TestFailedBackgroundRefreshBacksOff(t *testing.T) {
 
 // docs/architecture.md G5: Invalidate forces a refresh only while the rejected token is current.
 func TestInvalidateRefreshesOnlyTheCurrentToken(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	s := newTestAccessKeyStrategy(t, f, clock)
 	first, err := s.GetToken(context.Background())
 	require.NoError(t, err)
@@ -531,9 +514,7 @@ func TestInvalidateRefreshesOnlyTheCurrentToken(t *testing.T) {
 }
 
 func TestEventsReportReasonSourceAndOutcome(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	events := newEventLog()
 	store := NewInMemoryTokenStore()
 	s := newTestAccessKeyStrategy(t, f, clock, WithEvents(events.hook), WithStore(store))
@@ -550,9 +531,7 @@ func TestEventsReportReasonSourceAndOutcome(t *testing.T) {
 }
 
 func TestFreshPathDoesNotAllocate(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	s := newTestAccessKeyStrategy(t, f, clock)
 	mustToken(t, s)
 	ctx := context.Background()
@@ -563,8 +542,7 @@ func TestFreshPathDoesNotAllocate(t *testing.T) {
 func TestClosedStrategyFailsAndStopsItsRefresh(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
-	g := newGate()
-	f.handle("/api/authorise", g.wrap(authoriseOK(t, clock, testWS, time.Hour)))
+	g := holdAuthorise(t, f, clock)
 	s := newTestAccessKeyStrategy(t, f, clock)
 	done := make(chan error, 1)
 	go func() { _, err := s.GetToken(context.Background()); done <- err }()
@@ -579,9 +557,7 @@ func TestClosedStrategyFailsAndStopsItsRefresh(t *testing.T) {
 }
 
 func TestClosedStrategyNoLongerServesItsCachedToken(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+	f, clock := hourTokenCTS(t)
 	s := newTestAccessKeyStrategy(t, f, clock)
 	mustToken(t, s)
 	s.Close()
@@ -606,9 +582,7 @@ func waitIdle(e *Engine) {
 // one, used to start a second, needless refresh of the brand-new token.
 func TestTryGetTokenRacingARefreshMakesNoSecondRequest(t *testing.T) {
 	for round := range 30 {
-		clock := testClock()
-		f := newFakeCTS(t)
-		f.handle("/api/authorise", authoriseOK(t, clock, testWS, time.Hour))
+		f, clock := hourTokenCTS(t)
 		s := newTestAccessKeyStrategy(t, f, clock)
 		var wg sync.WaitGroup
 		stop := make(chan struct{})

@@ -39,6 +39,15 @@ func newTestSession(t *testing.T, f *fakeCTS, clock Clock, tok *Token, opts ...O
 	return s
 }
 
+// refreshingCTS is a token service on a fresh manual clock whose refreshes issue hour-long
+// tokens with the refresh token newRT.
+func refreshingCTS(t *testing.T, newRT string) (*fakeCTS, *ManualClock) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	f.handle("/oauth/token", refreshOK(t, clock, newRT, time.Hour))
+	return f, clock
+}
+
 // writeProfile lays out a profile directory holding tok as the current workspace's session.
 func writeProfile(t *testing.T, dir string, tok *Token) *profile.Store {
 	t.Helper()
@@ -122,9 +131,7 @@ func TestSessionFullyExpiredWithoutRefreshTokenIsExpired(t *testing.T) {
 
 func TestSessionFullyExpiredWithRefreshToken(t *testing.T) {
 	t.Run("refreshes, returns and persists the new token", func(t *testing.T) {
-		clock := testClock()
-		f := newFakeCTS(t)
-		f.handle("/oauth/token", refreshOK(t, clock, "rt-2", time.Hour))
+		f, clock := refreshingCTS(t, "rt-2")
 		dir := t.TempDir()
 		old := sessionToken(t, clock, -time.Minute, "rt-1")
 		old.DeviceInstanceID = "device-7"
@@ -190,9 +197,7 @@ func TestARefreshedTokenThatCannotBeSavedSpendsTheCredential(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(path, "blocker"), 0o700))
 	}
 	t.Run("expired token: the call fails with STORE_ERROR", func(t *testing.T) {
-		clock := testClock()
-		f := newFakeCTS(t)
-		f.handle("/oauth/token", refreshOK(t, clock, "rt-2", time.Hour))
+		f, clock := refreshingCTS(t, "rt-2")
 		dir := t.TempDir()
 		ws := writeProfile(t, dir, sessionToken(t, clock, -time.Minute, "rt-1"))
 		s := newProfileSession(t, f, clock, dir)
@@ -204,9 +209,7 @@ func TestARefreshedTokenThatCannotBeSavedSpendsTheCredential(t *testing.T) {
 		assert.Equal(t, 1, f.count("/oauth/token"))
 	})
 	t.Run("expiring token: served until expiry, never refreshed again", func(t *testing.T) {
-		clock := testClock()
-		f := newFakeCTS(t)
-		f.handle("/oauth/token", refreshOK(t, clock, "rt-2", time.Hour))
+		f, clock := refreshingCTS(t, "rt-2")
 		dir := t.TempDir()
 		tok := sessionToken(t, clock, 30*time.Second, "rt-1")
 		ws := writeProfile(t, dir, tok)
@@ -255,11 +258,17 @@ func TestSessionStressAllCallersGetTheRefusalThenRetrySucceeds(t *testing.T) {
 	assert.Equal(t, 2, f.count("/oauth/token"))
 }
 
+// holdRefresh makes f's refreshes (to rt-2, an hour) wait at a new gate, and returns it.
+func holdRefresh(t *testing.T, f *fakeCTS, clock Clock) *gate {
+	g := newGate()
+	f.handle("/oauth/token", g.wrap(refreshOK(t, clock, "rt-2", time.Hour)))
+	return g
+}
+
 func TestBlockedCallersRecoverAfterTheirContextsEnd(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
-	g := newGate()
-	f.handle("/oauth/token", g.wrap(refreshOK(t, clock, "rt-2", time.Hour)))
+	g := holdRefresh(t, f, clock)
 	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, "rt-1"))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -350,9 +359,7 @@ func TestBackwardsClockDoesNotPanicOrForceARefresh(t *testing.T) {
 
 // docs/protocol.md 7.4: a sibling process already rotated the refresh token on disk.
 func TestSessionRefresherUsesTheDiskTokenWhenASiblingRotated(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/oauth/token", refreshOK(t, clock, "rt-x", time.Hour))
+	f, clock := refreshingCTS(t, "rt-x")
 	dir := t.TempDir()
 	ws := writeProfile(t, dir, sessionToken(t, clock, -time.Minute, "rt-1"))
 	s := newProfileSession(t, f, clock, dir)
@@ -366,8 +373,7 @@ func TestSessionRefresherUsesTheDiskTokenWhenASiblingRotated(t *testing.T) {
 func TestTwoSessionsSharingAProfileRefreshOnce(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
-	g := newGate()
-	f.handle("/oauth/token", g.wrap(refreshOK(t, clock, "rt-2", time.Hour)))
+	g := holdRefresh(t, f, clock)
 	dir := t.TempDir()
 	writeProfile(t, dir, sessionToken(t, clock, -time.Minute, "rt-1"))
 	a := newProfileSession(t, f, clock, dir)
@@ -375,14 +381,7 @@ func TestTwoSessionsSharingAProfileRefreshOnce(t *testing.T) {
 
 	results := make(chan string, 2)
 	for _, s := range []*DeviceSessionStrategy{a, b} {
-		go func() {
-			tok, err := s.GetToken(context.Background())
-			if err != nil {
-				results <- "error: " + err.Error()
-				return
-			}
-			results <- tok.Token().Reveal()
-		}()
+		go func() { results <- revealOrError(s) }()
 	}
 	<-g.arrived // one holds the file lock inside the exchange; the other waits on the lock
 	close(g.release)
@@ -409,9 +408,7 @@ func TestDeviceSessionFromTokenDerivesTheCrn(t *testing.T) {
 }
 
 func TestProfileSessionFindsTheCTSFromTheIssuer(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	f.handle("/oauth/token", refreshOK(t, clock, "rt-2", time.Hour))
+	f, clock := refreshingCTS(t, "rt-2")
 	dir := t.TempDir()
 	claims := ctsClaims(testWS, clock.Now().Add(-time.Minute).Unix())
 	claims["iss"] = f.URL
@@ -457,8 +454,7 @@ func waitParked(t *testing.T, ch <-chan struct{}, n int) {
 func TestInvalidateDuringARefreshThatSpendsTheCredential(t *testing.T) {
 	clock := testClock()
 	f := newFakeCTS(t)
-	g := newGate()
-	f.handle("/oauth/token", g.wrap(refreshOK(t, clock, "rt-2", time.Hour)))
+	g := holdRefresh(t, f, clock)
 	dir := t.TempDir()
 	tok := sessionToken(t, clock, 30*time.Second, "rt-1") // stale: refreshed in the background
 	ws := writeProfile(t, dir, tok)

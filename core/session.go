@@ -30,12 +30,8 @@ func NewDeviceSessionStrategy(region, clientID string, token *Token, opts ...Opt
 	if token == nil {
 		return nil, newError(CodeNotAuthenticated, "")
 	}
-	r, err := ParseRegion(region)
-	if err != nil {
-		return nil, err
-	}
 	o := buildOptions(opts)
-	base, err := resolveBaseURL(o.baseURL, o.getenv, discoveryURL(r))
+	r, base, err := regionCTS(region, o)
 	if err != nil {
 		return nil, err
 	}

@@ -357,22 +357,20 @@ func (s *Server) SetUsageLimit(workspaceID, code string) error {
 }
 
 // SetTokenTTL changes the lifetime of tokens minted from now on.
-func (s *Server) SetTokenTTL(d time.Duration) {
-	if d <= 0 {
-		d = defaultTokenTTL
-	}
-	s.mu.Lock()
-	s.tokenTTL = d
-	s.mu.Unlock()
-}
+func (s *Server) SetTokenTTL(d time.Duration) { s.setTTL(&s.tokenTTL, d, defaultTokenTTL) }
 
 // SetDeviceCodeTTL changes the lifetime of device codes issued from now on.
 func (s *Server) SetDeviceCodeTTL(d time.Duration) {
+	s.setTTL(&s.deviceCodeTTL, d, defaultDeviceCodeTTL)
+}
+
+// setTTL sets *ttl, a field s.mu guards, to d, or to def when d is not positive.
+func (s *Server) setTTL(ttl *time.Duration, d, def time.Duration) {
 	if d <= 0 {
-		d = defaultDeviceCodeTTL
+		d = def
 	}
 	s.mu.Lock()
-	s.deviceCodeTTL = d
+	*ttl = d
 	s.mu.Unlock()
 }
 

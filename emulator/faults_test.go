@@ -25,6 +25,26 @@ func authoriseRaw(t *testing.T, s *Server, key string) response {
 	return postJSON(t, s.URL()+"api/authorise", mustJSON(t, map[string]string{"accessKey": key}))
 }
 
+// leaveEarly posts body to /api/authorise from a client that gives up after 100 ms (the
+// server holds its answer back), and returns what the request log records for it.
+func leaveEarly(t *testing.T, s *Server, done <-chan Request, body string) Request {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL()+"api/authorise", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("client error = %v, want its deadline (the answer is held back)", err)
+	}
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server kept waiting after the client left")
+		return Request{}
+	}
+}
+
 func TestFaultStatusBodyAndCount(t *testing.T) {
 	s := start(t, Config{})
 	key := s.AccessKey()
@@ -83,21 +103,9 @@ func TestFaultDelayGivesUpWhenTheClientLeaves(t *testing.T) {
 	s := start(t, Config{})
 	done := finished(s)
 	s.InjectFault(Fault{Path: "/api/authorise", Delay: time.Minute, Status: 500, Count: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL()+"api/authorise", strings.NewReader("{}"))
-	req.Header.Set("Content-Type", "application/json")
 	began := time.Now()
-	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("client error = %v", err)
-	}
-	select {
-	case r := <-done:
-		if r.Status != 0 || r.Path != "/api/authorise" {
-			t.Errorf("logged %+v", r)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server kept waiting after the client left")
+	if r := leaveEarly(t, s, done, "{}"); r.Status != 0 || r.Path != "/api/authorise" {
+		t.Errorf("logged %+v", r)
 	}
 	if took := time.Since(began); took > 10*time.Second {
 		t.Errorf("took %v", took)
@@ -164,21 +172,9 @@ func TestFaultDelayAfterServesThenHoldsTheAnswer(t *testing.T) {
 	s := start(t, Config{})
 	done := finished(s)
 	wantStatus(t, postJSON(t, s.URL()+"_emulator/faults", `{"path":"/api/authorise","delayAfterMs":60000,"count":1}`), 200)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL()+"api/authorise",
-		strings.NewReader(mustJSON(t, map[string]string{"accessKey": s.AccessKey()})))
-	req.Header.Set("Content-Type", "application/json")
-	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("client error = %v, want its deadline (the answer is held back)", err)
-	}
-	select {
-	case r := <-done:
-		if r.Status != 200 || r.Path != "/api/authorise" {
-			t.Errorf("logged %+v, want the request processed (200)", r)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server kept waiting after the client left")
+	logged := leaveEarly(t, s, done, mustJSON(t, map[string]string{"accessKey": s.AccessKey()}))
+	if logged.Status != 200 || logged.Path != "/api/authorise" {
+		t.Errorf("logged %+v, want the request processed (200)", logged)
 	}
 
 	s.InjectFault(Fault{Path: "/api/authorise", DelayAfter: 150 * time.Millisecond, Count: 1})

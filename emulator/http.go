@@ -310,6 +310,27 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	return form, true
 }
 
+// readClientForm reads an OAuth request's form from the CLI client, with grant type
+// grantType and field required when they are not ""; otherwise it answers the OAuth error
+// itself and returns false.
+func readClientForm(w http.ResponseWriter, r *http.Request, grantType, required string) (url.Values, bool) {
+	form, ok := readForm(w, r)
+	if !ok {
+		return nil, false
+	}
+	switch {
+	case clientID(r, form) != CLIClientID:
+		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
+	case grantType != "" && form.Get("grant_type") != grantType:
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be "+grantType)
+	case required != "" && form.Get(required) == "":
+		writeError(w, http.StatusBadRequest, "invalid_request", required+" is required")
+	default:
+		return form, true
+	}
+	return nil, false
+}
+
 // clientID is the form's client_id, or the HTTP Basic user name a confidential-client style
 // library (golang.org/x/oauth2's auto-detection) sends instead (RFC 6749 §2.3.1).
 func clientID(r *http.Request, form url.Values) string {

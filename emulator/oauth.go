@@ -95,12 +95,8 @@ type deviceCodeResponse struct {
 }
 
 func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
-	form, ok := readForm(w, r)
+	form, ok := readClientForm(w, r, "", "")
 	if !ok {
-		return
-	}
-	if clientID(r, form) != CLIClientID {
-		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
 		return
 	}
 	secret := randomToken(32)
@@ -162,19 +158,8 @@ type tokenResponse struct {
 }
 
 func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
-	form, ok := readForm(w, r)
+	form, ok := readClientForm(w, r, DeviceCodeGrantType, "device_code")
 	if !ok {
-		return
-	}
-	switch {
-	case clientID(r, form) != CLIClientID:
-		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
-		return
-	case form.Get("grant_type") != DeviceCodeGrantType:
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be "+DeviceCodeGrantType)
-		return
-	case form.Get("device_code") == "":
-		writeError(w, http.StatusBadRequest, "invalid_request", "device_code is required")
 		return
 	}
 	now := s.now()
@@ -237,19 +222,8 @@ func (s *Server) pollLocked(dc *deviceCode, now time.Time) (code, desc string) {
 }
 
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	form, ok := readForm(w, r)
+	form, ok := readClientForm(w, r, "refresh_token", "refresh_token")
 	if !ok {
-		return
-	}
-	switch {
-	case clientID(r, form) != CLIClientID:
-		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
-		return
-	case form.Get("grant_type") != "refresh_token":
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be refresh_token")
-		return
-	case form.Get("refresh_token") == "":
-		writeError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
 		return
 	}
 

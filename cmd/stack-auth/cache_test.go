@@ -95,8 +95,7 @@ func TestExitStatuses(t *testing.T) {
 // instead of CS_CONFIG_PATH and current_workspace; --timeout=5s style flags work.
 func TestProfileAndWorkspaceFlags(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, true)
-	env := newTestEnv(t, emu)
+	emu, env := emulatorEnv(t, true)
 	prof := env["CS_CONFIG_PATH"]
 	delete(env, "CS_CONFIG_PATH")
 	ctx := context.Background()

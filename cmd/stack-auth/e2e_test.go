@@ -17,8 +17,7 @@ import (
 
 func TestDeviceLoginEndToEnd(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, true)
-	env := newTestEnv(t, emu)
+	emu, env := emulatorEnv(t, true)
 	prof := env["CS_CONFIG_PATH"]
 	ws := emu.WorkspaceID()
 

@@ -15,8 +15,7 @@ import (
 // next run is not refused with INVALID_GRANT (docs/architecture.md D1).
 func TestTokenGivingUpMidRefreshStillSavesTheRotatedRefreshToken(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, true)
-	env := newTestEnv(t, emu)
+	emu, env := emulatorEnv(t, true)
 	if r := runBinary(t, env, "login", "--no-browser"); r.code != 0 {
 		t.Fatalf("login: %v", r)
 	}

@@ -69,6 +69,13 @@ func newTestEnv(t *testing.T, emu *emulator.Server) testEnv {
 	return env
 }
 
+// emulatorEnv starts an emulator and returns it with a test environment that points at it.
+func emulatorEnv(t *testing.T, autoApprove bool) (*emulator.Server, testEnv) {
+	t.Helper()
+	emu := startEmulator(t, autoApprove)
+	return emu, newTestEnv(t, emu)
+}
+
 func (e testEnv) with(kv ...string) testEnv {
 	c := testEnv{}
 	for k, v := range e {

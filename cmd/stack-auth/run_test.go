@@ -186,8 +186,7 @@ func TestUsageLimitPrintsHelpAndURL(t *testing.T) {
 }
 
 func TestLoginInProcess(t *testing.T) {
-	emu := startEmulator(t, true)
-	env := newTestEnv(t, emu)
+	emu, env := emulatorEnv(t, true)
 	// Binding the device fails once: the login still succeeds, with a warning.
 	emu.InjectFault(emulator.Fault{Path: "/zerokms/create-client", Status: 500, Count: 1})
 
@@ -233,8 +232,7 @@ func TestLoginInProcess(t *testing.T) {
 }
 
 func TestLoginCancelledInProcess(t *testing.T) {
-	emu := startEmulator(t, false)
-	env := newTestEnv(t, emu)
+	emu, env := emulatorEnv(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

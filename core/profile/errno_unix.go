@@ -7,50 +7,40 @@ import (
 	"syscall"
 )
 
-// errnoKind maps the errno behind err the way Rust's std does on Unix
+// errnoKinds maps errnos the way Rust's std does on Unix
 // (library/std/src/sys/pal/unix/mod.rs decode_error_kind).
+var errnoKinds = map[syscall.Errno]ioKind{
+	syscall.ENOENT:       ioNotFound,
+	syscall.EACCES:       ioPermissionDenied,
+	syscall.EPERM:        ioPermissionDenied,
+	syscall.EEXIST:       ioAlreadyExists,
+	syscall.EAGAIN:       ioWouldBlock,
+	syscall.ENOTDIR:      ioNotADirectory,
+	syscall.EISDIR:       ioIsADirectory,
+	syscall.ENOTEMPTY:    ioDirectoryNotEmpty,
+	syscall.EROFS:        ioReadOnlyFS,
+	syscall.ENOSPC:       ioStorageFull,
+	syscall.EDQUOT:       ioQuotaExceeded,
+	syscall.EFBIG:        ioFileTooLarge,
+	syscall.EBUSY:        ioResourceBusy,
+	syscall.EINVAL:       ioInvalidInput,
+	syscall.ENAMETOOLONG: ioInvalidFilename,
+	syscall.ETIMEDOUT:    ioTimedOut,
+	syscall.EINTR:        ioInterrupted,
+	syscall.ENOSYS:       ioUnsupported,
+	syscall.EOPNOTSUPP:   ioUnsupported,
+	syscall.ENOMEM:       ioOutOfMemory,
+}
+
+// errnoKind is the kind of the errno behind err (ioOther for an errno not in errnoKinds);
+// false when there is no errno.
 func errnoKind(err error) (ioKind, bool) {
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
 		return "", false
 	}
-	switch errno {
-	case syscall.ENOENT:
-		return ioNotFound, true
-	case syscall.EACCES, syscall.EPERM:
-		return ioPermissionDenied, true
-	case syscall.EEXIST:
-		return ioAlreadyExists, true
-	case syscall.EAGAIN:
-		return ioWouldBlock, true
-	case syscall.ENOTDIR:
-		return ioNotADirectory, true
-	case syscall.EISDIR:
-		return ioIsADirectory, true
-	case syscall.ENOTEMPTY:
-		return ioDirectoryNotEmpty, true
-	case syscall.EROFS:
-		return ioReadOnlyFS, true
-	case syscall.ENOSPC:
-		return ioStorageFull, true
-	case syscall.EDQUOT:
-		return ioQuotaExceeded, true
-	case syscall.EFBIG:
-		return ioFileTooLarge, true
-	case syscall.EBUSY:
-		return ioResourceBusy, true
-	case syscall.EINVAL:
-		return ioInvalidInput, true
-	case syscall.ENAMETOOLONG:
-		return ioInvalidFilename, true
-	case syscall.ETIMEDOUT:
-		return ioTimedOut, true
-	case syscall.EINTR:
-		return ioInterrupted, true
-	case syscall.ENOSYS, syscall.EOPNOTSUPP:
-		return ioUnsupported, true
-	case syscall.ENOMEM:
-		return ioOutOfMemory, true
+	if k, ok := errnoKinds[errno]; ok {
+		return k, true
 	}
 	return ioOther, true
 }

@@ -19,30 +19,9 @@
 #include <time.h>
 
 #include "stack_auth.h"
+#include "clock.h"
 
 enum { CALLS = 20000 };
-
-static double now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
-static int thread_count(void) {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
-	if (f) fclose(f);
-	return n;
-}
 
 static atomic_int peak, done_calls, ok_calls, sampling;
 static pthread_mutex_t *shared;

@@ -30,6 +30,7 @@
 
 #include "stack_auth.h"
 #include "emu.h"
+#include "clock.h"
 
 /* ---- assertions ------------------------------------------------------------------------ */
 
@@ -100,18 +101,6 @@ static const char *status_name(sa_status st) {
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static double now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
 /* Polls expr every millisecond for up to ms; evaluates to its last value. */
 #define WAIT_UNTIL(expr, ms)                                                                       \
 	({                                                                                             \
@@ -141,6 +130,28 @@ static char *token_json(sa_token t) {
 	char *copy = strdup(v);
 	sa_free(v);
 	return copy;
+}
+
+/* Gets a token from s (10 s at most) and checks it is for the emulator's default workspace;
+ * returns it (0 when there is none). */
+static sa_token get_emu_token(sa_strategy s) {
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 10000));
+	char *json = token_json(t);
+	char ws[128] = "";
+	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
+	CHECK_STREQ(ws, EMU.ws);
+	free(json);
+	return t;
+}
+
+/* An access-key strategy on the emulator that keeps its token in st. */
+static sa_strategy store_strategy(sa_store st) {
+	char opts[600];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	return s;
 }
 
 /* Library objects (handles + unfreed strings) settle asynchronously after hooks return. */
@@ -276,14 +287,8 @@ static void test_auto_env(void) {
 	char opts[1024];
 	snprintf(opts, sizeof opts, "{\"profileDir\":\"%s\"}", dir); /* no baseUrl: CS_CTS_HOST only */
 	CHECK_OK(sa_auto_strategy_detect(&s, opts));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
+	sa_token t = get_emu_token(s);
 	CHECK(emu_count_requests("/api/authorise") == 1); /* it went to CS_CTS_HOST */
-	free(json);
 	sa_token_free(t);
 	CHECK_OK(sa_try_get_token(&t, s)); /* AutoStrategy caches */
 	sa_token_free(t);
@@ -315,13 +320,7 @@ static void test_auto_options(void) {
 	         EMU.url, EMU.key, EMU.crn, dir);
 	sa_strategy s = 0;
 	CHECK_OK(sa_auto_strategy_detect(&s, opts));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	sa_token_free(t);
 	sa_strategy_free(s);
 
@@ -410,12 +409,7 @@ static void test_device_session(void) {
 	CHECK(find_file(dir, "auth.json") != NULL);
 
 	CHECK_OK(sa_device_session_strategy_from_profile(&s, opts));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	sa_token_free(t);
 	CHECK_OK(sa_try_get_token(&t, s)); /* seeded from the profile: no wait */
 	sa_token_free(t);
@@ -644,6 +638,14 @@ static void free_fn_strategy(sa_strategy s, fnctx *c) {
 	CHECK(atomic_load(&c->destroys) == 1);
 }
 
+/* A function strategy over fn_hook in mode (answering value), with c as its context. */
+static sa_strategy new_fn_strategy(fnctx *c, int mode, const char *value) {
+	fnctx_init(c, mode, value);
+	sa_strategy s = 0;
+	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, c, fn_destroy));
+	return s;
+}
+
 static void expect_fn_token(sa_strategy s, const char *want) {
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 5000));
@@ -655,9 +657,7 @@ static void expect_fn_token(sa_strategy s, const char *want) {
 
 static void test_fn_sync(void) {
 	fnctx c;
-	fnctx_init(&c, M_SYNC, "tok-sync");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_SYNC, "tok-sync");
 	expect_fn_token(s, "tok-sync");
 	CHECK(atomic_load(&c.st1) == SA_OK);
 	expect_fn_token(s, "tok-sync");
@@ -673,9 +673,7 @@ static void test_fn_sync(void) {
 
 static void test_fn_thread(void) {
 	fnctx c;
-	fnctx_init(&c, M_THREAD, "tok-from-thread");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_THREAD, "tok-from-thread");
 	expect_fn_token(s, "tok-from-thread");
 	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
 	CHECK(atomic_load(&c.st1) == SA_OK);
@@ -702,9 +700,7 @@ static void *par_get(void *p) {
 
 static void test_fn_late(void) {
 	fnctx c;
-	fnctx_init(&c, M_LATE, "tok-late");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_LATE, "tok-late");
 	double t0 = now_ms();
 	expect_fn_token(s, "tok-late");
 	CHECK(now_ms() - t0 >= 190);
@@ -724,9 +720,7 @@ static void test_fn_late(void) {
 
 static void test_fn_twice(void) {
 	fnctx c;
-	fnctx_init(&c, M_TWICE, "first");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_TWICE, "first");
 	expect_fn_token(s, "first");
 	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
 	CHECK(atomic_load(&c.st1) == SA_OK);
@@ -737,9 +731,7 @@ static void test_fn_twice(void) {
 
 static void test_fn_reject(void) {
 	fnctx c;
-	fnctx_init(&c, M_REJECT, NULL);
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_REJECT, NULL);
 	sa_token t = 0xABCD;
 	CHECK_ST(sa_get_token(&t, s, 5000), SA_E_CALLBACK);
 	CHECK(t == 0xABCD); /* never a token */
@@ -789,9 +781,7 @@ static void test_fn_never(void) {
 
 static void test_fn_destroy_order(void) {
 	fnctx c;
-	fnctx_init(&c, M_SLOW_RETURN, "tok-slow");
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_SLOW_RETURN, "tok-slow");
 	/* The hook runs on the asking thread: ask from another one, and free while the hook,
 	   having resolved, still sleeps. */
 	waiter w = {.s = s};
@@ -831,9 +821,7 @@ static void test_fn_destroy_order(void) {
 /* docs/c-abi.md R13: sa_strategy_free never waits for a host hook; the waiting caller is cancelled. */
 static void test_fn_free_while_waiting(void) {
 	fnctx c;
-	fnctx_init(&c, M_NEVER, NULL);
-	sa_strategy s = 0;
-	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
+	sa_strategy s = new_fn_strategy(&c, M_NEVER, NULL);
 	waiter w = {.s = s};
 	pthread_t th;
 	pthread_create(&th, NULL, waiter_main, &w);
@@ -938,16 +926,6 @@ static void test_fn_free_inside_hook(void) {
 }
 
 /* docs/c-abi.md P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
-static int thread_count(void) {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
-	if (f) fclose(f);
-	return n;
-}
-
 static void fanin_done(void *ud, sa_status st, sa_token t, const char *err);
 
 typedef struct {
@@ -1002,13 +980,7 @@ static void test_oidc(void) {
 	emu_clear_requests();
 	sa_strategy s = 0;
 	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	char *v = token_value(t, NULL);
 	CHECK(v && count_substr(v, ".") == 2 && strcmp(v, c.value) != 0); /* a CTS token, not the JWT */
 	sa_token_free(t);
@@ -1175,13 +1147,7 @@ static void test_transport(void) {
 	sa_strategy s = 0;
 	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
 	sa_transport_free(tr); /* the strategy keeps it */
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *json = token_json(t);
-	char ws[128] = "";
-	CHECK(json && json_get_str(json, "workspaceId", ws, sizeof ws) == 0);
-	CHECK_STREQ(ws, EMU.ws);
-	free(json);
+	sa_token t = get_emu_token(s);
 	sa_token_free(t);
 	CHECK(atomic_load(&c.sends) == 1);   /* the request went through the host's client... */
 	CHECK(atomic_load(&c.ua_seen) == 1); /* ...with the library's user-agent */
@@ -3211,10 +3177,7 @@ static void test_hook_calls_own_strategy(void) {
 	atomic_store(&r.self_try_status, 99);
 	sa_store st = 0;
 	CHECK_OK(sa_store_fn_new(&st, reentry_load, reentry_save, &r, NULL));
-	char opts[600];
-	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
-	sa_strategy a = 0;
-	CHECK_OK(sa_access_key_strategy_new(&a, EMU.crn, EMU.key, opts));
+	sa_strategy a = store_strategy(st);
 	atomic_store(&r.self, a);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, a, 10000));
@@ -3363,10 +3326,7 @@ static void test_resolve_checks_store_json(void) {
 		atomic_store(&l.st, 99);
 		sa_store st = 0;
 		CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
-		char opts[600];
-		snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
-		sa_strategy s = 0;
-		CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+		sa_strategy s = store_strategy(st);
 		sa_token t = 0;
 		CHECK_OK(sa_get_token(&t, s, 10000)); /* a miss either way: minted */
 		sa_token_free(t);
@@ -3653,10 +3613,7 @@ static void test_hung_save_does_not_fail_get_token(void) {
 	memset(&c, 0, sizeof c);
 	sa_store st = 0;
 	CHECK_OK(sa_store_fn_new(&st, hung_load, hung_save, &c, NULL));
-	char opts[1024];
-	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
-	sa_strategy s = 0;
-	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_strategy s = store_strategy(st);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 2000));
 	sa_token_free(t);

@@ -46,28 +46,38 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# serve_emulator NAME PIDVAR [flags...]: `stack-auth serve` on a loopback port in the background,
+# its ready line in $WORK/NAME.json and its log in NAME.log; sets PIDVAR (at once, for
+# cleanup) and READY (the ready line); exits when it does not start.
+serve_emulator() {
+	local name=$1 pidvar=$2
+	shift 2
+	"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 "$@" >"$WORK/$name.json" 2>"$WORK/$name.log" &
+	printf -v "$pidvar" %s "$!"
+	for _ in $(seq 100); do
+		[[ -s $WORK/$name.json ]] && break
+		kill -0 "${!pidvar}" 2>/dev/null || break
+		sleep 0.1
+	done
+	READY=$(head -n1 "$WORK/$name.json" 2>/dev/null || true)
+	if [[ -z $READY ]]; then
+		echo "the emulator ($name) did not start:" >&2
+		cat "$WORK/$name.log" >&2
+		exit 1
+	fi
+}
+
+# ready_field NAME: a string field of the last ready line.
+ready_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$READY"; }
+
 # start_emulator [flags...]: exports SA_EMU_URL, SA_EMU_CRN, SA_EMU_KEY and SA_TEST_TMP.
 start_emulator() {
 	WORK=$(mktemp -d /tmp/sa-tests.XXXXXX)
-	"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 "$@" >"$WORK/emu.json" 2>"$WORK/emu.log" &
-	EMU_PID=$!
-	for _ in $(seq 100); do
-		[[ -s $WORK/emu.json ]] && break
-		kill -0 "$EMU_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	local line
-	line=$(head -n1 "$WORK/emu.json" 2>/dev/null || true)
-	if [[ -z $line ]]; then
-		echo "the emulator did not start:" >&2
-		cat "$WORK/emu.log" >&2
-		exit 1
-	fi
-	field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$line"; }
+	serve_emulator emu EMU_PID "$@"
 	export SA_EMU_URL SA_EMU_CRN SA_EMU_KEY SA_TEST_TMP
-	SA_EMU_URL=$(field url)
-	SA_EMU_CRN=$(field workspaceCrn)
-	SA_EMU_KEY=$(field accessKey)
+	SA_EMU_URL=$(ready_field url)
+	SA_EMU_CRN=$(ready_field workspaceCrn)
+	SA_EMU_KEY=$(ready_field accessKey)
 	SA_TEST_TMP=$WORK
 }
 
@@ -90,26 +100,11 @@ start_redis() {
 # that connects to SA_EMU_TLS_ADDR, trusting SA_EMU_TLS_CERT (HTTPS_PROXY, SSL_CERT_FILE).
 # Exports SA_EMU_TLS_URL, SA_EMU_TLS_ADDR, SA_EMU_TLS_CERT, SA_EMU_TLS_CRN and SA_EMU_TLS_KEY.
 start_tls_emulator() {
-	"$OUT/bin/stack-auth" serve --addr 127.0.0.1:0 --tls-name cts.stack-auth.test \
-		--tls-cert-out "$WORK/tls-emu.pem" >"$WORK/tls-emu.json" 2>"$WORK/tls-emu.log" &
-	TLS_EMU_PID=$!
-	for _ in $(seq 100); do
-		[[ -s $WORK/tls-emu.json ]] && break
-		kill -0 "$TLS_EMU_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	local line
-	line=$(head -n1 "$WORK/tls-emu.json" 2>/dev/null || true)
-	if [[ -z $line ]]; then
-		echo "the TLS emulator did not start:" >&2
-		cat "$WORK/tls-emu.log" >&2
-		exit 1
-	fi
-	field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$line"; }
+	serve_emulator tls-emu TLS_EMU_PID --tls-name cts.stack-auth.test --tls-cert-out "$WORK/tls-emu.pem"
 	export SA_EMU_TLS_URL SA_EMU_TLS_ADDR SA_EMU_TLS_CERT SA_EMU_TLS_CRN SA_EMU_TLS_KEY
-	SA_EMU_TLS_URL=$(field url)
-	SA_EMU_TLS_ADDR=$(field addr)
+	SA_EMU_TLS_URL=$(ready_field url)
+	SA_EMU_TLS_ADDR=$(ready_field addr)
 	SA_EMU_TLS_CERT=$WORK/tls-emu.pem
-	SA_EMU_TLS_CRN=$(field workspaceCrn)
-	SA_EMU_TLS_KEY=$(field accessKey)
+	SA_EMU_TLS_CRN=$(ready_field workspaceCrn)
+	SA_EMU_TLS_KEY=$(ready_field accessKey)
 }

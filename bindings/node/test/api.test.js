@@ -5,20 +5,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const util = require('node:util');
 const sa = require('..');
-const { startEmulator, tmpDir, clearCsEnv, fakeJwt, expectNoLeaks, sameSecret, differentSecret } = require('./helpers');
+const { useEmulator, clearCsEnv, tmpDir, fakeJwt, deferred, sameSecret, differentSecret } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator(sa);
 
 function assertToken(data, workspaceId) {
   assert.equal(typeof data.token, 'string');
@@ -242,18 +231,21 @@ test('StaticTokenStrategy.create: always the same token', async () => {
 
 test('TokenStoreFn.create({ load, save }) and a plain { load, save } object as store', async () => {
   const mem = new Map();
+  const saved = deferred();
   const asyncStore = {
     async load() {
       return mem.get('t') ?? null;
     },
     async save(json) {
       mem.set('t', json);
+      saved.resolve();
     },
   };
   const created = sa.TokenStoreFn.create(asyncStore);
   assert.ok(created.data instanceof sa.TokenStoreFn);
   const a = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, store: created.data }).data;
   const ta = await a.getToken();
+  await saved.promise; // the save follows the token (DESIGN 8.3)
   assert.ok(mem.has('t'), 'saved');
   a.close();
   // A sync plain object sharing the same map: loads what the async one saved.

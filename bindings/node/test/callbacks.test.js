@@ -5,21 +5,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const sa = require('..');
-const { startEmulator, clearCsEnv, fakeJwt, deferred, expectNoLeaks, sameSecret, differentSecret } = require('./helpers');
+const { useEmulator, fakeJwt, deferred, sameSecret, differentSecret } = require('./helpers');
 
-let emu;
 let jwt;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-  jwt = (await emu.mintToken({ subject: 'CS|cb-user' })).accessToken;
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
+const emu = useEmulator(sa, {
+  ready: async (e) => {
+    jwt = (await e.mintToken({ subject: 'CS|cb-user' })).accessToken;
+  },
 });
 
 function fnStrategy(fn, opts) {

@@ -6,20 +6,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const sa = require('..');
-const { startEmulator, clearCsEnv, fakeJwt, expectNoLeaks, sameSecret, differentSecret } = require('./helpers');
+const { useEmulator, fakeJwt, sameSecret, differentSecret } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator(sa);
 
 const N = 10000;
 

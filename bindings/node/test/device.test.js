@@ -8,22 +8,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const util = require('node:util');
 const sa = require('..');
-const { startEmulator, clearCsEnv, tmpDir, runNode, cleanEnv, expectNoLeaks } = require('./helpers');
+const { useEmulator, clearCsEnv, tmpDir, runNode, cleanEnv } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-  await emu.config({ pollIntervalSecs: 1 });
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  clearCsEnv();
-  await emu.reset();
-  await emu.config({ deviceCodeTtlSecs: 900, pollIntervalSecs: 1 });
+const emu = useEmulator(sa, {
+  ready: (e) => e.config({ pollIntervalSecs: 1 }),
+  afterEach: async (e) => {
+    clearCsEnv();
+    await e.config({ deviceCodeTtlSecs: 900, pollIntervalSecs: 1 });
+  },
 });
 
 function findFile(dir, name) {

@@ -6,20 +6,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const sa = require('..');
 const { cookieStore } = require('../cookies');
-const { startEmulator, clearCsEnv, expectNoLeaks } = require('./helpers');
+const { useEmulator } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator(sa);
 
 const UPSTREAM_TYPES = new Set([
   'REQUEST_ERROR', 'ACCESS_DENIED', 'EXPIRED_TOKEN', 'INVALID_GRANT', 'INVALID_CLIENT', 'INVALID_URL',

@@ -4,20 +4,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const sa = require('..');
-const { startEmulator, clearCsEnv, tmpDir, expectNoLeaks } = require('./helpers');
+const { useEmulator, clearCsEnv, tmpDir } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator(sa);
 
 function strategy(opts = {}) {
   return sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, ...opts }).data;

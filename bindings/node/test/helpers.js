@@ -100,6 +100,29 @@ async function startEmulator(args = []) {
   return emu;
 }
 
+// One emulator for the calling test file: started before its tests (with CS_* cleared), reset
+// after each, stopped after all of them, once `sa` (when given) holds no handle any more. The
+// returned object is filled in when the file's tests begin. `ready` runs once it is up,
+// `afterEach` after each reset.
+function useEmulator(sa, { ready, afterEach } = {}) {
+  const test = require('node:test');
+  const emu = {};
+  test.before(async () => {
+    clearCsEnv();
+    Object.assign(emu, await startEmulator());
+    if (ready) await ready(emu);
+  });
+  test.after(async () => {
+    if (sa) await expectNoLeaks(sa);
+    await emu.stop();
+  });
+  test.afterEach(async () => {
+    await emu.reset();
+    if (afterEach) await afterEach(emu);
+  });
+  return emu;
+}
+
 // Runs `node [nodeArgs] -e script` (or a file) with a hard timeout; resolves
 // { code, signal, stdout, stderr, ms }.
 function runNode(args, { env = {}, timeoutMs = 20000, cwd = PKG } = {}) {
@@ -189,4 +212,4 @@ function differentSecret(a, b, message = 'tokens are the same') {
   assert.ok(typeof a === 'string' && typeof b === 'string' && a !== b, message);
 }
 
-module.exports = { sameSecret, differentSecret, ROOT, PKG, BIN, startEmulator, runNode, tmpDir, cleanEnv, clearCsEnv, fakeJwt, until, deferred, expectNoLeaks };
+module.exports = { sameSecret, differentSecret, ROOT, PKG, BIN, startEmulator, useEmulator, runNode, tmpDir, cleanEnv, clearCsEnv, fakeJwt, until, deferred, expectNoLeaks };

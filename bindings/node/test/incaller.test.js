@@ -8,20 +8,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const sa = require('..');
-const { startEmulator, clearCsEnv, fakeJwt, expectNoLeaks, sameSecret, differentSecret } = require('./helpers');
+const { useEmulator, fakeJwt, sameSecret, differentSecret } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator(sa);
 
 test('OIDC: a cached token is answered on the JS thread (no library wait is started)', async () => {
   let calls = 0;

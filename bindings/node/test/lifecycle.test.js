@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const sa = require('..');
-const { startEmulator, runNode, cleanEnv, clearCsEnv, tmpDir, until, deferred, sameSecret } = require('./helpers');
+const { useEmulator, runNode, cleanEnv, tmpDir, until, deferred, sameSecret } = require('./helpers');
 
 const FIX = path.join(__dirname, 'fixtures');
 
@@ -27,18 +27,11 @@ async function collect() {
   }
 }
 
-let emu;
 let emuEnv;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-  emuEnv = { SA_EMU: JSON.stringify({ url: emu.url, workspaceCrn: emu.workspaceCrn, accessKey: emu.accessKey }) };
-});
-test.after(async () => {
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
+const emu = useEmulator(null, {
+  ready: (e) => {
+    emuEnv = { SA_EMU: JSON.stringify({ url: e.url, workspaceCrn: e.workspaceCrn, accessKey: e.accessKey }) };
+  },
 });
 
 test('P3: a child process exits by itself, code 0, within 5 s, after one getToken()', async () => {

@@ -7,20 +7,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const util = require('node:util');
 const sa = require('..');
-const { startEmulator, clearCsEnv, expectNoLeaks } = require('./helpers');
+const { useEmulator } = require('./helpers');
 
-let emu;
-test.before(async () => {
-  clearCsEnv();
-  emu = await startEmulator();
-});
-test.after(async () => {
-  await expectNoLeaks(sa);
-  await emu.stop();
-});
-test.afterEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator(sa);
 
 const JWT = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJub2RlLWVjaG8ifQ.Tk9ERS1FQ0hP';
 

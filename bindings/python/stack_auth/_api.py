@@ -36,28 +36,6 @@ from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, AuthError, CallbackError, I
 if TYPE_CHECKING:  # pragma: no cover
     import concurrent.futures
 
-__all__ = [
-    "ServiceToken",
-    "AuthStrategy",
-    "AutoStrategy",
-    "AccessKeyStrategy",
-    "DeviceSessionStrategy",
-    "OAuthStrategy",
-    "OidcFederationStrategy",
-    "StaticTokenStrategy",
-    "AuthStrategyFn",
-    "TokenStore",
-    "InMemoryTokenStore",
-    "TokenStoreFn",
-    "open_store",
-    "PendingDeviceCode",
-    "begin_device_code_flow",
-    "begin_device_code_flow_async",
-    "bind_client_device",
-    "bind_client_device_async",
-    "version",
-    "build_info",
-]
 
 # Bound by _native() on first use: the runtime module, cffi's ffi and lib.
 _rt: "Any" = None
@@ -295,6 +273,19 @@ def _handle_of(store: Optional["TokenStore"]) -> Optional[int]:
     return None if store is None else store._handle()
 
 
+def _strategy_options(
+    store: Optional[StoreArg], transport: Optional[HttpTransport], timeout: Optional[float], **more: Any
+) -> Tuple[Any, Tuple[Any, Any]]:
+    """A strategy constructor's options, and the store and transport objects they name: keep
+    those referenced until the strategy is built (it holds its own references after)."""
+    st = _as_store(store)
+    tr = _as_transport(transport)
+    opts = _rt.options(
+        store=_handle_of(st), transport=tr.handle if tr else None, timeoutMs=_rt.timeout_ms(timeout), **more
+    )
+    return opts, (st, tr)
+
+
 class AuthStrategy:
     """Gets service tokens and keeps them fresh. Close it (or use ``with``) when done;
     it is also closed when collected and at interpreter exit."""
@@ -443,16 +434,14 @@ class AutoStrategy(AuthStrategy):
         """Raises NotAuthenticated when there is neither. Does no network I/O. Environment
         variables are read now, so values set after import are honoured."""
         _native()
-        st = _as_store(store)  # referenced until the strategy holds it
-        tr = _as_transport(transport)  # likewise
-        opts = _rt.options(
+        opts, _refs = _strategy_options(
+            store,
+            transport,
+            timeout,
             accessKey=access_key,
             workspaceCrn=workspace_crn,
-            store=_handle_of(st),
-            transport=tr.handle if tr else None,
             baseUrl=base_url,
             profileDir=profile_dir,
-            timeoutMs=_rt.timeout_ms(timeout),
         )
         return _with_events(cls._build("", lambda out: _lib.sa_auto_strategy_detect(out, opts)), on_event)
 
@@ -477,15 +466,7 @@ class AccessKeyStrategy(AuthStrategy):
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
         key = rt.cstr(access_key, "access_key")
-        st = _as_store(store)  # referenced until the strategy holds it
-        tr = _as_transport(transport)  # likewise
-        opts = rt.options(
-            store=_handle_of(st),
-            transport=tr.handle if tr else None,
-            baseUrl=base_url,
-            timeoutMs=rt.timeout_ms(timeout),
-            audience=audience,
-        )
+        opts, _refs = _strategy_options(store, transport, timeout, baseUrl=base_url, audience=audience)
         out = _ffi.new("sa_strategy *")
         rt.raise_for(_lib.sa_access_key_strategy_new(out, crn, key, opts))
         self._adopt(int(out[0]), f"workspace_crn={workspace_crn!r}")
@@ -515,15 +496,7 @@ class DeviceSessionStrategy(AuthStrategy):
         """profile_dir: default CS_CONFIG_PATH, then ~/.cipherstash. Raises
         NotAuthenticated when no session is saved there."""
         _native()
-        st = _as_store(store)  # referenced until the strategy holds it
-        tr = _as_transport(transport)  # likewise
-        opts = _rt.options(
-            profileDir=profile_dir,
-            baseUrl=base_url,
-            store=_handle_of(st),
-            transport=tr.handle if tr else None,
-            timeoutMs=_rt.timeout_ms(timeout),
-        )
+        opts, _refs = _strategy_options(store, transport, timeout, profileDir=profile_dir, baseUrl=base_url)
         return _with_events(
             cls._build("", lambda out: _lib.sa_device_session_strategy_from_profile(out, opts)), on_event
         )
@@ -794,15 +767,7 @@ class OidcFederationStrategy(AuthStrategy):
             _check_callable(get_jwt, "get_jwt")
         rt = _native()
         crn = rt.cstr(workspace_crn, "workspace_crn")
-        st = _as_store(store)  # referenced until the strategy holds it
-        tr = _as_transport(transport)  # likewise
-        opts = rt.options(
-            store=_handle_of(st),
-            transport=tr.handle if tr else None,
-            baseUrl=base_url,
-            timeoutMs=rt.timeout_ms(timeout),
-            cacheCapacity=cache_capacity,
-        )
+        opts, _refs = _strategy_options(store, transport, timeout, baseUrl=base_url, cacheCapacity=cache_capacity)
         pending = _Pending()
         if get_jwt is None:
             out = _ffi.new("sa_strategy *")

@@ -583,28 +583,23 @@ class AsyncWaiter:
 
 def start_async(strategy: int, waiter: Any) -> None:
     """sa_get_token_async; waiter.complete(token, error) is called on a library thread."""
-    h = ffi.new_handle(waiter)
-    key = id(waiter)
-    with _state_lock:
-        _pending[key] = h
-        _stats["async_started"] = _stats.get("async_started", 0) + 1
-    status = lib.sa_get_token_async(strategy, lib._sa_py_token_done, h)
-    if status != 0:
-        err = last_error(status)
-        with _state_lock:
-            _pending.pop(key, None)
-            _state_lock.notify_all()
-        raise err
+    _start(waiter, lambda h: lib.sa_get_token_async(strategy, lib._sa_py_token_done, h))
 
 
 def start_async_jwt(strategy: int, jwt: bytes, waiter: Any) -> None:
     """sa_oidc_get_token_with_jwt_async; as start_async."""
+    _start(waiter, lambda h: lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), 0, lib._sa_py_token_done, h))
+
+
+def _start(waiter: Any, call: Callable[[Any], int]) -> None:
+    """Runs call with a handle of waiter that stays pending until the library completes it
+    (or call fails)."""
     h = ffi.new_handle(waiter)
     key = id(waiter)
     with _state_lock:
         _pending[key] = h
         _stats["async_started"] = _stats.get("async_started", 0) + 1
-    status = lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), 0, lib._sa_py_token_done, h)
+    status = call(h)
     if status != 0:
         err = last_error(status)
         with _state_lock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import List, Set
+from typing import Callable, List, Set
 
 import stack_auth as sa
 from conftest import Emulator, fp
@@ -24,29 +24,38 @@ def _expire(emu: Emulator, s: sa.AuthStrategy) -> None:
     emu.clear_requests()
 
 
+def _in_threads(n: int, body: Callable[[], None], timeout: float = 60) -> List[BaseException]:
+    """Runs body in n threads released together at a barrier; returns what they raised."""
+    barrier = threading.Barrier(n)
+    errors: List[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(30)
+            body()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return errors
+
+
 def test_32_threads_x_1000_cached_calls(emu: Emulator) -> None:
     s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url)
     first = fp(s.get_token().token)
     seen: Set[str] = set()
-    errors: List[BaseException] = []
-    barrier = threading.Barrier(32)
 
-    def worker() -> None:
-        try:
-            barrier.wait(10)
-            local = set()
-            for _ in range(1000):
-                local.add(s.get_token().token)
-            seen.update(fp(x) for x in local)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
+    def calls() -> None:
+        local = set()
+        for _ in range(1000):
+            local.add(s.get_token().token)
+        seen.update(fp(x) for x in local)
 
-    threads = [threading.Thread(target=worker) for _ in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    assert not _in_threads(32, calls)
     assert seen == {first}
     assert emu.count() == 1
 
@@ -56,24 +65,14 @@ def test_1000_threads_on_an_expired_token_make_one_request(emu: Emulator) -> Non
     s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url)
     _expire(emu, s)
     results: List[str] = []
-    errors: List[BaseException] = []
-    barrier = threading.Barrier(1000)
     lock = threading.Lock()
 
-    def worker() -> None:
-        try:
-            barrier.wait(30)
-            tok = s.get_token(timeout=30)
-            with lock:
-                results.append(fp(tok.token))
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
+    def call() -> None:
+        tok = s.get_token(timeout=30)
+        with lock:
+            results.append(fp(tok.token))
 
-    threads = [threading.Thread(target=worker) for _ in range(1000)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = _in_threads(1000, call)
     assert not errors, errors[:3]
     assert len(results) == 1000 and len(set(results)) == 1
     assert emu.count() == 1
@@ -124,19 +123,9 @@ def test_cold_start_concurrent_calls_make_one_request(emu: Emulator) -> None:
 
             assert len(asyncio.run(main())) == 1000
         else:
-            barrier = threading.Barrier(100)
             got: List[sa.ServiceToken] = []
-
-            def worker() -> None:
-                # the threads are joined within this iteration (so B023 does not apply).
-                barrier.wait(10)  # noqa: B023
-                got.append(s.get_token(timeout=30))  # noqa: B023
-
-            threads = [threading.Thread(target=worker) for _ in range(100)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(30)
+            # the threads are joined within this iteration (so B023 does not apply).
+            assert not _in_threads(100, lambda: got.append(s.get_token(timeout=30)), timeout=30)  # noqa: B023
             assert len(got) == 100
         per_round.append(emu.count())
         s.close()

@@ -50,9 +50,7 @@ class ConcurrencyTest < StackAuthTest
   # docs/c-abi.md P13: Ruby's Timeout (Thread#raise) cannot interrupt a call inside the library; the call
   # ends at its own timeout and the interrupt is delivered then.
   def test_timeout_timeout_waits_for_the_call_timeout_p13
-    slow = slow_emu
-    slow.fault(path: "/api/authorise", delay_ms: 5000)
-    strategy = access_key_strategy(on: slow)
+    strategy = slow_access_key_strategy(5000)
     started = monotonic
     assert_raises(Timeout::Error) do
       Timeout.timeout(0.2) { strategy.get_token(timeout: 1.0) }

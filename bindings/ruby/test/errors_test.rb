@@ -180,9 +180,7 @@ class ErrorsTest < StackAuthTest
   end
 
   def test_timeout_from_a_delay_fault
-    slow = slow_emu
-    slow.fault(path: "/api/authorise", delay_ms: 3000)
-    strategy = access_key_strategy(on: slow)
+    strategy = slow_access_key_strategy(3000)
     started = monotonic
     error = assert_raises(StackAuth::Timeout) { strategy.get_token(timeout: 0.3) }
     elapsed = monotonic - started
@@ -193,9 +191,7 @@ class ErrorsTest < StackAuthTest
   end
 
   def test_strategy_timeout_option_is_the_default_timeout
-    slow = slow_emu
-    slow.fault(path: "/api/authorise", delay_ms: 3000)
-    strategy = access_key_strategy(on: slow, timeout: 0.3)
+    strategy = slow_access_key_strategy(3000, timeout: 0.3)
     started = monotonic
     assert_raises(StackAuth::Timeout) { strategy.get_token }
     assert_operator monotonic - started, :<, 2.0

@@ -180,6 +180,13 @@ class StackAuthTest < Minitest::Test
                                              base_url: on.url, **opts))
   end
 
+  # An access-key strategy on slow_emu, whose token service answers after delay_ms.
+  def slow_access_key_strategy(delay_ms, **opts)
+    slow = slow_emu
+    slow.fault(path: "/api/authorise", delay_ms: delay_ms)
+    access_key_strategy(on: slow, **opts)
+  end
+
   # Runs the block in a thread and fails if it takes longer than seconds (a hard timeout: a
   # call stuck inside the library cannot be interrupted, so the test must not wait on it).
   def within(seconds, what = "the block")

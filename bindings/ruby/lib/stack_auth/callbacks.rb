@@ -295,4 +295,52 @@ module StackAuth
   end
 
   at_exit { Live.close_all }
+
+  # An object that owns one library handle of a Reaper::FREE kind: #close frees it at once, or
+  # the Reaper does once the object is collected; Live kinds are also freed at exit.
+  module OwnsHandle
+    # Frees the handle. Idempotent.
+    def close
+      return nil if @closed
+
+      @closed = true
+      ObjectSpace.undefine_finalizer(self)
+      Live.remove(@handle)
+      Native.public_send(Reaper::FREE.fetch(@handle_kind), @handle)
+      nil
+    end
+
+    def closed?
+      @closed ? true : false
+    end
+
+    def inspect
+      "#<#{self.class.name}#{' (closed)' if @closed}>"
+    end
+
+    private
+
+    def own(kind, handle)
+      @handle_kind = kind
+      @handle = handle
+      @closed = false
+      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(kind, handle))
+      Live.add(kind, handle) if Live::FREE.key?(kind)
+      self
+    end
+
+    # Adopts the handle the block makes from the registered entry's user data: the entry's
+    # callables live in the callback registry until the library calls destroy.
+    def adopt_hook(entry)
+      Native.load!
+      user_data = Callbacks.register(entry)
+      begin
+        handle = yield user_data
+      rescue StandardError
+        Callbacks.unregister(user_data) # on failure the library never calls destroy
+        raise
+      end
+      adopt(handle)
+    end
+  end
 end

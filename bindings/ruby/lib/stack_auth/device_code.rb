@@ -5,14 +5,14 @@ module StackAuth
   # user (or #open_in_browser), then #poll_for_token until they approve. The approved session
   # is saved in the profile directory, where DeviceSessionStrategy.from_profile finds it.
   class PendingDeviceCode
+    # #close abandons the flow: a #poll_for_token waiting in another thread ends with Cancelled.
+    include OwnsHandle
+
     attr_reader :user_code, :verification_uri, :verification_uri_complete, :expires_in
 
     # @api private
     def initialize(handle)
-      @handle = handle
-      @closed = false
-      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(:device_flow, handle))
-      Live.add(:device_flow, handle)
+      own(:device_flow, handle)
       info = JSON.parse(Native.take_string(:sa_device_flow_json, handle))
       @user_code = info["userCode"]
       @verification_uri = info["verificationUri"]
@@ -36,21 +36,6 @@ module StackAuth
     def poll_for_token(timeout: nil)
       ms = timeout.nil? ? 0 : Native.timeout_ms(timeout)
       ServiceToken.from_json(Native.take_string(:sa_device_code_poll, @handle, ms))
-    end
-
-    # Abandons the flow: a #poll_for_token waiting in another thread ends with Cancelled.
-    def close
-      return nil if @closed
-
-      @closed = true
-      ObjectSpace.undefine_finalizer(self)
-      Live.remove(@handle)
-      Native.sa_device_flow_free(@handle)
-      nil
-    end
-
-    def closed?
-      @closed
     end
 
     def inspect

@@ -5,23 +5,8 @@ module StackAuth
   # of a strategy; the strategy keeps its own reference, so closing (or dropping) the store
   # object does not affect strategies already using it.
   class TokenStore
-    # Releases this reference to the store. Idempotent.
-    def close
-      return nil if @closed
-
-      @closed = true
-      ObjectSpace.undefine_finalizer(self)
-      Native.sa_store_free(@handle)
-      nil
-    end
-
-    def closed?
-      @closed ? true : false
-    end
-
-    def inspect
-      "#<#{self.class.name}#{' (closed)' if @closed}>"
-    end
+    # #close releases this reference to the store (idempotent).
+    include OwnsHandle
     alias to_s inspect
 
     # @api private
@@ -35,10 +20,7 @@ module StackAuth
     private
 
     def adopt(handle)
-      @handle = handle
-      @closed = false
-      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(:store, handle))
-      self
+      own(:store, handle)
     end
   end
 
@@ -71,17 +53,11 @@ module StackAuth
       raise InvalidArgument, "load must respond to #call (or be nil)" unless load.nil? || load.respond_to?(:call)
       raise InvalidArgument, "save must respond to #call (or be nil)" unless save.nil? || save.respond_to?(:call)
 
-      Native.load!
       opts = Native.options_json(timeoutMs: Args.timeout_option(timeout))
-      user_data = Callbacks.register(Callbacks::Entry.new(:store, nil, load, save))
-      begin
-        handle = Native.new_handle(:sa_store_fn_new_ex, load && Callbacks.load, save && Callbacks.save,
-                                   user_data, Callbacks.destroy, opts)
-      rescue StandardError
-        Callbacks.unregister(user_data) # on failure the library never calls destroy
-        raise
+      adopt_hook(Callbacks::Entry.new(:store, nil, load, save)) do |user_data|
+        Native.new_handle(:sa_store_fn_new_ex, load && Callbacks.load, save && Callbacks.save,
+                          user_data, Callbacks.destroy, opts)
       end
-      adopt(handle)
     end
   end
 

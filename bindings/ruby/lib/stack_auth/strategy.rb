@@ -84,6 +84,9 @@ module StackAuth
   #     strategy.get_token.token
   #   end
   class Strategy
+    include OwnsHandle
+    alias to_s inspect
+
     # Builds the strategy with the arguments of the class's constructor; with a block, yields
     # it, closes it when the block ends (also on an exception) and returns the block's value.
     def self.open(*args, **kwargs)
@@ -185,24 +188,9 @@ module StackAuth
     # Frees the strategy: calls still waiting end with Cancelled, later calls raise
     # InvalidHandle, and its hooks are released once they are no longer running. Idempotent.
     def close
-      return nil if @closed
-
-      @closed = true
-      ObjectSpace.undefine_finalizer(self)
-      Live.remove(@handle)
-      Reaper.flush
-      Native.sa_strategy_free(@handle)
-      nil
+      Reaper.flush unless @closed
+      super
     end
-
-    def closed?
-      @closed ? true : false
-    end
-
-    def inspect
-      "#<#{self.class.name}#{' (closed)' if @closed}>"
-    end
-    alias to_s inspect
 
     # @api private
     attr_reader :handle
@@ -225,24 +213,7 @@ module StackAuth
     end
 
     def adopt(handle)
-      @handle = handle
-      @closed = false
-      ObjectSpace.define_finalizer(self, Reaper::Finalizer.new(:strategy, handle))
-      Live.add(:strategy, handle)
-      self
-    end
-
-    # Builds a strategy whose hook fn lives in the callback registry until destroy.
-    def adopt_hook(entry)
-      Native.load!
-      user_data = Callbacks.register(entry)
-      begin
-        handle = yield user_data
-      rescue StandardError
-        Callbacks.unregister(user_data) # on failure the library never calls destroy
-        raise
-      end
-      adopt(handle)
+      own(:strategy, handle)
     end
   end
 
