@@ -91,10 +91,7 @@ func sago_device_flow_json(f C.sa_device_flow, out **C.char, outLen *C.size_t) (
 	if !ok {
 		return invalidHandle("device flow")
 	}
-	data, err := json.Marshal(map[string]any{
-		"userCode": o.pending.UserCode, "verificationUri": o.pending.VerificationURI,
-		"verificationUriComplete": o.pending.VerificationURIComplete, "expiresIn": o.pending.ExpiresIn,
-	})
+	data, err := json.Marshal(o.pending)
 	if err != nil {
 		return report(err)
 	}

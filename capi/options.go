@@ -14,8 +14,6 @@ import (
 	stackauth "github.com/stackauth/stack-auth/core"
 )
 
-const defaultTimeout = 30 * time.Second
-
 // options are the keys of options_json (include/stack_auth.h).
 type options struct {
 	BaseURL       *string `json:"baseUrl"`
@@ -48,7 +46,7 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 		return nil, st
 	}
 	events := newEventSink()
-	out := &parsed{timeout: defaultTimeout, events: events,
+	out := &parsed{timeout: stackauth.DefaultWait, events: events,
 		core: []stackauth.Option{stackauth.WithLookupEnv(lookupEnv), stackauth.WithEvents(events.emit)}}
 	if o.BaseURL != nil {
 		out.core = append(out.core, stackauth.WithBaseURL(*o.BaseURL))
@@ -76,12 +74,11 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 		out.core = append(out.core, stackauth.WithOidcCacheCapacity(*o.CacheCapacity))
 	}
 	if o.TimeoutMs != nil {
-		if *o.TimeoutMs <= 0 || *o.TimeoutMs > int64(24*time.Hour/time.Millisecond) {
-			return nil, invalidArg("options_json: timeoutMs must be between 1 and 86400000")
+		wait, err := stackauth.WaitFromMillis(*o.TimeoutMs)
+		if err != nil {
+			return nil, invalidArg("options_json: %s", err)
 		}
-		// The caller's default wait. The shared refresh keeps its own, longer deadline: it
-		// serves every caller, and must not expire at the same instant as one of them.
-		out.timeout = time.Duration(*o.TimeoutMs) * time.Millisecond
+		out.timeout = wait // the caller's default wait (the shared refresh has its own)
 	}
 	if o.Transport != nil {
 		t, ok := retainTransport(*o.Transport)

@@ -134,7 +134,7 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if problem := tokenProblem([]byte(t)); problem != "" {
 		return invalidArg("token %s", problem)
 	}
-	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: defaultTimeout})))
+	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: stackauth.DefaultWait})))
 	return saOK
 }
 
