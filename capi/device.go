@@ -11,7 +11,6 @@ import (
 	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // flowObj is an sa_device_flow.
@@ -51,12 +50,7 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 			p.release()
 		}
 	}()
-	opts := p.core
-	// Identify the device, as the CLI does, so the session's refreshes carry its id.
-	if identity, err := deviceIdentity(p); err == nil {
-		opts = append(opts, stackauth.WithDeviceIdentity(identity))
-	}
-	s, err := stackauth.NewDeviceCodeStrategy(r, id, opts...)
+	s, err := stackauth.NewDeviceCodeStrategy(r, id, append(p.core, stackauth.WithProfileDeviceIdentity())...)
 	if err != nil {
 		return report(err)
 	}
@@ -70,15 +64,6 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 	*out = C.sa_device_flow(handles.add(&flowObj{pending: pending, life: life, end: end, opts: p}))
 	kept = true
 	return saOK
-}
-
-// deviceIdentity loads or creates device.json in the profile directory the options name.
-func deviceIdentity(p *parsed) (stackauth.DeviceIdentity, error) {
-	root, err := profile.Resolve(p.profileDir, func(k string) string { v, _ := lookupEnv(k); return v })
-	if err != nil {
-		return stackauth.DeviceIdentity{}, err
-	}
-	return profile.LoadOrCreateDeviceIdentity(root)
 }
 
 //export sago_device_flow_json

@@ -30,12 +30,11 @@ type options struct {
 
 // parsed are options turned into core options, with what the handle keeps alive.
 type parsed struct {
-	core       []stackauth.Option
-	store      *storeObj // referenced by the strategy; released when it is freed
-	transport  *transportObj
-	timeout    time.Duration
-	profileDir string
-	events     *eventSink // the engine's events, for sa_strategy_set_event_hook
+	core      []stackauth.Option
+	store     *storeObj // referenced by the strategy; released when it is freed
+	transport *transportObj
+	timeout   time.Duration
+	events    *eventSink // the engine's events, for sa_strategy_set_event_hook
 }
 
 // parseOptions decodes options_json strictly: unknown keys (unless the host language's
@@ -62,7 +61,6 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 	}
 	if o.ProfileDir != nil {
 		out.core = append(out.core, stackauth.WithProfileDir(*o.ProfileDir))
-		out.profileDir = *o.ProfileDir
 	}
 	if o.LeewaySecs != nil {
 		out.core = append(out.core, stackauth.WithLeeway(*o.LeewaySecs))

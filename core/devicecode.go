@@ -36,6 +36,13 @@ func NewDeviceCodeStrategy(region, clientID string, opts ...Option) (*DeviceCode
 	if err != nil {
 		return nil, err
 	}
+	if o.deviceIdentity == nil && o.profileDevice {
+		if root, err := profile.Resolve(o.profileDir, o.getenv); err == nil {
+			if id, err := profile.LoadOrCreateDeviceIdentity(root); err == nil {
+				o.deviceIdentity = &id
+			}
+		}
+	}
 	return &DeviceCodeStrategy{cts: o.cts(base), region: r, clientID: clientID, o: o}, nil
 }
 
