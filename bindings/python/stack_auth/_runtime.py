@@ -101,6 +101,14 @@ def timeout_ms(timeout: Optional[float]) -> Optional[int]:
     return int(round(float(timeout) * 1000))
 
 
+def wait_ms(timeout: Optional[float]) -> int:
+    """A call's own wait for the library: 0 (None) is the strategy's timeout; any other
+    value is at least 1 ms, so a non-positive one does not wait (the library bounds it)."""
+    if timeout is None:
+        return 0
+    return max(1, int(round(float(timeout) * 1000)))
+
+
 def take_string(pp: Any, plen: Any) -> str:
     """Copies a library-owned string and frees it (sa_free zeroes it)."""
     try:
@@ -579,14 +587,15 @@ class AsyncWaiter:
             pass  # the loop is closed: nobody waits; the token is freed with its object
 
 
-def start_async(strategy: int, waiter: Any) -> None:
-    """sa_get_token_async; waiter.complete(token, error) is called on a library thread."""
+def start_async(strategy: int, waiter: Any, ms: int = 0) -> None:
+    """sa_get_token_async_ex; waiter.complete(token, error) is called on a library thread
+    within ms (0: the strategy's timeout)."""
     h = ffi.new_handle(waiter)
     key = id(waiter)
     with _state_lock:
         _pending[key] = h
         _stats["async_started"] = _stats.get("async_started", 0) + 1
-    status = lib.sa_get_token_async(strategy, lib._sa_py_token_done, h)
+    status = lib.sa_get_token_async_ex(strategy, ms, lib._sa_py_token_done, h)
     if status != 0:
         err = last_error(status)
         with _state_lock:
@@ -595,14 +604,14 @@ def start_async(strategy: int, waiter: Any) -> None:
         raise err
 
 
-def start_async_jwt(strategy: int, jwt: bytes, waiter: Any) -> None:
+def start_async_jwt(strategy: int, jwt: bytes, waiter: Any, ms: int = 0) -> None:
     """sa_oidc_get_token_with_jwt_async; as start_async."""
     h = ffi.new_handle(waiter)
     key = id(waiter)
     with _state_lock:
         _pending[key] = h
         _stats["async_started"] = _stats.get("async_started", 0) + 1
-    status = lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), 0, lib._sa_py_token_done, h)
+    status = lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), ms, lib._sa_py_token_done, h)
     if status != 0:
         err = last_error(status)
         with _state_lock:
