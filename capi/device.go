@@ -38,9 +38,7 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 	if id == "" {
 		id = stackauth.CLIClientID
 	}
-	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
-		return options{BaseURL: o.BaseURL, ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs, Transport: o.Transport}
-	})
+	p, st := parseDeviceFlowOptions(optionsJSON)
 	if st != saOK {
 		return st
 	}
@@ -50,7 +48,7 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 			p.release()
 		}
 	}()
-	s, err := stackauth.NewDeviceCodeStrategy(r, id, append(p.core, stackauth.WithProfileDeviceIdentity())...)
+	s, err := stackauth.NewDeviceCodeStrategy(r, id, p.core...)
 	if err != nil {
 		return report(err)
 	}
@@ -142,9 +140,7 @@ func sago_device_flow_free(f C.sa_device_flow) {
 //export sago_bind_client_device
 func sago_bind_client_device(optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
-		return options{ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs, Transport: o.Transport}
-	})
+	p, st := parseBindDeviceOptions(optionsJSON)
 	if st != saOK {
 		return st
 	}
