@@ -1,6 +1,7 @@
 package stackauth
 
 import (
+	"encoding/json"
 	"net/url"
 	"testing"
 
@@ -34,4 +35,15 @@ func TestDeviceCode_AnExplicitDeviceIdentityWinsOverTheProfiles(t *testing.T) {
 	f := newPortDeviceFlow(t, WithProfileDeviceIdentity(), WithDeviceIdentity(DeviceIdentity{DeviceInstanceID: "explicit-id", DeviceName: "mine"}))
 	f.begin(t)
 	assert.Equal(t, "client_id=cli&device_instance_id=explicit-id&device_name=mine", f.fake.body("/oauth/device/code", 0))
+}
+
+func TestPendingDeviceCodeJSONShowsWhatToApproveAndNeverTheDeviceCode(t *testing.T) {
+	p := &PendingDeviceCode{UserCode: "ABCD-EFGH", VerificationURI: "https://cts.example.com/device",
+		VerificationURIComplete: "https://cts.example.com/device?code=ABCD-EFGH", ExpiresIn: 900,
+		deviceCode: NewSecretToken("sekrit-device-code")}
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"userCode":"ABCD-EFGH","verificationUri":"https://cts.example.com/device",
+		"verificationUriComplete":"https://cts.example.com/device?code=ABCD-EFGH","expiresIn":900}`, string(data))
+	assert.NotContains(t, string(data), "sekrit")
 }
