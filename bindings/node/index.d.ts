@@ -129,7 +129,7 @@ export interface AuthResult {
  * What `store` options accept: any `{ load, save }` object, sync or async (e.g. Redis, a KV
  * store, an HTTP-only cookie). `load` resolving `null`/`undefined` means nothing is stored.
  * A throwing or rejecting `load` is a cache miss and a failing `save` is ignored (both are
- * reported as `store_degraded` events, as in every language).
+ * logged with `console.warn`, as upstream).
  *
  * Beyond upstream: every store is scoped per credential. `load` and `save` get the scope as
  * an extra argument, a non-secret string naming the workspace, the key id or JWT digest and

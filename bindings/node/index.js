@@ -764,8 +764,9 @@ function rejectHook(kind, req, e) {
     native.requestReject(req, codeOf(e, 'CUSTOM'), message);
     return;
   }
-  // The engine treats a store error as a miss (load) or ignores it (save), and reports it to
-  // every language alike (a store_degraded event); the binding logs nothing of its own.
+  // As upstream: store errors are logged and treated as a miss (load) or ignored (save).
+  const op = kind === H_LOAD ? 'load' : 'save';
+  console.warn(`stack-auth: token store ${op}() failed (${kind === H_LOAD ? 'treated as a cache miss' : 'ignored'}): ${message}`);
   native.requestReject(req, 'STORE_ERROR', message);
 }
 
