@@ -102,11 +102,12 @@ def timeout_ms(timeout: Optional[float]) -> Optional[int]:
 
 
 def wait_ms(timeout: Optional[float]) -> int:
-    """A call's own wait for the library: 0 (None) is the strategy's timeout; any other
-    value is at least 1 ms, so a non-positive one does not wait (the library bounds it)."""
+    """A call's own wait for the library (an int32 of milliseconds): 0 (None) is the
+    strategy's timeout; any other value is at least 1 ms, so a non-positive one does not
+    wait, and at most 2**31 - 1 ms (about 24 days)."""
     if timeout is None:
         return 0
-    return max(1, int(round(float(timeout) * 1000)))
+    return min(2**31 - 1, max(1, int(round(float(timeout) * 1000))))
 
 
 def take_string(pp: Any, plen: Any) -> str:
