@@ -11,7 +11,6 @@ import (
 	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
-	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // flowObj is an sa_device_flow.
@@ -39,9 +38,7 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 	if id == "" {
 		id = stackauth.CLIClientID
 	}
-	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
-		return options{BaseURL: o.BaseURL, ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs, Transport: o.Transport}
-	})
+	p, st := parseDeviceFlowOptions(optionsJSON)
 	if st != saOK {
 		return st
 	}
@@ -51,12 +48,7 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 			p.release()
 		}
 	}()
-	opts := p.core
-	// Identify the device, as the CLI does, so the session's refreshes carry its id.
-	if identity, err := deviceIdentity(p); err == nil {
-		opts = append(opts, stackauth.WithDeviceIdentity(identity))
-	}
-	s, err := stackauth.NewDeviceCodeStrategy(r, id, opts...)
+	s, err := stackauth.NewDeviceCodeStrategy(r, id, p.core...)
 	if err != nil {
 		return report(err)
 	}
@@ -72,15 +64,6 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 	return saOK
 }
 
-// deviceIdentity loads or creates device.json in the profile directory the options name.
-func deviceIdentity(p *parsed) (stackauth.DeviceIdentity, error) {
-	root, err := profile.Resolve(p.profileDir, func(k string) string { v, _ := lookupEnv(k); return v })
-	if err != nil {
-		return stackauth.DeviceIdentity{}, err
-	}
-	return profile.LoadOrCreateDeviceIdentity(root)
-}
-
 //export sago_device_flow_json
 func sago_device_flow_json(f C.sa_device_flow, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
@@ -91,10 +74,7 @@ func sago_device_flow_json(f C.sa_device_flow, out **C.char, outLen *C.size_t) (
 	if !ok {
 		return invalidHandle("device flow")
 	}
-	data, err := json.Marshal(map[string]any{
-		"userCode": o.pending.UserCode, "verificationUri": o.pending.VerificationURI,
-		"verificationUriComplete": o.pending.VerificationURIComplete, "expiresIn": o.pending.ExpiresIn,
-	})
+	data, err := json.Marshal(o.pending)
 	if err != nil {
 		return report(err)
 	}
@@ -160,9 +140,7 @@ func sago_device_flow_free(f C.sa_device_flow) {
 //export sago_bind_client_device
 func sago_bind_client_device(optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	p, st := parseOptionsOnly(optionsJSON, func(o options) options {
-		return options{ProfileDir: o.ProfileDir, TimeoutMs: o.TimeoutMs, Transport: o.Transport}
-	})
+	p, st := parseBindDeviceOptions(optionsJSON)
 	if st != saOK {
 		return st
 	}

@@ -274,9 +274,9 @@ func hostRejection(c, m string) *callbackError {
 }
 
 // tokenHook asks a get-token hook for a string: the bearer token of an AuthStrategyFn, or
-// the OIDC provider's JWT. Concurrent callers share one request (at most one in flight);
-// the first caller calls the hook on its own thread, so a hook that resolves inside its
-// call answers without a thread hop.
+// the OIDC provider's JWT. Concurrent callers share one request through core's SharedCall
+// (as Go's AuthStrategyFn does); the first caller calls the hook on its own thread, so a hook
+// that resolves inside its call answers without a thread hop.
 type tokenHook struct {
 	*hook
 	fn      C.sa_get_token_fn
@@ -286,61 +286,32 @@ type tokenHook struct {
 	// and the server's answer reported); otherwise an empty bearer token is the hook's error.
 	sendEmpty bool
 
-	mu     sync.Mutex
-	flight *tokenCall
+	calls stackauth.SharedCall[stackauth.SecretToken]
 }
 
-// tokenCall is the request in flight, shared by every caller that arrives meanwhile.
-type tokenCall struct {
-	done chan struct{} // closed once tok and err are set
-	tok  stackauth.SecretToken
-	err  error
-}
+type tokenCall = stackauth.Call[stackauth.SecretToken]
 
 func (t *tokenHook) get(ctx context.Context) (stackauth.SecretToken, error) {
-	c := t.join()
-	select {
-	case <-c.done:
-		return c.tok, c.err
-	case <-ctx.Done():
-		return stackauth.SecretToken{}, ctx.Err()
-	}
+	return t.calls.Join(t.lead).Wait(ctx)
 }
 
 // getWithin is get for sa_get_token: a deadline (a timer) is made only when the hook did not
 // answer inside its call, so the synchronous round trip stays about a function call.
 func (t *tokenHook) getWithin(life context.Context, timeout time.Duration) (stackauth.SecretToken, error) {
-	c := t.join()
-	select {
-	case <-c.done:
-		if c.err != nil {
-			return c.tok, waitError(life, c.err, "a token")
+	c := t.calls.Join(t.lead)
+	if tok, err, ok := c.Result(); ok {
+		if err != nil {
+			return tok, waitError(life, err, "a token")
 		}
-		return c.tok, nil
-	default:
+		return tok, nil
 	}
 	ctx, cancel := context.WithTimeout(life, timeout)
 	defer cancel()
-	tok, err := t.get(ctx)
+	tok, err := c.Wait(ctx)
 	if err != nil {
 		return tok, waitError(ctx, err, "a token")
 	}
 	return tok, nil
-}
-
-// join returns the request in flight, or starts one (calling the hook on this thread).
-func (t *tokenHook) join() *tokenCall {
-	t.mu.Lock()
-	c := t.flight
-	if c != nil {
-		t.mu.Unlock()
-		return c
-	}
-	c = &tokenCall{done: make(chan struct{})}
-	t.flight = c
-	t.mu.Unlock()
-	t.lead(c)
-	return c
 }
 
 // lead calls the hook; a late answer is awaited on a goroutine bound to the handle's life
@@ -368,16 +339,23 @@ func (t *tokenHook) finish(c *tokenCall, value []byte, err error) {
 	defer clear(value)
 	switch {
 	case err != nil:
-		c.err = err
+		c.Finish(stackauth.SecretToken{}, err)
 	case len(value) == 0 && !t.sendEmpty:
-		c.err = &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")}
+		c.Finish(stackauth.SecretToken{}, &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")})
 	default:
-		c.tok = stackauth.NewSecretToken(string(value))
+		c.Finish(stackauth.NewSecretToken(string(value)), nil)
 	}
-	t.mu.Lock()
-	t.flight = nil
-	t.mu.Unlock()
-	close(c.done)
+}
+
+// hookStrategy is the AuthStrategy of sa_strategy_fn_new: a get-token hook's bearer token.
+type hookStrategy struct{ *tokenHook }
+
+func (h hookStrategy) GetToken(ctx context.Context) (stackauth.ServiceToken, error) {
+	tok, err := h.get(ctx)
+	if err != nil {
+		return stackauth.ServiceToken{}, err
+	}
+	return stackauth.NewServiceToken(tok), nil
 }
 
 // storeObj is an sa_store: a core TokenStore, with the hook behind it for sa_store_fn_new.

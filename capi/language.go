@@ -46,11 +46,18 @@ func sago_set_host_language(name *C.sa_cchar) (status C.sa_status) {
 // optionKeys are the keys of options_json, from the options struct's tags.
 var optionKeys = func() map[string]bool {
 	keys := map[string]bool{}
-	t := reflect.TypeOf(options{})
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		keys[name] = true
+	var add func(t reflect.Type)
+	add = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); f.Anonymous {
+				add(f.Type) // a call's core settings
+			} else {
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				keys[name] = true
+			}
+		}
 	}
+	add(reflect.TypeOf(options{}))
 	return keys
 }()
 

@@ -8,91 +8,103 @@ import "C"
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"time"
 	"unsafe"
 
 	stackauth "github.com/stackauth/stack-auth/core"
 )
 
-const defaultTimeout = 30 * time.Second
+// Each call's options_json decodes into the core settings of that call (core decides which
+// option applies where), plus the handles the call takes.
 
-// options are the keys of options_json (include/stack_auth.h).
+// options are a strategy's: every key of options_json (include/stack_auth.h).
 type options struct {
-	BaseURL       *string `json:"baseUrl"`
-	Store         *uint64 `json:"store"`
-	Audience      *string `json:"audience"`
-	AccessKey     *string `json:"accessKey"`
-	WorkspaceCrn  *string `json:"workspaceCrn"`
-	ProfileDir    *string `json:"profileDir"`
-	TimeoutMs     *int64  `json:"timeoutMs"`
-	LeewaySecs    *uint64 `json:"leewaySecs"`
-	CacheCapacity *int    `json:"cacheCapacity"`
-	Transport     *uint64 `json:"transport"`
+	stackauth.StrategySettings
+	Store     *uint64 `json:"store"`
+	Transport *uint64 `json:"transport"`
+}
+
+type deviceFlowOptions struct {
+	stackauth.DeviceFlowSettings
+	Transport *uint64 `json:"transport"`
+}
+
+type bindDeviceOptions struct {
+	stackauth.BindDeviceSettings
+	Transport *uint64 `json:"transport"`
 }
 
 // parsed are options turned into core options, with what the handle keeps alive.
 type parsed struct {
-	core       []stackauth.Option
-	store      *storeObj // referenced by the strategy; released when it is freed
-	transport  *transportObj
-	timeout    time.Duration
-	profileDir string
-	events     *eventSink // the engine's events, for sa_strategy_set_event_hook
+	core      []stackauth.Option
+	store     *storeObj // referenced by the strategy; released when it is freed
+	transport *transportObj
+	timeout   time.Duration
+	events    *eventSink // the engine's events, for sa_strategy_set_event_hook
 }
 
-// parseOptions decodes options_json strictly: unknown keys (unless the host language's
-// upstream ignores them) and wrong types are errors.
+// parseOptions decodes a strategy's options_json strictly: unknown keys (unless the host
+// language's upstream ignores them) and wrong types are errors.
 func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
-	o, st := decodeOptions(p)
+	o, st := decodeOptions[options](p)
 	if st != saOK {
 		return nil, st
 	}
+	settings, err := o.Options()
+	if err != nil {
+		return nil, invalidArg("options_json: %s", err)
+	}
+	return newParsed(o.WaitSetting, settings, o.Transport, o.Store)
+}
+
+// parseDeviceFlowOptions decodes the options_json of sa_device_code_begin.
+func parseDeviceFlowOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
+	o, st := decodeOptions[deviceFlowOptions](p)
+	if st != saOK {
+		return nil, st
+	}
+	return newParsed(o.WaitSetting, o.Options(), o.Transport, nil)
+}
+
+// parseBindDeviceOptions decodes the options_json of sa_bind_client_device.
+func parseBindDeviceOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
+	o, st := decodeOptions[bindDeviceOptions](p)
+	if st != saOK {
+		return nil, st
+	}
+	return newParsed(o.WaitSetting, o.Options(), o.Transport, nil)
+}
+
+// parseTimeoutOnly decodes the options_json of a hook, where only timeoutMs applies.
+func parseTimeoutOnly(p *C.sa_cchar) (*parsed, C.sa_status) {
+	o, st := decodeOptions[stackauth.WaitSetting](p)
+	if st != saOK {
+		return nil, st
+	}
+	return newParsed(o, nil, nil, nil)
+}
+
+// newParsed adds what every call gets (the host's environment, the engine's events) and
+// retains the transport and store handles named.
+func newParsed(wait stackauth.WaitSetting, settings []stackauth.Option, transport, store *uint64) (*parsed, C.sa_status) {
+	timeout, err := wait.Wait()
+	if err != nil {
+		return nil, invalidArg("options_json: %s", err)
+	}
 	events := newEventSink()
-	out := &parsed{timeout: defaultTimeout, events: events,
-		core: []stackauth.Option{stackauth.WithLookupEnv(lookupEnv), stackauth.WithEvents(events.emit)}}
-	if o.BaseURL != nil {
-		out.core = append(out.core, stackauth.WithBaseURL(*o.BaseURL))
-	}
-	if o.Audience != nil {
-		out.core = append(out.core, stackauth.WithAudience(*o.Audience))
-	}
-	if o.AccessKey != nil {
-		out.core = append(out.core, stackauth.WithAccessKey(*o.AccessKey))
-	}
-	if o.WorkspaceCrn != nil {
-		out.core = append(out.core, stackauth.WithWorkspaceCrn(*o.WorkspaceCrn))
-	}
-	if o.ProfileDir != nil {
-		out.core = append(out.core, stackauth.WithProfileDir(*o.ProfileDir))
-		out.profileDir = *o.ProfileDir
-	}
-	if o.LeewaySecs != nil {
-		out.core = append(out.core, stackauth.WithLeeway(*o.LeewaySecs))
-	}
-	if o.CacheCapacity != nil {
-		if *o.CacheCapacity < 0 {
-			return nil, invalidArg("options_json: cacheCapacity must not be negative")
-		}
-		out.core = append(out.core, stackauth.WithOidcCacheCapacity(*o.CacheCapacity))
-	}
-	if o.TimeoutMs != nil {
-		if *o.TimeoutMs <= 0 || *o.TimeoutMs > int64(24*time.Hour/time.Millisecond) {
-			return nil, invalidArg("options_json: timeoutMs must be between 1 and 86400000")
-		}
-		// The caller's default wait. The shared refresh keeps its own, longer deadline: it
-		// serves every caller, and must not expire at the same instant as one of them.
-		out.timeout = time.Duration(*o.TimeoutMs) * time.Millisecond
-	}
-	if o.Transport != nil {
-		t, ok := retainTransport(*o.Transport)
+	out := &parsed{timeout: timeout, events: events,
+		core: append([]stackauth.Option{stackauth.WithLookupEnv(lookupEnv), stackauth.WithEvents(events.emit)}, settings...)}
+	if transport != nil {
+		t, ok := retainTransport(*transport)
 		if !ok {
 			return nil, invalidHandle("transport")
 		}
 		out.transport = t
 		out.core = append(out.core, stackauth.WithTransport(t))
 	}
-	if o.Store != nil {
-		st, ok := retainStore(*o.Store)
+	if store != nil {
+		st, ok := retainStore(*store)
 		if !ok {
 			out.release()
 			return nil, invalidHandle("store")
@@ -103,8 +115,8 @@ func parseOptions(p *C.sa_cchar) (*parsed, C.sa_status) {
 	return out, saOK
 }
 
-func decodeOptions(p *C.sa_cchar) (options, C.sa_status) {
-	var o options
+func decodeOptions[T any](p *C.sa_cchar) (T, C.sa_status) {
+	var o T
 	text, st := goString(p, "options_json", false)
 	if st != saOK || text == "" {
 		return o, st
@@ -141,11 +153,15 @@ func jsonProblem(err error) string {
 	case asErr(err, &syn):
 		return "invalid JSON"
 	case asErr(err, &typ):
-		return "wrong type for " + typ.Field
+		return "wrong type for " + typ.Field[strings.LastIndex(typ.Field, ".")+1:] // the key, not the Go path to it
 	}
 	msg := err.Error()
 	if len(msg) > 16 && msg[:16] == "json: unknown fi" {
-		return "unknown key " + msg[len("json: unknown field "):]
+		key := msg[len("json: unknown field "):]
+		if optionKeys[strings.Trim(key, `"`)] {
+			return "key " + key + " does not apply to this call"
+		}
+		return "unknown key " + key
 	}
 	return "invalid options"
 }
@@ -158,21 +174,4 @@ func lookupEnv(name string) (string, bool) {
 	}
 	defer C.free(unsafe.Pointer(p))
 	return C.GoString(p), true
-}
-
-// parseTimeoutOnly accepts options_json for hooks, where only timeoutMs applies.
-func parseTimeoutOnly(p *C.sa_cchar) (*parsed, C.sa_status) {
-	return parseOptionsOnly(p, func(o options) options { return options{TimeoutMs: o.TimeoutMs} })
-}
-
-// parseOptionsOnly is parseOptions for calls that take only some of the keys.
-func parseOptionsOnly(p *C.sa_cchar, allowed func(o options) options) (*parsed, C.sa_status) {
-	o, st := decodeOptions(p)
-	if st != saOK {
-		return nil, st
-	}
-	if o != allowed(o) {
-		return nil, invalidArg("options_json: a key that does not apply to this call")
-	}
-	return parseOptions(p)
 }

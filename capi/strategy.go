@@ -134,7 +134,7 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if problem := tokenProblem([]byte(t)); problem != "" {
 		return invalidArg("token %s", problem)
 	}
-	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: defaultTimeout})))
+	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: stackauth.DefaultWait})))
 	return saOK
 }
 
@@ -149,14 +149,7 @@ func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData 
 		return st
 	}
 	th := &tokenHook{hook: newHook(userData, destroy), fn: fn, timeout: p.timeout}
-	fnStrategy := stackauth.AuthStrategyFn(func(ctx context.Context) (stackauth.ServiceToken, error) {
-		tok, err := th.get(ctx)
-		if err != nil {
-			return stackauth.ServiceToken{}, err
-		}
-		return stackauth.NewServiceToken(tok), nil
-	})
-	o := newStrategy(fnStrategy, p)
+	o := newStrategy(hookStrategy{th}, p)
 	o.events = nil // no refresh engine, so no events
 	o.fn = th
 	th.life = o.life

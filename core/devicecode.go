@@ -2,6 +2,7 @@ package stackauth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"runtime"
@@ -31,6 +32,13 @@ func NewDeviceCodeStrategy(region, clientID string, opts ...Option) (*DeviceCode
 	r, base, err := regionCTS(region, o)
 	if err != nil {
 		return nil, err
+	}
+	if o.deviceIdentity == nil && o.profileDevice {
+		if root, err := profile.Resolve(o.profileDir, o.getenv); err == nil {
+			if id, err := profile.LoadOrCreateDeviceIdentity(root); err == nil {
+				o.deviceIdentity = &id
+			}
+		}
 	}
 	return &DeviceCodeStrategy{cts: o.cts(base), region: r, clientID: clientID, o: o}, nil
 }
@@ -97,6 +105,17 @@ func (p *PendingDeviceCode) String() string {
 		p.UserCode, p.VerificationURI, p.ExpiresIn)
 }
 func (p *PendingDeviceCode) GoString() string { return p.String() }
+
+// MarshalJSON is what every language shows its user to approve the login (sa_device_flow_json):
+// the codes to type and the page to visit, never the device code itself.
+func (p *PendingDeviceCode) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		UserCode                string `json:"userCode"`
+		VerificationURI         string `json:"verificationUri"`
+		VerificationURIComplete string `json:"verificationUriComplete"`
+		ExpiresIn               uint64 `json:"expiresIn"`
+	}{p.UserCode, p.VerificationURI, p.VerificationURIComplete, p.ExpiresIn})
+}
 
 // OpenInBrowser opens VerificationURIComplete with the OS launcher; true when it opened.
 // The launcher (xdg-open, open) exits non-zero when it found no browser, so its status is

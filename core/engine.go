@@ -9,6 +9,9 @@ package stackauth
 //   - no usable token: callers wait single-flight for one refresh, each on its own context;
 //                     a caller that gives up never cancels the shared refresh.
 //
+// The engine's states (fresh, stale, refreshing, denied, expired, closed ...) are decided in
+// one place, stateLocked; docs/engine.md draws them.
+//
 // Refreshes run in their own goroutine with their own deadline, and every exit path of
 // that goroutine wakes every waiter (close of flight.done). Hooks (store I/O, refreshers,
 // events) never run while e.mu is held, except the store load of a cold start, which runs
@@ -125,37 +128,83 @@ func (e *Engine) seed(t *Token) {
 
 func (e *Engine) now() uint64 { return uint64(e.cfg.clock.Now().Unix()) }
 
+// tokenState is what the engine can do for a caller right now. stateLocked alone decides
+// it; GetToken, TryGetToken and the refresh goroutine each switch on it. docs/engine.md
+// draws the states and their transitions.
+type tokenState int
+
+const (
+	fresh      tokenState = iota // usable, before its refresh window: served as is
+	stale                        // usable, in its refresh window: served, and a background refresh starts
+	staleHeld                    // stale, but no refresh may start now: one is running, a refusal is remembered, the backoff has not elapsed, or nothing can refresh it
+	due                          // no usable token (none yet, expired, invalidated): a refresh starts and callers wait for it
+	refreshing                   // no usable token and a refresh is running: callers wait for it
+	denied                       // no usable token and an account refusal is remembered (DenialTTL): it is the answer
+	expired                      // no usable token and nothing to refresh it with: EXPIRED_TOKEN
+	closed                       // Close was called: ALREADY_CONSUMED, whatever was remembered before
+)
+
+// freshAt is stateLocked's first case, the one decidable without e.mu: an entry is
+// immutable, and Close clears e.cur, so a closed engine is never fresh.
+func (ent *entry) freshAt(now uint64) bool { return ent != nil && now < ent.freshUntil }
+
+// stateLocked decides the engine's state at now, ent being the current entry.
+func (e *Engine) stateLocked(now uint64, ent *entry) tokenState {
+	switch {
+	case e.closed:
+		return closed
+	case ent.freshAt(now):
+		return fresh
+	case ent != nil && ent.usableAt(now):
+		if e.flight != nil || e.denial.freshAt(now) || ent.spent ||
+			e.cfg.clock.Now().Before(e.retryAt) || !e.r.canRefresh(ent.tok) {
+			return staleHeld
+		}
+		return stale
+	case e.flight != nil:
+		return refreshing
+	case e.denial.freshAt(now):
+		return denied
+	case ent != nil && (ent.spent || !e.r.canRefresh(ent.tok)):
+		return expired
+	}
+	return due
+}
+
 // GetToken returns a usable token, refreshing when needed.
 func (e *Engine) GetToken(ctx context.Context) (ServiceToken, error) {
-	if ent := e.cur.Load(); ent != nil && e.now() < ent.freshUntil {
+	if ent := e.cur.Load(); ent.freshAt(e.now()) { // one atomic load, no lock
 		return ent.svc, ent.verifyErr
 	}
 	return e.slow(ctx)
 }
 
 // TryGetToken never blocks: it returns the cached token when one is usable (starting a
-// background refresh if it is stale) and ok=false when the caller would have to wait.
+// background refresh if it is stale), a settled answer (a remembered refusal, an expired
+// token with nothing to refresh it, a closed engine), and ok=false when the caller would
+// have to wait for a refresh.
 func (e *Engine) TryGetToken() (tok ServiceToken, err error, ok bool) {
-	if ent := e.cur.Load(); ent != nil && e.now() < ent.freshUntil {
+	if ent := e.cur.Load(); ent.freshAt(e.now()) {
 		return ent.svc, ent.verifyErr, true
 	}
 	now := e.now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if ent := e.cur.Load(); ent != nil && ent.usableAt(now) {
-		// Fresh again when another caller's refresh landed after the check above.
-		if now >= ent.freshUntil {
-			e.maybeRefreshInBackgroundLocked(now, ent)
-		}
+	ent := e.cur.Load()
+	switch e.stateLocked(now, ent) {
+	case stale:
+		e.startFlightLocked(ent, ReasonStale)
 		return ent.svc, ent.verifyErr, true
-	}
-	if e.denial.freshAt(now) {
+	case fresh, staleHeld: // fresh again when another caller's refresh landed meanwhile
+		return ent.svc, ent.verifyErr, true
+	case denied:
 		return ServiceToken{}, e.denial.err, true
-	}
-	if e.closed {
+	case expired:
+		return ServiceToken{}, newError(CodeExpiredToken, ""), true
+	case closed:
 		return ServiceToken{}, errClosed(), true
 	}
-	return ServiceToken{}, nil, false
+	return ServiceToken{}, nil, false // due, refreshing
 }
 
 // errClosed is not retryable: a closed strategy never works again (upstream's code for a
@@ -165,29 +214,28 @@ func errClosed() *AuthError { return newError(CodeAlreadyConsumed, "") }
 func (e *Engine) slow(ctx context.Context) (ServiceToken, error) {
 	now := e.now()
 	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return ServiceToken{}, errClosed()
-	}
 	ent := e.cur.Load()
-	if ent != nil && ent.usableAt(now) {
-		if now >= ent.freshUntil {
-			e.maybeRefreshInBackgroundLocked(now, ent)
-		}
+	var f *flight
+	switch e.stateLocked(now, ent) {
+	case stale:
+		e.startFlightLocked(ent, ReasonStale)
+		fallthrough
+	case fresh, staleHeld:
 		e.mu.Unlock()
 		return ent.svc, ent.verifyErr
-	}
-	f := e.flight
-	if f == nil {
-		if e.denial.freshAt(now) {
-			err := e.denial.err
-			e.mu.Unlock()
-			return ServiceToken{}, err
-		}
-		if ent != nil && (ent.spent || !e.r.canRefresh(ent.tok)) {
-			e.mu.Unlock()
-			return ServiceToken{}, newError(CodeExpiredToken, "")
-		}
+	case denied:
+		err := e.denial.err
+		e.mu.Unlock()
+		return ServiceToken{}, err
+	case expired:
+		e.mu.Unlock()
+		return ServiceToken{}, newError(CodeExpiredToken, "")
+	case closed:
+		e.mu.Unlock()
+		return ServiceToken{}, errClosed()
+	case refreshing:
+		f = e.flight
+	case due:
 		reason := ReasonExpired
 		switch {
 		case ent == nil:
@@ -216,17 +264,6 @@ func (e *Engine) slow(ctx context.Context) (ServiceToken, error) {
 		return ServiceToken{}, f.err
 	}
 	return f.result.svc, f.result.verifyErr
-}
-
-// maybeRefreshInBackgroundLocked starts a refresh of a stale but usable token unless one
-// is running, a refusal is remembered, the backoff after a failure has not elapsed, or
-// there is no credential to refresh with.
-func (e *Engine) maybeRefreshInBackgroundLocked(now uint64, ent *entry) {
-	if e.flight != nil || e.closed || e.denial.freshAt(now) || ent.spent ||
-		e.cfg.clock.Now().Before(e.retryAt) || !e.r.canRefresh(ent.tok) {
-		return
-	}
-	e.startFlightLocked(ent, ReasonStale)
 }
 
 func (e *Engine) startFlightLocked(base *entry, reason RefreshReason) *flight {
@@ -258,8 +295,8 @@ func (e *Engine) run(f *flight, base *entry, reason RefreshReason, prevSave <-ch
 			e.recordFailureLocked(f.err, reason)
 		}
 		// A stale token served from the store still needs its refresh.
-		if cur := e.cur.Load(); f.err == nil && cur != nil && source == SourceStore && e.now() >= cur.freshUntil {
-			e.maybeRefreshInBackgroundLocked(e.now(), cur)
+		if cur := e.cur.Load(); f.err == nil && source == SourceStore && e.stateLocked(e.now(), cur) == stale {
+			e.startFlightLocked(cur, ReasonStale)
 		}
 		e.mu.Unlock()
 		// The outcome is reported before waiters wake, so a caller never returns ahead

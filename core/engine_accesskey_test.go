@@ -568,6 +568,25 @@ func TestClosedStrategyNoLongerServesItsCachedToken(t *testing.T) {
 	assert.ErrorIs(t, err, ErrAlreadyConsumed)
 }
 
+// A closed engine has one answer, whatever it remembered before: TryGetToken used to
+// return the remembered refusal while GetToken said ALREADY_CONSUMED.
+func TestClosedStrategyAnswersClosedOverARememberedRefusal(t *testing.T) {
+	f := newFakeCTS(t)
+	f.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 402, map[string]any{"error": "access_denied", "error_description": "over the limit"})
+	})
+	s := newTestAccessKeyStrategy(t, f, testClock())
+	_, err := s.GetToken(context.Background())
+	require.Equal(t, CodeUsageLimitExceeded, AsAuthError(err).Code)
+	s.Close()
+	_, err = s.GetToken(context.Background())
+	assert.ErrorIs(t, err, ErrAlreadyConsumed)
+	_, err, ready := s.TryGetToken()
+	assert.True(t, ready)
+	assert.ErrorIs(t, err, ErrAlreadyConsumed)
+	assert.Equal(t, 1, f.count("/api/authorise"))
+}
+
 // waitIdle waits for a refresh in flight, if any, to finish.
 func waitIdle(e *Engine) {
 	e.mu.Lock()

@@ -129,6 +129,18 @@ func TestSessionFullyExpiredWithoutRefreshTokenIsExpired(t *testing.T) {
 	assert.Equal(t, 0, f.count("/oauth/token"))
 }
 
+// One state, one answer: TryGetToken used to say "would block" where GetToken answers
+// EXPIRED_TOKEN at once (nothing can refresh the token, so there is nothing to wait for).
+func TestSessionFullyExpiredWithoutRefreshTokenIsExpiredWithoutWaiting(t *testing.T) {
+	clock := testClock()
+	f := newFakeCTS(t)
+	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, ""))
+	_, err, ready := s.TryGetToken()
+	assert.True(t, ready)
+	assert.ErrorIs(t, err, ErrTokenExpired)
+	assert.Equal(t, 0, f.count("/oauth/token"))
+}
+
 func TestSessionFullyExpiredWithRefreshToken(t *testing.T) {
 	t.Run("refreshes, returns and persists the new token", func(t *testing.T) {
 		f, clock := refreshingCTS(t, "rt-2")

@@ -35,6 +35,8 @@ type options struct {
 	refreshTimeout time.Duration
 	cacheCapacity  int
 	deviceIdentity *DeviceIdentity
+	// profileDevice: without deviceIdentity, identify the device by the profile's device.json
+	profileDevice bool
 }
 
 func buildOptions(opts []Option) *options {
@@ -191,6 +193,12 @@ func WithOidcCacheCapacity(n int) Option {
 func WithDeviceIdentity(id DeviceIdentity) Option {
 	return func(o *options) { o.deviceIdentity = &id }
 }
+
+// WithProfileDeviceIdentity identifies this device in the device code flow as the CLI does:
+// by device.json in the profile directory, created on first use. An explicit
+// WithDeviceIdentity wins; a profile that cannot be read or written leaves the flow
+// anonymous (the identity is optional upstream). The C ABI sets it for every language.
+func WithProfileDeviceIdentity() Option { return func(o *options) { o.profileDevice = true } }
 
 // withSleep replaces the device-code poll's sleep (tests advance a ManualClock instead).
 func withSleep(f func(context.Context, time.Duration) error) Option {

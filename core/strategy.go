@@ -1,6 +1,9 @@
 package stackauth
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // AuthStrategy is anything that gets a service token. Implementations are safe for
 // concurrent use; share one instance.
@@ -26,11 +29,47 @@ type CachingStrategy interface {
 	Close()
 }
 
-// AuthStrategyFn runs fn on every call, with no caching: acquisition implemented
-// elsewhere (a host language, a secrets manager). Its errors are returned unchanged.
-type AuthStrategyFn func(ctx context.Context) (ServiceToken, error)
+// AuthStrategyFn gets its token from fn: acquisition implemented elsewhere (a host
+// language, a secrets manager). Nothing is cached, but concurrent callers share one call of
+// fn (single flight, as the C ABI's get-token hook does): fn runs on a goroutine of its own
+// with the first caller's context values, no cancellation, and a DefaultWait deadline, so a
+// caller that gives up never cancels the call the others wait for. Its errors are returned
+// unchanged; a panic in fn becomes an INTERNAL_ERROR.
+type AuthStrategyFn struct {
+	fn    func(ctx context.Context) (ServiceToken, error)
+	calls SharedCall[ServiceToken]
 
-func (f AuthStrategyFn) GetToken(ctx context.Context) (ServiceToken, error) { return f(ctx) }
+	onWait func() // test hook: a caller is about to wait for the shared call
+}
+
+// NewAuthStrategyFn returns the strategy that gets its tokens from fn.
+func NewAuthStrategyFn(fn func(ctx context.Context) (ServiceToken, error)) *AuthStrategyFn {
+	return &AuthStrategyFn{fn: fn}
+}
+
+func (s *AuthStrategyFn) GetToken(ctx context.Context) (ServiceToken, error) {
+	c := s.calls.Join(func(c *Call[ServiceToken]) { go s.run(ctx, c) })
+	if s.onWait != nil {
+		s.onWait()
+	}
+	return c.Wait(ctx)
+}
+
+func (s *AuthStrategyFn) run(caller context.Context, c *Call[ServiceToken]) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(caller), DefaultWait)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { // fn ignoring its deadline does not hold everyone up
+		c.Finish(ServiceToken{}, wrapError(CodeRequest, ctx.Err(), "the token function did not return in time"))
+	})
+	defer stop()
+	defer func() {
+		if p := recover(); p != nil {
+			// Only the type: a panic value could hold a secret.
+			c.Finish(ServiceToken{}, NewInternalError(fmt.Sprintf("the token function panicked (%T)", p)))
+		}
+	}()
+	c.Finish(s.fn(ctx))
+}
 
 // ServiceTokenFromValue turns the bearer string a user's token function returned into a
 // ServiceToken: the checks every language's AuthStrategyFn gets (an empty string is an

@@ -18,7 +18,7 @@ import (
 
 func TestAuthStrategyFn_ClosureRunsOnEachGetTokenCall(t *testing.T) {
 	calls := 0
-	var s AuthStrategy = AuthStrategyFn(func(context.Context) (ServiceToken, error) {
+	var s AuthStrategy = NewAuthStrategyFn(func(context.Context) (ServiceToken, error) {
 		tok := NewServiceToken(NewSecretToken(fmt.Sprintf("jwt-%d", calls)))
 		calls++
 		return tok, nil
@@ -34,7 +34,7 @@ func TestAuthStrategyFn_ClosureRunsOnEachGetTokenCall(t *testing.T) {
 
 func TestAuthStrategyFn_ClosureErrorsPropagateUnchanged(t *testing.T) {
 	want := newError(CodeAccessDenied, "")
-	s := AuthStrategyFn(func(context.Context) (ServiceToken, error) { return ServiceToken{}, want })
+	s := NewAuthStrategyFn(func(context.Context) (ServiceToken, error) { return ServiceToken{}, want })
 	_, err := s.GetToken(portCtx(t))
 	assert.Same(t, want, err)
 	assert.ErrorIs(t, err, ErrAccessDenied)
@@ -43,7 +43,7 @@ func TestAuthStrategyFn_ClosureErrorsPropagateUnchanged(t *testing.T) {
 func TestAuthStrategyFn_ReceivesTheCallersContext(t *testing.T) {
 	type key struct{}
 	ctx := context.WithValue(portCtx(t), key{}, "marker")
-	s := AuthStrategyFn(func(ctx context.Context) (ServiceToken, error) {
+	s := NewAuthStrategyFn(func(ctx context.Context) (ServiceToken, error) {
 		assert.Equal(t, "marker", ctx.Value(key{}))
 		return NewServiceToken(NewSecretToken("x")), nil
 	})

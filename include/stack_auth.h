@@ -263,8 +263,10 @@ SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, 
    its store save follows (a slow save never makes this time out). Errors: SA_E_AUTH (see the
    error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
 SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
-/* Never blocks: a cached token (a stale one starts a background refresh), or
-   SA_E_WOULD_BLOCK when only waiting would give one; use sa_get_token_async then. */
+/* Never blocks: a cached token (a stale one starts a background refresh), a settled
+   answer (SA_E_AUTH with a remembered refusal, EXPIRED_TOKEN when nothing can refresh the
+   token, ALREADY_CONSUMED once the strategy is closed), or SA_E_WOULD_BLOCK when only
+   waiting would give one; use sa_get_token_async then. */
 SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
 /* Starts getting a token and returns at once; done is called exactly once, on a library
    thread, within the strategy's timeoutMs. Returns an error (and never calls done) only when

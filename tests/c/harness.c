@@ -2135,6 +2135,12 @@ static void test_invalid_arg(void) {
 	CHECK_ST(sa_device_code_begin(&f, NULL, NULL, OPTS_BASE), SA_E_INVALID_ARG);
 	CHECK_ST(sa_device_code_begin(&f, EMU.region, "\xff", OPTS_BASE), SA_E_INVALID_ARG);
 	CHECK_ST(sa_device_code_begin(&f, EMU.region, NULL, "{\"x\":1}"), SA_E_INVALID_ARG);
+	/* Which option applies to which call is core's (typed settings per call); a key of
+	   another call is named, and a wrong type names the key, not a Go path. */
+	CHECK_ST(sa_device_code_begin(&f, EMU.region, NULL, "{\"audience\":\"a\"}"), SA_E_INVALID_ARG);
+	CHECK_STREQ(sa_last_error_message(), "options_json: key \"audience\" does not apply to this call");
+	CHECK_ST(sa_device_code_begin(&f, EMU.region, NULL, "{\"timeoutMs\":\"x\"}"), SA_E_INVALID_ARG);
+	CHECK_STREQ(sa_last_error_message(), "options_json: wrong type for timeoutMs");
 	CHECK(f == 0xABCD);
 	CHECK_ST(sa_bind_client_device("{"), SA_E_INVALID_ARG);
 	CHECK_ST(sa_request_reject(1, "\xff", NULL), SA_E_INVALID_ARG);

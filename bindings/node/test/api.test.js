@@ -245,7 +245,7 @@ test('TokenStoreFn.create({ load, save }) and a plain { load, save } object as s
   assert.ok(created.data instanceof sa.TokenStoreFn);
   const a = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, store: created.data }).data;
   const ta = await a.getToken();
-  await saved.promise; // the save follows the token (DESIGN 8.3)
+  await saved.promise; // the save follows the token (docs/architecture.md D3)
   assert.ok(mem.has('t'), 'saved');
   a.close();
   // A sync plain object sharing the same map: loads what the async one saved.

@@ -31,7 +31,7 @@ from typing import (
     runtime_checkable,
 )
 
-from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, AuthError, CallbackError, InvalidArgument, Timeout
+from ._errors import SA_E_WOULD_BLOCK, AuthError, CallbackError, InvalidArgument
 
 if TYPE_CHECKING:  # pragma: no cover
     import concurrent.futures
@@ -331,8 +331,8 @@ class AuthStrategy:
         if status != SA_E_WOULD_BLOCK:
             raise _rt.last_error(status)
         waiter = _rt.SyncWaiter()
-        _rt.start_async(self._h, waiter)
-        return _wait(waiter, timeout)
+        _rt.start_async(self._h, waiter, _rt.wait_ms(timeout))
+        return _wait(waiter)
 
     async def get_token_async(self) -> ServiceToken:
         """Like get_token, without blocking the event loop: a cached token returns at once;
@@ -519,12 +519,11 @@ class StaticTokenStrategy(AuthStrategy):
         self._adopt(int(out[0]), "")
 
 
-def _wait(waiter: Any, timeout: Optional[float]) -> ServiceToken:
-    # Event.wait is interruptible: KeyboardInterrupt reaches the caller at once; the
-    # library finishes (or times out) the shared request and the token is freed.
-    if not waiter.event.wait(timeout):
-        # The library's TIMEOUT is retryable (the refresh goes on); this wait is the same.
-        raise Timeout("timed out waiting for a token", code="TIMEOUT", status=SA_E_TIMEOUT, retryable=True)
+def _wait(waiter: Any) -> ServiceToken:
+    # The library bounds the wait (it completes within the call's timeout, with its own
+    # TIMEOUT error); Event.wait is interruptible: KeyboardInterrupt reaches the caller at
+    # once, and the library finishes the shared request and the token is freed.
+    waiter.event.wait()
     if waiter.error is not None:
         raise waiter.error
     return cast(ServiceToken, waiter.token)
@@ -816,8 +815,8 @@ class OidcFederationStrategy(AuthStrategy):
         if status != SA_E_WOULD_BLOCK:
             raise _rt.last_error(status)
         waiter = _rt.SyncWaiter()
-        _rt.start_async_jwt(self._h, b, waiter)
-        return _wait(waiter, timeout)
+        _rt.start_async_jwt(self._h, b, waiter, _rt.wait_ms(timeout))
+        return _wait(waiter)
 
     async def get_token_async(self, *, jwt: Optional[str] = None) -> ServiceToken:
         if jwt is None:

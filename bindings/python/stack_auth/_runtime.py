@@ -103,6 +103,15 @@ def timeout_ms(timeout: Optional[float]) -> Optional[int]:
     return int(round(float(timeout) * 1000))
 
 
+def wait_ms(timeout: Optional[float]) -> int:
+    """A call's own wait for the library (an int32 of milliseconds): 0 (None) is the
+    strategy's timeout; any other value is at least 1 ms, so a non-positive one does not
+    wait, and at most 2**31 - 1 ms (about 24 days)."""
+    if timeout is None:
+        return 0
+    return min(2**31 - 1, max(1, int(round(float(timeout) * 1000))))
+
+
 def take_string(pp: Any, plen: Any) -> str:
     """Copies a library-owned string and frees it (sa_free zeroes it)."""
     try:
@@ -581,14 +590,15 @@ class AsyncWaiter:
             pass  # the loop is closed: nobody waits; the token is freed with its object
 
 
-def start_async(strategy: int, waiter: Any) -> None:
-    """sa_get_token_async; waiter.complete(token, error) is called on a library thread."""
-    _start(waiter, lambda h: lib.sa_get_token_async(strategy, lib._sa_py_token_done, h))
+def start_async(strategy: int, waiter: Any, ms: int = 0) -> None:
+    """sa_get_token_async_ex; waiter.complete(token, error) is called on a library thread
+    within ms (0: the strategy's timeout)."""
+    _start(waiter, lambda h: lib.sa_get_token_async_ex(strategy, ms, lib._sa_py_token_done, h))
 
 
-def start_async_jwt(strategy: int, jwt: bytes, waiter: Any) -> None:
+def start_async_jwt(strategy: int, jwt: bytes, waiter: Any, ms: int = 0) -> None:
     """sa_oidc_get_token_with_jwt_async; as start_async."""
-    _start(waiter, lambda h: lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), 0, lib._sa_py_token_done, h))
+    _start(waiter, lambda h: lib.sa_oidc_get_token_with_jwt_async(strategy, jwt, len(jwt), ms, lib._sa_py_token_done, h))
 
 
 def _start(waiter: Any, call: Callable[[Any], int]) -> None:

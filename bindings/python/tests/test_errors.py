@@ -190,6 +190,12 @@ def test_strategy_timeout_is_the_librarys_timeout(emu: Emulator) -> None:
     assert info.value.status == -4  # from the library (SA_E_TIMEOUT), not the binding's wait
 
 
+def test_a_calls_timeout_goes_to_the_library_whatever_its_size(emu: Emulator) -> None:
+    s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url)
+    # 1e9 s is beyond the library's int32 of milliseconds: bounded there, never an OverflowError.
+    assert s.get_token(timeout=1e9).token
+
+
 def test_async_timeout_from_the_library(emu: Emulator) -> None:
     import asyncio
 

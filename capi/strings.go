@@ -1,0 +1,36 @@
+package main
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"unicode/utf8"
+	"unsafe"
+
+	stackauth "github.com/stackauth/stack-auth/core"
+)
+
+// goString copies a C string after checking it is valid UTF-8.
+func goString(p *C.sa_cchar, name string, required bool) (string, C.sa_status) {
+	if p == nil {
+		if required {
+			return "", invalidArg("%s must not be NULL", name)
+		}
+		return "", saOK
+	}
+	s := C.GoString((*C.char)(unsafe.Pointer(p)))
+	if !utf8.ValidString(s) {
+		return "", invalidArg("%s is not valid UTF-8", name)
+	}
+	return s, saOK
+}
+
+// setString hands s to the host as a library-owned string.
+func setString(out **C.char, outLen *C.size_t, s string) C.sa_status {
+	if C.sashim_new_string(s, out, outLen) != 0 {
+		return fail(saEInternal, stackauth.CodeInternal, "out of memory")
+	}
+	return saOK
+}
