@@ -169,14 +169,15 @@ std::string last_error_json(sa_status st) {
 }
 
 // [status, errorJson]: how every synchronous native call reports a failure to index.js.
-napi_value fail_array(napi_env env, sa_status st) {
-  std::string j = last_error_json(st);
+napi_value status_array(napi_env env, sa_status st, const std::string &json) {
   napi_value arr;
   napi_create_array_with_length(env, 2, &arr);
   napi_set_element(env, arr, 0, js_int(env, st));
-  napi_set_element(env, arr, 1, js_str(env, j.data(), j.size()));
+  napi_set_element(env, arr, 1, js_str(env, json.data(), json.size()));
   return arr;
 }
+
+napi_value fail_array(napi_env env, sa_status st) { return status_array(env, st, last_error_json(st)); }
 
 // ---- the bridge from library threads to the JS thread ----------------------------------
 
@@ -358,13 +359,19 @@ void drop_msg(Msg *m) {
   delete m;
 }
 
-void post_hook(void *user_data, HookKind kind, sa_request req, const char *json, size_t len) {
-  HookData *hd = static_cast<HookData *>(user_data);
+// A hook request's message; data (JSON or a body) becomes its arg.
+Msg *hook_msg(HookData *hd, HookKind kind, sa_request req, const char *data, size_t len) {
   Msg *m = new Msg(M_HOOK);
   m->hook = hd;
   m->hook_kind = kind;
   m->req = req;
-  if (json != nullptr && len > 0) m->arg.assign(json, len);
+  if (data != nullptr && len > 0) m->arg.assign(data, len);
+  return m;
+}
+
+void post_hook(void *user_data, HookKind kind, sa_request req, const char *json, size_t len) {
+  HookData *hd = static_cast<HookData *>(user_data);
+  Msg *m = hook_msg(hd, kind, req, json, len);
   if (kind == H_LOAD || kind == H_SAVE) {
     // Read while the request is surely pending (it may time out before JS runs).
     char *scope = nullptr;
@@ -385,11 +392,7 @@ void hook_save(void *user_data, sa_request req, const char *json, size_t len) {
 // A transport request: the body is the message's arg, the request JSON its meta.
 void hook_http(void *user_data, sa_request req, const char *request_json, const char *body, size_t len) {
   HookData *hd = static_cast<HookData *>(user_data);
-  Msg *m = new Msg(M_HOOK);
-  m->hook = hd;
-  m->hook_kind = H_HTTP;
-  m->req = req;
-  if (body != nullptr && len > 0) m->arg.assign(body, len);
+  Msg *m = hook_msg(hd, H_HTTP, req, body, len);
   m->meta.assign(request_json);
   if (!hd->bridge->post(m)) drop_msg(m);
 }
@@ -429,6 +432,13 @@ void discard_hook(napi_env env, HookData *hd) {
   napi_delete_reference(env, hd->target);
   g_hooks_destroyed.fetch_add(1);
   delete hd;
+}
+
+// A constructor that failed: its [st, json]; the library did not take the hook.
+napi_value fail_discarding(napi_env env, sa_status st, HookData *hd) {
+  napi_value r = fail_array(env, st);  // first: it reads this thread's last error
+  discard_hook(env, hd);
+  return r;
 }
 
 // sa_get_token_async's completion, on a library thread. It only hands the token handle to the
@@ -642,6 +652,13 @@ bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState
   return true;
 }
 
+// args, then the handle in argv[0], which must be a box of that kind (else a TypeError).
+template <size_t N>
+Box *args_box(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState **es, Kind kind) {
+  if (!args(env, info, argv, es)) return nullptr;
+  return get_box(env, argv[0], kind);
+}
+
 std::shared_ptr<EnvState> shared(EnvState *es) {
   // Every EnvState is owned by shared_ptrs; recover one from the instance data.
   void *d = nullptr;
@@ -703,14 +720,16 @@ napi_value DebugCounters(napi_env env, napi_callback_info info) {
   return o;
 }
 
-napi_value AutoDetect(napi_env env, napi_callback_info info) {
+// autoDetect / deviceSessionFromProfile: a strategy made from the options JSON alone.
+template <sa_status (*make)(sa_strategy *, const char *)>
+napi_value StrategyFromOptions(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
   std::string opts;
   bool has_opts;
   if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts, has_opts)) return nullptr;
   sa_strategy s = 0;
-  sa_status st = sa_auto_strategy_detect(&s, has_opts ? opts.c_str() : nullptr);
+  sa_status st = make(&s, has_opts ? opts.c_str() : nullptr);
   wipe(opts);  // may hold an access key
   return strategy_result(env, es, st, s);
 }
@@ -726,17 +745,6 @@ napi_value AccessKeyNew(napi_env env, napi_callback_info info) {
   sa_strategy s = 0;
   sa_status st = sa_access_key_strategy_new(&s, crn.c_str(), key.c_str(), has_opts ? opts.c_str() : nullptr);
   wipe(key);
-  return strategy_result(env, es, st, s);
-}
-
-napi_value DeviceSessionFromProfile(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  std::string opts;
-  bool has_opts;
-  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts, has_opts)) return nullptr;
-  sa_strategy s = 0;
-  sa_status st = sa_device_session_strategy_from_profile(&s, has_opts ? opts.c_str() : nullptr);
   return strategy_result(env, es, st, s);
 }
 
@@ -763,11 +771,7 @@ napi_value StrategyFnNew(napi_env env, napi_callback_info info) {
   if (hd == nullptr) return nullptr;
   sa_strategy s = 0;
   sa_status st = sa_strategy_fn_new_ex(&s, hook_get_token, hd, hook_destroy, has_opts ? opts.c_str() : nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return strategy_result(env, es, st, s);
 }
 
@@ -793,8 +797,7 @@ template <Kind kind>
 napi_value FreeBox(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], kind);
+  Box *b = args_box(env, info, argv, &es, kind);
   if (b == nullptr) return nullptr;
   b->free_handle();
   return js_undefined(env);
@@ -811,8 +814,7 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
 napi_value TryGetToken(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr) return nullptr;
   bool have_last = false;
   napi_get_value_bool(env, argv[1], &have_last);
@@ -829,11 +831,7 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
   std::string err;
   napi_value v = token_to_js(env, b, t, have_last, &st, &err);
   if (v != nullptr) return v;
-  napi_value arr;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_set_element(env, arr, 0, js_int(env, st));
-  napi_set_element(env, arr, 1, js_str(env, err.data(), err.size()));
-  return arr;
+  return status_array(env, st, err);
 }
 
 // Starts one asynchronous token call (start, given the Pending to complete); cb(status,
@@ -869,8 +867,7 @@ napi_value start_token_async(napi_env env, EnvState *es, Box *b, napi_value stra
 napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
   int32_t timeout_ms = 0;  // argv[2]: this call's timeout (<= 0 or absent: the strategy's)
   if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
@@ -886,8 +883,7 @@ napi_value OidcTryGetTokenWithJwt(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
   std::string jwt;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt)) return nullptr;
   bool have_last = false;
   napi_get_value_bool(env, argv[2], &have_last);
@@ -902,8 +898,7 @@ napi_value OidcGetTokenWithJwtAsync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   EnvState *es;
   std::string jwt;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt) || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout_ms = 0;
   if (!is_nullish(env, argv[3])) napi_get_value_int32(env, argv[3], &timeout_ms);
@@ -940,8 +935,7 @@ napi_value TokenFromValue(napi_env env, napi_callback_info info) {
 napi_value SetEventHook(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr) return nullptr;
   if (is_nullish(env, argv[1])) {
     sa_status st = sa_strategy_set_event_hook(b->h, nullptr, nullptr, nullptr);
@@ -951,11 +945,7 @@ napi_value SetEventHook(napi_env env, napi_callback_info info) {
   HookData *hd = new_hook(env, es, argv[1]);
   if (hd == nullptr) return nullptr;
   sa_status st = sa_strategy_set_event_hook(b->h, hook_event, hd, hook_destroy);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return js_undefined(env);
 }
 
@@ -976,8 +966,7 @@ napi_value CallbackError(napi_env env, napi_callback_info info) {
 napi_value Invalidate(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   std::string tok;
   if (b == nullptr || !get_string(env, argv[1], "token", tok)) return nullptr;
   int32_t refreshing = 0;
@@ -1030,11 +1019,7 @@ napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   if (hd == nullptr) return nullptr;
   sa_store s = 0;
   sa_status st = sa_store_fn_new_ex(&s, hook_load, hook_save, hd, hook_destroy, has_opts ? opts.c_str() : nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return new_box(env, es, K_STORE, s, shared(es));
 }
 
@@ -1047,32 +1032,17 @@ napi_value TransportNew(napi_env env, napi_callback_info info) {
   if (hd == nullptr) return nullptr;
   sa_transport t = 0;
   sa_status st = sa_transport_new(&t, hook_http, hd, hook_destroy, nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return new_box(env, es, K_TRANSPORT, t, shared(es));
 }
 
-// The sa_transport handle, for the "transport" key of options_json.
-napi_value TransportHandle(napi_env env, napi_callback_info info) {
+// transportHandle / storeHandle: the handle in a box of that kind, for the "transport" or
+// "store" key of options_json.
+template <Kind kind>
+napi_value BoxHandle(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_TRANSPORT);
-  if (b == nullptr) return nullptr;
-  napi_value v;
-  CHECK_NAPI(env, napi_create_double(env, static_cast<double>(b->h), &v));
-  return v;
-}
-
-// The sa_store handle, for the "store" key of options_json.
-napi_value StoreHandle(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STORE);
+  Box *b = args_box(env, info, argv, &es, kind);
   if (b == nullptr) return nullptr;
   napi_value v;
   CHECK_NAPI(env, napi_create_double(env, static_cast<double>(b->h), &v));
@@ -1089,12 +1059,18 @@ bool get_request(napi_env env, napi_value v, sa_request *out) {
   return true;
 }
 
+// The arguments of a request's answer: argv[0] is the request id.
+template <size_t N>
+bool request_args(napi_env env, napi_callback_info info, napi_value (&argv)[N], sa_request *req) {
+  EnvState *es;
+  return args(env, info, argv, &es) && get_request(env, argv[0], req);
+}
+
 // requestResolve(req, value: string|null): the status (a late completion is INVALID_HANDLE).
 napi_value RequestResolve(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  EnvState *es;
   sa_request req;
-  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
+  if (!request_args(env, info, argv, &req)) return nullptr;
   std::string value;
   bool present;
   if (!get_opt_string(env, argv[1], "value", value, present)) return nullptr;
@@ -1106,9 +1082,8 @@ napi_value RequestResolve(napi_env env, napi_callback_info info) {
 // requestRespond(req, status, headersJson, body: string): a transport request's answer.
 napi_value RequestRespond(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  EnvState *es;
   sa_request req;
-  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
+  if (!request_args(env, info, argv, &req)) return nullptr;
   int32_t status = 0;
   if (napi_get_value_int32(env, argv[1], &status) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "status must be a number");
@@ -1127,9 +1102,8 @@ napi_value RequestRespond(napi_env env, napi_callback_info info) {
 
 napi_value RequestReject(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  EnvState *es;
   sa_request req;
-  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
+  if (!request_args(env, info, argv, &req)) return nullptr;
   std::string code, message;
   bool has_code, has_message;
   if (!get_opt_string(env, argv[1], "code", code, has_code) ||
@@ -1236,12 +1210,7 @@ napi_value start_blocking(napi_env env, EnvState *es, Pending *p, napi_value cb,
     napi_delete_reference(env, p->cb);
     if (p->keep) napi_delete_reference(env, p->keep);
     delete p;
-    napi_value arr;
-    napi_create_array_with_length(env, 2, &arr);
-    napi_set_element(env, arr, 0, js_int(env, SA_E_INTERNAL));
-    const char *j = "{\"type\":\"INTERNAL_ERROR\",\"message\":\"could not start a thread\"}";
-    napi_set_element(env, arr, 1, js_str(env, j, strlen(j)));
-    return arr;
+    return status_array(env, SA_E_INTERNAL, "{\"type\":\"INTERNAL_ERROR\",\"message\":\"could not start a thread\"}");
   }
   return js_undefined(env);
 }
@@ -1264,8 +1233,7 @@ napi_value DeviceCodeBegin(napi_env env, napi_callback_info info) {
 napi_value DeviceFlowOpenBrowser(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_FLOW);
+  Box *b = args_box(env, info, argv, &es, K_FLOW);
   if (b == nullptr) return nullptr;
   int32_t opened = 0;
   sa_status st = sa_device_flow_open_browser(b->h, &opened);
@@ -1277,8 +1245,7 @@ napi_value DeviceFlowOpenBrowser(napi_env env, napi_callback_info info) {
 napi_value DeviceCodePoll(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_FLOW);
+  Box *b = args_box(env, info, argv, &es, K_FLOW);
   if (b == nullptr || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout = 0;
   napi_get_value_int32(env, argv[1], &timeout);
@@ -1369,9 +1336,9 @@ NAPI_MODULE_INIT() {
       {"lastWarning", LastWarning},
       {"liveObjects", LiveObjects},
       {"debugCounters", DebugCounters},
-      {"autoDetect", AutoDetect},
+      {"autoDetect", StrategyFromOptions<sa_auto_strategy_detect>},
       {"accessKeyNew", AccessKeyNew},
-      {"deviceSessionFromProfile", DeviceSessionFromProfile},
+      {"deviceSessionFromProfile", StrategyFromOptions<sa_device_session_strategy_from_profile>},
       {"staticTokenNew", StaticTokenNew},
       {"strategyFnNew", StrategyFnNew},
       {"oidcNew", OidcNew},
@@ -1389,12 +1356,12 @@ NAPI_MODULE_INIT() {
       {"storeOpen", StoreOpen},
       {"storeFnNew", StoreFnNew},
       {"storeFree", FreeBox<K_STORE>},
-      {"storeHandle", StoreHandle},
+      {"storeHandle", BoxHandle<K_STORE>},
       {"requestResolve", RequestResolve},
       {"requestReject", RequestReject},
       {"requestRespond", RequestRespond},
       {"transportNew", TransportNew},
-      {"transportHandle", TransportHandle},
+      {"transportHandle", BoxHandle<K_TRANSPORT>},
       {"deviceCodeBegin", DeviceCodeBegin},
       {"deviceFlowOpenBrowser", DeviceFlowOpenBrowser},
       {"deviceCodePoll", DeviceCodePoll},
