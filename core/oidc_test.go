@@ -62,6 +62,14 @@ func (e *portOIDCEnv) strategy(t *testing.T, opts ...Option) *OidcFederationStra
 	return s
 }
 
+// newPortGatedOIDC is an OIDC strategy whose exchanges succeed, each once gate opens.
+func newPortGatedOIDC(t *testing.T) (*portOIDCEnv, *portGate, *OidcFederationStrategy) {
+	e := newPortOIDCEnv(t)
+	gate := newPortGate(t)
+	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
+	return e, gate, e.strategy(t)
+}
+
 func (e *portOIDCEnv) exchanges() int { return e.fake.count("/api/authorise") }
 
 // portFederateOK answers /api/authorise with a token for ws; each answer has its own
@@ -547,62 +555,53 @@ func TestOIDCStrategy_AFederatedTokenIsStoredStampedWithItsJWTDigest(t *testing.
 	assert.Equal(t, portDigestVector, saved.FederatedFrom)
 }
 
-func TestOIDCStrategy_AStoredTokenIsServedToTheJWTItWasFederatedFrom(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 0, e.exchanges())
-}
-
-func TestOIDCStrategy_AStoredTokenFromAnotherJWTIsACacheMiss(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "b.jwt.sig", 15*time.Minute)
-	require.NoError(t, portJWTScope(store, "b.jwt.sig").Save(portCtx(t), stored))
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 1, e.exchanges())
-	require.NoError(t, Flush(portCtx(t)))
-	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
-	require.NoError(t, err)
-	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange saved its own")
-}
-
-func TestOIDCStrategy_AnUnscopedStoredTokenIsACacheMiss(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored)) // as an older version saved it
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 1, e.exchanges())
-}
-
-func TestOIDCStrategy_AnExpiredStoredTokenIsReFederated(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", -time.Minute)
-	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 1, e.exchanges())
+// A stored token is served only to the JWT it was federated from (its scope and its
+// FederatedFrom), and only while it is fresh; anything else is a cache miss: one exchange.
+func TestOIDCStrategy_StoredTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		from   string // the JWT the stored token was federated from
+		scoped bool   // saved under that JWT's scope (false: as an older version saved it)
+		ttl    time.Duration
+		served bool
+	}{
+		{"AStoredTokenIsServedToTheJWTItWasFederatedFrom", "a.jwt.sig", true, 15 * time.Minute, true},
+		{"AStoredTokenFromAnotherJWTIsACacheMiss", "b.jwt.sig", true, 15 * time.Minute, false},
+		{"AnUnscopedStoredTokenIsACacheMiss", "a.jwt.sig", false, 15 * time.Minute, false},
+		{"AnExpiredStoredTokenIsReFederated", "a.jwt.sig", true, -time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPortOIDCEnv(t)
+			store := NewInMemoryTokenStore()
+			stored := portStampedToken(t, e.clock, testWS, tc.from, tc.ttl)
+			saveTo := TokenStore(store)
+			if tc.scoped {
+				saveTo = portJWTScope(store, tc.from)
+			}
+			require.NoError(t, saveTo.Save(portCtx(t), stored))
+			tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
+			require.NoError(t, err)
+			if tc.served {
+				assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
+				assert.Equal(t, 0, e.exchanges())
+				return
+			}
+			assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
+			assert.Equal(t, 1, e.exchanges())
+			require.NoError(t, Flush(portCtx(t)))
+			saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
+			require.NoError(t, err)
+			require.NotNil(t, saved)
+			assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange saved its own")
+		})
+	}
 }
 
 // ---- concurrency and failure bookkeeping ----
 
 func TestOIDCStrategy_ConcurrentFirstCallsForOneJWTShareOneExchange(t *testing.T) {
 	const callers = 8
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 	digest := JWTDigest("a.jwt.sig")
 
 	results := make([]<-chan portResult, callers)
@@ -627,10 +626,7 @@ func TestOIDCStrategy_ConcurrentFirstCallsForOneJWTShareOneExchange(t *testing.T
 }
 
 func TestOIDCStrategy_AnEngineIsPendingUntilItsFirstExchangeAnswers(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	_, gate, s := newPortGatedOIDC(t)
 
 	res := portGetAsync(portUser(t, "a.jwt.sig"), s)
 	portRecv(t, gate.entered)
@@ -642,10 +638,7 @@ func TestOIDCStrategy_AnEngineIsPendingUntilItsFirstExchangeAnswers(t *testing.T
 }
 
 func TestOIDCStrategy_ConcurrentFirstCallsForTwoJWTsDoNotShareAnEngine(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 
 	resA := portGetAsync(portUser(t, "a.jwt.sig"), s)
 	resB := portGetAsync(portUser(t, "b.jwt.sig"), s)
@@ -670,10 +663,7 @@ func TestOIDCStrategy_ConcurrentFirstCallsForTwoJWTsDoNotShareAnEngine(t *testin
 }
 
 func TestOIDCStrategy_ACancelledFirstCallLeavesNothingPending(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 
 	ctx, cancel := context.WithCancel(portUser(t, "a.jwt.sig"))
 	res := portGetAsync(ctx, s)
@@ -692,10 +682,7 @@ func TestOIDCStrategy_ACancelledFirstCallLeavesNothingPending(t *testing.T) {
 }
 
 func TestOIDCStrategy_ASurvivorOfACancelledSiblingStillCachesItsToken(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 	digest := JWTDigest("a.jwt.sig")
 
 	ctx, cancel := context.WithCancel(portUser(t, "a.jwt.sig"))
