@@ -50,6 +50,17 @@ void wipe(std::string &s) {
   s.shrink_to_fit();
 }
 
+// An optional string argument: absent for null/undefined, then c_str() and data() are null.
+struct OptString {
+  std::string s;
+  bool present = false;
+  const char *c_str() const { return present ? s.c_str() : nullptr; }
+  const char *data() const { return present ? s.data() : nullptr; }
+  size_t size() const { return present ? s.size() : 0; }
+};
+
+void wipe(OptString &o) { wipe(o.s); }
+
 std::atomic<int64_t> g_hooks_created{0};
 std::atomic<int64_t> g_hooks_destroyed{0};
 
@@ -122,10 +133,10 @@ bool get_string(napi_env env, napi_value v, const char *what, std::string &out) 
 }
 
 // A string, or "absent" for null/undefined.
-bool get_opt_string(napi_env env, napi_value v, const char *what, std::string &out, bool &present) {
-  present = !is_nullish(env, v);
-  if (!present) return true;
-  return get_string(env, v, what, out);
+bool get_opt_string(napi_env env, napi_value v, const char *what, OptString &out) {
+  out.present = !is_nullish(env, v);
+  if (!out.present) return true;
+  return get_string(env, v, what, out.s);
 }
 
 bool get_function(napi_env env, napi_value v, const char *what) {
@@ -308,8 +319,8 @@ struct Pending {
   Box *box = nullptr;       // OP_TOKEN: the strategy (alive through keep)
   Op op = OP_TOKEN;
   // inputs of blocking calls (run on a helper thread)
-  std::string a, b, c;
-  bool has_b = false, has_c = false;
+  std::string a;
+  OptString b, c;
   uint64_t h = 0;
   int32_t timeout_ms = 0;
 };
@@ -725,11 +736,10 @@ template <sa_status (*make)(sa_strategy *, const char *)>
 napi_value StrategyFromOptions(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  std::string opts;
-  bool has_opts;
-  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts, has_opts)) return nullptr;
+  OptString opts;
+  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts)) return nullptr;
   sa_strategy s = 0;
-  sa_status st = make(&s, has_opts ? opts.c_str() : nullptr);
+  sa_status st = make(&s, opts.c_str());
   wipe(opts);  // may hold an access key
   return strategy_result(env, es, st, s);
 }
@@ -737,13 +747,13 @@ napi_value StrategyFromOptions(napi_env env, napi_callback_info info) {
 napi_value AccessKeyNew(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  std::string crn, key, opts;
-  bool has_opts;
+  std::string crn, key;
+  OptString opts;
   if (!args(env, info, argv, &es) || !get_string(env, argv[0], "workspaceCrn", crn) ||
-      !get_string(env, argv[1], "accessKey", key) || !get_opt_string(env, argv[2], "options", opts, has_opts))
+      !get_string(env, argv[1], "accessKey", key) || !get_opt_string(env, argv[2], "options", opts))
     return nullptr;
   sa_strategy s = 0;
-  sa_status st = sa_access_key_strategy_new(&s, crn.c_str(), key.c_str(), has_opts ? opts.c_str() : nullptr);
+  sa_status st = sa_access_key_strategy_new(&s, crn.c_str(), key.c_str(), opts.c_str());
   wipe(key);
   return strategy_result(env, es, st, s);
 }
@@ -762,15 +772,14 @@ napi_value StaticTokenNew(napi_env env, napi_callback_info info) {
 napi_value StrategyFnNew(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  std::string opts;
-  bool has_opts;
+  OptString opts;
   if (!args(env, info, argv, &es) || !get_function(env, argv[0], "fn") ||
-      !get_opt_string(env, argv[1], "options", opts, has_opts))
+      !get_opt_string(env, argv[1], "options", opts))
     return nullptr;
   HookData *hd = new_hook(env, es, argv[0]);
   if (hd == nullptr) return nullptr;
   sa_strategy s = 0;
-  sa_status st = sa_strategy_fn_new_ex(&s, hook_get_token, hd, hook_destroy, has_opts ? opts.c_str() : nullptr);
+  sa_status st = sa_strategy_fn_new_ex(&s, hook_get_token, hd, hook_destroy, opts.c_str());
   if (st != SA_OK) return fail_discarding(env, st, hd);
   return strategy_result(env, es, st, s);
 }
@@ -778,16 +787,16 @@ napi_value StrategyFnNew(napi_env env, napi_callback_info info) {
 napi_value OidcNew(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  std::string crn, opts;
-  bool has_opts;
+  std::string crn;
+  OptString opts;
   if (!args(env, info, argv, &es) || !get_string(env, argv[0], "workspaceCrn", crn) ||
-      !get_opt_string(env, argv[2], "options", opts, has_opts))
+      !get_opt_string(env, argv[2], "options", opts))
     return nullptr;
   // No provider hook: index.js calls getJwt on the caller's thread and async context and
   // passes the JWT (oidcTryGetTokenWithJwt / oidcGetTokenWithJwtAsync).
   sa_strategy s = 0;
   sa_status st = sa_oidc_federation_strategy_new(&s, crn.c_str(), nullptr, nullptr, nullptr,
-                                                 has_opts ? opts.c_str() : nullptr);
+                                                 opts.c_str());
   if (st != SA_OK) return fail_array(env, st);
   return strategy_result(env, es, st, s);
 }
@@ -1006,9 +1015,8 @@ napi_value StoreOpen(napi_env env, napi_callback_info info) {
 napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  std::string opts;
-  bool has_opts;
-  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[1], "options", opts, has_opts)) return nullptr;
+  OptString opts;
+  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[1], "options", opts)) return nullptr;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
   if (t != napi_object && t != napi_function) {
@@ -1018,7 +1026,7 @@ napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   HookData *hd = new_hook(env, es, argv[0]);
   if (hd == nullptr) return nullptr;
   sa_store s = 0;
-  sa_status st = sa_store_fn_new_ex(&s, hook_load, hook_save, hd, hook_destroy, has_opts ? opts.c_str() : nullptr);
+  sa_status st = sa_store_fn_new_ex(&s, hook_load, hook_save, hd, hook_destroy, opts.c_str());
   if (st != SA_OK) return fail_discarding(env, st, hd);
   return new_box(env, es, K_STORE, s, shared(es));
 }
@@ -1071,10 +1079,9 @@ napi_value RequestResolve(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   sa_request req;
   if (!request_args(env, info, argv, &req)) return nullptr;
-  std::string value;
-  bool present;
-  if (!get_opt_string(env, argv[1], "value", value, present)) return nullptr;
-  sa_status st = sa_request_resolve(req, present ? value.data() : nullptr, present ? value.size() : 0);
+  OptString value;
+  if (!get_opt_string(env, argv[1], "value", value)) return nullptr;
+  sa_status st = sa_request_resolve(req, value.data(), value.size());
   wipe(value);
   return js_int(env, st);
 }
@@ -1089,13 +1096,9 @@ napi_value RequestRespond(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "status must be a number");
     return nullptr;
   }
-  std::string headers, body;
-  bool has_headers, has_body;
-  if (!get_opt_string(env, argv[2], "headers", headers, has_headers) ||
-      !get_opt_string(env, argv[3], "body", body, has_body))
-    return nullptr;
-  sa_status st = sa_request_respond(req, status, has_headers ? headers.c_str() : nullptr,
-                                    has_body ? body.data() : nullptr, has_body ? body.size() : 0);
+  OptString headers, body;
+  if (!get_opt_string(env, argv[2], "headers", headers) || !get_opt_string(env, argv[3], "body", body)) return nullptr;
+  sa_status st = sa_request_respond(req, status, headers.c_str(), body.data(), body.size());
   wipe(body);
   return js_int(env, st);
 }
@@ -1104,12 +1107,9 @@ napi_value RequestReject(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   sa_request req;
   if (!request_args(env, info, argv, &req)) return nullptr;
-  std::string code, message;
-  bool has_code, has_message;
-  if (!get_opt_string(env, argv[1], "code", code, has_code) ||
-      !get_opt_string(env, argv[2], "message", message, has_message))
-    return nullptr;
-  sa_status st = sa_request_reject(req, has_code ? code.c_str() : nullptr, has_message ? message.c_str() : nullptr);
+  OptString code, message;
+  if (!get_opt_string(env, argv[1], "code", code) || !get_opt_string(env, argv[2], "message", message)) return nullptr;
+  sa_status st = sa_request_reject(req, code.c_str(), message.c_str());
   return js_int(env, st);
 }
 
@@ -1127,8 +1127,8 @@ void *blocking_main(void *arg) {
   switch (p->op) {
     case OP_BEGIN: {
       sa_device_flow f = 0;
-      sa_status st = sa_device_code_begin(&f, p->a.c_str(), p->has_b ? p->b.c_str() : nullptr,
-                                          p->has_c ? p->c.c_str() : nullptr);
+      sa_status st = sa_device_code_begin(&f, p->a.c_str(), p->b.c_str(),
+                                          p->c.c_str());
       if (st == SA_OK) {
         char *s = nullptr;
         size_t n = 0;
@@ -1170,7 +1170,7 @@ void *blocking_main(void *arg) {
       break;
     }
     case OP_BIND: {
-      sa_status st = sa_bind_client_device(p->has_c ? p->c.c_str() : nullptr);
+      sa_status st = sa_bind_client_device(p->c.c_str());
       if (st != SA_OK) m->err = last_error_json(st);
       m->status = st;
       break;
@@ -1222,8 +1222,8 @@ napi_value DeviceCodeBegin(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es)) return nullptr;
   Pending *p = new Pending;
   p->op = OP_BEGIN;
-  if (!get_string(env, argv[0], "region", p->a) || !get_opt_string(env, argv[1], "clientId", p->b, p->has_b) ||
-      !get_opt_string(env, argv[2], "options", p->c, p->has_c) || !get_function(env, argv[3], "callback")) {
+  if (!get_string(env, argv[0], "region", p->a) || !get_opt_string(env, argv[1], "clientId", p->b) ||
+      !get_opt_string(env, argv[2], "options", p->c) || !get_function(env, argv[3], "callback")) {
     delete p;
     return nullptr;
   }
@@ -1282,7 +1282,7 @@ napi_value BindClientDevice(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es)) return nullptr;
   Pending *p = new Pending;
   p->op = OP_BIND;
-  if (!get_opt_string(env, argv[0], "options", p->c, p->has_c) || !get_function(env, argv[1], "callback")) {
+  if (!get_opt_string(env, argv[0], "options", p->c) || !get_function(env, argv[1], "callback")) {
     delete p;
     return nullptr;
   }
