@@ -8,22 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/out/bin/stack-auth
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-	[[ -n $emu_pid ]] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=build/emulator.sh
+source build/emulator.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 short() { local t; t=$(cat); printf '%s… (%d chars)\n' "${t:0:16}" "${#t}"; }
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 step "Starting the emulator"
-"$bin" serve --addr 127.0.0.1:0 --auto-approve >"$work/serve.out" 2>"$work/serve.log" &
-emu_pid=$!
-for _ in $(seq 100); do [[ -s $work/serve.out ]] && break; sleep 0.05; done
+start_emulator "$bin" --auto-approve
 start=$(head -n1 "$work/serve.out")
 url=$(json_field url <<<"$start")
 crn=$(json_field workspaceCrn <<<"$start")

@@ -62,6 +62,28 @@ func (e *portOIDCEnv) strategy(t *testing.T, opts ...Option) *OidcFederationStra
 	return s
 }
 
+// newPortOIDC is an OIDC strategy whose exchanges succeed at once.
+func newPortOIDC(t *testing.T) (*portOIDCEnv, *OidcFederationStrategy) {
+	e := newPortOIDCEnv(t)
+	return e, e.strategy(t)
+}
+
+// portGetOK is s.GetToken for the user signed in with jwt; it must succeed.
+func portGetOK(t *testing.T, s *OidcFederationStrategy, jwt string) ServiceToken {
+	t.Helper()
+	tok, err := s.GetToken(portUser(t, jwt))
+	require.NoError(t, err)
+	return tok
+}
+
+// newPortGatedOIDC is an OIDC strategy whose exchanges succeed, each once gate opens.
+func newPortGatedOIDC(t *testing.T) (*portOIDCEnv, *portGate, *OidcFederationStrategy) {
+	e := newPortOIDCEnv(t)
+	gate := newPortGate(t)
+	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
+	return e, gate, e.strategy(t)
+}
+
 func (e *portOIDCEnv) exchanges() int { return e.fake.count("/api/authorise") }
 
 // portFederateOK answers /api/authorise with a token for ws; each answer has its own
@@ -220,35 +242,28 @@ func TestOIDCRefresher_ExpiryIsAbsoluteEpochNotRelative(t *testing.T) {
 }
 
 func TestOIDCRefresher_InitialFederation(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	tok, err := e.strategy(t).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	tok := portGetOK(t, s, "a.jwt.sig")
+	assert.Equal(t, 1, e.exchanges())
 	ws, err := tok.WorkspaceID()
 	require.NoError(t, err)
 	assert.Equal(t, testWS, ws)
-	assert.Equal(t, 1, e.exchanges())
 }
 
 func TestOIDCRefresher_CachesTokenAfterInitialFederation(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
-	first, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	first := portGetOK(t, s, "a.jwt.sig")
 	e.fake.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) { writeText(w, 500, "down") })
-	second, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	second := portGetOK(t, s, "a.jwt.sig")
 	assert.Equal(t, first.Token().Reveal(), second.Token().Reveal())
 	assert.Equal(t, 1, e.exchanges())
 }
 
 func TestOIDCRefresher_UnderAutoRefreshTheSameJWTIsFederatedAgainOnExpiry(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
-	first, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	first := portGetOK(t, s, "a.jwt.sig")
 	e.clock.Advance(16 * time.Minute)
-	second, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	second := portGetOK(t, s, "a.jwt.sig")
 	assert.Equal(t, 2, e.exchanges())
 	assert.NotEqual(t, first.Token().Reveal(), second.Token().Reveal(), "re-federated on expiry")
 	assert.Equal(t, e.fake.body("/api/authorise", 0), e.fake.body("/api/authorise", 1), "the same JWT is federated again")
@@ -316,11 +331,10 @@ func TestOIDCStrategy_CloseStopsTheRefreshOfACachedToken(t *testing.T) {
 			ended <- ev
 		}
 	}))
-	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	portGetOK(t, s, "a.jwt.sig")
 	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
 	e.clock.Advance(14 * time.Minute) // inside the refresh window, still usable
-	_, err = s.GetToken(portUser(t, "a.jwt.sig"))
+	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
 	require.NoError(t, err)
 	portRecv(t, gate.entered) // the background refresh is at the server
 	s.Close()
@@ -382,10 +396,8 @@ func TestOIDCStrategy_ConstructionErrors(t *testing.T) {
 // ---- workspace verification ----
 
 func TestOIDCStrategy_ReturnsTokenWhenWorkspaceMatches(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	tok, err := e.strategy(t).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	ws, err := tok.WorkspaceID()
+	_, s := newPortOIDC(t)
+	ws, err := portGetOK(t, s, "a.jwt.sig").WorkspaceID()
 	require.NoError(t, err)
 	assert.Equal(t, testWS, ws)
 }
@@ -442,12 +454,9 @@ func TestOIDCStrategy_RejectsStoredTokenForDifferentWorkspace(t *testing.T) {
 // ---- per-JWT engines ----
 
 func TestOIDCStrategy_ASecondUserIsNeverServedTheFirstUsersToken(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
-	a, err := s.GetToken(portUser(t, "user-a.jwt.sig"))
-	require.NoError(t, err)
-	b, err := s.GetToken(portUser(t, "user-b.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	a := portGetOK(t, s, "user-a.jwt.sig")
+	b := portGetOK(t, s, "user-b.jwt.sig")
 	assert.NotEqual(t, a.Token().Reveal(), b.Token().Reveal())
 	assert.Equal(t, 2, e.exchanges())
 	assert.Contains(t, e.fake.body("/api/authorise", 0), "user-a.jwt.sig")
@@ -455,8 +464,7 @@ func TestOIDCStrategy_ASecondUserIsNeverServedTheFirstUsersToken(t *testing.T) {
 }
 
 func TestOIDCStrategy_AJWTWithTheSameClaimsButOtherBytesIsNotServedTheCachedToken(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
+	e, s := newPortOIDC(t)
 	claims := map[string]any{"iss": "https://idp.example.com/", "sub": "user-1", "aud": "app", "exp": 1_700_003_600}
 	genuine := makeJWT(t, claims)
 	forged := genuine[:len(genuine)-len("c2lnbmF0dXJl")] + "Zm9yZ2VkLXNpZw"
@@ -469,8 +477,7 @@ func TestOIDCStrategy_AJWTWithTheSameClaimsButOtherBytesIsNotServedTheCachedToke
 }
 
 func TestOIDCStrategy_EachJWTGetsItsOwnTokenAndTheProviderIsAskedEveryTime(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
+	e, s := newPortOIDC(t)
 	seen := map[string]string{}
 	for _, jwt := range []string{"a.jwt.sig", "b.jwt.sig", "a.jwt.sig", "b.jwt.sig"} {
 		tok, err := s.GetToken(portUser(t, jwt))
@@ -486,8 +493,7 @@ func TestOIDCStrategy_EachJWTGetsItsOwnTokenAndTheProviderIsAskedEveryTime(t *te
 }
 
 func TestOIDCStrategy_AProviderFailureIsReturnedBeforeAnyExchange(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
+	e, s := newPortOIDC(t)
 	_, err := s.GetToken(portCtx(t))
 	assert.ErrorIs(t, err, errPortNoUser)
 	assert.Equal(t, 0, e.exchanges())
@@ -502,10 +508,9 @@ func TestOIDCStrategy_TheCacheEvictsTheLeastRecentlyUsedJWT(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 3, e.exchanges())
-	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	portGetOK(t, s, "a.jwt.sig")
 	assert.Equal(t, 3, e.exchanges(), "A was used recently and survived")
-	_, err = s.GetToken(portUser(t, "b.jwt.sig"))
+	_, err := s.GetToken(portUser(t, "b.jwt.sig"))
 	require.NoError(t, err)
 	assert.Equal(t, 4, e.exchanges(), "B was least recently used and was evicted")
 	assert.Equal(t, 2, portState(s).cached)
@@ -515,8 +520,7 @@ func TestOIDCStrategy_AZeroCapacityCacheExchangesOnEveryCall(t *testing.T) {
 	e := newPortOIDCEnv(t)
 	s := e.strategy(t, WithOidcCacheCapacity(0))
 	for range 3 {
-		_, err := s.GetToken(portUser(t, "a.jwt.sig"))
-		require.NoError(t, err)
+		portGetOK(t, s, "a.jwt.sig")
 	}
 	assert.Equal(t, 3, e.exchanges())
 	assert.Equal(t, portOIDCState{pending: map[string]int{}}, portState(s))
@@ -547,62 +551,53 @@ func TestOIDCStrategy_AFederatedTokenIsStoredStampedWithItsJWTDigest(t *testing.
 	assert.Equal(t, portDigestVector, saved.FederatedFrom)
 }
 
-func TestOIDCStrategy_AStoredTokenIsServedToTheJWTItWasFederatedFrom(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 0, e.exchanges())
-}
-
-func TestOIDCStrategy_AStoredTokenFromAnotherJWTIsACacheMiss(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "b.jwt.sig", 15*time.Minute)
-	require.NoError(t, portJWTScope(store, "b.jwt.sig").Save(portCtx(t), stored))
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 1, e.exchanges())
-	require.NoError(t, Flush(portCtx(t)))
-	saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
-	require.NoError(t, err)
-	assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange saved its own")
-}
-
-func TestOIDCStrategy_AnUnscopedStoredTokenIsACacheMiss(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", 15*time.Minute)
-	require.NoError(t, store.Save(portCtx(t), stored)) // as an older version saved it
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 1, e.exchanges())
-}
-
-func TestOIDCStrategy_AnExpiredStoredTokenIsReFederated(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	store := NewInMemoryTokenStore()
-	stored := portStampedToken(t, e.clock, testWS, "a.jwt.sig", -time.Minute)
-	require.NoError(t, portJWTScope(store, "a.jwt.sig").Save(portCtx(t), stored))
-	tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
-	assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
-	assert.Equal(t, 1, e.exchanges())
+// A stored token is served only to the JWT it was federated from (its scope and its
+// FederatedFrom), and only while it is fresh; anything else is a cache miss: one exchange.
+func TestOIDCStrategy_StoredTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		from   string // the JWT the stored token was federated from
+		scoped bool   // saved under that JWT's scope (false: as an older version saved it)
+		ttl    time.Duration
+		served bool
+	}{
+		{"AStoredTokenIsServedToTheJWTItWasFederatedFrom", "a.jwt.sig", true, 15 * time.Minute, true},
+		{"AStoredTokenFromAnotherJWTIsACacheMiss", "b.jwt.sig", true, 15 * time.Minute, false},
+		{"AnUnscopedStoredTokenIsACacheMiss", "a.jwt.sig", false, 15 * time.Minute, false},
+		{"AnExpiredStoredTokenIsReFederated", "a.jwt.sig", true, -time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPortOIDCEnv(t)
+			store := NewInMemoryTokenStore()
+			stored := portStampedToken(t, e.clock, testWS, tc.from, tc.ttl)
+			saveTo := TokenStore(store)
+			if tc.scoped {
+				saveTo = portJWTScope(store, tc.from)
+			}
+			require.NoError(t, saveTo.Save(portCtx(t), stored))
+			tok, err := e.strategy(t, WithStore(store)).GetToken(portUser(t, "a.jwt.sig"))
+			require.NoError(t, err)
+			if tc.served {
+				assert.Equal(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
+				assert.Equal(t, 0, e.exchanges())
+				return
+			}
+			assert.NotEqual(t, stored.AccessToken.Reveal(), tok.Token().Reveal())
+			assert.Equal(t, 1, e.exchanges())
+			require.NoError(t, Flush(portCtx(t)))
+			saved, err := portJWTScope(store, "a.jwt.sig").Load(portCtx(t))
+			require.NoError(t, err)
+			require.NotNil(t, saved)
+			assert.Equal(t, JWTDigest("a.jwt.sig"), saved.FederatedFrom, "the fresh exchange saved its own")
+		})
+	}
 }
 
 // ---- concurrency and failure bookkeeping ----
 
 func TestOIDCStrategy_ConcurrentFirstCallsForOneJWTShareOneExchange(t *testing.T) {
 	const callers = 8
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 	digest := JWTDigest("a.jwt.sig")
 
 	results := make([]<-chan portResult, callers)
@@ -627,10 +622,7 @@ func TestOIDCStrategy_ConcurrentFirstCallsForOneJWTShareOneExchange(t *testing.T
 }
 
 func TestOIDCStrategy_AnEngineIsPendingUntilItsFirstExchangeAnswers(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	_, gate, s := newPortGatedOIDC(t)
 
 	res := portGetAsync(portUser(t, "a.jwt.sig"), s)
 	portRecv(t, gate.entered)
@@ -642,10 +634,7 @@ func TestOIDCStrategy_AnEngineIsPendingUntilItsFirstExchangeAnswers(t *testing.T
 }
 
 func TestOIDCStrategy_ConcurrentFirstCallsForTwoJWTsDoNotShareAnEngine(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 
 	resA := portGetAsync(portUser(t, "a.jwt.sig"), s)
 	resB := portGetAsync(portUser(t, "b.jwt.sig"), s)
@@ -670,10 +659,7 @@ func TestOIDCStrategy_ConcurrentFirstCallsForTwoJWTsDoNotShareAnEngine(t *testin
 }
 
 func TestOIDCStrategy_ACancelledFirstCallLeavesNothingPending(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 
 	ctx, cancel := context.WithCancel(portUser(t, "a.jwt.sig"))
 	res := portGetAsync(ctx, s)
@@ -692,10 +678,7 @@ func TestOIDCStrategy_ACancelledFirstCallLeavesNothingPending(t *testing.T) {
 }
 
 func TestOIDCStrategy_ASurvivorOfACancelledSiblingStillCachesItsToken(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	gate := newPortGate(t)
-	e.fake.handle("/api/authorise", gate.wrap(portFederateOK(t, e.clock, testWS, 15*time.Minute)))
-	s := e.strategy(t)
+	e, gate, s := newPortGatedOIDC(t)
 	digest := JWTDigest("a.jwt.sig")
 
 	ctx, cancel := context.WithCancel(portUser(t, "a.jwt.sig"))
@@ -712,8 +695,7 @@ func TestOIDCStrategy_ASurvivorOfACancelledSiblingStillCachesItsToken(t *testing
 	r := portRecv(t, survivor)
 	require.NoError(t, r.err)
 	assert.Equal(t, portOIDCState{cached: 1, pending: map[string]int{}}, portState(s))
-	again, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	again := portGetOK(t, s, "a.jwt.sig")
 	assert.Equal(t, r.tok.Token().Reveal(), again.Token().Reveal())
 	assert.Equal(t, 1, e.exchanges())
 }
@@ -754,17 +736,14 @@ func TestOIDCStrategy_AnAccountRefusalIsRememberedAcrossJWTsWithoutAnEngine(t *t
 }
 
 func TestOIDCStrategy_ARememberedRefusalDoesNotBlockACachedUser(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
-	a, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	a := portGetOK(t, s, "a.jwt.sig")
 
 	e.fake.handle("/api/authorise", portUsageLimit)
-	_, err = s.GetToken(portUser(t, "b.jwt.sig"))
+	_, err := s.GetToken(portUser(t, "b.jwt.sig"))
 	portRequireCode(t, err, CodeUsageLimitExceeded)
 
-	again, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	again := portGetOK(t, s, "a.jwt.sig")
 	assert.Equal(t, a.Token().Reveal(), again.Token().Reveal())
 	assert.Equal(t, 2, e.exchanges())
 }
@@ -803,15 +782,13 @@ func TestOIDCStrategy_ACredentialRefusalIsNotRememberedForOtherJWTs(t *testing.T
 }
 
 func TestOIDCStrategy_ACachedEngineWhoseRenewalIsRefusedLeavesTheCache(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
-	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	portGetOK(t, s, "a.jwt.sig")
 	require.Equal(t, 1, portState(s).cached)
 
 	e.clock.Advance(16 * time.Minute)
 	e.fake.handle("/api/authorise", func(w http.ResponseWriter, r *http.Request) { writeText(w, 401, "revoked") })
-	_, err = s.GetToken(portUser(t, "a.jwt.sig"))
+	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
 	portRequireCode(t, err, CodeServer)
 	assert.Equal(t, portOIDCState{pending: map[string]int{}}, portState(s))
 
@@ -822,14 +799,12 @@ func TestOIDCStrategy_ACachedEngineWhoseRenewalIsRefusedLeavesTheCache(t *testin
 }
 
 func TestOIDCStrategy_AnAccountRefusalOnRenewalIsRememberedForOtherJWTs(t *testing.T) {
-	e := newPortOIDCEnv(t)
-	s := e.strategy(t)
-	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
-	require.NoError(t, err)
+	e, s := newPortOIDC(t)
+	portGetOK(t, s, "a.jwt.sig")
 
 	e.clock.Advance(16 * time.Minute)
 	e.fake.handle("/api/authorise", portUsageLimit)
-	_, err = s.GetToken(portUser(t, "a.jwt.sig"))
+	_, err := s.GetToken(portUser(t, "a.jwt.sig"))
 	portRequireCode(t, err, CodeUsageLimitExceeded)
 	_, err = s.GetToken(portUser(t, "b.jwt.sig"))
 	portRequireCode(t, err, CodeUsageLimitExceeded)
@@ -844,6 +819,15 @@ func portHandles(n int) []*Engine {
 		hs[i] = &Engine{}
 	}
 	return hs
+}
+
+// portLRUWithAB is a cache of that capacity holding "a" (h[0]), then "b" (h[1]); h[2] is a
+// third handle, not cached.
+func portLRUWithAB(capacity int) (*lruCache, []*Engine) {
+	c, h := newLRUCache(capacity), portHandles(3)
+	c.put("a", h[0])
+	c.put("b", h[1])
+	return c, h
 }
 
 func portLRUKeys(c *lruCache) []string {
@@ -873,10 +857,7 @@ func TestOIDCCache_ALookupHitMakesTheEntryMostRecentlyUsed(t *testing.T) {
 }
 
 func TestOIDCCache_AtCapacityTheLeastRecentlyUsedEntryIsEvicted(t *testing.T) {
-	c := newLRUCache(2)
-	h := portHandles(3)
-	c.put("a", h[0])
-	c.put("b", h[1])
+	c, h := portLRUWithAB(2)
 	_, _ = c.get("a")
 	c.put("c", h[2])
 	assert.Equal(t, 2, c.len())
@@ -886,10 +867,7 @@ func TestOIDCCache_AtCapacityTheLeastRecentlyUsedEntryIsEvicted(t *testing.T) {
 }
 
 func TestOIDCCache_InsertingACachedDigestReplacesWithoutEvicting(t *testing.T) {
-	c := newLRUCache(2)
-	h := portHandles(3)
-	c.put("a", h[0])
-	c.put("b", h[1])
+	c, h := portLRUWithAB(2)
 	c.put("a", h[2])
 	assert.Equal(t, 2, c.len())
 	got, _ := c.get("a")
@@ -908,10 +886,7 @@ func TestOIDCCache_AZeroCapacityCacheRetainsNothing(t *testing.T) {
 }
 
 func TestOIDCCache_RemoveIfDropsOnlyTheHandleItIsShown(t *testing.T) {
-	c := newLRUCache(8)
-	h := portHandles(3)
-	c.put("a", h[0])
-	c.put("b", h[1])
+	c, h := portLRUWithAB(8)
 
 	c.removeIf("a", h[2])
 	assert.Equal(t, 2, c.len(), "a handle that does not match removes nothing")

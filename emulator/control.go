@@ -153,16 +153,25 @@ func (s *Server) ctlState(w http.ResponseWriter, r *http.Request) {
 	}{base, base + "zerokms/", s.region, s.defaultWorkspace, s.WorkspaceCRN(), ids})
 }
 
+// readWorkspaceJSON is readJSON for a control request that names a workspace (*id, a field of
+// dst): none names the default one.
+func (s *Server) readWorkspaceJSON(w http.ResponseWriter, r *http.Request, dst any, id *string) bool {
+	if !readJSON(w, r, dst) {
+		return false
+	}
+	if *id == "" {
+		*id = s.defaultWorkspace
+	}
+	return true
+}
+
 func (s *Server) ctlUsageLimit(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		WorkspaceID string `json:"workspaceId"`
 		Code        string `json:"code"`
 	}
-	if !readJSON(w, r, &req) {
+	if !s.readWorkspaceJSON(w, r, &req, &req.WorkspaceID) {
 		return
-	}
-	if req.WorkspaceID == "" {
-		req.WorkspaceID = s.defaultWorkspace
 	}
 	if err := s.SetUsageLimit(req.WorkspaceID, req.Code); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
@@ -189,11 +198,8 @@ func (s *Server) ctlNewAccessKey(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		WorkspaceID string `json:"workspaceId"`
 	}
-	if !readJSON(w, r, &req) {
+	if !s.readWorkspaceJSON(w, r, &req, &req.WorkspaceID) {
 		return
-	}
-	if req.WorkspaceID == "" {
-		req.WorkspaceID = s.defaultWorkspace
 	}
 	key, err := s.NewAccessKey(req.WorkspaceID)
 	if err != nil {
@@ -209,11 +215,8 @@ func (s *Server) ctlMintToken(w http.ResponseWriter, r *http.Request) {
 		Subject     string `json:"subject"`
 		TTLSecs     int64  `json:"ttlSecs"`
 	}
-	if !readJSON(w, r, &req) {
+	if !s.readWorkspaceJSON(w, r, &req, &req.WorkspaceID) {
 		return
-	}
-	if req.WorkspaceID == "" {
-		req.WorkspaceID = s.defaultWorkspace
 	}
 	if req.Subject == "" {
 		req.Subject = "CS|emulator|developer"

@@ -10,16 +10,9 @@ bash "$here/build.sh" >/dev/null
 bin=$root/build/out/bin/stack-auth
 [[ -x $bin ]] || (cd "$root" && go build -o build/out/bin/stack-auth ./cmd/stack-auth)
 
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-	[[ -n $emu_pid ]] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$bin" serve --addr 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
-emu_pid=$!
-for _ in $(seq 200); do [[ -s $work/serve.out ]] && break; sleep 0.05; done
+# shellcheck source=build/emulator.sh
+source "$root/build/emulator.sh"
+start_emulator "$bin"
 read -r url crn key < <(ruby -rjson -e 'j = JSON.parse(STDIN.readline); puts [j["url"], j["workspaceCrn"], j["accessKey"]].join(" ")' <"$work/serve.out")
 
 unset CS_CTS_HOST CS_CLIENT_ACCESS_KEY CS_WORKSPACE_CRN CS_CONFIG_PATH CS_TOKEN_STORE STACK_AUTH_LIB

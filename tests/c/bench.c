@@ -39,22 +39,16 @@ static double now_ns(void) {
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* The functions used, resolved with dlsym; types come from the public header. */
+/* The functions used, resolved with dlsym; types come from the public header. sa_version_number
+   comes first, alone (bench_load times it); SA_REST lists the others. */
+#define SA_REST(X)                                                                           \
+	X(static_token_strategy_new) X(access_key_strategy_new) X(strategy_fn_new)                \
+	X(get_token) X(get_token_value) X(get_token_async) X(request_resolve) X(last_error_message) \
+	X(token_value) X(token_json) X(token_free) X(free) X(strategy_free)
+#define SA_FIELD(fn) __typeof__(&sa_##fn) fn;
 static struct {
 	__typeof__(&sa_version_number) version_number;
-	__typeof__(&sa_static_token_strategy_new) static_token_strategy_new;
-	__typeof__(&sa_access_key_strategy_new) access_key_strategy_new;
-	__typeof__(&sa_get_token) get_token;
-	__typeof__(&sa_token_value) token_value;
-	__typeof__(&sa_get_token_value) get_token_value;
-	__typeof__(&sa_token_free) token_free;
-	__typeof__(&sa_free) free;
-	__typeof__(&sa_strategy_free) strategy_free;
-	__typeof__(&sa_last_error_message) last_error_message;
-	__typeof__(&sa_strategy_fn_new) strategy_fn_new;
-	__typeof__(&sa_request_resolve) request_resolve;
-	__typeof__(&sa_get_token_async) get_token_async;
-	__typeof__(&sa_token_json) token_json;
+	SA_REST(SA_FIELD)
 } sa;
 
 static void *need(void *lib, const char *name) {
@@ -67,19 +61,15 @@ static void *need(void *lib, const char *name) {
 }
 
 static void resolve_rest(void *lib) {
-	sa.static_token_strategy_new = need(lib, "sa_static_token_strategy_new");
-	sa.access_key_strategy_new = need(lib, "sa_access_key_strategy_new");
-	sa.get_token = need(lib, "sa_get_token");
-	sa.token_value = need(lib, "sa_token_value");
-	sa.get_token_value = need(lib, "sa_get_token_value");
-	sa.token_free = need(lib, "sa_token_free");
-	sa.free = need(lib, "sa_free");
-	sa.strategy_free = need(lib, "sa_strategy_free");
-	sa.last_error_message = need(lib, "sa_last_error_message");
-	sa.strategy_fn_new = need(lib, "sa_strategy_fn_new");
-	sa.request_resolve = need(lib, "sa_request_resolve");
-	sa.get_token_async = need(lib, "sa_get_token_async");
-	sa.token_json = need(lib, "sa_token_json");
+#define SA_RESOLVE(fn) sa.fn = need(lib, "sa_" #fn);
+	SA_REST(SA_RESOLVE)
+}
+
+/* dlopen, or NULL after saying why. */
+static void *open_lib(const char *path) {
+	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) fprintf(stderr, "bench: dlopen: %s\n", dlerror());
+	return lib;
 }
 
 /* One figure as a JSON line for the report (when SA_BENCH_JSONL names a file). extra is
@@ -103,11 +93,8 @@ static void figure(const char *metric, const char *label, const char *name, doub
 
 static int bench_load(const char *path) {
 	double t0 = now_ns();
-	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "bench: dlopen: %s\n", dlerror());
-		return 2;
-	}
+	void *lib = open_lib(path);
+	if (!lib) return 2;
 	sa.version_number = need(lib, "sa_version_number");
 	uint32_t v = sa.version_number();
 	double t1 = now_ns();
@@ -136,11 +123,8 @@ static int bench_load_ak(const char *path) {
 	char opts[512];
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\"}", url);
 	double t0 = now_ns();
-	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "bench: dlopen: %s\n", dlerror());
-		return 2;
-	}
+	void *lib = open_lib(path);
+	if (!lib) return 2;
 	resolve_rest(lib);
 	sa_strategy s = 0;
 	sa_token t = 0;
@@ -340,11 +324,8 @@ int main(int argc, char **argv) {
 		fprintf(stderr, "bench: SA_EMU_URL, SA_EMU_CRN and SA_EMU_KEY must name a running emulator\n");
 		return 2;
 	}
-	void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "bench: dlopen: %s\n", dlerror());
-		return 2;
-	}
+	void *lib = open_lib(argv[1]);
+	if (!lib) return 2;
 	resolve_rest(lib);
 	char opts[512];
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\"}", url);
@@ -359,20 +340,30 @@ int main(int argc, char **argv) {
 
 	const long N = 200000;
 	run(ak, 1, N / 4, 1); /* warm up: Go's extra M for this thread, caches */
-	figure("cached", "cached sa_get_token_value+sa_free, access key, 1 thread", "sa_get_token_value + sa_free",
-	       best_of(5, ak, 1, N, 2), 1);
-	figure("cached", "cached get+value+sa_free+token_free, access key, 1 thread",
-	       "sa_get_token + sa_token_value + sa_free + sa_token_free", best_of(5, ak, 1, N, 1), 0);
-	figure("cached2", "cached sa_get_token_value+sa_free, access key, 2 threads",
-	       "sa_get_token_value + sa_free, 2 threads (per-thread latency)", best_of(5, ak, 2, N, 2), 0);
-	figure("cached2", "cached get+value+sa_free+token_free, access key, 2 threads",
-	       "sa_get_token + sa_token_value + frees, 2 threads (per-thread latency)", best_of(5, ak, 2, N, 1), 0);
-	figure("cached_extra", "cached get+token_free only, access key, 1 thread", "sa_get_token + sa_token_free",
-	       best_of(5, ak, 1, N, 0), 0);
-	figure("cached2", "cached get+token_free only, access key, 2 threads",
-	       "sa_get_token + sa_token_free, 2 threads (per-thread latency)", best_of(5, ak, 2, N, 0), 0);
-	figure("cached_extra", "get+value+sa_free+token_free, static token, 1 thread",
-	       "static strategy: sa_get_token + sa_token_value + frees", best_of(5, st, 1, N, 1), 0);
+	/* metric, label, name (for the report), strategy, threads, mode (run's with_value), headline */
+	const struct {
+		const char *metric, *label, *name;
+		sa_strategy s;
+		int threads, mode, headline;
+	} figs[] = {
+	    {"cached", "cached sa_get_token_value+sa_free, access key, 1 thread", "sa_get_token_value + sa_free", ak, 1,
+	     2, 1},
+	    {"cached", "cached get+value+sa_free+token_free, access key, 1 thread",
+	     "sa_get_token + sa_token_value + sa_free + sa_token_free", ak, 1, 1, 0},
+	    {"cached2", "cached sa_get_token_value+sa_free, access key, 2 threads",
+	     "sa_get_token_value + sa_free, 2 threads (per-thread latency)", ak, 2, 2, 0},
+	    {"cached2", "cached get+value+sa_free+token_free, access key, 2 threads",
+	     "sa_get_token + sa_token_value + frees, 2 threads (per-thread latency)", ak, 2, 1, 0},
+	    {"cached_extra", "cached get+token_free only, access key, 1 thread", "sa_get_token + sa_token_free", ak, 1, 0,
+	     0},
+	    {"cached2", "cached get+token_free only, access key, 2 threads",
+	     "sa_get_token + sa_token_free, 2 threads (per-thread latency)", ak, 2, 0, 0},
+	    {"cached_extra", "get+value+sa_free+token_free, static token, 1 thread",
+	     "static strategy: sa_get_token + sa_token_value + frees", st, 1, 1, 0},
+	};
+	for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
+		figure(figs[i].metric, figs[i].label, figs[i].name, best_of(5, figs[i].s, figs[i].threads, N, figs[i].mode),
+		       figs[i].headline);
 	sa.strategy_free(ak);
 	sa.strategy_free(st);
 	bench_callback();

@@ -206,6 +206,16 @@ static const char *find_file(const char *dir, const char *name) {
 /* An access-key strategy against the emulator. */
 static sa_status new_ak(sa_strategy *s) { return sa_access_key_strategy_new(s, EMU.crn, EMU.key, OPTS_BASE); }
 
+/* new_ak, then the value of its first token (the caller frees it; NULL after a failure). */
+static char *new_ak_token_value(sa_strategy *s) {
+	sa_token t = 0;
+	CHECK_OK(new_ak(s));
+	CHECK_OK(sa_get_token(&t, *s, 10000));
+	char *v = token_value(t, NULL);
+	sa_token_free(t);
+	return v;
+}
+
 /* ---- version --------------------------------------------------------------------------- */
 
 static void test_version(void) {
@@ -638,6 +648,12 @@ static void free_fn_strategy(sa_strategy s, fnctx *c) {
 	CHECK(atomic_load(&c->destroys) == 1);
 }
 
+/* free_fn_strategy for a test's last object: then nothing is left alive. */
+static void free_last_fn_strategy(sa_strategy s, fnctx *c) {
+	free_fn_strategy(s, c);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 /* A function strategy over fn_hook in mode (answering value), with c as its context. */
 static sa_strategy new_fn_strategy(fnctx *c, int mode, const char *value) {
 	fnctx_init(c, mode, value);
@@ -655,6 +671,13 @@ static void expect_fn_token(sa_strategy s, const char *want) {
 	sa_token_free(t);
 }
 
+/* The token want, answered by the hook's helper thread, whose sa_request_resolve succeeded. */
+static void expect_helper_answer(sa_strategy s, fnctx *c, const char *want) {
+	expect_fn_token(s, want);
+	CHECK(WAIT_UNTIL(atomic_load(&c->helpers) == 0, 2000));
+	CHECK(atomic_load(&c->st1) == SA_OK);
+}
+
 static void test_fn_sync(void) {
 	fnctx c;
 	sa_strategy s = new_fn_strategy(&c, M_SYNC, "tok-sync");
@@ -667,18 +690,14 @@ static void test_fn_sync(void) {
 	sa_token t = 0xABCD;
 	CHECK_ST(sa_try_get_token(&t, s), SA_E_WOULD_BLOCK);
 	CHECK(t == 0xABCD);
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	free_last_fn_strategy(s, &c);
 }
 
 static void test_fn_thread(void) {
 	fnctx c;
 	sa_strategy s = new_fn_strategy(&c, M_THREAD, "tok-from-thread");
-	expect_fn_token(s, "tok-from-thread");
-	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
-	CHECK(atomic_load(&c.st1) == SA_OK);
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	expect_helper_answer(s, &c, "tok-from-thread");
+	free_last_fn_strategy(s, &c);
 }
 
 typedef struct {
@@ -714,19 +733,15 @@ static void test_fn_late(void) {
 	for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
 	CHECK(atomic_load(&a.ok) == 8);
 	CHECK(atomic_load(&c.calls) == 1);
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	free_last_fn_strategy(s, &c);
 }
 
 static void test_fn_twice(void) {
 	fnctx c;
 	sa_strategy s = new_fn_strategy(&c, M_TWICE, "first");
-	expect_fn_token(s, "first");
-	CHECK(WAIT_UNTIL(atomic_load(&c.helpers) == 0, 2000));
-	CHECK(atomic_load(&c.st1) == SA_OK);
+	expect_helper_answer(s, &c, "first");
 	CHECK(atomic_load(&c.st2) == SA_E_INVALID_HANDLE); /* a repeated completion changes nothing */
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	free_last_fn_strategy(s, &c);
 }
 
 static void test_fn_reject(void) {
@@ -740,8 +755,7 @@ static void test_fn_reject(void) {
 	CHECK_STREQ(sa_last_error_message(), "the host said no");
 	CHECK(sa_last_error_json() && strstr(sa_last_error_json(), "the host said no"));
 	CHECK(atomic_load(&c.st1) == SA_OK);
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	free_last_fn_strategy(s, &c);
 }
 
 static void test_fn_never(void) {
@@ -967,8 +981,7 @@ static void test_async_thread_count(void) {
 		snprintf(d, sizeof d, "%d threads before, %d at peak", base, peak);
 		fail_at(__FILE__, __LINE__, "no thread per waiting call", d);
 	}
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	free_last_fn_strategy(s, &c);
 }
 
 /* ---- OIDC federation -------------------------------------------------------------------- */
@@ -1095,6 +1108,15 @@ static void store_destroy(void *ud) {
 	atomic_fetch_add(&c->destroys, 1);
 }
 
+/* A function store over store_load and store_save, with c (zeroed here) as its context. */
+static sa_store new_store_fn(storectx *c, sa_destroy_fn destroy) {
+	memset(c, 0, sizeof *c);
+	pthread_mutex_init(&c->mu, NULL);
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, store_load, store_save, c, destroy));
+	return st;
+}
+
 /* ---- host HTTP transport (sa_transport_new) --------------------------------------------- */
 
 typedef struct {
@@ -1192,10 +1214,7 @@ static void test_transport(void) {
 
 static void test_store_fn(void) {
 	storectx c;
-	memset(&c, 0, sizeof c);
-	pthread_mutex_init(&c.mu, NULL);
-	sa_store st = 0;
-	CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &c, store_destroy));
+	sa_store st = new_store_fn(&c, store_destroy);
 	char opts[1024];
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
 	emu_clear_requests();
@@ -2509,12 +2528,8 @@ static void *stress_main(void *p) {
 
 static void test_stress_cached(void) {
 	sa_strategy s = 0;
-	CHECK_OK(new_ak(&s));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *want = token_value(t, NULL);
+	char *want = new_ak_token_value(&s);
 	REQUIRE(want);
-	sa_token_free(t);
 	stress_arg a = {.s = s, .want = want};
 	pthread_t th[64];
 	double t0 = now_ms();
@@ -2532,12 +2547,8 @@ static void test_stress_cached(void) {
 /* sa_get_token_value: the bearer string in one call, the same as through a token handle. */
 static void test_get_token_value(void) {
 	sa_strategy s = 0;
-	CHECK_OK(new_ak(&s));
-	sa_token t = 0;
-	CHECK_OK(sa_get_token(&t, s, 10000));
-	char *want = token_value(t, NULL);
+	char *want = new_ak_token_value(&s);
 	REQUIRE(want);
-	sa_token_free(t);
 	char *got = NULL;
 	size_t len = 0;
 	CHECK_OK(sa_get_token_value(s, 10000, &got, &len));
@@ -2724,20 +2735,24 @@ static void test_huge_inputs(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* A hook (of a strategy or a store's load) that resolves its request with value/len, keeps that
+   call's status in st, and when it is refused resolves with fallback (NULL: nothing) instead. */
+typedef struct {
+	const char *value;
+	size_t len;
+	const char *fallback;
+	atomic_int st;
+} resolve_once;
+
+static void resolve_once_hook(void *ud, sa_request req) {
+	resolve_once *r = ud;
+	sa_status st = sa_request_resolve(req, r->value, r->len);
+	atomic_store(&r->st, st);
+	if (st != SA_OK) sa_request_resolve(req, r->fallback, r->fallback ? strlen(r->fallback) : 0);
+}
+
 /* A length beyond what the library can copy must be refused, never silently truncated.
    The buffer is a 4 GiB + 5 byte reservation (MAP_NORESERVE): only its first page is touched. */
-typedef struct {
-	const char *buf;
-	size_t len;
-	atomic_int st;
-} biglen;
-
-static void biglen_hook(void *ud, sa_request req) {
-	biglen *b = ud;
-	sa_status st = sa_request_resolve(req, b->buf, b->len);
-	atomic_store(&b->st, st);
-	if (st != SA_OK) sa_request_resolve(req, "refused", 7);
-}
 
 static void test_resolve_len_over_int32(void) {
 	size_t sizes[] = {((size_t)1 << 32) + 5, (size_t)1 << 31};
@@ -2746,10 +2761,10 @@ static void test_resolve_len_over_int32(void) {
 		char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		REQUIRE(buf != MAP_FAILED);
 		memcpy(buf, "abcde", 5);
-		biglen b = {.buf = buf, .len = len};
+		resolve_once b = {.value = buf, .len = len, .fallback = "refused"};
 		atomic_store(&b.st, 99);
 		sa_strategy s = 0;
-		CHECK_OK(sa_strategy_fn_new(&s, biglen_hook, &b, NULL));
+		CHECK_OK(sa_strategy_fn_new(&s, resolve_once_hook, &b, NULL));
 		sa_token t = 0;
 		CHECK_OK(sa_get_token(&t, s, 30000));
 		size_t n = 0;
@@ -3257,27 +3272,11 @@ static void test_resolve_checks_token(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-typedef struct {
-	const char *value;
-	size_t len;
-	atomic_int st;
-} loadonce;
-
-static void loadonce_hook(void *ud, sa_request req) {
-	loadonce *l = ud;
-	sa_status st = sa_request_resolve(req, l->value, l->len);
-	atomic_store(&l->st, st);
-	if (st != SA_OK) sa_request_resolve(req, NULL, 0);
-}
-
 /* A stored token whose value breaks the token rule (a JSON-escaped CR LF) is a cache miss:
    the strategy mints its own rather than send it. */
 static void stored_token_with_line_break(void) {
 	storectx cap;
-	memset(&cap, 0, sizeof cap);
-	pthread_mutex_init(&cap.mu, NULL);
-	sa_store st = 0;
-	CHECK_OK(sa_store_fn_new(&st, store_load, store_save, &cap, NULL));
+	sa_store st = new_store_fn(&cap, NULL);
 	char opts[600];
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
 	sa_strategy s = 0;
@@ -3298,9 +3297,9 @@ static void stored_token_with_line_break(void) {
 	memcpy(bad + head, "\\r\\n", 4); /* the JSON escapes \r\n */
 	strcpy(bad + head + 4, end);
 
-	loadonce l = {.value = bad, .len = strlen(bad)};
+	resolve_once l = {.value = bad, .len = strlen(bad)};
 	atomic_store(&l.st, 99);
-	CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
+	CHECK_OK(sa_store_fn_new(&st, resolve_once_hook, NULL, &l, NULL));
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
 	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
 	emu_clear_requests();
@@ -3328,10 +3327,10 @@ static void test_resolve_checks_store_json(void) {
 	    {pretty, sizeof pretty - 1, SA_OK}, {"{\"a\":\"\xff\"}", 8, SA_E_INVALID_ARG}, {"{\"a\":\0}", 7, SA_E_INVALID_ARG},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		loadonce l = {.value = cases[i].v, .len = cases[i].n};
+		resolve_once l = {.value = cases[i].v, .len = cases[i].n};
 		atomic_store(&l.st, 99);
 		sa_store st = 0;
-		CHECK_OK(sa_store_fn_new(&st, loadonce_hook, NULL, &l, NULL));
+		CHECK_OK(sa_store_fn_new(&st, resolve_once_hook, NULL, &l, NULL));
 		sa_strategy s = store_strategy(st);
 		sa_token t = 0;
 		CHECK_OK(sa_get_token(&t, s, 10000)); /* a miss either way: minted */
@@ -3446,8 +3445,7 @@ static void test_oidc_empty_jwt(void) {
 	CHECK(t == 0xABCD);
 	CHECK_STREQ(sa_last_error_code(), "SERVER_ERROR");
 	CHECK(emu_count_requests("/api/authorise") == 1);
-	free_fn_strategy(s, &c);
-	CHECK_NO_LIVE_OBJECTS();
+	free_last_fn_strategy(s, &c);
 }
 
 /* A server that echoes the access key or the provider's JWT, with a newline, in each kind

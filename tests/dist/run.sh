@@ -116,6 +116,20 @@ run_app() { # run_app DIR CMD...: runs CMD in DIR, 120 s at most, with only the 
 }
 ENV_EXTRA=()
 mkdir -p "$WORK/home"
+# app_output WHAT CMD...: run_app in $WORK with ENV_EXTRA (cleared after); what CMD printed goes
+# to the caller's $out and its token line to the log. Fails, showing the output, if CMD does.
+app_output() {
+	local what=$1 rc
+	shift
+	out=$(run_app "$WORK" "$@")
+	rc=$?
+	ENV_EXTRA=()
+	((rc == 0)) || {
+		echo "$what failed: $out"
+		return 1
+	}
+	echo "$out" | grep token
+}
 
 # expect_token LABEL OUTPUT INSTALL_DIR: the program printed
 #   "<Lang> token: subject CS|..., workspace <WSID>" and "lib <path>" with <path> in INSTALL_DIR.
@@ -349,17 +363,25 @@ test_js_pm() { # pnpm|yarn
 	}
 	expect_token Node "$out" "$dir/node_modules"
 }
+# fails_saying WHY PATTERN CMD...: CMD must fail (else WHY is said) and its output match PATTERN.
+fails_saying() {
+	local why=$1 pattern=$2 out
+	shift 2
+	out=$("$@" 2>&1) && {
+		echo "$why"
+		return 1
+	}
+	grep -q "$pattern" <<<"$out" || {
+		echo "$out" | tail -n 15
+		return 1
+	}
+}
 test_npm_no_platform() { # the error names the platform when its package is absent
 	local out
 	rm -rf "$WORK/npm-bare" && cp -r "$WORK/npm" "$WORK/npm-bare" && rm -rf "$WORK/npm-bare/node_modules/stack-auth-linux-x64-gnu"
-	out=$(cd "$WORK/npm-bare" && node -e 'require("stack-auth").AutoStrategy.detect()' 2>&1) && {
-		echo "loaded without the platform package"
-		return 1
-	}
-	grep -q 'stack-auth-linux-x64-gnu (this platform.s prebuilt library, linux-x64-gnu) is not installed' <<<"$out" || {
-		echo "$out" | head -n 5
-		return 1
-	}
+	(cd "$WORK/npm-bare" && fails_saying "loaded without the platform package" \
+		'stack-auth-linux-x64-gnu (this platform.s prebuilt library, linux-x64-gnu) is not installed' \
+		node -e 'require("stack-auth").AutoStrategy.detect()')
 }
 
 # ---- pip ----------------------------------------------------------------------------------
@@ -425,18 +447,12 @@ print("lib " + (maps[0] if maps else ""))
 
 # The sdist without Go on PATH: pip fails, and says what to install.
 test_sdist_without_go() {
-	local venv=$WORK/py-sdist out
+	local venv=$WORK/py-sdist
 	python3 -m venv "$venv" || return 1
 	"$venv/bin/python" -m pip install -q --disable-pip-version-check 'cffi>=1.17' 'setuptools>=77' wheel >"$venv.log" 2>&1 || return 1
-	out=$(PATH=$venv/bin:/usr/bin:/bin timeout -k 5 300 "$venv/bin/python" -m pip install --disable-pip-version-check \
-		--no-build-isolation --no-index "$DIST/stack_auth-$VERSION.tar.gz" 2>&1) && {
-		echo "pip installed the sdist without Go"
-		return 1
-	}
-	grep -q 'stack_auth: building from source needs Go' <<<"$out" || {
-		echo "$out" | tail -n 15
-		return 1
-	}
+	fails_saying "pip installed the sdist without Go" 'stack_auth: building from source needs Go' \
+		env PATH="$venv/bin:/usr/bin:/bin" timeout -k 5 300 "$venv/bin/python" -m pip install --disable-pip-version-check \
+		--no-build-isolation --no-index "$DIST/stack_auth-$VERSION.tar.gz"
 }
 
 # ---- gem ----------------------------------------------------------------------------------
@@ -455,7 +471,7 @@ test_gem() {
 		return 1
 	}
 	ENV_EXTRA=(GEM_HOME="$home" GEM_PATH="$home:$ffi_path")
-	out=$(run_app "$WORK" ruby -e '
+	app_output ruby ruby -e '
 require "stack_auth"
 spec = Gem.loaded_specs.fetch("stack_auth")
 abort "stack_auth loaded from #{spec.full_gem_path}" unless spec.full_gem_path.start_with?(ENV["GEM_HOME"] + "/")
@@ -465,14 +481,7 @@ StackAuth::AutoStrategy.detect do |s|
 end
 lib = File.readlines("/proc/self/maps").map { |l| l.split.last }.find { |p| p.to_s.end_with?("/libstack_auth.so.1") }
 puts "lib #{lib}"
-')
-	local rc=$?
-	ENV_EXTRA=()
-	((rc == 0)) || {
-		echo "ruby failed: $out"
-		return 1
-	}
-	echo "$out" | grep token
+' || return 1
 	expect_token Ruby "$out" "$(ls -d "$home/gems/stack_auth-$VERSION-"*)" || return 1
 	# The gem's executable (bin/stack-auth in GEM_HOME) runs the bundled CLI.
 	local tok
@@ -517,14 +526,7 @@ RS
 		return 1
 	}
 	ENV_EXTRA=(LD_LIBRARY_PATH="$root/lib")
-	out=$(run_app "$WORK" "$OUT/dist-work/cargo-target/debug/app")
-	local rc=$?
-	ENV_EXTRA=()
-	((rc == 0)) || {
-		echo "the Rust program failed: $out"
-		return 1
-	}
-	echo "$out" | grep token
+	app_output "the Rust program" "$OUT/dist-work/cargo-target/debug/app" || return 1
 	expect_token Rust "$out" "$root"
 }
 
@@ -577,11 +579,20 @@ test_npm_arm64() {
 	echo "$out" | grep token
 	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
 }
+# arm64_token WHAT VAR=VALUE CMD...: the app CMD (under qemu, with VAR=VALUE added to its
+# environment) prints an arm64 token of this workspace and version.
+arm64_token() {
+	local what=$1 out
+	ENV_EXTRA=("$2")
+	shift 2
+	app_output "$what (arm64)" "$@" || return 1
+	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+}
 # pip for linux-arm64-gnu: pip, asked for an aarch64 CPython 3.11, picks the manylinux2014
 # aarch64 wheel from the same folder; Debian's arm64 python3.11 (+ its cffi; tests/platforms'
 # root) imports it under qemu and gets a token.
 test_pip_arm64() {
-	local dir=$WORK/py-arm64 proot=$OUT/python-arm64-root out
+	local dir=$WORK/py-arm64 proot=$OUT/python-arm64-root
 	"$OUT/dist-work/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --find-links "$DIST" \
 		--only-binary=:all: --platform manylinux2014_aarch64 --python-version 3.11 --implementation cp --no-deps \
 		--target "$dir" stack_auth >"$WORK/pip-arm64.log" 2>&1 || {
@@ -592,49 +603,31 @@ test_pip_arm64() {
 		echo "pip picked: $(grep Tag "$dir"/stack_auth-*.dist-info/WHEEL)"
 		return 1
 	}
-	ENV_EXTRA=(PYTHONPATH="$dir")
-	out=$(run_app "$WORK" qemu-aarch64-static -L "$proot" "$proot/usr/bin/python3.11" -c '
+	arm64_token python PYTHONPATH="$dir" qemu-aarch64-static -L "$proot" "$proot/usr/bin/python3.11" -c '
 import stack_auth
 with stack_auth.AutoStrategy.detect() as s:
     t = s.get_token(timeout=30)
     print(f"  Python arm64 token: subject {t.subject}, workspace {t.workspace_id}, {stack_auth.build_info()}")
-' 2>&1)
-	local rc=$?
-	ENV_EXTRA=()
-	((rc == 0)) || {
-		echo "python (arm64) failed: $out"
-		return 1
-	}
-	echo "$out" | grep token
-	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+'
 }
 # gem for linux-arm64-gnu: Debian's arm64 ruby3.1 (tests/platforms' root, with its ruby-ffi)
 # installs the aarch64-linux gem into an empty GEM_HOME under qemu and gets a token.
 test_gem_arm64() {
-	local home=$WORK/gems-arm64 rroot=$OUT/ruby-arm64-root out rc
+	local home=$WORK/gems-arm64 rroot=$OUT/ruby-arm64-root
 	mkdir -p "$home"
 	GEM_HOME=$home timeout -k 5 180 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -S gem install --local --no-document \
 		"$DIST/stack_auth-$VERSION-aarch64-linux.gem" >"$WORK/gem-arm64.log" 2>&1 || {
 		cat "$WORK/gem-arm64.log"
 		return 1
 	}
-	ENV_EXTRA=(GEM_HOME="$home")
-	out=$(run_app "$WORK" qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -e '
+	arm64_token ruby GEM_HOME="$home" qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -e '
 require "stack_auth"
 abort "loaded from #{Gem.loaded_specs["stack_auth"].full_gem_path}" unless Gem.loaded_specs["stack_auth"].full_gem_path.start_with?(ENV["GEM_HOME"])
 StackAuth::AutoStrategy.detect do |s|
   t = s.get_token(timeout: 30)
   puts "  Ruby arm64 token: subject #{t.subject}, workspace #{t.workspace_id}, #{StackAuth.build_info}"
 end
-' 2>&1)
-	rc=$?
-	ENV_EXTRA=()
-	((rc == 0)) || {
-		echo "ruby (arm64) failed: $out"
-		return 1
-	}
-	echo "$out" | grep token
-	grep -qE "token: subject CS\|[^ ,]+, workspace $WSID, stack-auth $VERSION \(go[0-9.]+ linux/arm64\)\$" <<<"$out"
+'
 }
 # cli_archive TARGET RUNNER...: the standalone CLI archive's binary gets a token.
 test_cli_archive() {

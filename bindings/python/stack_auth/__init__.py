@@ -35,36 +35,8 @@ from ._api import (
     open_store,
     version,
 )
-from ._errors import (
-    AccessDenied,
-    AlreadyConsumed,
-    AuthError,
-    CallbackError,
-    Cancelled,
-    CustomError,
-    Forked,
-    InternalError,
-    InvalidAccessKey,
-    InvalidArgument,
-    InvalidClient,
-    InvalidCrn,
-    InvalidGrant,
-    InvalidHandle,
-    InvalidRegion,
-    InvalidToken,
-    InvalidUrl,
-    InvalidWorkspaceId,
-    MissingWorkspaceCrn,
-    NotAuthenticated,
-    OrgNotProvisioned,
-    RequestError,
-    ServerError,
-    StoreError,
-    Timeout,
-    TokenExpired,
-    UsageLimitExceeded,
-    WorkspaceMismatch,
-)
+from . import _errors
+from ._errors import *  # noqa: F403 (the exceptions: _errors.__all__ lists them once)
 
 __version__ = "0.1.0"
 
@@ -98,33 +70,5 @@ __all__ = [
     # library
     "version",
     "build_info",
-    # errors
-    "AuthError",
-    "RequestError",
-    "AccessDenied",
-    "InvalidGrant",
-    "InvalidClient",
-    "InvalidUrl",
-    "InvalidRegion",
-    "InvalidCrn",
-    "MissingWorkspaceCrn",
-    "NotAuthenticated",
-    "TokenExpired",
-    "InvalidAccessKey",
-    "InvalidToken",
-    "ServerError",
-    "StoreError",
-    "WorkspaceMismatch",
-    "InvalidWorkspaceId",
-    "UsageLimitExceeded",
-    "OrgNotProvisioned",
-    "AlreadyConsumed",
-    "InternalError",
-    "CustomError",
-    "Timeout",
-    "Cancelled",
-    "Forked",
-    "CallbackError",
-    "InvalidArgument",
-    "InvalidHandle",
 ]
+__all__ += _errors.__all__  # the exceptions, listed once in _errors
