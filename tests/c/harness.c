@@ -206,6 +206,41 @@ static const char *find_file(const char *dir, const char *name) {
 /* An access-key strategy against the emulator. */
 static sa_status new_ak(sa_strategy *s) { return sa_access_key_strategy_new(s, EMU.crn, EMU.key, OPTS_BASE); }
 
+/* A per-call timeout_ms is 0 (the strategy's timeoutMs) or 1 ms to a day; anything else is
+   INVALID_ARGUMENT in core's words, before any request, for every call that takes one. */
+static void never_done(void *ud, sa_status st, sa_token t, const char *ej) {
+	(void)ud, (void)st, (void)ej;
+	sa_token_free(t);
+	atomic_fetch_add(&g_check_failures, 1); /* a refused call must never complete */
+}
+
+static void test_call_timeout_checked(void) {
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	static const int32_t bad[] = {-1, 86400001, INT32_MIN};
+	for (size_t i = 0; i < 3; i++) {
+		sa_token t = 0;
+		CHECK_ST(sa_get_token(&t, s, bad[i]), SA_E_INVALID_ARG);
+		sa_token_free(t); /* 0 unless the check failed */
+		CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
+		const char *m = sa_last_error_message(), *j = sa_last_error_json();
+		CHECK(m && strstr(m, "must be 0 (the default) or 1 to 86400000 ms"));
+		CHECK(j && strstr(j, "`timeout_ms`")); /* help in C's words */
+		char *v = NULL;
+		CHECK_ST(sa_get_token_value(s, bad[i], &v, NULL), SA_E_INVALID_ARG);
+		CHECK(v == NULL);
+		CHECK_ST(sa_get_token_async_ex(s, bad[i], never_done, NULL), SA_E_INVALID_ARG);
+		CHECK_ST(sa_flush(bad[i]), SA_E_INVALID_ARG);
+		CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
+	}
+	CHECK(emu_count_requests("/api/authorise") == 0);
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 86400000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+}
+
 /* ---- version --------------------------------------------------------------------------- */
 
 static void test_version(void) {
@@ -3646,6 +3681,7 @@ typedef struct {
 static const test_case TESTS[] = {
     {"version", test_version, 1},
     {"access_key", test_access_key, 1},
+    {"call_timeout_checked", test_call_timeout_checked, 1},
     {"auto_env", test_auto_env, 0},
     {"auto_options", test_auto_options, 0},
     {"auto_nothing", test_auto_nothing, 1},
