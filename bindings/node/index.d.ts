@@ -236,7 +236,9 @@ export interface AuthStrategy {
 declare abstract class Strategy implements AuthStrategy {
   /**
    * A valid token, refreshed or re-acquired as needed. Never rejects for a domain error.
-   * Beyond upstream: `options.timeoutMs` bounds this call's wait (a cached token returns at once).
+   * Beyond upstream: `options.timeoutMs` bounds this call's wait (a cached token returns at once):
+   * 1 to 86400000; another number resolves to an INVALID_ARGUMENT failure (the library's check),
+   * a non-number rejects with a TypeError.
    */
   getToken(options?: { timeoutMs?: number }): Promise<Result<TokenResult, AuthFailure>>;
   /**

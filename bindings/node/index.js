@@ -194,12 +194,14 @@ function copyToken(t) {
 
 // ---- options ---------------------------------------------------------------------------
 
+// options.timeoutMs as the library's int32 (0: the default). Only marshalling: the library
+// decides which values are valid; one out of int32 range stays out of range (sign kept).
 function timeoutOf(options) {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const t = options.timeoutMs;
   if (t === undefined) return 0;
-  if (!Number.isInteger(t) || t <= 0 || t > 2147483647) throw new RangeError('timeoutMs must be a positive integer');
-  return t;
+  if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError('options.timeoutMs must be a number');
+  return Math.min(2147483647, Math.max(-2147483648, Math.ceil(t)));
 }
 
 // A JS options object -> options_json for the library. `store` becomes an sa_store handle;
@@ -891,9 +893,9 @@ class DeviceCodeResult {
    * `options.timeoutMs` bounds the wait (default: until the code expires).
    */
   pollForToken(options) {
-    const timeoutMs = options && options.timeoutMs ? options.timeoutMs | 0 : 0;
     return new Promise((resolve, reject) => {
       try {
+        const timeoutMs = options === undefined || options === null ? 0 : timeoutOf(options);
         const e = N().deviceCodePoll(this.#box, timeoutMs, (status, expiresAt, err) => {
           if (status !== 0) return resolve(failure(status, err));
           const at = Number(expiresAt);

@@ -872,11 +872,11 @@ napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es)) return nullptr;
   Box *b = get_box(env, argv[0], K_STRATEGY);
   if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
-  int32_t timeout_ms = 0;  // argv[2]: this call's timeout (<= 0 or absent: the strategy's)
+  int32_t timeout_ms = 0;  // argv[2]: this call's timeout (0 or absent: the strategy's; the library checks it)
   if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
   return start_token_async(env, es, b, argv[0], argv[1], [&](Pending *p) {
-    return timeout_ms > 0 ? sa_get_token_async_ex(b->h, timeout_ms, token_done, p)
-                          : sa_get_token_async(b->h, token_done, p);
+    return timeout_ms != 0 ? sa_get_token_async_ex(b->h, timeout_ms, token_done, p)
+                           : sa_get_token_async(b->h, token_done, p);
   });
 }
 
