@@ -33,6 +33,7 @@ import atexit
 import concurrent.futures
 import inspect
 import json
+import math
 import logging
 import os
 import queue
@@ -97,19 +98,21 @@ def options(**kw: Any) -> Any:
 
 
 def timeout_ms(timeout: Optional[float]) -> Optional[int]:
-    """Seconds to whole milliseconds (the library validates the range)."""
+    """Seconds to the library's int32 milliseconds, rounded away from zero (any positive
+    value is at least 1 ms) and clamped keeping the sign: the library decides which values
+    are valid, so an out-of-range one still gets its INVALID_ARGUMENT."""
     if timeout is None:
         return None
-    return int(round(float(timeout) * 1000))
+    ms = float(timeout) * 1000
+    if math.isnan(ms):
+        raise TypeError("timeout must be a number of seconds, not NaN")
+    ms = max(-(2**31), min(2**31 - 1, ms))
+    return math.ceil(ms) if ms > 0 else math.floor(ms)
 
 
 def wait_ms(timeout: Optional[float]) -> int:
-    """A call's own wait for the library (an int32 of milliseconds): 0 (None) is the
-    strategy's timeout; any other value is at least 1 ms, so a non-positive one does not
-    wait, and at most 2**31 - 1 ms (about 24 days)."""
-    if timeout is None:
-        return 0
-    return min(2**31 - 1, max(1, int(round(float(timeout) * 1000))))
+    """A call's own timeout for the library: 0 (None) is the default, else timeout_ms."""
+    return 0 if timeout is None else cast(int, timeout_ms(timeout))
 
 
 def take_string(pp: Any, plen: Any) -> str:
