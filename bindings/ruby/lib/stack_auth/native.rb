@@ -199,14 +199,15 @@ module StackAuth
       opts.empty? ? nil : JSON.generate(opts)
     end
 
-    # Seconds (Numeric) to the library's int32 milliseconds; nil means "the default" (0).
+    # Seconds (Numeric) to the library's int32 milliseconds, rounded away from zero (any
+    # positive value is at least 1 ms) and clamped keeping the sign; nil means "the default"
+    # (0). Only marshalling: the library decides which values are valid (INVALID_ARGUMENT).
     def self.timeout_ms(timeout, name = "timeout")
       return 0 if timeout.nil?
-      unless timeout.is_a?(Numeric) && timeout.positive? && timeout <= 86_400
-        raise InvalidArgument, "#{name} must be a number of seconds in (0, 86400]"
-      end
+      raise InvalidArgument, "#{name} must be a number of seconds" unless timeout.is_a?(Numeric) && !timeout.to_f.nan?
 
-      [(timeout * 1000).ceil, 1].max
+      ms = (timeout * 1000).clamp(-(2**31), (2**31) - 1)
+      ms.positive? ? ms.ceil : ms.floor
     end
   end
 end
