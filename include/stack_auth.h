@@ -142,6 +142,9 @@ typedef void (*sa_token_done_fn)(void *user_data, sa_status status, sa_token tok
 typedef void (*sa_destroy_fn)(void *user_data);
 /* One engine event (sa_strategy_set_event_hook) as JSON, borrowed for the call. */
 typedef void (*sa_event_fn)(void *user_data, const char *event_json, size_t len);
+/* One of the library's log lines (sa_set_log_handler), borrowed for the call; level is one
+   of SA_LOG_*. */
+typedef void (*sa_log_fn)(void *user_data, int32_t level, const char *message, size_t len);
 
 /* ---- Version -------------------------------------------------------------------------- */
 
@@ -456,6 +459,23 @@ SA_API sa_status sa_callback_error(const char *code, const char *message);
    SA_E_INVALID_HANDLE; SA_E_INVALID_ARG for a strategy without a refresh engine
    (AuthStrategyFn, StaticTokenStrategy). On an error, destroy is NOT called. */
 SA_API sa_status sa_strategy_set_event_hook(sa_strategy s, sa_event_fn fn, void *user_data, sa_destroy_fn destroy);
+
+/* ---- Logging -------------------------------------------------------------------------- */
+
+#define SA_LOG_DEBUG (-4)
+#define SA_LOG_INFO 0
+#define SA_LOG_WARN 4
+#define SA_LOG_ERROR 8
+/* Sends the library's log lines at min_level (SA_LOG_*) or above to fn (NULL: none, the
+   default; nothing is logged then). The library decides what is logged and words each line
+   (a message, then key=value pairs); it never holds a secret. A store that fails, for example,
+   logs at SA_LOG_WARN "token store load failed error=..." (the load counts as a miss) or
+   "token store save failed error=..." (the token is kept in memory). fn is called on one
+   library thread, one line at a time, in order; it must return promptly (lines that arrive while 256 are queued are dropped, and the
+   next line delivered says how many). After this returns, the previous fn is never called
+   again; so never call it from inside fn. user_data must stay valid until fn is replaced. Any
+   thread. Returns SA_OK. */
+SA_API sa_status sa_set_log_handler(sa_log_fn fn, int32_t min_level, void *user_data);
 
 /* ---- Process exit --------------------------------------------------------------------- */
 

@@ -391,6 +391,14 @@ export declare function openTokenStore(url: string): Result<NativeTokenStore, Au
  */
 export declare function flush(timeoutMs?: number): Promise<boolean>;
 
+/**
+ * Beyond upstream: `fn(level, message)` receives the library's log lines at 'info' and above
+ * (a failing store: 'warn', "token store load failed error=..."); the library words them and
+ * never puts a secret in them. `null` (the default): 'warn' and 'error' lines go to
+ * `console.warn`, prefixed "stack-auth: ". Called on the main thread's event loop.
+ */
+export declare function setLogHandler(fn: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | null): void;
+
 /** The pending state of an OAuth 2.0 Device Authorization flow. */
 export declare class DeviceCodeResult {
   private constructor();

@@ -19,9 +19,35 @@ function N() {
   if (native === null) {
     const n = require('./native.js').load();
     n.setup(dispatch);
+    if (isMainThread) n.setLogHandler(onLibraryLog); // one handler per process: the main thread's
     native = n;
   }
   return native;
+}
+
+// The library's log lines: what is logged and its words are the library's. They go to the
+// function given to setLogHandler, else (warn and error) to console.warn.
+const { isMainThread } = require('node:worker_threads');
+const LOG_LEVELS = new Map([['-4', 'debug'], ['0', 'info'], ['4', 'warn'], ['8', 'error']]);
+let logHandler = null;
+
+function onLibraryLog(line) {
+  const i = line.indexOf(' ');
+  const level = LOG_LEVELS.get(line.slice(0, i)) || 'warn';
+  const message = line.slice(i + 1);
+  try {
+    if (logHandler !== null) logHandler(level, message);
+    else if (level === 'warn' || level === 'error') console.warn(`stack-auth: ${message}`);
+  } catch {
+    // a throwing handler loses its line, never the library's delivery
+  }
+}
+
+/** fn(level, message) receives the library's log lines ('info' and up); null: console.warn. */
+function setLogHandler(fn) {
+  if (fn !== null && typeof fn !== 'function') throw new TypeError('setLogHandler: fn must be a function or null');
+  logHandler = fn;
+  N(); // the library (and so its handler) is loaded lazily
 }
 
 const kCreate = Symbol('stack-auth.create');
@@ -777,9 +803,7 @@ function rejectHook(kind, req, e) {
     native.requestReject(req, codeOf(e, 'CUSTOM'), message);
     return;
   }
-  // As upstream: store errors are logged and treated as a miss (load) or ignored (save).
-  const op = kind === H_LOAD ? 'load' : 'save';
-  console.warn(`stack-auth: token store ${op}() failed (${kind === H_LOAD ? 'treated as a cache miss' : 'ignored'}): ${message}`);
+  // As upstream: a store error is a miss (load) or ignored (save); the library logs it.
   native.requestReject(req, 'STORE_ERROR', message);
 }
 
@@ -998,6 +1022,7 @@ module.exports = {
   TokenStoreFn,
   openTokenStore,
   flush,
+  setLogHandler,
   DeviceCodeResult,
   beginDeviceCodeFlow,
   beginDeviceCodeFlowWithBaseUrl,

@@ -1361,6 +1361,65 @@ static void test_store_fn_failures(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* sa_set_log_handler: a failing store is logged by the library, in its words, never with a
+   secret; the handler gets each line once, and none after it is removed. */
+typedef struct {
+	pthread_mutex_t mu;
+	int n, levels[8];
+	char lines[8][512];
+} logcollect;
+
+static void collect_log(void *ud, int32_t level, const char *message, size_t len) {
+	logcollect *c = ud;
+	pthread_mutex_lock(&c->mu);
+	if (c->n < 8) {
+		c->levels[c->n] = level;
+		snprintf(c->lines[c->n], sizeof c->lines[0], "%.*s", (int)len, message);
+	}
+	c->n++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int logged(logcollect *c) {
+	pthread_mutex_lock(&c->mu);
+	int n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+static void test_log_handler(void) {
+	logcollect lc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	CHECK_OK(sa_set_log_handler(collect_log, SA_LOG_INFO, &lc));
+	storefail c;
+	memset(&c, 0, sizeof c);
+	c.mode = SF_REJECT;
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, sf_load, sf_save, &c, sf_destroy));
+	char opts[1024];
+	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
+	sa_strategy s = 0;
+	CHECK_OK(sa_access_key_strategy_new(&s, EMU.crn, EMU.key, opts));
+	sa_store_free(st);
+	char *tok = NULL;
+	CHECK_OK(sa_get_token_value(s, 10000, &tok, NULL));
+	CHECK_OK(sa_flush(5000));
+	WAIT_UNTIL(logged(&lc) >= 2, 5000);
+	CHECK_OK(sa_set_log_handler(NULL, 0, NULL));
+	sa_strategy_free(s);
+	WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
+	REQUIRE(logged(&lc) == 2);
+	CHECK(lc.levels[0] == SA_LOG_WARN && lc.levels[1] == SA_LOG_WARN);
+	CHECK_STREQ(lc.lines[0], "token store load failed error=the store is down");
+	CHECK(strncmp(lc.lines[1], "token store save failed error=", 30) == 0);
+	const char *secret = strchr(EMU.key, '.');
+	for (int i = 0; i < 2; i++) {
+		CHECK(tok && strstr(lc.lines[i], tok) == NULL);
+		CHECK(secret && strstr(lc.lines[i], secret + 1) == NULL);
+	}
+	sa_free(tok);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
 static void test_store_memory_shared(void) {
 	sa_store st = 0;
 	CHECK_OK(sa_store_memory_new(&st));
@@ -3704,6 +3763,7 @@ static const test_case TESTS[] = {
     {"transport", test_transport, 1},
     {"store_fn", test_store_fn, 1},
     {"store_fn_failures", test_store_fn_failures, 0},
+    {"log_handler", test_log_handler, 1},
     {"store_memory_shared", test_store_memory_shared, 1},
     {"store_file", test_store_file, 0},
     {"store_redis_closed", test_store_redis_closed, 0},

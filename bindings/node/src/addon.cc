@@ -404,6 +404,17 @@ void hook_event(void *user_data, const char *json, size_t len) {
   if (!hd->bridge->post(m)) drop_msg(m);
 }
 
+// One of the library's log lines (sa_set_log_handler), on its log thread: "<level> <line>"
+// goes to the JS function on the JS thread, as an event does.
+void hook_log(void *user_data, int32_t level, const char *message, size_t len) {
+  HookData *hd = static_cast<HookData *>(user_data);
+  Msg *m = new Msg(M_EVENT);
+  m->hook = hd;
+  m->arg = std::to_string(level) + " ";
+  m->arg.append(message, len);
+  if (!hd->bridge->post(m)) drop_msg(m);
+}
+
 // destroy may run on a library thread or, inside sa_strategy_free, on the JS thread: the
 // reference is always dropped on the JS thread, after every queued call of the hook (FIFO).
 void hook_destroy(void *user_data) {
@@ -959,6 +970,23 @@ napi_value SetEventHook(napi_env env, napi_callback_info info) {
   return js_undefined(env);
 }
 
+// setLogHandler(fn): fn("<level> <line>") on this JS thread for each of the library's log
+// lines at SA_LOG_INFO and above. index.js calls it once, on the main thread; the hook lives
+// as long as the process (after this environment ends, its lines are dropped).
+napi_value SetLogHandler(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  if (!get_function(env, argv[0], "log handler")) return nullptr;
+  HookData *hd = new HookData{es->bridge, nullptr};
+  if (napi_create_reference(env, argv[0], 1, &hd->target) != napi_ok) {
+    delete hd;
+    return nullptr;
+  }
+  sa_status st = sa_set_log_handler(hook_log, SA_LOG_INFO, hd);
+  return st == SA_OK ? js_undefined(env) : fail_array(env, st);
+}
+
 // callbackError(code, message): [st, json] of a user function that threw, described by the
 // library as a rejected hook request would be.
 napi_value CallbackError(napi_env env, napi_callback_info info) {
@@ -1383,6 +1411,7 @@ NAPI_MODULE_INIT() {
       {"tokenFromValue", TokenFromValue},
       {"callbackError", CallbackError},
       {"setEventHook", SetEventHook},
+      {"setLogHandler", SetLogHandler},
       {"invalidate", Invalidate},
       {"debugPanic", DebugPanic},
       {"storeMemoryNew", StoreMemoryNew},
