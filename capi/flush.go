@@ -12,7 +12,8 @@ import (
 )
 
 // sago_flush waits for in-flight exchanges and saves that outlive their strategy (a device
-// session's rotated refresh token; store saves), for at most timeoutMs (0: no wait; stackauth.CallWait checks it).
+// session's rotated refresh token; store saves), for at most timeoutMs (0: no wait; core's
+// CallWait checks it).
 //
 //export sago_flush
 func sago_flush(timeoutMs C.int32_t) (status C.sa_status) {
