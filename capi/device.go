@@ -8,7 +8,6 @@ import "C"
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	stackauth "github.com/stackauth/stack-auth/core"
 )
@@ -108,9 +107,13 @@ func sago_device_code_poll(f C.sa_device_flow, timeoutMs C.int32_t, out **C.char
 	if !ok {
 		return invalidHandle("device flow")
 	}
+	wait, st := callWait(timeoutMs, 0) // 0: until the code expires
+	if st != saOK {
+		return st
+	}
 	ctx, cancel := o.life, context.CancelFunc(func() {})
-	if timeoutMs > 0 {
-		ctx, cancel = context.WithTimeout(o.life, time.Duration(timeoutMs)*time.Millisecond)
+	if wait > 0 {
+		ctx, cancel = context.WithTimeout(o.life, wait)
 	}
 	defer cancel()
 	tok, err := o.pending.PollForToken(ctx)

@@ -69,7 +69,11 @@ func sago_oidc_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.sa_cc
 	if st != saOK {
 		return st
 	}
-	tok, err := o.tokenForJWT(oidc, secret, o.timeoutOr(timeoutMs))
+	timeout, st := callWait(timeoutMs, o.timeout)
+	if st != saOK {
+		return st
+	}
+	tok, err := o.tokenForJWT(oidc, secret, timeout)
 	if err != nil {
 		return report(err)
 	}
@@ -108,7 +112,10 @@ func sago_oidc_get_token_with_jwt_async(s C.sa_strategy, jwt *C.sa_cchar, length
 	if st != saOK {
 		return st
 	}
-	timeout := o.timeoutOr(timeoutMs)
+	timeout, st := callWait(timeoutMs, o.timeout)
+	if st != saOK {
+		return st
+	}
 	completeAsync(done, userData, func() (stackauth.ServiceToken, error) { return o.tokenForJWT(oidc, secret, timeout) })
 	return saOK
 }

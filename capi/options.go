@@ -94,7 +94,8 @@ func newParsed(wait stackauth.WaitSetting, settings []stackauth.Option, transpor
 	}
 	events := newEventSink()
 	out := &parsed{timeout: timeout, events: events,
-		core: append([]stackauth.Option{stackauth.WithLookupEnv(lookupEnv), stackauth.WithEvents(events.emit)}, settings...)}
+		core: append([]stackauth.Option{stackauth.WithLookupEnv(lookupEnv), stackauth.WithEvents(events.emit),
+			stackauth.WithLogger(hostLogger)}, settings...)}
 	if transport != nil {
 		t, ok := retainTransport(*transport)
 		if !ok {

@@ -308,6 +308,9 @@ void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status
 void sashim_call_event(sa_event_fn fn, uintptr_t user_data, const char *json, size_t len) {
 	fn((void *)user_data, json, len);
 }
+void sashim_call_log(sa_log_fn fn, uintptr_t user_data, int32_t level, const char *message, size_t len) {
+	fn((void *)user_data, level, message, len);
+}
 void sashim_call_http(sa_http_send_fn fn, uintptr_t user_data, sa_request req, const char *request_json, const char *body,
                       size_t len) {
 	fn((void *)user_data, req, request_json, body, len);
@@ -566,4 +569,9 @@ sa_status sa_callback_error(const char *code, const char *message) {
 sa_status sa_strategy_set_event_hook(sa_strategy s, sa_event_fn fn, void *user_data, sa_destroy_fn destroy) {
 	SA_ENTER();
 	return sago_strategy_set_event_hook(s, fn, (uintptr_t)user_data, destroy);
+}
+
+sa_status sa_set_log_handler(sa_log_fn fn, int32_t min_level, void *user_data) {
+	SA_ENTER();
+	return sago_set_log_handler(fn, min_level, (uintptr_t)user_data);
 }

@@ -31,6 +31,7 @@ void sashim_call_save(sa_store_save_fn fn, uintptr_t user_data, sa_request req, 
 void sashim_call_done(sa_token_done_fn fn, uintptr_t user_data, sa_status status, sa_token token, const char *error_json);
 void sashim_call_destroy(sa_destroy_fn fn, uintptr_t user_data);
 void sashim_call_event(sa_event_fn fn, uintptr_t user_data, const char *json, size_t len);
+void sashim_call_log(sa_log_fn fn, uintptr_t user_data, int32_t level, const char *message, size_t len);
 void sashim_call_http(sa_http_send_fn fn, uintptr_t user_data, sa_request req, const char *request_json, const char *body,
                       size_t len);
 

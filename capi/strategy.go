@@ -251,12 +251,14 @@ func (o *strategyObj) invalidate(token stackauth.SecretToken, outRefreshing *C.i
 	return saOK
 }
 
-// timeoutOr is timeoutMs when positive, else the strategy's default timeout.
-func (o *strategyObj) timeoutOr(timeoutMs C.int32_t) time.Duration {
-	if timeoutMs > 0 {
-		return time.Duration(timeoutMs) * time.Millisecond
+// callWait is a call's timeout_ms as core decides it (stackauth.CallWait: 0 is fallback),
+// or the INVALID_ARGUMENT it reports.
+func callWait(timeoutMs C.int32_t, fallback time.Duration) (time.Duration, C.sa_status) {
+	d, err := stackauth.CallWait(int64(timeoutMs), fallback, host())
+	if err != nil {
+		return 0, report(&failure{status: saEInvalidArg, err: stackauth.AsAuthError(err)})
 	}
-	return o.timeout
+	return d, saOK
 }
 
 // ready returns a token (or a settled error) available without waiting: a cached one, or
@@ -299,12 +301,16 @@ func sago_get_token(out *C.sa_token, s C.sa_strategy, timeoutMs C.int32_t) (stat
 	if !ok {
 		return invalidHandle("strategy")
 	}
+	timeout, st := callWait(timeoutMs, o.timeout)
+	if st != saOK {
+		return st
+	}
 	// A cached token needs no deadline: a context per call was most of this call's cost.
 	if tok, err, ready := o.ready(); ready && err == nil {
 		*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
 		return saOK
 	}
-	tok, err := o.getToken(o.timeoutOr(timeoutMs))
+	tok, err := o.getToken(timeout)
 	if err != nil {
 		return report(err)
 	}
@@ -322,9 +328,13 @@ func sago_get_token_value(s C.sa_strategy, timeoutMs C.int32_t, out **C.char, ou
 	if !ok {
 		return invalidHandle("strategy")
 	}
+	timeout, st := callWait(timeoutMs, o.timeout)
+	if st != saOK {
+		return st
+	}
 	tok, err, ready := o.ready()
 	if !ready || err != nil {
-		if tok, err = o.getToken(o.timeoutOr(timeoutMs)); err != nil {
+		if tok, err = o.getToken(timeout); err != nil {
 			return report(err)
 		}
 	}
@@ -366,7 +376,10 @@ func sago_get_token_async(s C.sa_strategy, timeoutMs C.int32_t, done C.sa_token_
 	if !ok {
 		return invalidHandle("strategy")
 	}
-	timeout := o.timeoutOr(timeoutMs)
+	timeout, st := callWait(timeoutMs, o.timeout)
+	if st != saOK {
+		return st
+	}
 	completeAsync(done, userData, func() (stackauth.ServiceToken, error) { return o.getToken(timeout) })
 	return saOK
 }

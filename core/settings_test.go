@@ -48,3 +48,26 @@ func TestDeviceFlowSettingsIdentifyTheDeviceByTheProfile(t *testing.T) {
 	dir := "/tmp/profile"
 	assert.Equal(t, dir, buildOptions(BindDeviceSettings{ProfileDir: &dir}.Options()).profileDir)
 }
+
+func TestCallWaitIsTheFallbackForZeroAMillisecondToADayElseInvalidArgument(t *testing.T) {
+	d, err := CallWait(0, 7*time.Second, LanguageC)
+	require.NoError(t, err)
+	assert.Equal(t, 7*time.Second, d)
+	for _, ms := range []int64{1, 86_400_000} {
+		d, err = CallWait(ms, 7*time.Second, LanguageC)
+		require.NoError(t, err)
+		assert.Equal(t, time.Duration(ms)*time.Millisecond, d)
+	}
+	for _, ms := range []int64{-1, 86_400_001} {
+		_, err = CallWait(ms, time.Second, LanguagePython)
+		var ae *AuthError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, CodeInvalidArgument, ae.Code)
+		assert.Contains(t, ae.Message, "must be 0 (the default) or 1 to 86400000 ms")
+		assert.Contains(t, ae.Help, "timeout=")
+	}
+	for _, l := range Languages {
+		_, err = CallWait(-1, time.Second, l)
+		assert.NotEmpty(t, AsAuthError(err).Help, "help for %s", l)
+	}
+}

@@ -142,6 +142,9 @@ typedef void (*sa_token_done_fn)(void *user_data, sa_status status, sa_token tok
 typedef void (*sa_destroy_fn)(void *user_data);
 /* One engine event (sa_strategy_set_event_hook) as JSON, borrowed for the call. */
 typedef void (*sa_event_fn)(void *user_data, const char *event_json, size_t len);
+/* One of the library's log lines (sa_set_log_handler), borrowed for the call; level is one
+   of SA_LOG_*. */
+typedef void (*sa_log_fn)(void *user_data, int32_t level, const char *message, size_t len);
 
 /* ---- Version -------------------------------------------------------------------------- */
 
@@ -258,10 +261,13 @@ SA_API sa_status sa_strategy_invalidate_value(sa_strategy s, const char *token, 
 
 /* ---- Tokens --------------------------------------------------------------------------- */
 
-/* Blocks until a usable token is available or timeout_ms passes (<= 0: the strategy's
-   timeoutMs). A cached token returns at once. A new token is returned as soon as it is minted;
+/* Blocks until a usable token is available or timeout_ms passes (0: the strategy's timeoutMs;
+   else 1 to 86400000 ms, a day). Every per-call timeout_ms of this header is checked the same
+   way: a negative or larger one is SA_E_INVALID_ARG (INVALID_ARGUMENT), before anything else
+   happens. A cached token returns at once. A new token is returned as soon as it is minted;
    its store save follows (a slow save never makes this time out). Errors: SA_E_AUTH (see the
-   error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED. The caller owns *out. */
+   error code), SA_E_TIMEOUT, SA_E_CALLBACK, SA_E_CANCELLED, SA_E_INVALID_ARG. The caller owns
+   *out. */
 SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
 /* Never blocks: a cached token (a stale one starts a background refresh), a settled
    answer (SA_E_AUTH with a remembered refusal, EXPIRED_TOKEN when nothing can refresh the
@@ -278,8 +284,9 @@ SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
    threads until it returns; if all 4 block forever, no later done is ever called (the
    outcomes queue up), while refreshes, sa_get_token and the other functions keep working. */
 SA_API sa_status sa_get_token_async(sa_strategy s, sa_token_done_fn done, void *user_data);
-/* sa_get_token_async with its own timeout: done is called within timeout_ms (<= 0: the
-   strategy's timeoutMs) with SA_E_TIMEOUT if no token came by then. */
+/* sa_get_token_async with its own timeout: done is called within timeout_ms (0: the
+   strategy's timeoutMs) with SA_E_TIMEOUT if no token came by then. A negative timeout_ms or
+   one over a day is SA_E_INVALID_ARG, and done is never called. */
 SA_API sa_status sa_get_token_async_ex(sa_strategy s, int32_t timeout_ms, sa_token_done_fn done,
                                        void *user_data);
 /* sa_get_token and sa_token_value in one call, without a token handle: the bearer string of
@@ -399,8 +406,9 @@ SA_API sa_status sa_device_flow_json(sa_device_flow f, char **out, size_t *out_l
  * Blocks the caller until then. */
 SA_API sa_status sa_device_flow_open_browser(sa_device_flow f, int32_t *out_opened);
 /* Polls until the user approves (the session is saved to the profile directory), denies, or
-   the code expires; at most timeout_ms (<= 0: until the code expires). *out is the token
-   JSON of sa_token_json. Consumes the flow: a second call fails with ALREADY_CONSUMED. */
+   the code expires; at most timeout_ms (0: until the code expires; negative or over a day:
+   SA_E_INVALID_ARG). *out is the token JSON of sa_token_json. Consumes the flow: a second call
+   fails with ALREADY_CONSUMED. */
 SA_API sa_status sa_device_code_poll(sa_device_flow f, int32_t timeout_ms, char **out, size_t *out_len);
 SA_API void sa_device_flow_free(sa_device_flow f);
 /* Registers this device with ZeroKMS and saves secretkey.json (docs/protocol.md 7.3). options_json keys:
@@ -413,17 +421,18 @@ SA_API sa_status sa_bind_client_device(const char *options_json);
 /* The token for jwt[0..len), the caller's OIDC JWT, from an OidcFederationStrategy; the
    provider is never called. The per-JWT cache, single-flight exchange and timeouts are the
    same as sa_get_token's: a cached token returns at once, else this blocks up to timeout_ms
-   (<= 0: the strategy's timeoutMs). jwt is copied; an empty one (len 0, jwt may then be NULL)
-   is sent like a provider's. Errors: SA_E_INVALID_ARG (jwt NULL with len > 0, over 16 MiB, not
-   UTF-8 or holding a NUL, CR or LF; s not an OIDC strategy), SA_E_INVALID_HANDLE, SA_E_AUTH,
-   SA_E_TIMEOUT, SA_E_CANCELLED. The caller owns *out. */
+   (0: the strategy's timeoutMs; negative or over a day: SA_E_INVALID_ARG). jwt is copied; an
+   empty one (len 0, jwt may then be NULL) is sent like a provider's. Errors: SA_E_INVALID_ARG
+   (jwt NULL with len > 0, over 16 MiB, not UTF-8 or holding a NUL, CR or LF; s not an OIDC
+   strategy), SA_E_INVALID_HANDLE, SA_E_AUTH, SA_E_TIMEOUT, SA_E_CANCELLED. The caller owns
+   *out. */
 SA_API sa_status sa_oidc_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len,
                                             int32_t timeout_ms);
 /* Never blocks: the token cached for jwt (a stale one starts a background refresh), or
    SA_E_WOULD_BLOCK when only an exchange would give one (use the _async variant then). */
 SA_API sa_status sa_oidc_try_get_token_with_jwt(sa_token *out, sa_strategy s, const char *jwt, size_t len);
 /* sa_oidc_get_token_with_jwt without blocking: returns at once; done is called exactly once,
-   on a library thread, within timeout_ms (<= 0: the strategy's timeoutMs), as for
+   on a library thread, within timeout_ms (0: the strategy's timeoutMs), as for
    sa_get_token_async_ex. Returns an error (and never calls done) only when it could not start. */
 SA_API sa_status sa_oidc_get_token_with_jwt_async(sa_strategy s, const char *jwt, size_t len, int32_t timeout_ms,
                                                   sa_token_done_fn done, void *user_data);
@@ -453,18 +462,36 @@ SA_API sa_status sa_callback_error(const char *code, const char *message);
    (AuthStrategyFn, StaticTokenStrategy). On an error, destroy is NOT called. */
 SA_API sa_status sa_strategy_set_event_hook(sa_strategy s, sa_event_fn fn, void *user_data, sa_destroy_fn destroy);
 
+/* ---- Logging -------------------------------------------------------------------------- */
+
+#define SA_LOG_DEBUG (-4)
+#define SA_LOG_INFO 0
+#define SA_LOG_WARN 4
+#define SA_LOG_ERROR 8
+/* Sends the library's log lines at min_level (SA_LOG_*) or above to fn (NULL: none, the
+   default; nothing is logged then). The library decides what is logged and words each line (a
+   message, then key=value pairs); it never holds a secret. A store that fails, for example,
+   logs at SA_LOG_WARN "token store load failed error=..." (the load counts as a miss) or
+   "token store save failed error=..." (the token is kept in memory). fn is called on one
+   library thread, one line at a time, in order; it must return promptly (lines that arrive
+   while 256 are queued are dropped, and the next line delivered says how many). After this
+   returns, the previous fn is never called again; so never call it from inside fn. user_data
+   must stay valid until fn is replaced. Any thread. Returns SA_OK. */
+SA_API sa_status sa_set_log_handler(sa_log_fn fn, int32_t min_level, void *user_data);
+
 /* ---- Process exit --------------------------------------------------------------------- */
 
 /* Waits until no token exchange or store save is in flight any more, in any strategy, for at
-   most timeout_ms (<= 0: does not wait, only reports). Call it before the process exits (after
-   freeing strategies): a device session whose refresh may already have reached the server
-   finishes that exchange and saves the rotated refresh token in the background even after
-   sa_strategy_free, and exiting first would lose it (the next run gets INVALID_GRANT). 5000 ms
-   is enough (the bindings use it in their exit hooks); exchanges are bounded by the refresh
-   timeout. Returns SA_OK when nothing is pending any more, SA_E_TIMEOUT otherwise. A store save
-   of a just-minted access-key or OIDC token still running when its strategy is freed may be
-   cancelled (Redis, hook stores): call sa_flush before freeing to be sure it lands. Any thread,
-   but never from inside a hook (a hook's own save would be waited for). */
+   most timeout_ms (0: does not wait, only reports; negative or over a day: SA_E_INVALID_ARG).
+   Call it before the process exits (after freeing strategies): a device session whose refresh
+   may already have reached the server finishes that exchange and saves the rotated refresh
+   token in the background even after sa_strategy_free, and exiting first would lose it (the
+   next run gets INVALID_GRANT). 5000 ms is enough (the bindings use it in their exit hooks);
+   exchanges are bounded by the refresh timeout. Returns SA_OK when nothing is pending any
+   more, SA_E_TIMEOUT otherwise. A store save of a just-minted access-key or OIDC token still
+   running when its strategy is freed may be cancelled (Redis, hook stores): call sa_flush
+   before freeing to be sure it lands. Any thread, but never from inside a hook (a hook's own
+   save would be waited for). */
 SA_API sa_status sa_flush(int32_t timeout_ms);
 
 /* ---- Memory --------------------------------------------------------------------------- */

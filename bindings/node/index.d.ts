@@ -236,7 +236,9 @@ export interface AuthStrategy {
 declare abstract class Strategy implements AuthStrategy {
   /**
    * A valid token, refreshed or re-acquired as needed. Never rejects for a domain error.
-   * Beyond upstream: `options.timeoutMs` bounds this call's wait (a cached token returns at once).
+   * Beyond upstream: `options.timeoutMs` bounds this call's wait (a cached token returns at once):
+   * 1 to 86400000; another number resolves to an INVALID_ARGUMENT failure (the library's check),
+   * a non-number rejects with a TypeError.
    */
   getToken(options?: { timeoutMs?: number }): Promise<Result<TokenResult, AuthFailure>>;
   /**
@@ -388,6 +390,14 @@ export declare function openTokenStore(url: string): Result<NativeTokenStore, Au
  * that follows it: `await flush()` before sending a response whose `cookieStore` must be written.
  */
 export declare function flush(timeoutMs?: number): Promise<boolean>;
+
+/**
+ * Beyond upstream: `fn(level, message)` receives the library's log lines at 'info' and above
+ * (a failing store: 'warn', "token store load failed error=..."); the library words them and
+ * never puts a secret in them. `null` (the default): 'warn' and 'error' lines go to
+ * `console.warn`, prefixed "stack-auth: ". Called on the main thread's event loop.
+ */
+export declare function setLogHandler(fn: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | null): void;
 
 /** The pending state of an OAuth 2.0 Device Authorization flow. */
 export declare class DeviceCodeResult {

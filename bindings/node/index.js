@@ -19,9 +19,35 @@ function N() {
   if (native === null) {
     const n = require('./native.js').load();
     n.setup(dispatch);
+    if (isMainThread) n.setLogHandler(onLibraryLog); // one handler per process: the main thread's
     native = n;
   }
   return native;
+}
+
+// The library's log lines: what is logged and its words are the library's. They go to the
+// function given to setLogHandler, else (warn and error) to console.warn.
+const { isMainThread } = require('node:worker_threads');
+const LOG_LEVELS = new Map([['-4', 'debug'], ['0', 'info'], ['4', 'warn'], ['8', 'error']]);
+let logHandler = null;
+
+function onLibraryLog(line) {
+  const i = line.indexOf(' ');
+  const level = LOG_LEVELS.get(line.slice(0, i)) || 'warn';
+  const message = line.slice(i + 1);
+  try {
+    if (logHandler !== null) logHandler(level, message);
+    else if (level === 'warn' || level === 'error') console.warn(`stack-auth: ${message}`);
+  } catch {
+    // a throwing handler loses its line, never the library's delivery
+  }
+}
+
+/** fn(level, message) receives the library's log lines ('info' and up); null: console.warn. */
+function setLogHandler(fn) {
+  if (fn !== null && typeof fn !== 'function') throw new TypeError('setLogHandler: fn must be a function or null');
+  logHandler = fn;
+  N(); // the library (and so its handler) is loaded lazily
 }
 
 const kCreate = Symbol('stack-auth.create');
@@ -194,12 +220,14 @@ function copyToken(t) {
 
 // ---- options ---------------------------------------------------------------------------
 
+// options.timeoutMs as the library's int32 (0: the default). Only marshalling: the library
+// decides which values are valid; one out of int32 range stays out of range (sign kept).
 function timeoutOf(options) {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const t = options.timeoutMs;
   if (t === undefined) return 0;
-  if (!Number.isInteger(t) || t <= 0 || t > 2147483647) throw new RangeError('timeoutMs must be a positive integer');
-  return t;
+  if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError('options.timeoutMs must be a number');
+  return Math.min(2147483647, Math.max(-2147483648, Math.ceil(t)));
 }
 
 // A JS options object -> options_json for the library. `store` becomes an sa_store handle;
@@ -775,9 +803,7 @@ function rejectHook(kind, req, e) {
     native.requestReject(req, codeOf(e, 'CUSTOM'), message);
     return;
   }
-  // As upstream: store errors are logged and treated as a miss (load) or ignored (save).
-  const op = kind === H_LOAD ? 'load' : 'save';
-  console.warn(`stack-auth: token store ${op}() failed (${kind === H_LOAD ? 'treated as a cache miss' : 'ignored'}): ${message}`);
+  // As upstream: a store error is a miss (load) or ignored (save); the library logs it.
   native.requestReject(req, 'STORE_ERROR', message);
 }
 
@@ -891,9 +917,9 @@ class DeviceCodeResult {
    * `options.timeoutMs` bounds the wait (default: until the code expires).
    */
   pollForToken(options) {
-    const timeoutMs = options && options.timeoutMs ? options.timeoutMs | 0 : 0;
     return new Promise((resolve, reject) => {
       try {
+        const timeoutMs = options === undefined || options === null ? 0 : timeoutOf(options);
         const e = N().deviceCodePoll(this.#box, timeoutMs, (status, expiresAt, err) => {
           if (status !== 0) return resolve(failure(status, err));
           const at = Number(expiresAt);
@@ -996,6 +1022,7 @@ module.exports = {
   TokenStoreFn,
   openTokenStore,
   flush,
+  setLogHandler,
   DeviceCodeResult,
   beginDeviceCodeFlow,
   beginDeviceCodeFlowWithBaseUrl,

@@ -30,6 +30,7 @@ extern "Python" {
     void _sa_py_token_done(void *user_data, sa_status status, sa_token token, const char *error_json);
     void _sa_py_destroy(void *user_data);
     void _sa_py_event(void *user_data, const char *event_json, size_t len);
+    void _sa_py_log(void *user_data, int32_t level, const char *message, size_t len);
     void _sa_py_http_send(void *user_data, sa_request req, const char *request_json, const char *body, size_t len);
 }
 """

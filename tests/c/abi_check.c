@@ -67,7 +67,12 @@ SA_ABI_LIST(SA_CHECK_ONE)
 	X(store_fn_new_ex)                                                                             \
 	X(oidc_get_token_with_jwt_async)                                                               \
 	X(strategy_set_event_hook)                                                                     \
+	X(set_log_handler)                                                                             \
 	X(transport_new)
+_Static_assert(SA_SAME_TYPE(&sa_set_log_handler, sa_status (*)(sa_log_fn, int32_t, void *)),
+               "sa_set_log_handler drifted");
+_Static_assert(SA_SAME_TYPE(&sago_set_log_handler, sa_status (*)(sa_log_fn, int32_t, uintptr_t)),
+               "sago_set_log_handler drifted");
 _Static_assert(SA_SAME_TYPE(&sa_strategy_set_event_hook,
                             sa_status (*)(sa_strategy, sa_event_fn, void *, sa_destroy_fn)),
                "sa_strategy_set_event_hook drifted");

@@ -216,6 +216,41 @@ static char *new_ak_token_value(sa_strategy *s) {
 	return v;
 }
 
+/* A per-call timeout_ms is 0 (the strategy's timeoutMs) or 1 ms to a day; anything else is
+   INVALID_ARGUMENT in core's words, before any request, for every call that takes one. */
+static void never_done(void *ud, sa_status st, sa_token t, const char *ej) {
+	(void)ud, (void)st, (void)ej;
+	sa_token_free(t);
+	atomic_fetch_add(&g_check_failures, 1); /* a refused call must never complete */
+}
+
+static void test_call_timeout_checked(void) {
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(new_ak(&s));
+	static const int32_t bad[] = {-1, 86400001, INT32_MIN};
+	for (size_t i = 0; i < 3; i++) {
+		sa_token t = 0;
+		CHECK_ST(sa_get_token(&t, s, bad[i]), SA_E_INVALID_ARG);
+		sa_token_free(t); /* 0 unless the check failed */
+		CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
+		const char *m = sa_last_error_message(), *j = sa_last_error_json();
+		CHECK(m && strstr(m, "must be 0 (the default) or 1 to 86400000 ms"));
+		CHECK(j && strstr(j, "`timeout_ms`")); /* help in C's words */
+		char *v = NULL;
+		CHECK_ST(sa_get_token_value(s, bad[i], &v, NULL), SA_E_INVALID_ARG);
+		CHECK(v == NULL);
+		CHECK_ST(sa_get_token_async_ex(s, bad[i], never_done, NULL), SA_E_INVALID_ARG);
+		CHECK_ST(sa_flush(bad[i]), SA_E_INVALID_ARG);
+		CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
+	}
+	CHECK(emu_count_requests("/api/authorise") == 0);
+	sa_token t = 0;
+	CHECK_OK(sa_get_token(&t, s, 86400000));
+	sa_token_free(t);
+	sa_strategy_free(s);
+}
+
 /* ---- version --------------------------------------------------------------------------- */
 
 static void test_version(void) {
@@ -1342,6 +1377,54 @@ static void test_store_fn_failures(void) {
 	}
 	CHECK(ms[2] >= 150 && ms[2] < 3000); /* the never-answered load timed out after ~200 ms */
 	rm_tree(dir);
+	CHECK_NO_LIVE_OBJECTS();
+}
+
+/* sa_set_log_handler: a failing store is logged by the library, in its words, never with a
+   secret; the handler gets each line once, and none after it is removed. */
+typedef struct {
+	atomic_int n; /* lines received; the library calls the handler on one thread at a time */
+	int levels[8];
+	char lines[8][512];
+} logcollect;
+
+static void collect_log(void *ud, int32_t level, const char *message, size_t len) {
+	logcollect *c = ud;
+	int i = atomic_load(&c->n);
+	if (i < 8) {
+		c->levels[i] = level;
+		snprintf(c->lines[i], sizeof c->lines[0], "%.*s", (int)len, message);
+	}
+	atomic_store(&c->n, i + 1); /* publishes the line to the test's thread */
+}
+
+static void test_log_handler(void) {
+	logcollect lc = {0};
+	CHECK_OK(sa_set_log_handler(collect_log, SA_LOG_INFO, &lc));
+	storefail c;
+	memset(&c, 0, sizeof c);
+	c.mode = SF_REJECT;
+	sa_store st = 0;
+	CHECK_OK(sa_store_fn_new(&st, sf_load, sf_save, &c, sf_destroy));
+	sa_strategy s = store_strategy(st);
+	sa_store_free(st);
+	char *tok = NULL;
+	CHECK_OK(sa_get_token_value(s, 10000, &tok, NULL));
+	CHECK_OK(sa_flush(5000));
+	WAIT_UNTIL(atomic_load(&lc.n) >= 2, 5000);
+	CHECK_OK(sa_set_log_handler(NULL, 0, NULL));
+	sa_strategy_free(s);
+	WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
+	REQUIRE(atomic_load(&lc.n) == 2);
+	CHECK(lc.levels[0] == SA_LOG_WARN && lc.levels[1] == SA_LOG_WARN);
+	CHECK_STREQ(lc.lines[0], "token store load failed error=the store is down");
+	CHECK(strncmp(lc.lines[1], "token store save failed error=", 30) == 0);
+	const char *secret = strchr(EMU.key, '.');
+	for (int i = 0; i < 2; i++) {
+		CHECK(tok && strstr(lc.lines[i], tok) == NULL);
+		CHECK(secret && strstr(lc.lines[i], secret + 1) == NULL);
+	}
+	sa_free(tok);
 	CHECK_NO_LIVE_OBJECTS();
 }
 
@@ -3644,6 +3727,7 @@ typedef struct {
 static const test_case TESTS[] = {
     {"version", test_version, 1},
     {"access_key", test_access_key, 1},
+    {"call_timeout_checked", test_call_timeout_checked, 1},
     {"auto_env", test_auto_env, 0},
     {"auto_options", test_auto_options, 0},
     {"auto_nothing", test_auto_nothing, 1},
@@ -3666,6 +3750,7 @@ static const test_case TESTS[] = {
     {"transport", test_transport, 1},
     {"store_fn", test_store_fn, 1},
     {"store_fn_failures", test_store_fn_failures, 0},
+    {"log_handler", test_log_handler, 1},
     {"store_memory_shared", test_store_memory_shared, 1},
     {"store_file", test_store_file, 0},
     {"store_redis_closed", test_store_redis_closed, 0},

@@ -418,6 +418,17 @@ void hook_event(void *user_data, const char *json, size_t len) {
   if (!hd->bridge->post(m)) drop_msg(m);
 }
 
+// One of the library's log lines (sa_set_log_handler), on its log thread: "<level> <line>"
+// goes to the JS function on the JS thread, as an event does.
+void hook_log(void *user_data, int32_t level, const char *message, size_t len) {
+  HookData *hd = static_cast<HookData *>(user_data);
+  Msg *m = new Msg(M_EVENT);
+  m->hook = hd;
+  m->arg = std::to_string(level) + " ";
+  m->arg.append(message, len);
+  if (!hd->bridge->post(m)) drop_msg(m);
+}
+
 // destroy may run on a library thread or, inside sa_strategy_free, on the JS thread: the
 // reference is always dropped on the JS thread, after every queued call of the hook (FIFO).
 void hook_destroy(void *user_data) {
@@ -878,11 +889,11 @@ napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   EnvState *es;
   Box *b = args_box(env, info, argv, &es, K_STRATEGY);
   if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
-  int32_t timeout_ms = 0;  // argv[2]: this call's timeout (<= 0 or absent: the strategy's)
+  int32_t timeout_ms = 0;  // argv[2]: this call's timeout (0 or absent: the strategy's; the library checks it)
   if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
   return start_token_async(env, es, b, argv[0], argv[1], [&](Pending *p) {
-    return timeout_ms > 0 ? sa_get_token_async_ex(b->h, timeout_ms, token_done, p)
-                          : sa_get_token_async(b->h, token_done, p);
+    return timeout_ms != 0 ? sa_get_token_async_ex(b->h, timeout_ms, token_done, p)
+                           : sa_get_token_async(b->h, token_done, p);
   });
 }
 
@@ -956,6 +967,23 @@ napi_value SetEventHook(napi_env env, napi_callback_info info) {
   sa_status st = sa_strategy_set_event_hook(b->h, hook_event, hd, hook_destroy);
   if (st != SA_OK) return fail_discarding(env, st, hd);
   return js_undefined(env);
+}
+
+// setLogHandler(fn): fn("<level> <line>") on this JS thread for each of the library's log
+// lines at SA_LOG_INFO and above. index.js calls it once, on the main thread; the hook lives
+// as long as the process (after this environment ends, its lines are dropped).
+napi_value SetLogHandler(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  EnvState *es;
+  if (!args(env, info, argv, &es)) return nullptr;
+  if (!get_function(env, argv[0], "log handler")) return nullptr;
+  HookData *hd = new HookData{es->bridge, nullptr};
+  if (napi_create_reference(env, argv[0], 1, &hd->target) != napi_ok) {
+    delete hd;
+    return nullptr;
+  }
+  sa_status st = sa_set_log_handler(hook_log, SA_LOG_INFO, hd);
+  return st == SA_OK ? js_undefined(env) : fail_array(env, st);
 }
 
 // callbackError(code, message): [st, json] of a user function that threw, described by the
@@ -1350,6 +1378,7 @@ NAPI_MODULE_INIT() {
       {"tokenFromValue", TokenFromValue},
       {"callbackError", CallbackError},
       {"setEventHook", SetEventHook},
+      {"setLogHandler", SetLogHandler},
       {"invalidate", Invalidate},
       {"debugPanic", DebugPanic},
       {"storeMemoryNew", StoreMemoryNew},

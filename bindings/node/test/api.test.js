@@ -384,7 +384,21 @@ test('getToken({ timeoutMs }) bounds one call; a cached token ignores it', async
   const ok = await s.getToken(); // the strategy's own timeout: the slow refresh completes
   assert.ok(ok.data, ok.failure && ok.failure.error.message);
   assert.ok((await s.getToken({ timeoutMs: 1 })).data, 'cached: no wait');
-  await assert.rejects(s.getToken({ timeoutMs: -1 }), RangeError, 'bad options reject (never a sync throw)');
+  await assert.rejects(s.getToken({ timeoutMs: '1' }), TypeError, 'a non-number rejects (never a sync throw)');
+  s.close();
+});
+
+test('getToken({ timeoutMs }) out of range: INVALID_ARGUMENT in the library\'s words, before any request', async () => {
+  await emu.clearRequests();
+  const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url }).data;
+  for (const bad of [-1, 86400001, 2 ** 40]) {
+    const r = await s.getToken({ timeoutMs: bad });
+    assert.equal(r.failure && r.failure.code, 'INVALID_ARGUMENT', String(bad));
+    assert.match(r.failure.error.message, /^the call's timeout must be 0 \(the default\) or 1 to 86400000 ms \(a day\), not -?\d+ ms$/);
+    assert.match(r.failure.error.help, /\{ timeoutMs \}/, 'help names the Node API');
+  }
+  assert.equal((await emu.requests('/api/authorise')).length, 0);
+  assert.ok((await s.getToken({ timeoutMs: 86400000 })).data);
   s.close();
 });
 

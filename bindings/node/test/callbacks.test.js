@@ -180,7 +180,7 @@ test('OIDC: each distinct JWT is exchanged once and cached', async () => {
   s.close();
 });
 
-test('store load that throws or rejects: a cache miss (logged as upstream); save that rejects: ignored', async (t) => {
+test('store load that throws or rejects: a cache miss; save that rejects: ignored; the library logs both, in its words', async (t) => {
   const warnings = [];
   t.mock.method(console, 'warn', (msg) => warnings.push(String(msg)));
   const store = {
@@ -195,15 +195,35 @@ test('store load that throws or rejects: a cache miss (logged as upstream); save
   const r = await s.getToken();
   assert.ok(r.data, 'the store failing does not fail getToken');
   assert.equal((await emu.requests('/api/authorise')).length, 1);
-  // the save rejection is reported asynchronously
+  assert.equal(await sa.flush(), true); // the save has failed by now; its log line is on its way
   const t0 = Date.now();
-  while (!warnings.some((w) => w.includes('save exploded')) && Date.now() - t0 < 5000) {
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  assert.ok(warnings.some((w) => w.includes('load exploded')), 'load failure logged');
-  assert.ok(warnings.some((w) => w.includes('save exploded')), 'save failure logged');
+  while (warnings.length < 2 && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 10));
+  assert.deepEqual(warnings, [
+    'stack-auth: token store load failed error=Error: load exploded',
+    'stack-auth: token store save failed error=Error: save exploded',
+  ]);
   for (const w of warnings) assert.ok(!w.includes(r.data.token), 'no token in logs');
   s.close();
+});
+
+test('setLogHandler(fn): the library\'s lines go to fn with their level; null restores console.warn', async (t) => {
+  const warnings = [];
+  t.mock.method(console, 'warn', (msg) => warnings.push(String(msg)));
+  const lines = [];
+  sa.setLogHandler((level, message) => lines.push([level, message]));
+  try {
+    const store = { load: () => Promise.reject(new Error('disk gone')), save: () => {} };
+    const s = sa.AccessKeyStrategy.create(emu.workspaceCrn, emu.accessKey, { baseUrl: emu.url, store }).data;
+    assert.ok((await s.getToken()).data);
+    const t0 = Date.now();
+    while (lines.length < 1 && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 10));
+    assert.deepEqual(lines, [['warn', 'token store load failed error=Error: disk gone']]);
+    assert.deepEqual(warnings, []);
+    s.close();
+  } finally {
+    sa.setLogHandler(null);
+  }
+  assert.throws(() => sa.setLogHandler('x'), TypeError);
 });
 
 test('store load returning garbage is a miss; a store with only load works', async (t) => {

@@ -33,6 +33,7 @@ import atexit
 import concurrent.futures
 import inspect
 import json
+import math
 import logging
 import os
 import queue
@@ -97,19 +98,21 @@ def options(**kw: Any) -> Any:
 
 
 def timeout_ms(timeout: Optional[float]) -> Optional[int]:
-    """Seconds to whole milliseconds (the library validates the range)."""
+    """Seconds to the library's int32 milliseconds, rounded away from zero (any positive
+    value is at least 1 ms) and clamped keeping the sign: the library decides which values
+    are valid, so an out-of-range one still gets its INVALID_ARGUMENT."""
     if timeout is None:
         return None
-    return int(round(float(timeout) * 1000))
+    ms = float(timeout) * 1000
+    if math.isnan(ms):
+        raise TypeError("timeout must be a number of seconds, not NaN")
+    ms = max(-(2**31), min(2**31 - 1, ms))
+    return math.ceil(ms) if ms > 0 else math.floor(ms)
 
 
 def wait_ms(timeout: Optional[float]) -> int:
-    """A call's own wait for the library (an int32 of milliseconds): 0 (None) is the
-    strategy's timeout; any other value is at least 1 ms, so a non-positive one does not
-    wait, and at most 2**31 - 1 ms (about 24 days)."""
-    if timeout is None:
-        return 0
-    return min(2**31 - 1, max(1, int(round(float(timeout) * 1000))))
+    """A call's own timeout for the library: 0 (None) is the default, else timeout_ms."""
+    return 0 if timeout is None else cast(int, timeout_ms(timeout))
 
 
 def take_string(pp: Any, plen: Any) -> str:
@@ -363,11 +366,7 @@ def _answer(kind: str, req: int, value: Any, exc: Optional[BaseException]) -> No
         elif kind == "http":
             _respond(req, value)
         elif exc is not None:
-            if kind != "get":  # a store failure never raises: the library goes on without it
-                consequence = "treated as a cache miss" if kind == "load" else "the token is kept in memory"
-                _log.warning("token store %s() failed (%s): %s: %s", kind, consequence,
-                             type(exc).__name__, exc, exc_info=exc)
-            _reject(req, exc)
+            _reject(req, exc)  # a store failure: the library goes on without it, and logs it
         elif kind == "save":
             _resolve(req, None)
         elif kind == "load" and value is None:
@@ -519,6 +518,20 @@ def _sa_py_event(user_data: Any, event_json: Any, length: int) -> None:
         hook.get(json.loads(ffi.unpack(event_json, length).decode("utf-8")))
     except Exception:  # noqa: BLE001 - reported, never lost, never raised into the library
         _log.exception("the on_event callback raised")
+
+
+@ffi.def_extern()
+def _sa_py_log(user_data: Any, level: int, message: Any, length: int) -> None:
+    """One of the library's log lines (sa_set_log_handler): its level (SA_LOG_DEBUG -4 ...
+    SA_LOG_ERROR 8) becomes logging's (DEBUG 10 ... ERROR 40); the words are the library's."""
+    try:
+        _log.log(20 + int(level) * 10 // 4, "%s", ffi.unpack(message, length).decode("utf-8", "replace"))
+    except Exception:  # noqa: BLE001,S110 - a broken logging handler must not reach the library
+        pass
+
+
+# The library's log lines (a failing store, a failed background refresh) go to "stack_auth".
+lib.sa_set_log_handler(lib._sa_py_log, 0, NULL)  # SA_LOG_INFO and above
 
 
 @ffi.def_extern()

@@ -192,8 +192,11 @@ def test_strategy_timeout_is_the_librarys_timeout(emu: Emulator) -> None:
 
 def test_a_calls_timeout_goes_to_the_library_whatever_its_size(emu: Emulator) -> None:
     s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url)
-    # 1e9 s is beyond the library's int32 of milliseconds: bounded there, never an OverflowError.
-    assert s.get_token(timeout=1e9).token
+    # 1e9 s is beyond the library's int32 of milliseconds: clamped, never an OverflowError, and
+    # refused by the library (more than a day), as in every language.
+    with pytest.raises(sa.InvalidArgument, match="not 2147483647 ms"):
+        s.get_token(timeout=1e9)
+    assert s.get_token(timeout=86_400).token
 
 
 def test_async_timeout_from_the_library(emu: Emulator) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 import threading
 import time
 from pathlib import Path
@@ -217,3 +218,20 @@ def test_device_session_without_a_profile_is_a_store_error(clean_env: Path, tmp_
     with pytest.raises(sa.StoreError) as info:
         sa.DeviceSessionStrategy.from_profile(profile_dir=str(tmp_path / "nothing-here"))
     assert "No current workspace" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [-1, -0.0001, 86_400.001, 10**12])
+def test_call_timeout_out_of_range_is_the_librarys_invalid_argument(emu: Emulator, bad: float) -> None:
+    emu.clear_requests()
+    s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url)
+    with pytest.raises(sa.InvalidArgument) as info:
+        s.get_token(timeout=bad)
+    assert info.value.code == "INVALID_ARGUMENT"
+    assert re.fullmatch(
+        r"the call's timeout must be 0 \(the default\) or 1 to 86400000 ms \(a day\), not -?\d+ ms", str(info.value)
+    )
+    assert info.value.help is not None and "`timeout=`" in info.value.help
+    assert emu.requests("/api/authorise") == []
+    assert s.get_token(timeout=86_400).token  # a day is allowed; 0.0001 s rounds up to 1 ms
+    assert s.get_token(timeout=0.0001).token
+    s.close()

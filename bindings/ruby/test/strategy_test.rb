@@ -37,12 +37,19 @@ class StrategyTest < StackAuthTest
 
   def test_get_token_timeout_argument_is_checked
     strategy = access_key_strategy
-    [0, -1, "1", 100_000].each do |bad|
+    error = assert_raises(StackAuth::InvalidArgument) { strategy.get_token(timeout: "1") }
+    assert_equal "INVALID_ARGUMENT", error.code
+    [-1, -0.0001, 86_400.001, 10**12].each do |bad|
       error = assert_raises(StackAuth::InvalidArgument) { strategy.get_token(timeout: bad) }
       assert_equal "INVALID_ARGUMENT", error.code
+      # the library's words, the same in every language; help names Ruby's API
+      assert_match(/\Athe call's timeout must be 0 \(the default\) or 1 to 86400000 ms \(a day\), not -?\d+ ms\z/,
+                   error.message)
+      assert_includes error.help, "`timeout:`"
     end
     assert_equal 0, authorise_count
-    assert strategy.get_token(timeout: 5).token
+    assert strategy.get_token(timeout: 86_400).token
+    assert strategy.get_token(timeout: 0.0001).token # rounds up to 1 ms
   end
 
   def test_inspect_and_to_s_never_show_secrets

@@ -10,7 +10,7 @@ module StackAuth
   # return and drop it): every body is wrapped in `rescue Exception` and rejects the request
   # with the exception's class name and message, which the caller gets as CallbackError.
   #
-  # GC safety: the C side only ever sees five FFI::Function trampolines, created once and
+  # GC safety: the C side only ever sees a few FFI::Function trampolines, created once and
   # kept here for the life of the process, and a user_data pointer. The Ruby callables live in
   # the registry under that pointer until the library calls the destroy notifier (exactly
   # once, after the last call of the hook) or, for get_token_async, until the completion.
@@ -73,10 +73,22 @@ module StackAuth
         @destroy = FFI::Function.new(:void, %i[pointer]) do |ud|
           Callbacks.unregister(ud.address)
         end
+        @log = FFI::Function.new(:void, %i[pointer int32 pointer size_t]) do |_ud, level, ptr, len|
+          Callbacks.on_log(level, ptr, len)
+        end
         @installed = true
       end
 
-      attr_reader :get_token, :load, :save, :done, :destroy, :event, :http
+      attr_reader :get_token, :load, :save, :done, :destroy, :event, :http, :log
+
+      # One of the library's log lines (sa_set_log_handler) to StackAuth.logger: SA_LOG_DEBUG
+      # (-4) .. SA_LOG_ERROR (8) become Logger::DEBUG .. Logger::ERROR; the words are the
+      # library's.
+      def on_log(level, ptr, len)
+        StackAuth.logger&.add((level + 4) / 4, ptr.read_bytes(len).force_encoding(Encoding::UTF_8))
+      rescue StandardError
+        nil # a broken logger must not reach the library
+      end
 
       # An engine event (Strategy#on_event), on ruby-ffi's callback thread; an exception in
       # the block is logged (StackAuth.logger), never raised into the library.
@@ -111,8 +123,7 @@ module StackAuth
 
         resolve(req, value)
       rescue Exception => e # rubocop:disable Lint/RescueException
-        report_store_failure("load", "treated as a cache miss", e)
-        reject(req, e)
+        reject(req, e) # a store failure: the library goes on without it, and logs it
       end
 
       def on_save(address, req, ptr, len)
@@ -122,15 +133,7 @@ module StackAuth
         takes_extra_arg?(entry.save, 1) ? entry.save.call(json, scope(req)) : entry.save.call(json)
         resolve(req, nil)
       rescue Exception => e # rubocop:disable Lint/RescueException
-        report_store_failure("save", "the token is kept in memory", e)
         reject(req, e)
-      end
-
-      # A store failure never raises (the library goes on without the store): it is logged.
-      def report_store_failure(op, consequence, error)
-        StackAuth.logger&.warn("token store #{op} failed (#{consequence}): #{error.class}: #{error.message}")
-      rescue StandardError
-        nil # a broken logger must not leave the request open
       end
 
       # A transport request: the host's client answers; an exception is "no answer".

@@ -75,6 +75,7 @@ module StackAuth
 
           sa_set_host_language("ruby") # help texts in errors name this gem's API
           Callbacks.install
+          sa_set_log_handler(Callbacks.log, 0, nil) # the library's log lines, SA_LOG_INFO and up
           @loaded = true
         end
       end
@@ -93,10 +94,12 @@ module StackAuth
         callback :sa_destroy_fn, %i[pointer], :void
         callback :sa_event_fn, %i[pointer pointer size_t], :void
         callback :sa_http_send_fn, %i[pointer uint64 string pointer size_t], :void
+        callback :sa_log_fn, %i[pointer int32 pointer size_t], :void
 
         # Never block, never call back.
         attach_function :sa_abi_version, [], :uint32
         attach_function :sa_set_host_language, [:string], :int32
+        attach_function :sa_set_log_handler, %i[sa_log_fn int32 pointer], :int32
         attach_function :sa_version_number, [], :uint32
         attach_function :sa_version_string, [], :string
         attach_function :sa_build_info, [], :string
@@ -199,14 +202,15 @@ module StackAuth
       opts.empty? ? nil : JSON.generate(opts)
     end
 
-    # Seconds (Numeric) to the library's int32 milliseconds; nil means "the default" (0).
+    # Seconds (Numeric) to the library's int32 milliseconds, rounded away from zero (any
+    # positive value is at least 1 ms) and clamped keeping the sign; nil means "the default"
+    # (0). Only marshalling: the library decides which values are valid (INVALID_ARGUMENT).
     def self.timeout_ms(timeout, name = "timeout")
       return 0 if timeout.nil?
-      unless timeout.is_a?(Numeric) && timeout.positive? && timeout <= 86_400
-        raise InvalidArgument, "#{name} must be a number of seconds in (0, 86400]"
-      end
+      raise InvalidArgument, "#{name} must be a number of seconds" unless timeout.is_a?(Numeric) && !timeout.to_f.nan?
 
-      [(timeout * 1000).ceil, 1].max
+      ms = (timeout * 1000).clamp(-(2**31), (2**31) - 1)
+      ms.positive? ? ms.ceil : ms.floor
     end
   end
 end

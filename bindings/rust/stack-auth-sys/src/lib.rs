@@ -45,6 +45,12 @@ pub type sa_http_send_fn = Option<
 >;
 pub type sa_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 pub type sa_event_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, event_json: *const c_char, len: usize)>;
+pub type sa_log_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char, len: usize)>;
+pub const SA_LOG_DEBUG: i32 = -4;
+pub const SA_LOG_INFO: i32 = 0;
+pub const SA_LOG_WARN: i32 = 4;
+pub const SA_LOG_ERROR: i32 = 8;
 
 extern "C" {
     pub fn sa_abi_version() -> u32;
@@ -193,6 +199,7 @@ extern "C" {
         user_data: *mut c_void,
         destroy: sa_destroy_fn,
     ) -> sa_status;
+    pub fn sa_set_log_handler(func: sa_log_fn, min_level: i32, user_data: *mut c_void) -> sa_status;
 
     pub fn sa_free(p: *mut c_void);
     pub fn sa_debug_live_objects() -> i64;
