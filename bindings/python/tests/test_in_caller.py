@@ -77,13 +77,18 @@ def test_async_get_jwt_and_async_store_run_on_the_callers_loop(emu: Emulator) ->
             await gate
             return None
 
+        saved_now = asyncio.Event()
+
         async def save(token_json: str) -> None:
             loops.append(("save", asyncio.get_running_loop()))
             await gate
             saved.append(token_json)
+            saved_now.set()
 
         s = sa.OidcFederationStrategy(emu.crn, get_jwt, base_url=emu.url, store=sa.TokenStoreFn(load, save))
         tok = await s.get_token_async()
+        # The save follows the token (docs/architecture.md D3): wait for it before the loop ends.
+        await asyncio.wait_for(saved_now.wait(), 10)
         s.close()
         return tok, loop
 
