@@ -63,7 +63,7 @@ check_glibc() {
 
 # What this script and tests/dist/run.sh (make test-dist) use.
 ensure_cmds objdump:binutils readelf:binutils make:make cc:gcc c++:g++ strace:strace node:nodejs npm:npm ruby:ruby gem:ruby \
-	pkg-config:pkgconf tar:tar gzip:gzip sha256sum:coreutils
+	pkg-config:pkgconf tar:tar gzip:gzip zopfli:zopfli sha256sum:coreutils
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 "$PYTHON" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
 	apt_install python3-dev

@@ -170,7 +170,14 @@ npm_platform() { # target
 	install -m 0644 LICENSE "$dir/"
 	npm_platform_json "stack-auth-$t" "$VERSION" "$os" "$cpu" "$libc" stack_auth.node stack_auth.node "$lib" >"$dir/package.json"
 	tgz=$(npm_pack "$dir")
-	# A figure here; tests/dist/run.sh holds every package to PKG_MAX.
+	# npm packs with zlib; a package over PKG_MAX (win32-x64: the DLL compresses worst) is
+	# recompressed with zopfli, still gzip (about 6% smaller), which npm publish takes as it is.
+	if (($(size_of "$tgz") > PKG_MAX)); then
+		gunzip -c "$tgz" >"$WORK/npm-$t.tar"
+		zopfli -c --i5 "$WORK/npm-$t.tar" >"$tgz"
+		rm -f "$WORK/npm-$t.tar"
+	fi
+	# tests/dist/run.sh holds every package to PKG_MAX.
 	(($(size_of "$tgz") <= PKG_MAX)) || log "WARNING: $(basename "$tgz") is $(size_of "$tgz") bytes, over the $PKG_MAX budget"
 	# The CLI's package.
 	dir=$WORK/npm/cli-$t
