@@ -396,7 +396,8 @@ test_yarn() {
 		rc=1
 	elif ! yarn_step "$WORK/yarn.log"; then
 		rc=1
-	elif [[ ! -e $dir/node_modules/stack-auth-linux-x64-gnu/stack_auth.node || -e $dir/node_modules/stack-auth-darwin-arm64 || -e $dir/node_modules/stack-auth-linux-x64-musl ]]; then
+	# yarn 1 knows os and cpu but not libc: it installs the musl package too (unused here).
+	elif [[ ! -e $dir/node_modules/stack-auth-linux-x64-gnu/stack_auth.node || -e $dir/node_modules/stack-auth-darwin-arm64 || -e $dir/node_modules/stack-auth-win32-x64 ]]; then
 		echo "yarn installed: $(ls "$dir/node_modules" | tr '\n' ' ')"
 		rc=1
 	elif ! grep -q '^"\?stack-auth-darwin-arm64@' "$dir/yarn.lock"; then
@@ -515,8 +516,12 @@ test_gem() {
 		return 1
 	}
 	mkdir -p "$home"
-	# From dist/: gem install --local resolves the stack_auth-cli dependency from the folder.
-	(cd "$DIST" && GEM_HOME=$home GEM_PATH=$home:$ffi_path timeout -k 5 120 gem install --local --no-document "$GEM_FILE") >"$WORK/gem-install.log" 2>&1 || {
+	# gem install --local resolves the stack_auth-cli dependency from the current folder: one
+	# holding this platform's two gems, as a download would (RubyGems before 3.3.22, Debian 12's,
+	# takes x86_64-linux-musl gems for x86_64-linux ones, so not the whole of dist/).
+	mkdir -p "$WORK/gem-src"
+	cp "$GEM_FILE" "$DIST/stack_auth-cli-$VERSION-x86_64-linux.gem" "$WORK/gem-src/"
+	(cd "$WORK/gem-src" && GEM_HOME=$home GEM_PATH=$home:$ffi_path timeout -k 5 120 gem install --local --no-document "$(basename "$GEM_FILE")") >"$WORK/gem-install.log" 2>&1 || {
 		cat "$WORK/gem-install.log"
 		return 1
 	}
