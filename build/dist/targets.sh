@@ -88,7 +88,7 @@ c_archive() { # target
 
 # ---- CLI -----------------------------------------------------------------------------------
 cli_build() { # target [tags] -> $WORK/cli[-tags]/<target>/stack-auth[.exe]
-	local t=$1 tags=${2:-} goos goarch ext= dir
+	local t=$1 tags=${2:-} goos goarch ext="" dir
 	read -r goos goarch _ < <(info "$t")
 	[[ $goos == windows ]] && ext=.exe
 	dir=$WORK/cli${tags:+-$tags}/$t
