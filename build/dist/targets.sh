@@ -221,7 +221,7 @@ py_tag() {
 	linux-arm64-musl) echo musllinux_1_2_aarch64 ;;
 	darwin-x64) echo macosx_11_0_x86_64 ;;
 	darwin-arm64) echo macosx_11_0_arm64 ;;
-	*) echo "" ;; # win32-x64: no wheel yet (no Windows Python headers here)
+	win32-x64) echo win_amd64 ;;
 	esac
 }
 py_prepare() { # the generated C source and LP64 Python headers (the limited API: one set serves)
@@ -245,18 +245,19 @@ py_wheel() { # target
 	py_cli_wheel "$t"
 	# The console command runs the CLI wheel's binary: a dependency of this platform's wheel
 	# (not of the sdist, which builds where no CLI wheel may exist; its command says so).
-	sed -i "0,/^Requires-Dist: /s//Requires-Dist: stack-auth-cli==$VERSION\n&/" "$dir"/stack_auth-*.dist-info/METADATA
+	grep -qx "Requires-Dist: stack-auth-cli==$VERSION" "$dir"/stack_auth-*.dist-info/METADATA ||
+		sed -i "0,/^Requires-Dist: /s//Requires-Dist: stack-auth-cli==$VERSION\n&/" "$dir"/stack_auth-*.dist-info/METADATA
 	grep -qx "Requires-Dist: stack-auth-cli==$VERSION" "$dir"/stack_auth-*.dist-info/METADATA || die "$t: the wheel does not require stack-auth-cli"
 	if [[ $t == linux-x64-gnu ]]; then # dist.sh's extension and library (auditwheel-checked)
 		"$PYVENV/bin/python" -m wheel pack "$dir" -d "$DIST" >"$WORK/py-$t.log" 2>&1 || die "wheel pack for $t failed"
 		return 0
 	fi
 	rm -f "$dir"/stack_auth/_native* "$dir"/stack_auth/libstack_auth*
-	local rpath='-Wl,-rpath,$ORIGIN' extra=()
-	[[ $goos == darwin ]] && rpath=-Wl,-rpath,@loader_path extra=(-Wl,-undefined,dynamic_lookup)
-	"$ZIG" cc -target "$zt" -shared -fPIC -O2 -I"$WORK/pyinc" -I"$ROOT/include" "$WORK/_native.c" \
-		-L"$OUT/targets/$t" -lstack_auth "$rpath" "${extra[@]}" -o "$dir/stack_auth/_native.abi3.so"
-	install -m 0755 "$OUT/targets/$t/$lib" "$dir/stack_auth/"
+	if [[ $goos == windows ]]; then
+		py_windows_extension "$dir/stack_auth"
+	else
+		py_unix_extension "$t" "$dir/stack_auth"
+	fi
 	"$PYVENV/bin/python" - "$dir"/stack_auth-*.dist-info/WHEEL "$tag" <<'PY'
 import sys
 path, tag = sys.argv[1], sys.argv[2]
@@ -264,11 +265,40 @@ lines = [l for l in open(path).read().splitlines() if l and not l.startswith("Ta
 lines += [f"Tag: cp39-abi3-{p}" for p in tag.split(".")]
 open(path, "w").write("\n".join(lines) + "\n")
 PY
-	sed -i '/^stack_auth\/_native\|^stack_auth\/libstack_auth/d' "$dir"/stack_auth-*.dist-info/RECORD
+	sed -i '/^stack_auth\/_native\|^stack_auth\/libstack_auth\|^stack_auth\/stack_auth\.dll/d' "$dir"/stack_auth-*.dist-info/RECORD
 	"$PYVENV/bin/python" -m wheel pack "$dir" -d "$DIST" >"$WORK/py-$t.log" 2>&1 || {
 		cat "$WORK/py-$t.log" >&2
 		die "wheel pack for $t failed"
 	}
+}
+py_unix_extension() { # target dest
+	local t=$1 goos zt lib
+	read -r goos _ zt _ _ _ _ lib < <(info "$t")
+	local rpath='-Wl,-rpath,$ORIGIN' extra=()
+	[[ $goos == darwin ]] && rpath=-Wl,-rpath,@loader_path extra=(-Wl,-undefined,dynamic_lookup)
+	"$ZIG" cc -target "$zt" -shared -fPIC -O2 -I"$WORK/pyinc" -I"$ROOT/include" "$WORK/_native.c" \
+		-L"$OUT/targets/$t" -lstack_auth "$rpath" "${extra[@]}" -o "$2/_native.abi3.so"
+	install -m 0755 "$OUT/targets/$t/$lib" "$2/"
+}
+# win_amd64: _native.pyd against the limited API with build/dist/win_pyconfig.h, linked with an
+# import library of python3.dll (as node_addon makes node.exe's) and stack_auth.lib; Python
+# (3.8+) finds stack_auth.dll beside the .pyd that imports it.
+py_windows_extension() { # dest
+	local inc=$WORK/pyinc-win lib=$OUT/targets/win32-x64
+	rm -rf "$inc" && cp -r "$WORK/pyinc" "$inc" && cp build/dist/win_pyconfig.h "$inc/pyconfig.h"
+	"$ZIG" cc -target x86_64-windows-gnu -O2 -Werror -I"$inc" -I"$ROOT/include" -c "$WORK/_native.c" -o "$WORK/_native-win.o"
+	! llvm-nm -u "$WORK/_native-win.o" | grep -qE ' _?Py[A-Za-z_]+$' || die "the Windows extension references Python symbols without dllimport"
+	{
+		echo "LIBRARY python3.dll"
+		echo "EXPORTS"
+		llvm-nm -u "$WORK/_native-win.o" | awk '$2 ~ /^__imp__?Py/ { n = $2; sub(/^__imp_/, "", n); print "    " n (n ~ /Struct$|_Type$/ ? " DATA" : "") }'
+	} >"$WORK/python3.def"
+	"$ZIG" dlltool -d "$WORK/python3.def" -l "$WORK/python3.lib" -m i386:x86-64
+	# Linked in a folder of its own: the linker also writes an import library (and, unstripped,
+	# a .pdb) beside the output.
+	rm -rf "$WORK/pyd-win" && mkdir -p "$WORK/pyd-win"
+	"$ZIG" cc -target x86_64-windows-gnu -shared -s "$WORK/_native-win.o" "$WORK/python3.lib" "$lib/stack_auth.lib" -o "$WORK/pyd-win/_native.pyd"
+	install -m 0755 "$WORK/pyd-win/_native.pyd" "$lib/stack_auth.dll" "$1/"
 }
 # The stack_auth_cli wheel of a target: the packaged CLI and bindings/python/cli's module.
 py_cli_wheel() { # target

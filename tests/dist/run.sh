@@ -733,7 +733,7 @@ complete() {
 		[[ -f $DIST/stack_auth-$VERSION-$t.gem ]] || missing+=("stack_auth-$VERSION-$t.gem")
 		[[ -f $DIST/stack_auth-cli-$VERSION-$t.gem ]] || missing+=("stack_auth-cli-$VERSION-$t.gem")
 	done
-	for t in manylinux_2_17_x86_64 manylinux_2_17_aarch64 musllinux_1_2_x86_64 musllinux_1_2_aarch64 macosx_11_0_x86_64 macosx_11_0_arm64; do
+	for t in manylinux_2_17_x86_64 manylinux_2_17_aarch64 musllinux_1_2_x86_64 musllinux_1_2_aarch64 macosx_11_0_x86_64 macosx_11_0_arm64 win_amd64; do
 		ls "$DIST"/stack_auth-"$VERSION"-cp39-abi3-*"$t"*.whl >/dev/null 2>&1 || missing+=("wheel $t")
 		ls "$DIST"/stack_auth_cli-"$VERSION"-py3-none-*"$t"*.whl >/dev/null 2>&1 || missing+=("CLI wheel $t")
 	done
@@ -819,6 +819,43 @@ if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib
 else
 	bad "linux-arm64: qemu-aarch64-static or the arm64 glibc is missing (bash tests/platforms/deps.sh)"
 fi
+# win_amd64 (no Windows Python here to run it): pip, asked for Windows CPython 3.11, picks the
+# win_amd64 wheel (which requires the CLI wheel) and the CLI wheel from the folder; the extension is an abi3 .pyd that imports
+# only python3.dll (the stable ABI), stack_auth.dll and Windows' own DLLs, exports PyInit__native,
+# and its stack_auth.dll is the C archive's.
+test_pip_win() {
+	local dir=$WORK/py-win pyd imports
+	"$OUT/dist-work/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --find-links "$DIST" \
+		--only-binary=:all: --platform win_amd64 --python-version 3.11 --implementation cp --target "$dir" --no-deps \
+		stack_auth stack_auth_cli >"$WORK/pip-win.log" 2>&1 || {
+		cat "$WORK/pip-win.log"
+		return 1
+	}
+	# (cffi, from the index, is not in the folder: --no-deps, and the dependency on the CLI is read.)
+	grep -qx "Requires-Dist: stack-auth-cli==$VERSION" "$dir"/stack_auth-*.dist-info/METADATA &&
+		grep -q 'Tag: cp39-abi3-win_amd64' "$dir"/stack_auth-*.dist-info/WHEEL && grep -q 'Tag: py3-none-win_amd64' "$dir"/stack_auth_cli-*.dist-info/WHEEL &&
+		[[ -f $dir/stack_auth_cli/bin/stack-auth.exe ]] || {
+		echo "pip picked: $(cat "$dir"/*.dist-info/WHEEL | grep Tag)"
+		return 1
+	}
+	pyd=$dir/stack_auth/_native.pyd
+	imports=$(llvm-objdump -p "$pyd" | sed -n 's/^ *DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
+	[[ -n $imports ]] && ! grep -vxE 'python3\.dll|stack_auth\.dll|kernel32\.dll|api-ms-win-crt-[a-z0-9-]+\.dll' <<<"$imports" || {
+		echo "_native.pyd imports: $imports"
+		return 1
+	}
+	grep -qx python3.dll <<<"$imports" && grep -qx stack_auth.dll <<<"$imports" || {
+		echo "_native.pyd does not import python3.dll and stack_auth.dll: $imports"
+		return 1
+	}
+	[[ $(llvm-objdump -p "$pyd" | awk '/^Export Table/ { on = 1 } on && /^[[:space:]]+[0-9]+[[:space:]]+0x/ { print $NF }') == PyInit__native ]] || {
+		echo "_native.pyd does not export exactly PyInit__native"
+		return 1
+	}
+	mkdir -p "$WORK/c-win" && tar -C "$WORK/c-win" -xzf "$DIST/stack-auth-c-$VERSION-win32-x64.tar.gz" &&
+		cmp "$dir/stack_auth/stack_auth.dll" "$WORK/c-win/stack-auth-c-$VERSION-win32-x64/lib/stack_auth.dll"
+}
+check "pip win_amd64 (structure): pip picks the win_amd64 wheel and CLI wheel; the .pyd imports python3.dll + stack_auth.dll only" test_pip_win
 check "CLI linux-x64-gnu archive: stack-auth token" test_cli_archive linux-x64-gnu
 check "CLI linux-x64-musl archive: stack-auth token" test_cli_archive linux-x64-musl
 # Wine: the Windows 10 prefix of tests/platforms (with the bcryptprimitives.dll Wine 8 lacks).
