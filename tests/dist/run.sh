@@ -2,7 +2,8 @@
 # make test-dist: installs the artifacts of build/out/dist/ (make dist) as users do, into an empty
 # temporary place and gets a token from a local emulator with it:
 #   npm   npm install of the main package + platform packages (overrides point at dist/), then
-#         npm ci and npm rebuild from the lockfile (nothing compiles), npx stack-auth, pnpm
+#         npm ci and npm rebuild from the lockfile (nothing compiles), npx stack-auth, pnpm,
+#         yarn 1 from a registry on 127.0.0.1 (tests/dist/registry.mjs)
 #   pip   pip install <whl> into a fresh venv (the default python3, plus the oldest and newest
 #         other CPython >= 3.9 found under pyenv: the wheel is cp39-abi3), then python
 #   gem   gem install --local into a fresh GEM_HOME, then ruby
@@ -10,7 +11,8 @@
 #         pkg-config (PKG_CONFIG_PATH into the tarball), then moved elsewhere and rebuilt
 #   cargo a new crate depending on bindings/rust/stack-auth, the library found by pkg-config
 #   other targets: linux-arm64-gnu npm/pip/gem/C under qemu-aarch64, every Linux CLI archive,
-#         the win32 CLI under Wine (tests/platforms' set-ups); every package's licence and sizes
+#         the win32 CLI under Wine (tests/platforms' set-ups), the win_amd64 wheel by structure;
+#         every package's licence, and every per-platform package within 4 MB compressed
 # Every run checks that the library mapped into the process is the installed copy. Then the
 # ELF checks over every shipped object (each artifact's libstack_auth.so.1, the Node addon, the
 # Python extension): highest GLIBC_ symbol version <= 2.17 (and a control object built here
