@@ -61,7 +61,8 @@ group() {
 	ruby) ruby_ffi ;;
 	dist)
 		need objdump:binutils readelf:binutils make:make cc:gcc c++:g++ strace:strace node:nodejs npm:npm ruby:ruby gem:ruby \
-			pkg-config:pkgconf tar:tar gzip:gzip sha256sum:coreutils /usr/include/node/node_api.h:libnode-dev
+			pkg-config:pkgconf tar:tar gzip:gzip zopfli:zopfli sha256sum:coreutils /usr/include/node/node_api.h:libnode-dev \
+			llvm-nm:llvm llvm-objdump:llvm
 		python_dev
 		ruby_ffi
 		;;
@@ -69,7 +70,7 @@ group() {
 	asan) [[ $(g++ -print-file-name=libasan.so 2>/dev/null) == /* ]] || need_apt+=(libasan8) ;;
 	venv) python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv) ;;
 	platforms)
-		need qemu-aarch64-static:qemu-user-static musl-gcc:musl-tools \
+		need qemu-aarch64-static:qemu-user-static musl-gcc:musl-tools llvm-nm:llvm llvm-objdump:llvm \
 			/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1:libc6-arm64-cross \
 			/usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross \
 			/usr/lib/wine/wine64:wine64 # Debian installs Wine's loader here

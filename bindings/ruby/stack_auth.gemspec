@@ -3,8 +3,9 @@
 require_relative "lib/stack_auth/version"
 
 # The gem carries the library (lib/stack_auth/libstack_auth.so.1, libstack_auth.1.dylib or
-# stack_auth.dll: build.sh copies the host's, build/dist/targets.sh each target's) and, in the
-# release gems, the Go CLI (lib/stack_auth/cli/). With a library it is a platform gem: the
+# stack_auth.dll: build.sh copies the host's, build/dist/targets.sh each target's). The release
+# gems depend on the stack_auth-cli gem of their platform (STACK_AUTH_GEM_CLI: its version), whose
+# binary exe/stack-auth runs. With a library it is a platform gem: the
 # machine's, or STACK_AUTH_GEM_PLATFORM's (build/dist/targets.sh); without one it is a plain
 # "ruby" gem that needs STACK_AUTH_LIB (or the library on the loader's path).
 NATIVE = %w[libstack_auth.so.1 libstack_auth.1.dylib stack_auth.dll].freeze
@@ -20,10 +21,11 @@ Gem::Specification.new do |spec|
   spec.homepage = "https://github.com/stackauth/stack-auth"
   spec.required_ruby_version = ">= 2.7"
   spec.add_dependency "ffi", "~> 1.15"
+  spec.add_dependency "stack_auth-cli", "= #{ENV['STACK_AUTH_GEM_CLI']}" if ENV["STACK_AUTH_GEM_CLI"]
 
   base = __dir__
   spec.files = Dir.chdir(base) do
-    Dir["lib/**/*.rb"] + Dir["sig/**/*.rbs"] + NATIVE.flat_map { |f| Dir["lib/stack_auth/#{f}"] } + Dir["lib/stack_auth/cli/*"] +
+    Dir["lib/**/*.rb"] + Dir["sig/**/*.rbs"] + NATIVE.flat_map { |f| Dir["lib/stack_auth/#{f}"] } +
       Dir["LICENSE"] + %w[README.md stack_auth.gemspec exe/stack-auth]
   end
   spec.require_paths = ["lib"]

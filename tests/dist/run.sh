@@ -2,7 +2,8 @@
 # make test-dist: installs the artifacts of build/out/dist/ (make dist) as users do, into an empty
 # temporary place and gets a token from a local emulator with it:
 #   npm   npm install of the main package + platform packages (overrides point at dist/), then
-#         npm ci and npm rebuild from the lockfile (nothing compiles), npx stack-auth, pnpm
+#         npm ci and npm rebuild from the lockfile (nothing compiles), npx stack-auth, pnpm,
+#         yarn 1 from a registry on 127.0.0.1 (tests/dist/registry.mjs)
 #   pip   pip install <whl> into a fresh venv (the default python3, plus the oldest and newest
 #         other CPython >= 3.9 found under pyenv: the wheel is cp39-abi3), then python
 #   gem   gem install --local into a fresh GEM_HOME, then ruby
@@ -10,7 +11,8 @@
 #         pkg-config (PKG_CONFIG_PATH into the tarball), then moved elsewhere and rebuilt
 #   cargo a new crate depending on bindings/rust/stack-auth, the library found by pkg-config
 #   other targets: linux-arm64-gnu npm/pip/gem/C under qemu-aarch64, every Linux CLI archive,
-#         the win32 CLI under Wine (tests/platforms' set-ups); every package's licence and sizes
+#         the win32 CLI under Wine (tests/platforms' set-ups), the win_amd64 wheel by structure;
+#         every package's licence, and every per-platform package within 4 MB compressed
 # Every run checks that the library mapped into the process is the installed copy. Then the
 # ELF checks over every shipped object (each artifact's libstack_auth.so.1, the Node addon, the
 # Python extension): highest GLIBC_ symbol version <= 2.17 (and a control object built here
@@ -323,20 +325,31 @@ test_npx_cli() {
 		echo "npx stack-auth token printed: ${tok:0:80}"
 		return 1
 	}
+	# The packaged CLI leaves the emulator out (size) and says where it is.
+	local out
+	out=$(run_app "$WORK/npm" npx --offline --no-install stack-auth serve </dev/null 2>&1) && {
+		echo "npx stack-auth serve ran an emulator: the packaged CLI should not have one"
+		return 1
+	}
+	grep -q 'stack-auth-cli-<version>-<target>.tar.gz' <<<"$out" || {
+		echo "npx stack-auth serve: $out"
+		return 1
+	}
 }
-# pnpm installs the same project (pnpm.overrides point at dist/; yarn 1 is not checked: with
+# pnpm installs the same project (pnpm.overrides point at dist/; yarn 1 has test_yarn below: with
 # resolutions pointing at file: tarballs it treats the other platforms' packages as required);
 # nothing compiles, and node gets a token through the platform package they installed.
 JS_TOOLS=$OUT/tools/js
-test_js_pm() { # pnpm|yarn
+test_js_tools() { # pnpm and yarn 1, pinned, from npm
+	mkdir -p "$JS_TOOLS"
+	(cd "$JS_TOOLS" && timeout -k 5 180 npm install --no-audit --no-fund --loglevel=error pnpm@9.15.9 yarn@1.22.22) >"$WORK/js-tools.log" 2>&1 || {
+		cat "$WORK/js-tools.log"
+		return 1
+	}
+}
+test_js_pm() { # pnpm
 	local pm=$1 dir=$WORK/$1 out lib
-	if [[ ! -x $JS_TOOLS/node_modules/.bin/$pm ]]; then
-		mkdir -p "$JS_TOOLS"
-		(cd "$JS_TOOLS" && timeout -k 5 180 npm install --no-audit --no-fund --loglevel=error pnpm@9 yarn@1) >"$WORK/js-tools.log" 2>&1 || {
-			cat "$WORK/js-tools.log"
-			return 1
-		}
-	fi
+	[[ -x $JS_TOOLS/node_modules/.bin/$pm ]] || test_js_tools || return 1
 	npm_project "$dir"
 	node -e '
 		const fs = require("fs"), f = process.argv[1] + "/package.json", p = JSON.parse(fs.readFileSync(f, "utf8"));
@@ -375,6 +388,62 @@ fails_saying() {
 		echo "$out" | tail -n 15
 		return 1
 	}
+}
+
+# yarn 1 from a registry (tests/dist/registry.mjs serves dist/ on 127.0.0.1, as npmjs.org would):
+# yarn install picks this platform's optional packages only, compiles nothing, and node gets a
+# token; then, from the lockfile, `yarn install --frozen-lockfile --force` (yarn's rebuild:
+# every package fetched and linked again, install scripts rerun) keeps the shipped addon.
+test_yarn() {
+	local dir=$WORK/yarn reg out rc url yarn=$JS_TOOLS/node_modules/.bin/yarn
+	[[ -x $yarn ]] || test_js_tools || return 1
+	node tests/dist/registry.mjs "$DIST" >"$WORK/registry.url" 2>"$WORK/registry.log" &
+	reg=$!
+	for _ in $(seq 100); do
+		[[ -s $WORK/registry.url ]] && break
+		sleep 0.05
+	done
+	url=$(head -n1 "$WORK/registry.url")
+	mkdir -p "$dir"
+	printf '{ "name": "app", "version": "1.0.0", "private": true, "dependencies": { "stack-auth": "%s" } }\n' "$VERSION" >"$dir/package.json"
+	yarn_step() { # log args...
+		local log=$1
+		shift
+		(cd "$dir" && HOME=$WORK/home-yarn timeout -k 5 180 "$yarn" install --registry "$url" --cache-folder "$WORK/yarn-cache" \
+			--non-interactive --verbose "$@" >"$log" 2>&1) || {
+			tail -n 20 "$log"
+			return 1
+		}
+		! grep -qiE 'node-gyp|gyp info' "$log" || {
+			echo "yarn $* ran node-gyp"
+			return 1
+		}
+	}
+	rc=0
+	if [[ -z $url ]]; then
+		echo "the registry did not start: $(cat "$WORK/registry.log")"
+		rc=1
+	elif ! yarn_step "$WORK/yarn.log"; then
+		rc=1
+	# yarn 1 knows os and cpu but not libc: it installs the musl package too (unused here).
+	elif [[ ! -e $dir/node_modules/stack-auth-linux-x64-gnu/stack_auth.node || -e $dir/node_modules/stack-auth-darwin-arm64 || -e $dir/node_modules/stack-auth-win32-x64 ]]; then
+		echo "yarn installed: $(ls "$dir/node_modules" | tr '\n' ' ')"
+		rc=1
+	elif ! grep -q '^"\?stack-auth-darwin-arm64@' "$dir/yarn.lock"; then
+		echo "yarn.lock lacks the other platforms' packages"
+		rc=1
+	elif ! npm_addon_intact "$dir" || ! yarn_step "$WORK/yarn-force.log" --frozen-lockfile --force || ! npm_addon_intact "$dir"; then
+		rc=1
+	elif ! out=$(npm_get_token "$dir"); then
+		echo "node failed: $out"
+		rc=1
+	else
+		echo "$out" | grep token
+		expect_token Node "$out" "$dir/node_modules/stack-auth-linux-x64-gnu" || rc=1
+	fi
+	kill "$reg" 2>/dev/null
+	wait "$reg" 2>/dev/null
+	return $rc
 }
 test_npm_no_platform() { # the error names the platform when its package is absent
 	local out
@@ -466,7 +535,12 @@ test_gem() {
 		return 1
 	}
 	mkdir -p "$home"
-	GEM_HOME=$home GEM_PATH=$home:$ffi_path timeout -k 5 120 gem install --local --no-document "$GEM_FILE" >"$WORK/gem-install.log" 2>&1 || {
+	# gem install --local resolves the stack_auth-cli dependency from the current folder: one
+	# holding this platform's two gems, as a download would (RubyGems before 3.3.22, Debian 12's,
+	# takes x86_64-linux-musl gems for x86_64-linux ones, so not the whole of dist/).
+	mkdir -p "$WORK/gem-src"
+	cp "$GEM_FILE" "$DIST/stack_auth-cli-$VERSION-x86_64-linux.gem" "$WORK/gem-src/"
+	(cd "$WORK/gem-src" && GEM_HOME=$home GEM_PATH=$home:$ffi_path timeout -k 5 120 gem install --local --no-document "$(basename "$GEM_FILE")") >"$WORK/gem-install.log" 2>&1 || {
 		cat "$WORK/gem-install.log"
 		return 1
 	}
@@ -483,7 +557,7 @@ lib = File.readlines("/proc/self/maps").map { |l| l.split.last }.find { |p| p.to
 puts "lib #{lib}"
 ' || return 1
 	expect_token Ruby "$out" "$(ls -d "$home/gems/stack_auth-$VERSION-"*)" || return 1
-	# The gem's executable (bin/stack-auth in GEM_HOME) runs the bundled CLI.
+	# The gem's executable (bin/stack-auth in GEM_HOME) runs the CLI of the stack_auth-cli gem.
 	local tok
 	ENV_EXTRA=(GEM_HOME="$home" GEM_PATH="$home:$ffi_path")
 	tok=$(run_app "$WORK" "$home/bin/stack-auth" token </dev/null | tr -d '\n')
@@ -615,8 +689,8 @@ with stack_auth.AutoStrategy.detect() as s:
 test_gem_arm64() {
 	local home=$WORK/gems-arm64 rroot=$OUT/ruby-arm64-root
 	mkdir -p "$home"
-	GEM_HOME=$home timeout -k 5 180 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -S gem install --local --no-document \
-		"$DIST/stack_auth-$VERSION-aarch64-linux.gem" >"$WORK/gem-arm64.log" 2>&1 || {
+	(cd "$DIST" && GEM_HOME=$home timeout -k 5 180 qemu-aarch64-static -L "$rroot" "$rroot/usr/bin/ruby3.1" -S gem install --local --no-document \
+		"$DIST/stack_auth-$VERSION-aarch64-linux.gem") >"$WORK/gem-arm64.log" 2>&1 || {
 		cat "$WORK/gem-arm64.log"
 		return 1
 	}
@@ -653,9 +727,11 @@ complete() {
 	done
 	for t in x86_64-linux aarch64-linux x86_64-linux-musl aarch64-linux-musl x64-mingw-ucrt x86_64-darwin arm64-darwin; do
 		[[ -f $DIST/stack_auth-$VERSION-$t.gem ]] || missing+=("stack_auth-$VERSION-$t.gem")
+		[[ -f $DIST/stack_auth-cli-$VERSION-$t.gem ]] || missing+=("stack_auth-cli-$VERSION-$t.gem")
 	done
-	for t in manylinux_2_17_x86_64 manylinux_2_17_aarch64 musllinux_1_2_x86_64 musllinux_1_2_aarch64 macosx_11_0_x86_64 macosx_11_0_arm64; do
+	for t in manylinux_2_17_x86_64 manylinux_2_17_aarch64 musllinux_1_2_x86_64 musllinux_1_2_aarch64 macosx_11_0_x86_64 macosx_11_0_arm64 win_amd64; do
 		ls "$DIST"/stack_auth-"$VERSION"-cp39-abi3-*"$t"*.whl >/dev/null 2>&1 || missing+=("wheel $t")
+		ls "$DIST"/stack_auth_cli-"$VERSION"-py3-none-*"$t"*.whl >/dev/null 2>&1 || missing+=("CLI wheel $t")
 	done
 	[[ -f $DIST/stack_auth-$VERSION.tar.gz ]] || missing+=("sdist stack_auth-$VERSION.tar.gz")
 	((${#missing[@]} == 0)) || {
@@ -689,9 +765,24 @@ PY
 }
 echo "== packages"
 check "licence: every npm package, wheel, gem and archive says Apache-2.0 and ships LICENSE" licensed
-check "every target has its C and CLI archives, npm packages, gem; every wheel tag and the sdist exist" complete
-# Compressed sizes, as figures (the per-platform npm budget is 4 MB; marked when over).
-(cd "$DIST" && ls -l --time-style=+ -- *.tgz *.tar.gz *.gem *.whl | awk '{ over = ($NF ~ /^stack-auth-(linux|win32|darwin)-/ && $5 > 4000000) ? "  OVER the 4 MB npm budget" : ""; printf "  %9.2f MB  %s%s\n", $5 / 1e6, $NF, over }')
+check "every target has its C and CLI archives, npm packages, gems, wheels (library and CLI) and the sdist" complete
+# Each per-platform package (npm platform and CLI packages, wheels, gems) within 4 MB compressed.
+PKG_MAX=4000000
+within_budget() {
+	local f n=0 over=0
+	for f in "$DIST"/stack-auth-{linux,win32,darwin,cli-linux,cli-win32,cli-darwin}-*.tgz "$DIST"/*.whl "$DIST"/*.gem; do
+		[[ -f $f ]] || continue
+		n=$((n + 1))
+		(($(stat -c %s "$f") <= PKG_MAX)) || {
+			echo "$(basename "$f"): $(stat -c %s "$f") bytes, over $PKG_MAX"
+			over=1
+		}
+	done
+	echo "$n packages"
+	((n > 0 && over == 0))
+}
+check "size: every per-platform npm package, wheel and gem is at most 4 MB compressed" within_budget
+(cd "$DIST" && ls -l --time-style=+ -- *.tgz *.tar.gz *.gem *.whl | awk '{ printf "  %9.2f MB  %s\n", $5 / 1e6, $NF }')
 
 echo "== install and get a token"
 check "C: tarball + pkg-config, examples/get_token.c gets a token" test_c
@@ -699,9 +790,10 @@ check "C: the README's example builds with -Wall -Wextra -Werror and runs" test_
 check "C: the tarball is relocatable (moved, rebuilt with pkg-config, loads from there)" test_c_relocated
 check "npm: npm install (main + platform packages from dist/), node gets a token from stack-auth-linux-x64-gnu" test_npm
 check "npm: npm ci and npm rebuild from the lockfile compile nothing and keep the addon; node gets a token" test_npm_ci_rebuild
-check "npm: npx stack-auth token runs the CLI package" test_npx_cli
+check "npm: npx stack-auth token runs the CLI package; its serve names the archive with the emulator" test_npx_cli
 check "npm: without the platform package, the error names the package and the platform" test_npm_no_platform
 check "pnpm install: nothing compiles; node gets a token from stack-auth-linux-x64-gnu" test_js_pm pnpm
+check "yarn 1 from a registry: install and --frozen-lockfile --force compile nothing, keep the addon; node gets a token" test_yarn
 while read -r py; do
 	v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	check "pip: pip install the wheel into a fresh Python $v venv, python gets a token" test_pip "$py"
@@ -723,6 +815,43 @@ if command -v qemu-aarch64-static >/dev/null && [[ -e /usr/aarch64-linux-gnu/lib
 else
 	bad "linux-arm64: qemu-aarch64-static or the arm64 glibc is missing (bash tests/platforms/deps.sh)"
 fi
+# win_amd64 (no Windows Python here to run it): pip, asked for Windows CPython 3.11, picks the
+# win_amd64 wheel (which requires the CLI wheel) and the CLI wheel from the folder; the extension is an abi3 .pyd that imports
+# only python3.dll (the stable ABI), stack_auth.dll and Windows' own DLLs, exports PyInit__native,
+# and its stack_auth.dll is the C archive's.
+test_pip_win() {
+	local dir=$WORK/py-win pyd imports
+	"$OUT/dist-work/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --find-links "$DIST" \
+		--only-binary=:all: --platform win_amd64 --python-version 3.11 --implementation cp --target "$dir" --no-deps \
+		stack_auth stack_auth_cli >"$WORK/pip-win.log" 2>&1 || {
+		cat "$WORK/pip-win.log"
+		return 1
+	}
+	# (cffi, from the index, is not in the folder: --no-deps, and the dependency on the CLI is read.)
+	grep -qx "Requires-Dist: stack-auth-cli==$VERSION" "$dir"/stack_auth-*.dist-info/METADATA &&
+		grep -q 'Tag: cp39-abi3-win_amd64' "$dir"/stack_auth-*.dist-info/WHEEL && grep -q 'Tag: py3-none-win_amd64' "$dir"/stack_auth_cli-*.dist-info/WHEEL &&
+		[[ -f $dir/stack_auth_cli/bin/stack-auth.exe ]] || {
+		echo "pip picked: $(cat "$dir"/*.dist-info/WHEEL | grep Tag)"
+		return 1
+	}
+	pyd=$dir/stack_auth/_native.pyd
+	imports=$(llvm-objdump -p "$pyd" | sed -n 's/^ *DLL Name: //p' | tr '[:upper:]' '[:lower:]' | sort -u)
+	[[ -n $imports ]] && ! grep -vxE 'python3\.dll|stack_auth\.dll|kernel32\.dll|api-ms-win-crt-[a-z0-9-]+\.dll' <<<"$imports" || {
+		echo "_native.pyd imports: $imports"
+		return 1
+	}
+	grep -qx python3.dll <<<"$imports" && grep -qx stack_auth.dll <<<"$imports" || {
+		echo "_native.pyd does not import python3.dll and stack_auth.dll: $imports"
+		return 1
+	}
+	[[ $(llvm-objdump -p "$pyd" | awk '/^Export Table/ { on = 1 } on && /^[[:space:]]+[0-9]+[[:space:]]+0x/ { print $NF }') == PyInit__native ]] || {
+		echo "_native.pyd does not export exactly PyInit__native"
+		return 1
+	}
+	mkdir -p "$WORK/c-win" && tar -C "$WORK/c-win" -xzf "$DIST/stack-auth-c-$VERSION-win32-x64.tar.gz" &&
+		cmp "$dir/stack_auth/stack_auth.dll" "$WORK/c-win/stack-auth-c-$VERSION-win32-x64/lib/stack_auth.dll"
+}
+check "pip win_amd64 (structure): pip picks the win_amd64 wheel and CLI wheel; the .pyd imports python3.dll + stack_auth.dll only" test_pip_win
 check "CLI linux-x64-gnu archive: stack-auth token" test_cli_archive linux-x64-gnu
 check "CLI linux-x64-musl archive: stack-auth token" test_cli_archive linux-x64-musl
 # Wine: the Windows 10 prefix of tests/platforms (with the bcryptprimitives.dll Wine 8 lacks).

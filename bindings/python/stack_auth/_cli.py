@@ -1,5 +1,5 @@
-"""The ``stack-auth`` console command of the wheel: runs the Go CLI bundled beside this file
-(``stack_auth/bin/stack-auth``, put there by build/dist/targets.sh)."""
+"""The ``stack-auth`` console command of the wheel: runs the Go CLI of the ``stack_auth_cli``
+wheel, which every platform wheel of ``stack_auth`` depends on (build/dist/targets.sh)."""
 from __future__ import annotations
 
 import os
@@ -8,12 +8,22 @@ import sys
 from pathlib import Path
 
 
+def _executable() -> Path | None:
+    try:
+        import stack_auth_cli  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    exe: Path = stack_auth_cli.executable()
+    return exe if exe.is_file() else None
+
+
 def main() -> None:
-    exe = Path(__file__).resolve().parent / "bin" / ("stack-auth.exe" if os.name == "nt" else "stack-auth")
-    if not exe.is_file():
+    exe = _executable()
+    if exe is None:
         sys.exit(
-            f"stack-auth: this install has no bundled CLI ({exe}); install a stack_auth wheel for "
-            "your platform, or a CLI archive from the release"
+            "stack-auth: the CLI is not installed (it is the stack-auth-cli package, which the "
+            "platform wheels of stack_auth depend on): pip install stack-auth-cli, or use the "
+            "CLI archive of the release"
         )
     if os.name == "nt":
         sys.exit(subprocess.call([str(exe), *sys.argv[1:]]))
