@@ -32,6 +32,8 @@ from ._api import (
     bind_client_device,
     bind_client_device_async,
     build_info,
+    flush,
+    flush_async,
     open_store,
     version,
 )
@@ -70,5 +72,7 @@ __all__ = [
     # library
     "version",
     "build_info",
+    "flush",
+    "flush_async",
 ]
 __all__ += _errors.__all__  # the exceptions, listed once in _errors

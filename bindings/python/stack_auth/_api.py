@@ -31,7 +31,7 @@ from typing import (
     runtime_checkable,
 )
 
-from ._errors import SA_E_WOULD_BLOCK, AuthError, CallbackError, InvalidArgument
+from ._errors import SA_E_TIMEOUT, SA_E_WOULD_BLOCK, AuthError, CallbackError, InvalidArgument
 
 if TYPE_CHECKING:  # pragma: no cover
     import concurrent.futures
@@ -73,6 +73,26 @@ def build_info() -> str:
     """The loaded library's build ("stack-auth 0.1.0 (go1.x linux/amd64)")."""
     _native()
     return cast(bytes, _ffi.string(_lib.sa_build_info())).decode()
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Waits until every store save and device-session exchange in flight has finished: True
+    then, False if some were still running after ``timeout`` seconds (0: do not wait). A token
+    reaches its callers before the store save that follows it, so call this before reading a
+    store the library writes. Inside an event loop whose async stores are saving, use
+    :func:`flush_async`: this call blocks the loop they need."""
+    rt = _native()
+    status = _lib.sa_flush(rt.wait_ms(timeout))
+    if status == SA_E_TIMEOUT:
+        return False
+    if status != 0:
+        raise rt.last_error(status)
+    return True
+
+
+async def flush_async(timeout: float = 5.0) -> bool:
+    """:func:`flush` without blocking the running event loop (on its default executor)."""
+    return await asyncio.get_running_loop().run_in_executor(None, flush, timeout)
 
 
 # ---- tokens -------------------------------------------------------------------------------

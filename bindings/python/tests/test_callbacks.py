@@ -380,3 +380,46 @@ def test_p17_hook_with_deep_recursion_json_and_ssl() -> None:
         return json.loads(json.dumps({"t": "deep-token"}))["t"]
 
     assert sa.AuthStrategyFn(fn).get_token(timeout=10).token == "deep-token"
+
+
+def test_flush_waits_for_the_save_that_follows_the_token(emu: Emulator) -> None:
+    """The token reaches the caller before its store save (docs/architecture.md D3): flush()
+    is how a host knows the save is done; False while it runs, True once it has."""
+    release = threading.Event()
+    saved: List[str] = []
+
+    def save(token_json: str) -> None:
+        release.wait(10)
+        saved.append(token_json)
+
+    s = sa.AccessKeyStrategy(emu.crn, emu.key, store=sa.TokenStoreFn(lambda: None, save), base_url=emu.url)
+    s.get_token(timeout=10)
+    assert sa.flush(timeout=0.05) is False  # the save is held
+    assert saved == []
+    release.set()
+    assert sa.flush(timeout=10) is True
+    assert len(saved) == 1
+    with pytest.raises(sa.InvalidArgument):
+        sa.flush(timeout=-1)  # the library's timeout rule
+    s.close()
+
+
+def test_flush_async_lets_an_async_store_on_the_loop_finish(emu: Emulator) -> None:
+    saved: List[str] = []
+
+    async def main() -> bool:
+        gate = asyncio.get_running_loop().create_future()
+
+        async def save(token_json: str) -> None:
+            await gate  # runs on this loop: a blocking flush() here could never see it end
+            saved.append(token_json)
+
+        s = sa.AccessKeyStrategy(emu.crn, emu.key, store=sa.TokenStoreFn(lambda: None, save), base_url=emu.url)
+        await s.get_token_async()
+        asyncio.get_running_loop().call_soon(gate.set_result, None)
+        done = await sa.flush_async(timeout=10)
+        s.close()
+        return done
+
+    assert asyncio.run(main()) is True
+    assert len(saved) == 1

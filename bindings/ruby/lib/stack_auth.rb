@@ -42,6 +42,19 @@ module StackAuth
     Native.sa_build_info
   end
 
+  # Waits until every store save and device-session exchange in flight has finished: true
+  # then, false if some were still running after timeout seconds (0: do not wait). A token
+  # reaches its callers before the store save that follows it, so call this before reading a
+  # store the library writes.
+  def self.flush(timeout = 5)
+    Native.load!
+    status = Native.sa_flush(Native.timeout_ms(timeout))
+    return false if status == Native::E_TIMEOUT
+    raise Errors.last(status) unless status.zero?
+
+    true
+  end
+
   # @api private: live library handles and strings (a leak check for tests).
   def self.debug_live_objects
     Native.load!

@@ -121,6 +121,27 @@ class HooksTest < StackAuthTest
     assert_operator monotonic - started, :<, 5.0
   end
 
+  # The token reaches the caller before its store save (docs/architecture.md D3):
+  # StackAuth.flush is how a host knows the save is done; false while it runs, true after.
+  def test_flush_waits_for_the_save_that_follows_the_token
+    release = Thread::Queue.new
+    saved = []
+    store = StackAuth::TokenStoreFn.new(load: -> {}, save: lambda { |json|
+      release.pop
+      saved << json
+    })
+    strategy = closing(StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                                        base_url: emu.url, store: store))
+    assert strategy.get_token.token
+    refute StackAuth.flush(0.05) # the save is held
+    assert_empty saved
+    release << :go
+    assert StackAuth.flush(10)
+    assert_equal 1, saved.size
+    assert_raises(StackAuth::InvalidArgument) { StackAuth.flush(-1) } # the library's timeout rule
+    store.close
+  end
+
   def test_oidc_federation_exchanges_each_jwt_once
     jwt = oidc_jwt("github|repo:acme/app")
     asked = 0
