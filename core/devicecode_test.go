@@ -1,7 +1,7 @@
 package stackauth
 
 // docs/upstream.md 10.12, upstream device_code/tests.rs: begin, the poll loop on a manual clock
-// (sleeps advance it instantly), persistence, and the base-URL joins.
+// (sleeps advance it instantly), persistence, the base-URL joins, and the device identity sent.
 
 import (
 	"context"
