@@ -1,7 +1,7 @@
 package stackauth
 
 // docs/upstream.md 10.12, upstream device_code/tests.rs: begin, the poll loop on a manual clock
-// (sleeps advance it instantly), persistence, and the base-URL joins.
+// (sleeps advance it instantly), persistence, the base-URL joins, and the device identity sent.
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackauth/stack-auth/core/internal/cts"
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 const portDeviceCode = "device-code-secret-123"
@@ -340,4 +341,41 @@ func TestDeviceCode_PendingDeviceCodeDebugDoesNotLeak(t *testing.T) {
 		assert.NotContainsf(t, out, "device-code-secret", "verb %s", verb)
 	}
 	assert.Contains(t, fmt.Sprintf("%v", p), "ABCD-EFGH", "the user code is not a secret")
+}
+
+// The default every language's device flow gets (the C ABI sets it): the profile's
+// device.json, created on first use and the same on the next login.
+func TestDeviceCode_ProfileDeviceIdentityIsCreatedOnceAndSent(t *testing.T) {
+	f := newPortDeviceFlow(t, WithProfileDeviceIdentity())
+	f.begin(t)
+	saved, err := profile.LoadOrCreateDeviceIdentity(profile.New(f.profileDir))
+	require.NoError(t, err)
+	require.NotEmpty(t, saved.DeviceInstanceID)
+	form, err := url.ParseQuery(f.fake.body("/oauth/device/code", 0))
+	require.NoError(t, err)
+	assert.Equal(t, saved.DeviceInstanceID, form.Get("device_instance_id"))
+	assert.Equal(t, saved.DeviceName, form.Get("device_name"))
+
+	again := newPortDeviceFlow(t, WithProfileDir(f.profileDir), WithProfileDeviceIdentity())
+	again.begin(t)
+	form, err = url.ParseQuery(again.fake.body("/oauth/device/code", 0))
+	require.NoError(t, err)
+	assert.Equal(t, saved.DeviceInstanceID, form.Get("device_instance_id"))
+}
+
+func TestDeviceCode_AnExplicitDeviceIdentityWinsOverTheProfiles(t *testing.T) {
+	f := newPortDeviceFlow(t, WithProfileDeviceIdentity(), WithDeviceIdentity(DeviceIdentity{DeviceInstanceID: "explicit-id", DeviceName: "mine"}))
+	f.begin(t)
+	assert.Equal(t, "client_id=cli&device_instance_id=explicit-id&device_name=mine", f.fake.body("/oauth/device/code", 0))
+}
+
+func TestPendingDeviceCodeJSONShowsWhatToApproveAndNeverTheDeviceCode(t *testing.T) {
+	p := &PendingDeviceCode{UserCode: "ABCD-EFGH", VerificationURI: "https://cts.example.com/device",
+		VerificationURIComplete: "https://cts.example.com/device?code=ABCD-EFGH", ExpiresIn: 900,
+		deviceCode: NewSecretToken("sekrit-device-code")}
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"userCode":"ABCD-EFGH","verificationUri":"https://cts.example.com/device",
+		"verificationUriComplete":"https://cts.example.com/device?code=ABCD-EFGH","expiresIn":900}`, string(data))
+	assert.NotContains(t, string(data), "sekrit")
 }

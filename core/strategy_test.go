@@ -118,11 +118,18 @@ func portAccessKeyStrategy(t *testing.T, crn string, opts ...Option) *AccessKeyS
 	return s
 }
 
-func TestAccessKeyWorkspaceBinding_ReturnsTokenWhenWorkspaceMatches(t *testing.T) {
+// bindingStrategy is an access-key strategy for crn whose token service mints 15-minute
+// tokens for workspace ws.
+func bindingStrategy(t *testing.T, crn, ws string, more ...Option) (*fakeCTS, *ManualClock, *AccessKeyStrategy) {
+	t.Helper()
 	fake := newFakeCTS(t)
 	clock := testClock()
-	fake.handle("/api/authorise", authoriseOK(t, clock, testWS, 15*time.Minute))
-	s := portAccessKeyStrategy(t, testCRN, portOpts(fake, clock)...)
+	fake.handle("/api/authorise", authoriseOK(t, clock, ws, 15*time.Minute))
+	return fake, clock, portAccessKeyStrategy(t, crn, portOpts(fake, clock, more...)...)
+}
+
+func TestAccessKeyWorkspaceBinding_ReturnsTokenWhenWorkspaceMatches(t *testing.T) {
+	fake, _, s := bindingStrategy(t, testCRN, testWS)
 
 	tok, err := s.GetToken(portCtx(t))
 	require.NoError(t, err)
@@ -134,10 +141,7 @@ func TestAccessKeyWorkspaceBinding_ReturnsTokenWhenWorkspaceMatches(t *testing.T
 }
 
 func TestAccessKeyWorkspaceBinding_ErrorsWhenTokenWorkspaceDiffersFromCrn(t *testing.T) {
-	fake := newFakeCTS(t)
-	clock := testClock()
-	fake.handle("/api/authorise", authoriseOK(t, clock, otherWS, 15*time.Minute))
-	s := portAccessKeyStrategy(t, testCRN, portOpts(fake, clock)...)
+	_, _, s := bindingStrategy(t, testCRN, otherWS)
 
 	_, err := s.GetToken(portCtx(t))
 	ae := portRequireCode(t, err, CodeWorkspaceMismatch)
@@ -146,10 +150,7 @@ func TestAccessKeyWorkspaceBinding_ErrorsWhenTokenWorkspaceDiffersFromCrn(t *tes
 }
 
 func TestAccessKeyWorkspaceBinding_CheckRunsOnEveryCallIncludingCachedTokens(t *testing.T) {
-	fake := newFakeCTS(t)
-	clock := testClock()
-	fake.handle("/api/authorise", authoriseOK(t, clock, otherWS, 15*time.Minute))
-	s := portAccessKeyStrategy(t, testCRN, portOpts(fake, clock)...)
+	fake, _, s := bindingStrategy(t, testCRN, otherWS)
 
 	for range 3 {
 		_, err := s.GetToken(portCtx(t))
@@ -159,12 +160,8 @@ func TestAccessKeyWorkspaceBinding_CheckRunsOnEveryCallIncludingCachedTokens(t *
 }
 
 func TestAccessKeyWorkspaceBinding_StoredTokenForTheWrongWorkspaceIsRejected(t *testing.T) {
-	fake := newFakeCTS(t)
-	clock := testClock()
-	fake.handle("/api/authorise", authoriseOK(t, clock, testWS, 15*time.Minute))
-	store := NewInMemoryTokenStore()
+	fake, clock, s := bindingStrategy(t, testCRN, testWS, WithStore(NewInMemoryTokenStore()))
 	exp := clock.Now().Add(15 * time.Minute).Unix()
-	s := portAccessKeyStrategy(t, testCRN, portOpts(fake, clock, WithStore(store))...)
 	// Poisoned under this credential's own scope.
 	require.NoError(t, s.store.Save(portCtx(t), &Token{AccessToken: NewSecretToken(portJWT(t, otherWS, exp)),
 		TokenType: "Bearer", ExpiresAt: uint64(exp)}))
@@ -186,10 +183,7 @@ func TestAccessKeyWorkspaceBinding_NonJWTTokenIsInvalidToken(t *testing.T) {
 }
 
 func TestAccessKeyWorkspaceBinding_CrnWithServiceNameIsAccepted(t *testing.T) {
-	fake := newFakeCTS(t)
-	clock := testClock()
-	fake.handle("/api/authorise", authoriseOK(t, clock, testWS, 15*time.Minute))
-	s := portAccessKeyStrategy(t, testCRN+":zerokms", portOpts(fake, clock)...)
+	_, _, s := bindingStrategy(t, testCRN+":zerokms", testWS)
 	assert.Equal(t, testCRN, s.WorkspaceCrn().String(), "the service name is ignored")
 	_, err := s.GetToken(portCtx(t))
 	require.NoError(t, err)
