@@ -85,14 +85,13 @@ def flush(timeout: float = 5.0) -> bool:
     status = _lib.sa_flush(rt.wait_ms(timeout))
     if status == SA_E_TIMEOUT:
         return False
-    if status != 0:
-        raise rt.last_error(status)
+    rt.raise_for(status)
     return True
 
 
 async def flush_async(timeout: float = 5.0) -> bool:
     """:func:`flush` without blocking the running event loop (on its default executor)."""
-    return await asyncio.get_running_loop().run_in_executor(None, flush, timeout)
+    return await _in_executor(flush, timeout)
 
 
 # ---- tokens -------------------------------------------------------------------------------
