@@ -178,7 +178,9 @@ class ProcessTest < StackAuthTest
 
   # Every handle is released once its objects are closed or collected (docs/c-abi.md P19). Objects with
   # hooks are closed explicitly: a hook's closure usually captures the object itself, and the
-  # registry keeps hooks alive until the library lets go of them.
+  # registry keeps hooks alive until the library lets go of them. The store's save is slow, so
+  # its hooks are still running when they are closed: they are released when the save ends,
+  # on a library thread that needs the GVL, which the wait below gives up.
   def test_no_live_library_objects_after_closing_and_gc
     script = <<~RUBY
       require "stack_auth"
@@ -205,16 +207,21 @@ class ProcessTest < StackAuthTest
         q.pop
         h = StackAuth::AuthStrategyFn.new { "a.b.c" }
         h.get_token.token
-        fs = StackAuth::TokenStoreFn.new(load: -> { nil }, save: ->(j) { })
+        fs = StackAuth::TokenStoreFn.new(load: -> { nil }, save: ->(_j) { sleep 0.3 })
         o = StackAuth::OidcFederationStrategy.new(workspace_crn: crn, base_url: url, store: fs) { "eyJhIjoxfQ.eyJzdWIiOiJ4In0.c2ln" }
         o.get_token.subject
         [s, h, o, fs].each(&:close)
       end.join
+      StackAuth.flush(10) or abort "the slow save did not end"
       live = nil
-      50.times do
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
+      loop do
         GC.start(full_mark: true, immediate_sweep: true)
         live = StackAuth.debug_live_objects
         break if live.zero? && StackAuth::Callbacks.live_count.zero?
+        break if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+        StackAuth::Callbacks.wait_for_release(0.05)
       end
       puts "live=\#{live} hooks=\#{StackAuth::Callbacks.live_count}"
     RUBY

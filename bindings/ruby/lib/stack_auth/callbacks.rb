@@ -24,6 +24,7 @@ module StackAuth
 
     @registry = {}
     @lock = Mutex.new
+    @released = ConditionVariable.new
 
     class << self
       # Registers a hook and returns its user_data pointer.
@@ -36,7 +37,10 @@ module StackAuth
       # Removes and returns the entry of user_data (a Pointer or an address).
       def unregister(user_data)
         address = user_data.is_a?(FFI::Pointer) ? user_data.address : user_data
-        @lock.synchronize { @registry.delete(address) }
+        @lock.synchronize do
+          @released.broadcast
+          @registry.delete(address)
+        end
       end
 
       def [](address)
@@ -46,6 +50,12 @@ module StackAuth
       # How many hooks the library still holds (tests: destroy ran).
       def live_count
         @lock.synchronize { @registry.size }
+      end
+
+      # Waits (GVL released) until a hook is released or timeout seconds pass; the library
+      # releases a hook from its own thread, which needs the GVL to run the destroy notifier.
+      def wait_for_release(timeout)
+        @lock.synchronize { @released.wait(@lock, timeout) unless @registry.empty? }
       end
 
       # Creates the trampolines; called once, when the library loads.
