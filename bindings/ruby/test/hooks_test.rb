@@ -255,7 +255,8 @@ class HooksTest < StackAuthTest
     # By address, not by count: an earlier test's hook may be released meanwhile.
     before = StackAuth::Callbacks.instance_variable_get(:@registry).keys
     assert_raises(StackAuth::InvalidArgument) { StackAuth::TokenStoreFn.new(load: -> {}, save: nil, timeout: -1) }
-    assert_empty StackAuth::Callbacks.instance_variable_get(:@registry).keys - before, "a failed constructor leaves nothing registered"
+    added = StackAuth::Callbacks.instance_variable_get(:@registry).keys - before
+    assert_empty added, "a failed constructor leaves nothing registered"
   end
 
   def test_file_store_is_shared_and_survives_closing_the_store_object
