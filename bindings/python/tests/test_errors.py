@@ -176,7 +176,7 @@ def test_caller_timeout_on_a_delayed_emulator(emu: Emulator) -> None:
     with pytest.raises(sa.Timeout) as info:
         s.get_token(timeout=0.3)
     elapsed = time.monotonic() - start
-    assert 0.3 <= elapsed < 1.5
+    assert 0.3 <= elapsed < 2.5  # not the emulator's 3 s
     assert isinstance(info.value, TimeoutError) and info.value.code == "TIMEOUT"
 
 
@@ -186,7 +186,7 @@ def test_strategy_timeout_is_the_librarys_timeout(emu: Emulator) -> None:
     start = time.monotonic()
     with pytest.raises(sa.Timeout) as info:
         s.get_token()
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 2.5
     assert info.value.status == -4  # from the library (SA_E_TIMEOUT), not the binding's wait
 
 

@@ -82,7 +82,7 @@ print("returned", flush=True)
         emu.wait_faults_taken()  # the request is in flight and the caller is blocked
         sent = time.monotonic()
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=5)
+        out, err = p.communicate(timeout=10)
         elapsed = time.monotonic() - sent
     finally:
         if p.poll() is None:
@@ -90,7 +90,7 @@ print("returned", flush=True)
             p.wait()
     assert "KeyboardInterrupt" in out, err
     assert p.returncode == 130
-    assert elapsed < 1.0
+    assert elapsed < 5.0  # not the emulator's 20 s
 
 
 def test_exit_with_work_in_flight_is_clean(emu: Emulator) -> None:

@@ -57,6 +57,6 @@ class ConcurrencyTest < StackAuthTest
     end
     elapsed = monotonic - started
     assert_operator elapsed, :>=, 0.9
-    assert_operator elapsed, :<, 1.0 + 0.5
+    assert_operator elapsed, :<, 3.0, "the call's 1 s timeout, not the emulator's 5 s"
   end
 end
