@@ -500,18 +500,12 @@ class OidcFederationStrategy extends Strategy {
         message: 'this OidcFederationStrategy has no getJwt: pass the caller\'s JWT as getToken({ jwt })',
       })));
     }
-    let v;
-    let then;
-    try {
-      v = this.#getJwt();
-      then = v !== null && (typeof v === 'object' || typeof v === 'function') ? v.then : undefined;
-    } catch (e) {
-      return Promise.resolve(getJwtFailure(e));
+    const r = callUser(() => this.#getJwt(), getJwtFailure);
+    if (r.failed) return Promise.resolve(r.failed);
+    if (typeof r.then === 'function') {
+      return Promise.resolve(r.value).then((j) => this.#fromGetJwt(j, timeoutMs), getJwtFailure);
     }
-    if (typeof then === 'function') {
-      return Promise.resolve(v).then((j) => this.#fromGetJwt(j, timeoutMs), getJwtFailure);
-    }
-    return this.#fromGetJwt(v, timeoutMs);
+    return this.#fromGetJwt(r.value, timeoutMs);
   }
 
   // As upstream, a getJwt that does not give a string is a SERVER_ERROR, and nothing is sent.
@@ -574,17 +568,11 @@ class AuthStrategyFn extends Strategy {
         return Promise.reject(err);
       }
     }
-    let v;
-    let then;
-    try {
-      v = this.#fn();
-      then = v !== null && (typeof v === 'object' || typeof v === 'function') ? v.then : undefined;
-    } catch (e) {
-      return Promise.resolve(callbackFailure(e));
-    }
-    if (typeof then !== 'function') return Promise.resolve(this.#settle(v));
+    const r = callUser(() => this.#fn(), callbackFailure);
+    if (r.failed) return Promise.resolve(r.failed);
+    if (typeof r.then !== 'function') return Promise.resolve(this.#settle(r.value));
     // The library waits on the promise (its timeout, its single flight) through the hook.
-    const p = Promise.resolve(v);
+    const p = Promise.resolve(r.value);
     let rejected = null; // the rejection, kept as the failure's cause
     p.catch((e) => {
       rejected = { e };
@@ -617,6 +605,19 @@ class AuthStrategyFn extends Strategy {
     this.#pending = null;
     this.#lastValue = this.#lastToken = undefined;
     super.close();
+  }
+}
+
+// Calls a user function (getJwt, an AuthStrategyFn's fn) once: { value, then } (then: a
+// thenable's then, read once, else undefined), or { failed: onThrow(e) } when calling it or
+// reading then threw.
+function callUser(fn, onThrow) {
+  try {
+    const value = fn();
+    const then = value !== null && (typeof value === 'object' || typeof value === 'function') ? value.then : undefined;
+    return { value, then };
+  } catch (e) {
+    return { failed: onThrow(e) };
   }
 }
 

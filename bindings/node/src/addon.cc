@@ -51,15 +51,15 @@ void wipe(std::string &s) {
 }
 
 // An optional string argument: absent for null/undefined, then c_str() and data() are null.
+// Wiped when it goes out of scope (options JSON, a hook's answer or a body may hold a secret).
 struct OptString {
   std::string s;
   bool present = false;
+  ~OptString() { wipe(s); }
   const char *c_str() const { return present ? s.c_str() : nullptr; }
   const char *data() const { return present ? s.data() : nullptr; }
   size_t size() const { return present ? s.size() : 0; }
 };
-
-void wipe(OptString &o) { wipe(o.s); }
 
 std::atomic<int64_t> g_hooks_created{0};
 std::atomic<int64_t> g_hooks_destroyed{0};
@@ -269,11 +269,11 @@ void box_finalize(napi_env /*env*/, void *data, void * /*hint*/) {
   delete b;
 }
 
+// Handle h wrapped in a new object owned by this environment; nullptr (h freed) on failure.
 napi_value new_box(napi_env env, EnvState *es, Kind kind, uint64_t h, const std::shared_ptr<EnvState> &sp) {
   napi_value obj;
-  if (napi_create_object(env, &obj) != napi_ok) return nullptr;
   Box *b = new Box{kind, h, sp, std::string()};
-  if (napi_wrap(env, obj, b, box_finalize, nullptr, nullptr) != napi_ok) {
+  if (napi_create_object(env, &obj) != napi_ok || napi_wrap(env, obj, b, box_finalize, nullptr, nullptr) != napi_ok) {
     b->free_handle();
     delete b;
     return nullptr;
@@ -313,11 +313,12 @@ enum Op { OP_TOKEN, OP_BEGIN, OP_POLL, OP_BIND, OP_FLUSH };
 
 // An operation started from JS that completes on the JS thread through the tsfn.
 struct Pending {
+  explicit Pending(Op o) : op(o) {}
   std::shared_ptr<Bridge> bridge;
   napi_ref cb = nullptr;    // JS completion callback
   napi_ref keep = nullptr;  // the wrapped handle object, kept alive while pending
   Box *box = nullptr;       // OP_TOKEN: the strategy (alive through keep)
-  Op op = OP_TOKEN;
+  Op op;
   // inputs of blocking calls (run on a helper thread)
   std::string a;
   OptString b, c;
@@ -605,9 +606,6 @@ void call_js(napi_env env, napi_value /*js_cb*/, void *context, void *data) {
           // The flow handle becomes a wrapped object owned by this environment.
           std::shared_ptr<EnvState> sp = *static_cast<std::shared_ptr<EnvState> *>(context);
           napi_value box = new_box(env, es, K_FLOW, m->flow, sp);
-          if (box == nullptr) {
-            sa_device_flow_free(m->flow);
-          }
           m->flow = 0;
           argv[1] = box != nullptr ? box : js_null(env);
           argv[3] = js_str(env, m->out.data(), m->out.size());
@@ -663,22 +661,30 @@ void instance_finalize(napi_env /*env*/, void *data, void * /*hint*/) {
 
 // ---- argument plumbing -----------------------------------------------------------------
 
+// A call's arguments into argv (undefined where missing) and, when es is given, its environment.
 template <size_t N>
-bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState **es) {
+bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState **es = nullptr) {
   size_t argc = N;
   void *data = nullptr;
   napi_value undef = js_undefined(env);
   for (size_t i = 0; i < N; i++) argv[i] = undef;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return false;
-  *es = static_cast<EnvState *>(data);
+  if (es != nullptr) *es = static_cast<EnvState *>(data);
   return true;
 }
 
 // args, then the handle in argv[0], which must be a box of that kind (else a TypeError).
 template <size_t N>
-Box *args_box(napi_env env, napi_callback_info info, napi_value (&argv)[N], EnvState **es, Kind kind) {
+Box *args_box(napi_env env, napi_callback_info info, napi_value (&argv)[N], Kind kind, EnvState **es = nullptr) {
   if (!args(env, info, argv, es)) return nullptr;
   return get_box(env, argv[0], kind);
+}
+
+// The box of that kind a call's one argument holds (else a TypeError, and nullptr).
+template <Kind kind>
+Box *box_arg(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  return args_box(env, info, argv, kind);
 }
 
 std::shared_ptr<EnvState> shared(EnvState *es) {
@@ -688,14 +694,10 @@ std::shared_ptr<EnvState> shared(EnvState *es) {
   return *static_cast<std::shared_ptr<EnvState> *>(d);
 }
 
-napi_value strategy_result(napi_env env, EnvState *es, sa_status st, sa_strategy s) {
+// A constructor's answer: its handle in a new box of that kind, or [st, json].
+napi_value box_result(napi_env env, EnvState *es, Kind kind, sa_status st, uint64_t h) {
   if (st != SA_OK) return fail_array(env, st);
-  napi_value box = new_box(env, es, K_STRATEGY, s, shared(es));
-  if (box == nullptr) {
-    sa_strategy_free(s);
-    return nullptr;
-  }
-  return box;
+  return new_box(env, es, kind, h, shared(es));
 }
 
 // ---- exported functions ----------------------------------------------------------------
@@ -751,8 +753,7 @@ napi_value StrategyFromOptions(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es) || !get_opt_string(env, argv[0], "options", opts)) return nullptr;
   sa_strategy s = 0;
   sa_status st = make(&s, opts.c_str());
-  wipe(opts);  // may hold an access key
-  return strategy_result(env, es, st, s);
+  return box_result(env, es, K_STRATEGY, st, s);
 }
 
 napi_value AccessKeyNew(napi_env env, napi_callback_info info) {
@@ -766,18 +767,24 @@ napi_value AccessKeyNew(napi_env env, napi_callback_info info) {
   sa_strategy s = 0;
   sa_status st = sa_access_key_strategy_new(&s, crn.c_str(), key.c_str(), opts.c_str());
   wipe(key);
-  return strategy_result(env, es, st, s);
+  return box_result(env, es, K_STRATEGY, st, s);
 }
 
-napi_value StaticTokenNew(napi_env env, napi_callback_info info) {
+constexpr char kTokenArg[] = "token";
+constexpr char kUrlArg[] = "url";
+
+// staticTokenNew / storeOpen: a handle made from one string argument (named `what` in the
+// TypeError), wiped after the call: a token, or a store URL with a password, is a secret.
+template <Kind kind, sa_status (*make)(uint64_t *, const char *), const char *what>
+napi_value FromString(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   EnvState *es;
-  std::string tok;
-  if (!args(env, info, argv, &es) || !get_string(env, argv[0], "token", tok)) return nullptr;
-  sa_strategy s = 0;
-  sa_status st = sa_static_token_strategy_new(&s, tok.c_str());
-  wipe(tok);
-  return strategy_result(env, es, st, s);
+  std::string arg;
+  if (!args(env, info, argv, &es) || !get_string(env, argv[0], what, arg)) return nullptr;
+  uint64_t h = 0;
+  sa_status st = make(&h, arg.c_str());
+  wipe(arg);
+  return box_result(env, es, kind, st, h);
 }
 
 napi_value StrategyFnNew(napi_env env, napi_callback_info info) {
@@ -792,7 +799,7 @@ napi_value StrategyFnNew(napi_env env, napi_callback_info info) {
   sa_strategy s = 0;
   sa_status st = sa_strategy_fn_new_ex(&s, hook_get_token, hd, hook_destroy, opts.c_str());
   if (st != SA_OK) return fail_discarding(env, st, hd);
-  return strategy_result(env, es, st, s);
+  return box_result(env, es, K_STRATEGY, st, s);
 }
 
 napi_value OidcNew(napi_env env, napi_callback_info info) {
@@ -808,16 +815,13 @@ napi_value OidcNew(napi_env env, napi_callback_info info) {
   sa_strategy s = 0;
   sa_status st = sa_oidc_federation_strategy_new(&s, crn.c_str(), nullptr, nullptr, nullptr,
                                                  opts.c_str());
-  if (st != SA_OK) return fail_array(env, st);
-  return strategy_result(env, es, st, s);
+  return box_result(env, es, K_STRATEGY, st, s);
 }
 
 // strategyFree / storeFree / deviceFlowFree: frees the handle in a box of that kind.
 template <Kind kind>
 napi_value FreeBox(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  Box *b = args_box(env, info, argv, &es, kind);
+  Box *b = box_arg<kind>(env, info);
   if (b == nullptr) return nullptr;
   b->free_handle();
   return js_undefined(env);
@@ -833,8 +837,7 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
 // argv[1] false asks for the JSON even when the token has not changed.
 napi_value TryGetToken(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  EnvState *es;
-  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
+  Box *b = args_box(env, info, argv, K_STRATEGY);
   if (b == nullptr) return nullptr;
   bool have_last = false;
   napi_get_value_bool(env, argv[1], &have_last);
@@ -860,9 +863,8 @@ napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_
 // runs). The strategy object stays alive meanwhile.
 template <typename Start>
 napi_value start_token_async(napi_env env, EnvState *es, Box *b, napi_value strategy, napi_value cb, Start start) {
-  Pending *p = new Pending;
+  Pending *p = new Pending(OP_TOKEN);
   p->bridge = es->bridge;
-  p->op = OP_TOKEN;
   p->box = b;
   if (napi_create_reference(env, cb, 1, &p->cb) != napi_ok ||
       napi_create_reference(env, strategy, 1, &p->keep) != napi_ok) {
@@ -887,7 +889,7 @@ napi_value start_token_async(napi_env env, EnvState *es, Box *b, napi_value stra
 napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
+  Box *b = args_box(env, info, argv, K_STRATEGY, &es);
   if (b == nullptr || !get_function(env, argv[1], "callback")) return nullptr;
   int32_t timeout_ms = 0;  // argv[2]: this call's timeout (0 or absent: the strategy's; the library checks it)
   if (!is_nullish(env, argv[2])) napi_get_value_int32(env, argv[2], &timeout_ms);
@@ -901,9 +903,8 @@ napi_value GetTokenAsync(napi_env env, napi_callback_info info) {
 // (the per-JWT cache; never leaves the JS thread, never calls a provider).
 napi_value OidcTryGetTokenWithJwt(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  EnvState *es;
   std::string jwt;
-  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
+  Box *b = args_box(env, info, argv, K_STRATEGY);
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt)) return nullptr;
   bool have_last = false;
   napi_get_value_bool(env, argv[2], &have_last);
@@ -918,7 +919,7 @@ napi_value OidcGetTokenWithJwtAsync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   EnvState *es;
   std::string jwt;
-  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
+  Box *b = args_box(env, info, argv, K_STRATEGY, &es);
   if (b == nullptr || !get_string(env, argv[1], "jwt", jwt) || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout_ms = 0;
   if (!is_nullish(env, argv[3])) napi_get_value_int32(env, argv[3], &timeout_ms);
@@ -933,9 +934,8 @@ napi_value OidcGetTokenWithJwtAsync(napi_env env, napi_callback_info info) {
 // library's checks, or [st, json].
 napi_value TokenFromValue(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  EnvState *es;
   std::string v;
-  if (!args(env, info, argv, &es) || !get_string(env, argv[0], "token", v)) return nullptr;
+  if (!args(env, info, argv) || !get_string(env, argv[0], "token", v)) return nullptr;
   sa_token t = 0;
   sa_status st = sa_token_from_value(&t, v.data(), v.size());
   wipe(v);
@@ -955,7 +955,7 @@ napi_value TokenFromValue(napi_env env, napi_callback_info info) {
 napi_value SetEventHook(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
-  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
+  Box *b = args_box(env, info, argv, K_STRATEGY, &es);
   if (b == nullptr) return nullptr;
   if (is_nullish(env, argv[1])) {
     sa_status st = sa_strategy_set_event_hook(b->h, nullptr, nullptr, nullptr);
@@ -990,9 +990,8 @@ napi_value SetLogHandler(napi_env env, napi_callback_info info) {
 // library as a rejected hook request would be.
 napi_value CallbackError(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  EnvState *es;
   std::string code, message;
-  if (!args(env, info, argv, &es) || !get_string(env, argv[0], "code", code) ||
+  if (!args(env, info, argv) || !get_string(env, argv[0], "code", code) ||
       !get_string(env, argv[1], "message", message))
     return nullptr;
   return fail_array(env, sa_callback_error(code.c_str(), message.c_str()));
@@ -1002,8 +1001,7 @@ napi_value CallbackError(napi_env env, napi_callback_info info) {
 // strategy's current one. true when a refresh started, or [st, json].
 napi_value Invalidate(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  EnvState *es;
-  Box *b = args_box(env, info, argv, &es, K_STRATEGY);
+  Box *b = args_box(env, info, argv, K_STRATEGY);
   std::string tok;
   if (b == nullptr || !get_string(env, argv[1], "token", tok)) return nullptr;
   int32_t refreshing = 0;
@@ -1024,19 +1022,7 @@ napi_value StoreMemoryNew(napi_env env, napi_callback_info info) {
   if (!args(env, info, argv, &es)) return nullptr;
   sa_store s = 0;
   sa_status st = sa_store_memory_new(&s);
-  if (st != SA_OK) return fail_array(env, st);
-  return new_box(env, es, K_STORE, s, shared(es));
-}
-
-napi_value StoreOpen(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  std::string url;
-  if (!args(env, info, argv, &es) || !get_string(env, argv[0], "url", url)) return nullptr;
-  sa_store s = 0;
-  sa_status st = sa_store_open(&s, url.c_str());
-  if (st != SA_OK) return fail_array(env, st);
-  return new_box(env, es, K_STORE, s, shared(es));
+  return box_result(env, es, K_STORE, st, s);
 }
 
 // storeFnNew(storeObject, optionsJson): JS calls storeObject.load() / .save(json).
@@ -1056,7 +1042,7 @@ napi_value StoreFnNew(napi_env env, napi_callback_info info) {
   sa_store s = 0;
   sa_status st = sa_store_fn_new_ex(&s, hook_load, hook_save, hd, hook_destroy, opts.c_str());
   if (st != SA_OK) return fail_discarding(env, st, hd);
-  return new_box(env, es, K_STORE, s, shared(es));
+  return box_result(env, es, K_STORE, st, s);
 }
 
 // transportNew(send): a host HTTP transport whose requests go to dispatch (H_HTTP).
@@ -1069,16 +1055,14 @@ napi_value TransportNew(napi_env env, napi_callback_info info) {
   sa_transport t = 0;
   sa_status st = sa_transport_new(&t, hook_http, hd, hook_destroy, nullptr);
   if (st != SA_OK) return fail_discarding(env, st, hd);
-  return new_box(env, es, K_TRANSPORT, t, shared(es));
+  return box_result(env, es, K_TRANSPORT, st, t);
 }
 
 // transportHandle / storeHandle: the handle in a box of that kind, for the "transport" or
 // "store" key of options_json.
 template <Kind kind>
 napi_value BoxHandle(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  Box *b = args_box(env, info, argv, &es, kind);
+  Box *b = box_arg<kind>(env, info);
   if (b == nullptr) return nullptr;
   napi_value v;
   CHECK_NAPI(env, napi_create_double(env, static_cast<double>(b->h), &v));
@@ -1098,8 +1082,7 @@ bool get_request(napi_env env, napi_value v, sa_request *out) {
 // The arguments of a request's answer: argv[0] is the request id.
 template <size_t N>
 bool request_args(napi_env env, napi_callback_info info, napi_value (&argv)[N], sa_request *req) {
-  EnvState *es;
-  return args(env, info, argv, &es) && get_request(env, argv[0], req);
+  return args(env, info, argv) && get_request(env, argv[0], req);
 }
 
 // requestResolve(req, value: string|null): the status (a late completion is INVALID_HANDLE).
@@ -1109,9 +1092,7 @@ napi_value RequestResolve(napi_env env, napi_callback_info info) {
   if (!request_args(env, info, argv, &req)) return nullptr;
   OptString value;
   if (!get_opt_string(env, argv[1], "value", value)) return nullptr;
-  sa_status st = sa_request_resolve(req, value.data(), value.size());
-  wipe(value);
-  return js_int(env, st);
+  return js_int(env, sa_request_resolve(req, value.data(), value.size()));
 }
 
 // requestRespond(req, status, headersJson, body: string): a transport request's answer.
@@ -1126,9 +1107,7 @@ napi_value RequestRespond(napi_env env, napi_callback_info info) {
   }
   OptString headers, body;
   if (!get_opt_string(env, argv[2], "headers", headers) || !get_opt_string(env, argv[3], "body", body)) return nullptr;
-  sa_status st = sa_request_respond(req, status, headers.c_str(), body.data(), body.size());
-  wipe(body);
-  return js_int(env, st);
+  return js_int(env, sa_request_respond(req, status, headers.c_str(), body.data(), body.size()));
 }
 
 napi_value RequestReject(napi_env env, napi_callback_info info) {
@@ -1137,8 +1116,7 @@ napi_value RequestReject(napi_env env, napi_callback_info info) {
   if (!request_args(env, info, argv, &req)) return nullptr;
   OptString code, message;
   if (!get_opt_string(env, argv[1], "code", code) || !get_opt_string(env, argv[2], "message", message)) return nullptr;
-  sa_status st = sa_request_reject(req, code.c_str(), message.c_str());
-  return js_int(env, st);
+  return js_int(env, sa_request_reject(req, code.c_str(), message.c_str()));
 }
 
 // ---- device-code login: blocking calls on a helper thread ------------------------------
@@ -1152,66 +1130,55 @@ void *blocking_main(void *arg) {
   Pending *p = static_cast<Pending *>(arg);
   Msg *m = new Msg(M_CALL_DONE);
   m->call = p;
+  sa_status st = SA_OK;
   switch (p->op) {
     case OP_BEGIN: {
       sa_device_flow f = 0;
-      sa_status st = sa_device_code_begin(&f, p->a.c_str(), p->b.c_str(),
-                                          p->c.c_str());
+      st = sa_device_code_begin(&f, p->a.c_str(), p->b.c_str(), p->c.c_str());
+      if (st != SA_OK) break;
+      char *s = nullptr;
+      size_t n = 0;
+      st = sa_device_flow_json(f, &s, &n);
       if (st == SA_OK) {
-        char *s = nullptr;
-        size_t n = 0;
-        st = sa_device_flow_json(f, &s, &n);
-        if (st == SA_OK) {
-          m->out.assign(s, n);
-          sa_free(s);
-          m->flow = f;
-        } else {
-          m->err = last_error_json(st);
-          sa_device_flow_free(f);
-        }
+        m->out.assign(s, n);
+        sa_free(s);
+        m->flow = f;
       } else {
-        m->err = last_error_json(st);
+        m->err = last_error_json(st);  // read before the free below, itself a library call
+        sa_device_flow_free(f);
       }
-      m->status = st;
       break;
     }
     case OP_POLL: {
       char *s = nullptr;
       size_t n = 0;
-      sa_status st = sa_device_code_poll(p->h, p->timeout_ms, &s, &n);
-      if (st == SA_OK) {
-        // The token stays out of JS (as upstream): only its expiry crosses.
-        std::string json(s, n);
-        sa_free(s);
-        size_t at = json.rfind("\"expiresAt\":");
-        if (at != std::string::npos) {
-          m->out = std::to_string(strtoull(json.c_str() + at + 12, nullptr, 10));
-        } else {
-          st = SA_E_INTERNAL;
-          m->err = "{\"type\":\"INTERNAL_ERROR\",\"message\":\"the token JSON has no expiresAt\"}";
-        }
-        wipe(json);
+      st = sa_device_code_poll(p->h, p->timeout_ms, &s, &n);
+      if (st != SA_OK) break;
+      // The token stays out of JS (as upstream): only its expiry crosses.
+      std::string json(s, n);
+      sa_free(s);
+      size_t at = json.rfind("\"expiresAt\":");
+      if (at != std::string::npos) {
+        m->out = std::to_string(strtoull(json.c_str() + at + 12, nullptr, 10));
       } else {
-        m->err = last_error_json(st);
+        st = SA_E_INTERNAL;
+        m->err = "{\"type\":\"INTERNAL_ERROR\",\"message\":\"the token JSON has no expiresAt\"}";
       }
-      m->status = st;
+      wipe(json);
       break;
     }
-    case OP_BIND: {
-      sa_status st = sa_bind_client_device(p->c.c_str());
-      if (st != SA_OK) m->err = last_error_json(st);
-      m->status = st;
+    case OP_BIND:
+      st = sa_bind_client_device(p->c.c_str());
       break;
-    }
-    case OP_FLUSH: {
-      sa_status st = sa_flush(p->timeout_ms);
-      if (st != SA_OK) m->err = last_error_json(st);
-      m->status = st;
+    case OP_FLUSH:
+      st = sa_flush(p->timeout_ms);
       break;
-    }
     case OP_TOKEN:
       break;
   }
+  // A failing call above was this thread's last library call: its error JSON is still current.
+  if (st != SA_OK && m->err.empty()) m->err = last_error_json(st);
+  m->status = st;
   if (!p->bridge->post(m)) drop_msg(m);
   return nullptr;
 }
@@ -1248,8 +1215,7 @@ napi_value DeviceCodeBegin(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   EnvState *es;
   if (!args(env, info, argv, &es)) return nullptr;
-  Pending *p = new Pending;
-  p->op = OP_BEGIN;
+  Pending *p = new Pending(OP_BEGIN);
   if (!get_string(env, argv[0], "region", p->a) || !get_opt_string(env, argv[1], "clientId", p->b) ||
       !get_opt_string(env, argv[2], "options", p->c) || !get_function(env, argv[3], "callback")) {
     delete p;
@@ -1259,9 +1225,7 @@ napi_value DeviceCodeBegin(napi_env env, napi_callback_info info) {
 }
 
 napi_value DeviceFlowOpenBrowser(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  EnvState *es;
-  Box *b = args_box(env, info, argv, &es, K_FLOW);
+  Box *b = box_arg<K_FLOW>(env, info);
   if (b == nullptr) return nullptr;
   int32_t opened = 0;
   sa_status st = sa_device_flow_open_browser(b->h, &opened);
@@ -1273,12 +1237,11 @@ napi_value DeviceFlowOpenBrowser(napi_env env, napi_callback_info info) {
 napi_value DeviceCodePoll(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   EnvState *es;
-  Box *b = args_box(env, info, argv, &es, K_FLOW);
+  Box *b = args_box(env, info, argv, K_FLOW, &es);
   if (b == nullptr || !get_function(env, argv[2], "callback")) return nullptr;
   int32_t timeout = 0;
   napi_get_value_int32(env, argv[1], &timeout);
-  Pending *p = new Pending;
-  p->op = OP_POLL;
+  Pending *p = new Pending(OP_POLL);
   p->h = b->h;
   p->timeout_ms = timeout;
   return start_blocking(env, es, p, argv[2], argv[0]);
@@ -1297,8 +1260,7 @@ napi_value Flush(napi_env env, napi_callback_info info) {
   EnvState *es;
   if (!args(env, info, argv, &es)) return nullptr;
   if (!get_function(env, argv[1], "callback")) return nullptr;
-  Pending *p = new Pending;
-  p->op = OP_FLUSH;
+  Pending *p = new Pending(OP_FLUSH);
   napi_get_value_int32(env, argv[0], &p->timeout_ms);
   return start_blocking(env, es, p, argv[1], nullptr);
 }
@@ -1308,8 +1270,7 @@ napi_value BindClientDevice(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   EnvState *es;
   if (!args(env, info, argv, &es)) return nullptr;
-  Pending *p = new Pending;
-  p->op = OP_BIND;
+  Pending *p = new Pending(OP_BIND);
   if (!get_opt_string(env, argv[0], "options", p->c) || !get_function(env, argv[1], "callback")) {
     delete p;
     return nullptr;
@@ -1367,7 +1328,7 @@ NAPI_MODULE_INIT() {
       {"autoDetect", StrategyFromOptions<sa_auto_strategy_detect>},
       {"accessKeyNew", AccessKeyNew},
       {"deviceSessionFromProfile", StrategyFromOptions<sa_device_session_strategy_from_profile>},
-      {"staticTokenNew", StaticTokenNew},
+      {"staticTokenNew", FromString<K_STRATEGY, sa_static_token_strategy_new, kTokenArg>},
       {"strategyFnNew", StrategyFnNew},
       {"oidcNew", OidcNew},
       {"strategyFree", FreeBox<K_STRATEGY>},
@@ -1382,7 +1343,7 @@ NAPI_MODULE_INIT() {
       {"invalidate", Invalidate},
       {"debugPanic", DebugPanic},
       {"storeMemoryNew", StoreMemoryNew},
-      {"storeOpen", StoreOpen},
+      {"storeOpen", FromString<K_STORE, sa_store_open, kUrlArg>},
       {"storeFnNew", StoreFnNew},
       {"storeFree", FreeBox<K_STORE>},
       {"storeHandle", BoxHandle<K_STORE>},

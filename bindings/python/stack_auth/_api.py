@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import inspect
 import json
@@ -20,6 +21,7 @@ from typing import (
     Awaitable,
     Callable,
     Dict,
+    Iterator,
     List,
     Optional,
     Protocol,
@@ -305,6 +307,16 @@ def _strategy_options(
     return opts, (st, tr)
 
 
+def _own(obj: Any, handle: int, label: str, hook: Any, free: Callable[[int], None]) -> None:
+    """Gives a strategy or store its library handle, freed by ``free`` when the object is
+    closed or collected (or at interpreter exit)."""
+    obj._h = handle
+    obj._label = label
+    # Only the count, never the hook: the registry alone keeps the callable alive.
+    obj._destroyed = hook.destroyed if hook is not None else None
+    obj._fin = _rt.track(obj, free, handle)
+
+
 class AuthStrategy:
     """Gets service tokens and keeps them fresh. Close it (or use ``with``) when done;
     it is also closed when collected and at interpreter exit."""
@@ -319,11 +331,7 @@ class AuthStrategy:
         raise TypeError("use one of the strategy classes")
 
     def _adopt(self, handle: int, label: str, hook: Any = None) -> None:
-        self._h = handle
-        self._label = label
-        # Only the count, never the hook: the registry alone keeps the callable alive.
-        self._destroyed = hook.destroyed if hook is not None else None
-        self._fin = _rt.track(self, _lib.sa_strategy_free, handle)
+        _own(self, handle, label, hook, _lib.sa_strategy_free)
 
     @classmethod
     def _build(cls: Type[S], label: str, ctor: Callable[[Any], int]) -> S:
@@ -608,28 +616,29 @@ def _hook_get(fn: Callable[[], Any], pending: _Pending) -> Callable[[], Any]:
     return get
 
 
-def _via_library(pending: _Pending, value: Any, get: Callable[[], Any]) -> Any:
+@contextlib.contextmanager
+def _pending_value(pending: _Pending, value: Any) -> Iterator[None]:
+    """While the library waits on ``value`` through the hook: pending holds it, and a
+    CallbackError gets the exception it completed with as its cause."""
     pending.value = value
     try:
-        return get()
+        yield
     except CallbackError as e:
         _add_cause(e, value)
         raise
     finally:
         if pending.value is value:
             pending.value = None
+
+
+def _via_library(pending: _Pending, value: Any, get: Callable[[], Any]) -> Any:
+    with _pending_value(pending, value):
+        return get()
 
 
 async def _via_library_async(pending: _Pending, value: Any, get: Callable[[], Any]) -> Any:
-    pending.value = value
-    try:
+    with _pending_value(pending, value):
         return await get()
-    except CallbackError as e:
-        _add_cause(e, value)
-        raise
-    finally:
-        if pending.value is value:
-            pending.value = None
 
 
 def _add_cause(err: BaseException, value: Any) -> None:
@@ -891,10 +900,7 @@ class TokenStore:
         raise TypeError("use InMemoryTokenStore(), TokenStoreFn(...) or open_store(url)")
 
     def _adopt(self, handle: int, label: str, hook: Any = None) -> None:
-        self._h = handle
-        self._label = label
-        self._destroyed = hook.destroyed if hook is not None else None
-        self._fin = _rt.track(self, _lib.sa_store_free, handle)
+        _own(self, handle, label, hook, _lib.sa_store_free)
 
     def _handle(self) -> int:
         return self._h

@@ -12,11 +12,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -179,3 +180,40 @@ def wait_for(predicate: Any, timeout: float = 5.0, what: str = "condition") -> N
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.005)
+
+
+def start_thread(call: Callable[[], Any]) -> "Tuple[threading.Thread, List[Exception]]":
+    """Runs call on a started thread; the stack_auth.AuthError it raises, if any, lands in the list."""
+    import stack_auth
+
+    raised: List[Exception] = []
+
+    def run() -> None:
+        try:
+            call()
+        except stack_auth.AuthError as e:
+            raised.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, raised
+
+
+class RecordingStore:
+    """A store that is no TokenStore: just load and save, as a user would write one, counting
+    its calls and the threads it loads on."""
+
+    def __init__(self) -> None:
+        self.saved: Optional[str] = None
+        self.loads = 0
+        self.saves = 0
+        self.threads: List[str] = []
+
+    def load(self) -> Optional[str]:
+        self.loads += 1
+        self.threads.append(threading.current_thread().name)
+        return self.saved
+
+    def save(self, token_json: str) -> None:
+        self.saves += 1
+        self.saved = token_json

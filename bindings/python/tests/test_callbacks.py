@@ -15,7 +15,7 @@ import pytest
 
 import stack_auth as sa
 from stack_auth import _runtime
-from conftest import Emulator, fp, wait_for
+from conftest import Emulator, RecordingStore, fp, wait_for
 
 
 def test_sync_fn_is_called_on_every_get_token_on_the_callers_thread() -> None:
@@ -274,25 +274,8 @@ def test_oidc_provider_failure(emu: Emulator) -> None:
     assert emu.count() == 0
 
 
-class FakeStore:
-    def __init__(self) -> None:
-        self.saved: Optional[str] = None
-        self.loads = 0
-        self.saves = 0
-        self.threads: List[str] = []
-
-    def load(self) -> Optional[str]:
-        self.loads += 1
-        self.threads.append(threading.current_thread().name)
-        return self.saved
-
-    def save(self, token_json: str) -> None:
-        self.saves += 1
-        self.saved = token_json
-
-
 def test_token_store_fn_persists_and_reloads(emu: Emulator) -> None:
-    fake = FakeStore()
+    fake = RecordingStore()
     a = sa.AccessKeyStrategy(emu.crn, emu.key, store=sa.TokenStoreFn(fake.load, fake.save), base_url=emu.url)
     ta = a.get_token()
     assert _runtime.lib.sa_flush(5000) == 0  # the save follows get_token's return
@@ -352,7 +335,7 @@ def test_store_load_that_never_answers_times_out_into_a_miss(emu: Emulator) -> N
 
 
 def test_store_hook_destroyed_once_after_store_and_strategies_are_gone(emu: Emulator) -> None:
-    fake = FakeStore()
+    fake = RecordingStore()
     store = sa.TokenStoreFn(fake.load, fake.save)
     destroyed = store._destroyed
     s = sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any, List
@@ -10,7 +9,7 @@ from typing import Any, List
 import pytest
 
 import stack_auth as sa
-from conftest import Emulator, fp
+from conftest import Emulator, fp, start_thread
 
 
 def test_device_code_flow_end_to_end(emu_auto: Emulator, tmp_path: Path, clean_env: Path) -> None:
@@ -67,16 +66,7 @@ def test_device_session_refreshes_with_the_refresh_token(emu_auto: Emulator, tmp
 def test_denied_login_is_access_denied(emu: Emulator, tmp_path: Path) -> None:
     emu.config(pollIntervalSecs=1)
     flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path))
-    result: list = []
-
-    def poll() -> None:
-        try:
-            flow.poll_for_token(timeout=30)
-        except sa.AuthError as e:
-            result.append(e)
-
-    t = threading.Thread(target=poll)
-    t.start()
+    t, result = start_thread(lambda: flow.poll_for_token(timeout=30))
     emu.control("POST", "deny", {"userCode": flow.user_code})
     t.join(30)
     assert len(result) == 1 and isinstance(result[0], sa.AccessDenied)
@@ -99,16 +89,7 @@ def test_poll_timeout(emu: Emulator, tmp_path: Path) -> None:
 
 def test_closing_the_flow_cancels_a_poll(emu: Emulator, tmp_path: Path) -> None:
     flow = sa.begin_device_code_flow(emu.region, base_url=emu.url, profile_dir=str(tmp_path))
-    result: list = []
-
-    def poll() -> None:
-        try:
-            flow.poll_for_token()
-        except sa.AuthError as e:
-            result.append(e)
-
-    t = threading.Thread(target=poll)
-    t.start()
+    t, result = start_thread(flow.poll_for_token)
     deadline = time.monotonic() + 10
     while not emu.requests("/oauth/device/token") and time.monotonic() < deadline:
         time.sleep(0.01)

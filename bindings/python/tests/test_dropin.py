@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import gc
 import json
-from typing import List, Optional
+from typing import List
 
 import pytest
 
 import stack_auth as sa
 from stack_auth import _runtime
-from conftest import Emulator, fp
-
-
-class DictStore:
-    """A store that is no TokenStore: just load and save, as a user would write one."""
-
-    def __init__(self) -> None:
-        self.saved: Optional[str] = None
-        self.saves = 0
-
-    def load(self) -> Optional[str]:
-        return self.saved
-
-    def save(self, token_json: str) -> None:
-        self.saves += 1
-        self.saved = token_json
+from conftest import Emulator, RecordingStore, fp
 
 
 def test_store_takes_any_object_with_load_and_save(emu: Emulator) -> None:
-    store = DictStore()
+    store = RecordingStore()
     assert isinstance(store, sa.TokenStoreProtocol)
     a = sa.AccessKeyStrategy(emu.crn, emu.key, store=store, base_url=emu.url)
     gc.collect()  # the adapter must live as long as the strategy, not the constructor call

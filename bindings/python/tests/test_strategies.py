@@ -4,14 +4,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import stack_auth as sa
-from conftest import Emulator, fp
+from conftest import Emulator, fp, start_thread
 
 
 def test_access_key_token_has_the_claims(emu: Emulator) -> None:
@@ -102,17 +101,8 @@ def test_async_context_manager(emu: Emulator) -> None:
 def test_close_while_waiting_cancels_the_waiters(emu: Emulator) -> None:
     emu.fault(status=0, delayMs=10000, count=1)
     s = sa.AccessKeyStrategy(emu.crn, emu.key, base_url=emu.url)
-    errors: list = []
-
-    def waiter() -> None:
-        try:
-            s.get_token()
-        except sa.AuthError as e:
-            errors.append(e)
-
-    t = threading.Thread(target=waiter)
     start = time.monotonic()
-    t.start()
+    t, errors = start_thread(s.get_token)
     emu.wait_faults_taken()
     s.close()
     t.join(5)

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "test_helper"
+require_relative "net_http_transport"
 require "open3"
 require "rbconfig"
 
@@ -65,15 +66,10 @@ end
 
 class DropinTransportTest < StackAuthTest
   def test_transport_carries_every_request
-    require "net/http"
     seen = []
     transport = lambda do |r|
       seen << r
-      uri = URI(r.url)
-      req = Net::HTTPGenericRequest.new(r.method_name, true, true, uri.request_uri, r.headers.to_h)
-      req.body = r.body
-      res = Net::HTTP.start(uri.host, uri.port) { |http| http.request(req) }
-      StackAuth::HttpResponse.new(status: res.code.to_i, headers: res.each_header.to_a, body: res.body)
+      NET_HTTP_TRANSPORT.call(r)
     end
     strategy = closing(StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
                                                         base_url: emu.url, transport: transport))

@@ -15,6 +15,17 @@ class ErrorsTest < StackAuthTest
     error
   end
 
+  # What AccessKeyStrategy.new raises for the argument in args it refuses (the others are
+  # emu's): a klass carrying code.
+  def access_key_strategy_error(klass, code, **args)
+    error = assert_raises(klass) do
+      StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key,
+                                       base_url: emu.url, **args)
+    end
+    assert_equal code, error.code
+    error
+  end
+
   def test_hierarchy
     StackAuth::AUTH_ERROR_CODES.each do |code, name|
       klass = StackAuth.const_get(name)
@@ -132,18 +143,12 @@ class ErrorsTest < StackAuthTest
   end
 
   def test_invalid_access_key_format
-    error = assert_raises(StackAuth::InvalidAccessKey) do
-      StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: "not-a-key", base_url: emu.url)
-    end
-    assert_equal "INVALID_ACCESS_KEY", error.code
+    error = access_key_strategy_error(StackAuth::InvalidAccessKey, "INVALID_ACCESS_KEY", access_key: "not-a-key")
     assert_match(/CSAK/, error.help)
   end
 
   def test_invalid_crn
-    error = assert_raises(StackAuth::InvalidCrn) do
-      StackAuth::AccessKeyStrategy.new(workspace_crn: "not-a-crn", access_key: emu.access_key, base_url: emu.url)
-    end
-    assert_equal "INVALID_CRN", error.code
+    error = access_key_strategy_error(StackAuth::InvalidCrn, "INVALID_CRN", workspace_crn: "not-a-crn")
     assert_match(/crn:<region>:<workspace-id>/, error.help)
     assert_equal StackAuth::Native::E_AUTH, error.status
   end
@@ -158,10 +163,7 @@ class ErrorsTest < StackAuthTest
   end
 
   def test_invalid_url
-    error = assert_raises(StackAuth::InvalidUrl) do
-      StackAuth::AccessKeyStrategy.new(workspace_crn: emu.workspace_crn, access_key: emu.access_key, base_url: "nope")
-    end
-    assert_equal "INVALID_URL", error.code
+    access_key_strategy_error(StackAuth::InvalidUrl, "INVALID_URL", base_url: "nope")
     assert_raises(StackAuth::InvalidUrl) { StackAuth.open_store("bogus:") }
   end
 

@@ -5,6 +5,7 @@
 # sig/stack_auth.rbs, and a mismatch raises. Needs SA_URL, SA_CRN and SA_KEY (an emulator).
 require "json"
 require "stack_auth"
+require_relative "net_http_transport"
 
 url, crn, key = ENV.fetch("SA_URL"), ENV.fetch("SA_CRN"), ENV.fetch("SA_KEY")
 StackAuth.library_version
@@ -23,14 +24,7 @@ StackAuth::AccessKeyStrategy.open(workspace_crn: crn, access_key: key, store: st
   s.invalidate(t)
   s.inspect
 end
-forward = lambda do |r|
-  require "net/http"
-  uri = URI(r.url)
-  req = Net::HTTPGenericRequest.new(r.method_name, true, true, uri.request_uri, r.headers.to_h)
-  req.body = r.body
-  res = Net::HTTP.start(uri.host, uri.port) { |http| http.request(req) }
-  StackAuth::HttpResponse.new(status: res.code.to_i, headers: res.each_header.to_a, body: res.body)
-end
+forward = NET_HTTP_TRANSPORT
 StackAuth::AccessKeyStrategy.new(workspace_crn: crn, access_key: key, base_url: url, transport: forward).get_token
 require "tmpdir"
 Dir.mktmpdir do |dir|

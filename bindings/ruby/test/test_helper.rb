@@ -211,6 +211,18 @@ class StackAuthTest < Minitest::Test
     emu.requests("/api/authorise").size
   end
 
+  # The CallbackError of get_token on an OIDC strategy whose provider raises KeyError(message);
+  # the token service is never asked.
+  def failing_provider_error(message)
+    oidc = closing(StackAuth::OidcFederationStrategy.new(workspace_crn: emu.workspace_crn, base_url: emu.url) do
+      raise KeyError, message
+    end)
+    error = assert_raises(StackAuth::CallbackError) { oidc.get_token }
+    assert_equal "KeyError", error.code
+    assert_equal 0, authorise_count
+    error
+  end
+
   # A JWT-shaped OIDC token whose sub the emulator federates as "CS|<sub>".
   def oidc_jwt(sub)
     enc = ->(h) { [JSON.generate(h)].pack("m0").tr("+/", "-_").delete("=") }
