@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stackauth/stack-auth/core/internal/cts"
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -103,6 +102,17 @@ func (f *portDeviceFlow) begin(t *testing.T) *PendingDeviceCode {
 	return p
 }
 
+// approvedPoll begins a login that the server approves at once and polls it: the token
+// and the spent pending code.
+func (f *portDeviceFlow) approvedPoll(t *testing.T) (*PendingDeviceCode, *Token) {
+	t.Helper()
+	f.fake.handle("/oauth/device/token", f.tokenOK(t))
+	p := f.begin(t)
+	tok, err := p.PollForToken(portCtx(t))
+	require.NoError(t, err)
+	return p, tok
+}
+
 func TestDeviceCode_BeginReturnsPendingDeviceCode(t *testing.T) {
 	f := newPortDeviceFlow(t)
 	p := f.begin(t)
@@ -145,10 +155,7 @@ func TestDeviceCode_BeginUnparseableErrorBodyIsRequestError(t *testing.T) {
 
 func TestDeviceCode_PollForTokenSuccess(t *testing.T) {
 	f := newPortDeviceFlow(t)
-	f.fake.handle("/oauth/device/token", f.tokenOK(t))
-	p := f.begin(t)
-	tok, err := p.PollForToken(portCtx(t))
-	require.NoError(t, err)
+	_, tok := f.approvedPoll(t)
 
 	now := uint64(f.clock.Now().Unix())
 	assert.Equal(t, "Bearer", tok.TokenType)
@@ -183,9 +190,7 @@ func TestDeviceCode_PollForTokenSuccess(t *testing.T) {
 
 func TestDeviceCode_PollForTokenStampsTheDeviceInstance(t *testing.T) {
 	f := newPortDeviceFlow(t, WithDeviceIdentity(DeviceIdentity{DeviceInstanceID: "device-7", DeviceName: "host"}))
-	f.fake.handle("/oauth/device/token", f.tokenOK(t))
-	tok, err := f.begin(t).PollForToken(portCtx(t))
-	require.NoError(t, err)
+	_, tok := f.approvedPoll(t)
 	assert.Equal(t, "device-7", tok.DeviceInstanceID)
 }
 
@@ -263,11 +268,8 @@ func TestDeviceCode_PollForTokenUnparseableErrorBodyIsServerError(t *testing.T) 
 
 func TestDeviceCode_PollingTwiceIsAlreadyConsumed(t *testing.T) {
 	f := newPortDeviceFlow(t)
-	f.fake.handle("/oauth/device/token", f.tokenOK(t))
-	p := f.begin(t)
+	p, _ := f.approvedPoll(t)
 	_, err := p.PollForToken(portCtx(t))
-	require.NoError(t, err)
-	_, err = p.PollForToken(portCtx(t))
 	portRequireCode(t, err, CodeAlreadyConsumed)
 	assert.Equal(t, 1, f.fake.count("/oauth/device/token"))
 }
@@ -298,38 +300,6 @@ func TestDeviceCode_BaseURLWithPathKeepsItsPath(t *testing.T) {
 	_, err = s.Begin(portCtx(t))
 	require.NoError(t, err)
 	assert.Equal(t, 1, fake.count("/api/v1/oauth/device/code"))
-}
-
-func TestDeviceCode_EnsureTrailingSlash(t *testing.T) {
-	cases := []struct{ name, in, want string }{
-		{"adds slash", "http://localhost:3001", "http://localhost:3001/"},
-		{"preserves existing", "http://localhost:3001/", "http://localhost:3001/"},
-		{"with path", "http://localhost:3001/api/v1", "http://localhost:3001/api/v1/"},
-		{"with path and slash", "http://localhost:3001/api/v1/", "http://localhost:3001/api/v1/"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			u, err := url.Parse(tc.in)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, cts.EnsureTrailingSlash(u).String())
-			assert.Equal(t, tc.in, u.String(), "the input URL is not modified")
-		})
-	}
-}
-
-func TestDeviceCode_RelativeJoin(t *testing.T) {
-	cases := []struct{ name, base, want string }{
-		{"preserves base path", "http://localhost:3001/api/v1", "http://localhost:3001/api/v1/oauth/device/code"},
-		{"preserves base path with slash", "http://localhost:3001/api/v1/", "http://localhost:3001/api/v1/oauth/device/code"},
-		{"on root url", "http://localhost:3001", "http://localhost:3001/oauth/device/code"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			u, err := url.Parse(tc.base)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, cts.JoinRelative(u, "oauth/device/code"))
-		})
-	}
 }
 
 func TestDeviceCode_PendingDeviceCodeDebugDoesNotLeak(t *testing.T) {
