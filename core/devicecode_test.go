@@ -164,9 +164,7 @@ func TestDeviceCode_PollForTokenSuccess(t *testing.T) {
 	assert.Equal(t, "session-refresh-token", tok.RefreshToken.Reveal())
 	assert.Equal(t, testRegion, tok.Region)
 	assert.Equal(t, CLIClientID, tok.ClientID)
-	ws, err := tok.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, tok, testWS)
 
 	assert.Equal(t, 1, f.fake.count("/oauth/device/token"), "the first poll happens immediately")
 	assert.Empty(t, f.recordedSleeps())

@@ -161,7 +161,5 @@ func TestServiceToken_HeaderWithNonStringFieldsDecodes(t *testing.T) {
 	require.True(t, ok)
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","srf":true,"kid":7}`))
 	st := NewServiceToken(NewSecretToken(header + "." + rest))
-	ws, err := st.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, st, testWS)
 }
