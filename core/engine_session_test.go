@@ -39,6 +39,16 @@ func newTestSession(t *testing.T, f *fakeCTS, clock Clock, tok *Token, opts ...O
 	return s
 }
 
+// expiredSession is a device session whose token expired a minute ago, holding the refresh
+// token rt ("" for none), against a fresh token service and manual clock. Building it sends
+// nothing, so a test sets the service's answers afterwards.
+func expiredSession(t *testing.T, rt string) (*fakeCTS, *ManualClock, *DeviceSessionStrategy) {
+	t.Helper()
+	clock := testClock()
+	f := newFakeCTS(t)
+	return f, clock, newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, rt))
+}
+
 // refreshingCTS is a token service on a fresh manual clock whose refreshes issue hour-long
 // tokens with the refresh token newRT.
 func refreshingCTS(t *testing.T, newRT string) (*fakeCTS, *ManualClock) {
@@ -121,9 +131,7 @@ func TestSessionGivenAFreshToken(t *testing.T) {
 }
 
 func TestSessionFullyExpiredWithoutRefreshTokenIsExpired(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, ""))
+	f, _, s := expiredSession(t, "")
 	_, err := s.GetToken(context.Background())
 	assert.ErrorIs(t, err, ErrTokenExpired)
 	assert.Equal(t, 0, f.count("/oauth/token"))
@@ -132,9 +140,7 @@ func TestSessionFullyExpiredWithoutRefreshTokenIsExpired(t *testing.T) {
 // One state, one answer: TryGetToken used to say "would block" where GetToken answers
 // EXPIRED_TOKEN at once (nothing can refresh the token, so there is nothing to wait for).
 func TestSessionFullyExpiredWithoutRefreshTokenIsExpiredWithoutWaiting(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
-	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, ""))
+	f, _, s := expiredSession(t, "")
 	_, err, ready := s.TryGetToken()
 	assert.True(t, ready)
 	assert.ErrorIs(t, err, ErrTokenExpired)
@@ -168,10 +174,8 @@ func TestSessionFullyExpiredWithRefreshToken(t *testing.T) {
 		assert.Equal(t, 1, f.count("/oauth/token"))
 	})
 	t.Run("returns the server's refusal and keeps the refresh token for a retry", func(t *testing.T) {
-		clock := testClock()
-		f := newFakeCTS(t)
+		f, clock, s := expiredSession(t, "rt-1")
 		f.handle("/oauth/token", invalidGrant)
-		s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, "rt-1"))
 		_, err := s.GetToken(context.Background())
 		assert.ErrorIs(t, err, ErrInvalidGrant)
 
@@ -240,11 +244,9 @@ func TestARefreshedTokenThatCannotBeSavedSpendsTheCredential(t *testing.T) {
 }
 
 func TestSessionStressAllCallersGetTheRefusalThenRetrySucceeds(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
+	f, clock, s := expiredSession(t, "rt-1")
 	g := newGate()
 	f.handle("/oauth/token", g.wrap(invalidGrant))
-	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, "rt-1"))
 
 	const callers = 50
 	errs := make(chan error, callers)
@@ -278,10 +280,8 @@ func holdRefresh(t *testing.T, f *fakeCTS, clock Clock) *gate {
 }
 
 func TestBlockedCallersRecoverAfterTheirContextsEnd(t *testing.T) {
-	clock := testClock()
-	f := newFakeCTS(t)
+	f, clock, s := expiredSession(t, "rt-1")
 	g := holdRefresh(t, f, clock)
-	s := newTestSession(t, f, clock, sessionToken(t, clock, -time.Minute, "rt-1"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	errs := make(chan error, 10)
