@@ -178,8 +178,7 @@ func TestDeviceCode_PollForTokenSuccess(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), portFileMode(t, authPath))
 	data, err := os.ReadFile(authPath)
 	require.NoError(t, err)
-	var saved Token
-	require.NoError(t, json.Unmarshal(data, &saved))
+	saved := portDecodeJSON[Token](t, data)
 	assert.Equal(t, tok.AccessToken.Reveal(), saved.AccessToken.Reveal())
 	assert.Equal(t, "session-refresh-token", saved.RefreshToken.Reveal())
 	assert.Equal(t, testRegion, saved.Region)

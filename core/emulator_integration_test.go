@@ -107,10 +107,7 @@ func TestEveryStrategyAgainstTheEmulator(t *testing.T) {
 		second, err := s.GetToken(ctx)
 		require.NoError(t, err)
 		assert.NotEqual(t, first.Token().Reveal(), second.Token().Reveal())
-		var disk map[string]any
-		data, err := os.ReadFile(filepath.Join(dir, "workspaces", w.emu.WorkspaceID(), "auth.json"))
-		require.NoError(t, err)
-		require.NoError(t, json.Unmarshal(data, &disk))
+		disk := readSession(t, filepath.Join(dir, "workspaces", w.emu.WorkspaceID(), "auth.json"))
 		assert.NotEqual(t, login.RefreshToken.Reveal(), disk["refresh_token"], "the rotated refresh token was saved")
 		assert.Equal(t, "3f1c8c2e-4b1f-4c55-9d0a-0b6b0f5b9a11", disk["device_instance_id"])
 

@@ -5,7 +5,6 @@ package stackauth
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -432,10 +431,9 @@ func TestProfileSessionFindsTheCTSFromTheIssuer(t *testing.T) {
 	defer s.Close()
 	mustToken(t, s)
 	assert.Equal(t, 1, f.count("/oauth/token"))
-	var disk map[string]any
 	data, err := os.ReadFile(filepath.Join(dir, "workspaces", testWS, authFile))
 	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, &disk))
+	disk := portDecodeJSON[map[string]any](t, data)
 	assert.Equal(t, "rt-2", disk["refresh_token"])
 }
 

@@ -50,6 +50,14 @@ func portRequireWorkspace(t testing.TB, tok interface{ WorkspaceID() (string, er
 	require.Equal(t, want, ws)
 }
 
+// portDecodeJSON decodes data into a T, failing the test on malformed JSON.
+func portDecodeJSON[T any](t testing.TB, data []byte) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal(data, &v))
+	return v
+}
+
 // portJWT is a JWT for workspace ws expiring at exp, with the fixture claim set.
 func portJWT(t testing.TB, ws string, exp int64) string {
 	return makeJWT(t, ctsClaims(ws, exp))
