@@ -269,8 +269,7 @@ func TestSessionStressAllCallersGetTheRefusalThenRetrySucceeds(t *testing.T) {
 	f.handle("/oauth/token", refreshOK(t, clock, "rt-2", time.Hour))
 	var wg sync.WaitGroup
 	for range callers {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, err := s.GetToken(context.Background()); assert.NoError(t, err) }()
+		wg.Go(func() { _, err := s.GetToken(context.Background()); assert.NoError(t, err) })
 	}
 	wg.Wait()
 	assert.Equal(t, 2, f.count("/oauth/token"))
