@@ -18,10 +18,13 @@ func TestBaseURLJoinsKeepTheBasePath(t *testing.T) {
 		{"with path and slash", "http://localhost:3001/api/v1/", "http://localhost:3001/api/v1/", "http://localhost:3001/api/v1/oauth/device/code"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			u, err := url.Parse(tc.base)
-			require.NoError(t, err)
+		u, err := url.Parse(tc.base)
+		require.NoError(t, err)
+		t.Run(tc.name+"/EnsureTrailingSlash", func(t *testing.T) {
 			assert.Equal(t, tc.withSlash, EnsureTrailingSlash(u).String())
+			assert.Equal(t, tc.base, u.String(), "the base URL is not modified")
+		})
+		t.Run(tc.name+"/JoinRelative", func(t *testing.T) {
 			assert.Equal(t, tc.joined, JoinRelative(u, "oauth/device/code"))
 			assert.Equal(t, tc.base, u.String(), "the base URL is not modified")
 		})
