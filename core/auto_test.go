@@ -191,9 +191,7 @@ func TestAutoDetect_AccessKeyPathFetchesAVerifiedToken(t *testing.T) {
 	assert.Equal(t, 0, fake.count("/api/authorise"), "detection performs no network I/O")
 	tok, err := a.GetToken(portCtx(t))
 	require.NoError(t, err)
-	ws, err := tok.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, tok, testWS)
 	assert.Equal(t, 1, fake.count("/api/authorise"))
 }
 

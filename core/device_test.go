@@ -106,8 +106,7 @@ func TestBindClientDevice_UsesTheStoredTokenEvenWhenExpired(t *testing.T) {
 	// Rewrite auth.json with an expiry long past: binding never refreshes.
 	data, err := os.ReadFile(filepath.Join(b.wsDir, "auth.json"))
 	require.NoError(t, err)
-	var tok Token
-	require.NoError(t, json.Unmarshal(data, &tok))
+	tok := portDecodeJSON[Token](t, data)
 	tok.ExpiresAt = 1
 	require.NoError(t, os.WriteFile(filepath.Join(b.wsDir, "auth.json"), portTokenJSON(t, &tok), 0o600))
 	b.fake.handle("/create-client", portCreateClientOK)

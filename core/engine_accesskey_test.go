@@ -397,14 +397,12 @@ func TestStaleTokenIsServedToEveryoneWhileOneRefreshRuns(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]int{}
 	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tok := revealOrError(s)
 			mu.Lock()
 			defer mu.Unlock()
 			got[tok]++
-		}()
+		})
 	}
 	wg.Wait() // every caller returned while the refresh is still held at the gate
 	assert.Equal(t, map[string]int{old: callers}, got)
@@ -606,9 +604,7 @@ func TestTryGetTokenRacingARefreshMakesNoSecondRequest(t *testing.T) {
 		var wg sync.WaitGroup
 		stop := make(chan struct{})
 		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for {
 					select {
 					case <-stop:
@@ -617,7 +613,7 @@ func TestTryGetTokenRacingARefreshMakesNoSecondRequest(t *testing.T) {
 						_, _, _ = s.TryGetToken()
 					}
 				}
-			}()
+			})
 		}
 		mustToken(t, s)
 		close(stop)

@@ -438,10 +438,7 @@ func TestAuthErrors_FromErrorCodeMapsKnownCodesAndFallsBackToCustom(t *testing.T
 
 func TestAuthErrors_UsageLimitRoundTripsThroughErrorCode(t *testing.T) {
 	original := NewUsageLimitExceeded("over limit")
-	data, err := json.Marshal(original)
-	require.NoError(t, err)
-	var envelope map[string]any
-	require.NoError(t, json.Unmarshal(data, &envelope))
+	envelope := portEnvelope(t, original)
 	assert.Equal(t, "USAGE_LIMIT_EXCEEDED", envelope["type"])
 	assert.NotEmpty(t, envelope["help"], "the remedy crosses the boundary with the error")
 
@@ -465,10 +462,7 @@ func TestAuthErrors_FromErrorCodeBlankMessageFallsBackToDefault(t *testing.T) {
 
 func TestAuthErrors_WorkspaceMismatchIsRebuiltFromItsPayload(t *testing.T) {
 	original := NewWorkspaceMismatch(testWS, otherWS)
-	data, err := json.Marshal(original)
-	require.NoError(t, err)
-	var envelope map[string]any
-	require.NoError(t, json.Unmarshal(data, &envelope))
+	envelope := portEnvelope(t, original)
 
 	rebuilt := FromErrorCode(envelope["type"].(string), envelope["message"].(string), envelope)
 	assert.Equal(t, CodeWorkspaceMismatch, rebuilt.Code)
@@ -496,9 +490,7 @@ func portEnvelope(t *testing.T, e *AuthError) map[string]any {
 	t.Helper()
 	data, err := json.Marshal(e)
 	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(data, &m))
-	return m
+	return portDecodeJSON[map[string]any](t, data)
 }
 
 func TestAuthErrors_SerializeEmitsTypeMessageHelpAndPayload(t *testing.T) {

@@ -23,13 +23,11 @@ func TestOidcGetTokenForJWTSkipsProviderAndSharesCache(t *testing.T) {
 	var wg sync.WaitGroup
 	subs := make([]string, 8)
 	for i := range subs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tok, err := s.GetTokenForJWT(context.Background(), alice)
 			require.NoError(t, err)
 			subs[i] = portSubject(t, tok)
-		}()
+		})
 	}
 	wg.Wait()
 	for _, sub := range subs {

@@ -245,9 +245,7 @@ func TestOIDCRefresher_InitialFederation(t *testing.T) {
 	e, s := newPortOIDC(t)
 	tok := portGetOK(t, s, "a.jwt.sig")
 	assert.Equal(t, 1, e.exchanges())
-	ws, err := tok.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, tok, testWS)
 }
 
 func TestOIDCRefresher_CachesTokenAfterInitialFederation(t *testing.T) {
@@ -397,9 +395,7 @@ func TestOIDCStrategy_ConstructionErrors(t *testing.T) {
 
 func TestOIDCStrategy_ReturnsTokenWhenWorkspaceMatches(t *testing.T) {
 	_, s := newPortOIDC(t)
-	ws, err := portGetOK(t, s, "a.jwt.sig").WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, portGetOK(t, s, "a.jwt.sig"), testWS)
 }
 
 func TestOIDCStrategy_AcceptsCrnWithServiceName(t *testing.T) {

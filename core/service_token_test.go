@@ -5,6 +5,7 @@ package stackauth
 import (
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -16,11 +17,53 @@ func portServiceToken(t *testing.T, claims map[string]any) ServiceToken {
 	return NewServiceToken(NewSecretToken(makeJWT(t, claims)))
 }
 
-func TestServiceToken_JWTProvidesIssuer(t *testing.T) {
+// urlText reads a URL claim as text.
+func urlText(read func(ServiceToken) (*url.URL, error)) func(ServiceToken) (string, error) {
+	return func(st ServiceToken) (string, error) {
+		u, err := read(st)
+		if err != nil {
+			return "", err
+		}
+		return u.String(), nil
+	}
+}
+
+func TestServiceToken_ValidJWTProvidesEachClaim(t *testing.T) {
 	st := portServiceToken(t, ctsClaims(testWS, 1700003600))
-	iss, err := st.Issuer()
-	require.NoError(t, err)
-	assert.Equal(t, "https://cts.example.com/", iss.String())
+	for _, tc := range []struct {
+		name string
+		read func(ServiceToken) (string, error)
+		want string
+	}{
+		{"Issuer", urlText(ServiceToken.Issuer), "https://cts.example.com/"},
+		{"ZeroKMSURL from the services claim", urlText(ServiceToken.ZeroKMSURL), "https://zerokms.example.com/"},
+		{"Subject", ServiceToken.Subject, "CS|test-user"},
+		{"WorkspaceID", ServiceToken.WorkspaceID, testWS},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.read(st)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestServiceToken_EveryClaimOfANonJWTIsInvalidToken(t *testing.T) {
+	st := NewServiceToken(NewSecretToken("not-a-jwt"))
+	for _, tc := range []struct {
+		name string
+		read func(ServiceToken) error
+	}{
+		{"ZeroKMSURL", func(st ServiceToken) error { _, err := st.ZeroKMSURL(); return err }},
+		{"Services", func(st ServiceToken) error { _, err := st.Services(); return err }},
+		{"Subject", func(st ServiceToken) error { _, err := st.Subject(); return err }},
+		{"WorkspaceID", func(st ServiceToken) error { _, err := st.WorkspaceID(); return err }},
+		{"VerifyWorkspace", func(st ServiceToken) error { return st.VerifyWorkspace(testWS) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			portRequireCode(t, tc.read(st), CodeInvalidToken)
+		})
+	}
 }
 
 func TestServiceToken_NonJWTReturnsErrorsWithReason(t *testing.T) {
@@ -41,13 +84,6 @@ func TestServiceToken_NonURLIssuerFailsTheWholeDecode(t *testing.T) {
 	assert.Contains(t, ae.Error(), "iss claim is not a valid URL")
 }
 
-func TestServiceToken_ZeroKMSURLFromServicesClaim(t *testing.T) {
-	st := portServiceToken(t, ctsClaims(testWS, 1700003600))
-	u, err := st.ZeroKMSURL()
-	require.NoError(t, err)
-	assert.Equal(t, "https://zerokms.example.com/", u.String())
-}
-
 func TestServiceToken_ZeroKMSURLFromServicesClaimLocalhost(t *testing.T) {
 	claims := ctsClaims(testWS, 1700003600)
 	claims["services"] = map[string]any{"zerokms": "http://localhost:3002"}
@@ -62,11 +98,6 @@ func TestServiceToken_ZeroKMSURLErrorsWhenServicesClaimMissing(t *testing.T) {
 	_, err := portServiceToken(t, claims).ZeroKMSURL()
 	ae := portRequireCode(t, err, CodeInvalidToken)
 	assert.Contains(t, ae.Error(), "services claim")
-}
-
-func TestServiceToken_ZeroKMSURLErrorsForNonJWT(t *testing.T) {
-	_, err := NewServiceToken(NewSecretToken("not-a-jwt")).ZeroKMSURL()
-	portRequireCode(t, err, CodeInvalidToken)
 }
 
 func TestServiceToken_ServicesReturnsMapForValidJWT(t *testing.T) {
@@ -86,33 +117,6 @@ func TestServiceToken_ServicesReturnsEmptyMapWhenClaimMissing(t *testing.T) {
 	assert.Empty(t, m)
 }
 
-func TestServiceToken_ServicesErrorsForNonJWT(t *testing.T) {
-	_, err := NewServiceToken(NewSecretToken("not-a-jwt")).Services()
-	portRequireCode(t, err, CodeInvalidToken)
-}
-
-func TestServiceToken_SubjectFromValidJWT(t *testing.T) {
-	sub, err := portServiceToken(t, ctsClaims(testWS, 1700003600)).Subject()
-	require.NoError(t, err)
-	assert.Equal(t, "CS|test-user", sub)
-}
-
-func TestServiceToken_SubjectErrorsForNonJWT(t *testing.T) {
-	_, err := NewServiceToken(NewSecretToken("not-a-jwt")).Subject()
-	portRequireCode(t, err, CodeInvalidToken)
-}
-
-func TestServiceToken_WorkspaceIDFromValidJWT(t *testing.T) {
-	ws, err := portServiceToken(t, ctsClaims(testWS, 1700003600)).WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
-}
-
-func TestServiceToken_WorkspaceIDErrorsForNonJWT(t *testing.T) {
-	_, err := NewServiceToken(NewSecretToken("not-a-jwt")).WorkspaceID()
-	portRequireCode(t, err, CodeInvalidToken)
-}
-
 func TestServiceToken_VerifyWorkspaceReturnsNilWhenWorkspaceMatches(t *testing.T) {
 	assert.NoError(t, portServiceToken(t, ctsClaims(testWS, 1700003600)).VerifyWorkspace(testWS))
 }
@@ -122,11 +126,6 @@ func TestServiceToken_VerifyWorkspaceErrorsWithMismatchWhenWorkspaceDiffers(t *t
 	ae := portRequireCode(t, err, CodeWorkspaceMismatch)
 	assert.Equal(t, map[string]any{"expected": otherWS, "actual": testWS}, ae.Payload)
 	assert.Equal(t, "Workspace mismatch: token issued for "+testWS+", but strategy is configured for "+otherWS, ae.Error())
-}
-
-func TestServiceToken_VerifyWorkspaceErrorsWithInvalidTokenForNonJWT(t *testing.T) {
-	err := NewServiceToken(NewSecretToken("not-a-jwt")).VerifyWorkspace(testWS)
-	portRequireCode(t, err, CodeInvalidToken)
 }
 
 func TestServiceToken_DebugDoesNotLeakSecret(t *testing.T) {
@@ -162,7 +161,5 @@ func TestServiceToken_HeaderWithNonStringFieldsDecodes(t *testing.T) {
 	require.True(t, ok)
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","srf":true,"kid":7}`))
 	st := NewServiceToken(NewSecretToken(header + "." + rest))
-	ws, err := st.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, st, testWS)
 }

@@ -39,32 +39,27 @@ type StrategySettings struct {
 
 // Options are the settings as core options.
 func (s StrategySettings) Options() ([]Option, error) {
+	if s.CacheCapacity != nil && *s.CacheCapacity < 0 {
+		return nil, errors.New("cacheCapacity must not be negative")
+	}
 	var opts []Option
-	if s.BaseURL != nil {
-		opts = append(opts, WithBaseURL(*s.BaseURL))
-	}
-	if s.Audience != nil {
-		opts = append(opts, WithAudience(*s.Audience))
-	}
-	if s.AccessKey != nil {
-		opts = append(opts, WithAccessKey(*s.AccessKey))
-	}
-	if s.WorkspaceCrn != nil {
-		opts = append(opts, WithWorkspaceCrn(*s.WorkspaceCrn))
-	}
-	if s.ProfileDir != nil {
-		opts = append(opts, WithProfileDir(*s.ProfileDir))
-	}
-	if s.LeewaySecs != nil {
-		opts = append(opts, WithLeeway(*s.LeewaySecs))
-	}
-	if s.CacheCapacity != nil {
-		if *s.CacheCapacity < 0 {
-			return nil, errors.New("cacheCapacity must not be negative")
-		}
-		opts = append(opts, WithOidcCacheCapacity(*s.CacheCapacity))
-	}
+	opts = appendIfSet(opts, s.BaseURL, WithBaseURL)
+	opts = appendIfSet(opts, s.Audience, WithAudience)
+	opts = appendIfSet(opts, s.AccessKey, WithAccessKey)
+	opts = appendIfSet(opts, s.WorkspaceCrn, WithWorkspaceCrn)
+	opts = appendIfSet(opts, s.ProfileDir, WithProfileDir)
+	opts = appendIfSet(opts, s.LeewaySecs, WithLeeway)
+	opts = appendIfSet(opts, s.CacheCapacity, WithOidcCacheCapacity)
 	return opts, nil
+}
+
+// appendIfSet appends option(*setting) when the caller gave the setting: an absent one leaves
+// the strategy's default.
+func appendIfSet[T any](opts []Option, setting *T, option func(T) Option) []Option {
+	if setting != nil {
+		opts = append(opts, option(*setting))
+	}
+	return opts
 }
 
 // DeviceFlowSettings apply to beginning a device code login.
@@ -78,13 +73,8 @@ type DeviceFlowSettings struct {
 // (WithProfileDeviceIdentity), so the session's refreshes carry its id in every language.
 func (s DeviceFlowSettings) Options() []Option {
 	opts := []Option{WithProfileDeviceIdentity()}
-	if s.BaseURL != nil {
-		opts = append(opts, WithBaseURL(*s.BaseURL))
-	}
-	if s.ProfileDir != nil {
-		opts = append(opts, WithProfileDir(*s.ProfileDir))
-	}
-	return opts
+	opts = appendIfSet(opts, s.BaseURL, WithBaseURL)
+	return appendIfSet(opts, s.ProfileDir, WithProfileDir)
 }
 
 // BindDeviceSettings apply to BindClientDevice.
@@ -95,8 +85,5 @@ type BindDeviceSettings struct {
 
 // Options are the settings as core options.
 func (s BindDeviceSettings) Options() []Option {
-	if s.ProfileDir != nil {
-		return []Option{WithProfileDir(*s.ProfileDir)}
-	}
-	return nil
+	return appendIfSet(nil, s.ProfileDir, WithProfileDir)
 }

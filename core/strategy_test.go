@@ -133,9 +133,7 @@ func TestAccessKeyWorkspaceBinding_ReturnsTokenWhenWorkspaceMatches(t *testing.T
 
 	tok, err := s.GetToken(portCtx(t))
 	require.NoError(t, err)
-	ws, err := tok.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, testWS, ws)
+	portRequireWorkspace(t, tok, testWS)
 	assert.Equal(t, 1, fake.count("/api/authorise"))
 	assert.JSONEq(t, `{"accessKey":"CSAKkeyid01.secret-value-here"}`, fake.body("/api/authorise", 0), "audience omitted when unset")
 }

@@ -161,9 +161,7 @@ func TestTokenJSON_WrongTypesAreErrorsThatNeverQuoteTheInput(t *testing.T) {
 
 func TestTokenClaims_WorkspaceIDExtractsFromJWT(t *testing.T) {
 	tok := &Token{AccessToken: NewSecretToken(portJWT(t, "7366ITCXSAPCH5TN", 1700003600)), TokenType: "Bearer"}
-	ws, err := tok.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, "7366ITCXSAPCH5TN", ws)
+	portRequireWorkspace(t, tok, "7366ITCXSAPCH5TN")
 }
 
 func TestTokenClaims_IssuerExtractsURLFromJWT(t *testing.T) {
@@ -219,9 +217,7 @@ func TestTokenClaims_WorkspaceIDAndIssuerResolveWithoutOrgID(t *testing.T) {
 	delete(claims, "scope")
 	delete(claims, "aud")
 	tok := &Token{AccessToken: NewSecretToken(makeJWT(t, claims)), TokenType: "Bearer", Region: testRegion}
-	ws, err := tok.WorkspaceID()
-	require.NoError(t, err)
-	assert.Equal(t, "7366ITCXSAPCH5TN", ws)
+	portRequireWorkspace(t, tok, "7366ITCXSAPCH5TN")
 	iss, err := tok.Issuer()
 	require.NoError(t, err)
 	assert.Equal(t, "https://cts.example.com/", iss.String())

@@ -42,18 +42,15 @@ func startConnectProxy(t *testing.T, target string) *connectProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	p := &connectProxy{ln: ln, target: target}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			p.wg.Add(1)
-			go func() { defer p.wg.Done(); p.serve(c) }()
+			p.wg.Go(func() { p.serve(c) })
 		}
-	}()
+	})
 	t.Cleanup(func() { _ = ln.Close(); p.wg.Wait() })
 	return p
 }

@@ -42,6 +42,22 @@ func portRequireCode(t testing.TB, err error, code string) *AuthError {
 	return ae
 }
 
+// portRequireWorkspace asserts tok (a Token or ServiceToken) was issued for workspace want.
+func portRequireWorkspace(t testing.TB, tok interface{ WorkspaceID() (string, error) }, want string) {
+	t.Helper()
+	ws, err := tok.WorkspaceID()
+	require.NoError(t, err)
+	require.Equal(t, want, ws)
+}
+
+// portDecodeJSON decodes data into a T, failing the test on malformed JSON.
+func portDecodeJSON[T any](t testing.TB, data []byte) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal(data, &v))
+	return v
+}
+
 // portJWT is a JWT for workspace ws expiring at exp, with the fixture claim set.
 func portJWT(t testing.TB, ws string, exp int64) string {
 	return makeJWT(t, ctsClaims(ws, exp))

@@ -59,13 +59,11 @@ func TestConcurrentLoadOrCreateAgreesOnOneIdentity(t *testing.T) {
 	ids := make([]DeviceIdentity, callers)
 	var wg sync.WaitGroup
 	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			id, err := LoadOrCreateDeviceIdentity(root)
 			assert.NoError(t, err)
 			ids[i] = id
-		}()
+		})
 	}
 	wg.Wait()
 	for _, id := range ids[1:] {

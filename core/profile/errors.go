@@ -208,23 +208,27 @@ func ioKindOf(err error) ioKind {
 	if k, ok := errnoKind(err); ok {
 		return k
 	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return ioNotFound
-	case errors.Is(err, fs.ErrPermission):
-		return ioPermissionDenied
-	case errors.Is(err, fs.ErrExist):
-		return ioAlreadyExists
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return ioTimedOut
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return ioUnexpectedEOF
-	case errors.Is(err, io.ErrShortWrite):
-		return ioWriteZero
-	case errors.Is(err, errors.ErrUnsupported):
-		return ioUnsupported
+	for _, m := range errorKinds {
+		if errors.Is(err, m.target) {
+			return m.kind
+		}
 	}
 	return ioOther
+}
+
+// errorKinds are the kinds of the errors without an errno, first match wins.
+var errorKinds = []struct {
+	target error
+	kind   ioKind
+}{
+	{fs.ErrNotExist, ioNotFound},
+	{fs.ErrPermission, ioPermissionDenied},
+	{fs.ErrExist, ioAlreadyExists},
+	{context.DeadlineExceeded, ioTimedOut},
+	{os.ErrDeadlineExceeded, ioTimedOut},
+	{io.ErrUnexpectedEOF, ioUnexpectedEOF},
+	{io.ErrShortWrite, ioWriteZero},
+	{errors.ErrUnsupported, ioUnsupported},
 }
 
 func ioError(path string, err error) *Error {

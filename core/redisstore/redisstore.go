@@ -248,19 +248,29 @@ func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redi
 		}
 		return redisURLError(msg)
 	}
+	// failFast gives every form the URL's credentials, the store's TLS and timeout, and no
+	// retries but one dial (go-redis's default, 5, multiplies an outage's latency).
+	failFast := func(user, pass *string, tlsc **tls.Config, maxRetries, dialerRetries *int,
+		contextTimeout *bool, timeouts ...*time.Duration) {
+		*user, *pass, *tlsc = username, password, tlsConfig
+		*maxRetries, *dialerRetries, *contextTimeout = -1, 1, true
+		for _, d := range timeouts {
+			*d = timeout
+		}
+	}
+	var client redisClient
+	var err error
 	switch u.form {
 	case "redis+cluster":
 		if len(u.segments) > 1 || len(u.segments) == 1 && u.segments[0] != "0" {
 			return nil, redisURLError("a Cluster has only database 0: drop the path")
 		}
-		o, err := redis.ParseClusterURL(goURL("", others))
-		if err != nil {
-			return nil, wrap(err)
+		var o *redis.ClusterOptions
+		if o, err = redis.ParseClusterURL(goURL("", others)); err == nil {
+			failFast(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.DialerRetries,
+				&o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+			client = redis.NewClusterClient(o)
 		}
-		o.Username, o.Password, o.TLSConfig = username, password, tlsConfig
-		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
-		o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled = -1, 1, true
-		return redis.NewClusterClient(o), nil
 	case "redis+sentinel":
 		if len(u.segments) == 0 || len(u.segments) > 2 {
 			return nil, redisURLError("a Sentinel URL names its master: redis+sentinel://host:26379/mymaster[/db]")
@@ -270,25 +280,24 @@ func (u *redisURL) newClient(tlsConfig *tls.Config, timeout time.Duration) (redi
 			path = "/" + u.segments[1]
 		}
 		others["master_name"] = []string{u.segments[0]}
-		o, err := redis.ParseFailoverURL(goURL(path, others))
-		if err != nil {
-			return nil, wrap(err)
+		var o *redis.FailoverOptions
+		if o, err = redis.ParseFailoverURL(goURL(path, others)); err == nil {
+			failFast(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.DialerRetries,
+				&o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+			client = redis.NewFailoverClient(o)
 		}
-		o.Username, o.Password, o.TLSConfig = username, password, tlsConfig
-		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
-		o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled = -1, 1, true
-		return redis.NewFailoverClient(o), nil
+	default:
+		var o *redis.Options
+		if o, err = redis.ParseURL(goURL("/"+strings.Join(u.segments, "/"), nil)); err == nil {
+			failFast(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.DialerRetries,
+				&o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+			client = redis.NewClient(o)
+		}
 	}
-	o, err := redis.ParseURL(goURL("/"+strings.Join(u.segments, "/"), nil))
 	if err != nil {
 		return nil, wrap(err)
 	}
-	o.Username, o.Password, o.TLSConfig = username, password, tlsConfig
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
-	o.MaxRetries = -1   // fail fast: the caller degrades to a local refresh
-	o.DialerRetries = 1 // (its default, 5, multiplies an outage's latency)
-	o.ContextTimeoutEnabled = true
-	return redis.NewClient(o), nil
+	return client, nil
 }
 
 // String names the form and addresses, never the credentials.
