@@ -149,3 +149,38 @@ func citable(rel string) bool {
 	}
 	return filepath.Base(rel) == "Makefile"
 }
+
+// A path of the repository that a document names in backquotes, such as `core/engine.go`;
+// build outputs (build/out, build/Release) and Go's own packages (cmd/link) are not files here.
+var repoPathRE = regexp.MustCompile("`((?:core|capi|cmd/stack-auth|emulator|bindings|tests|include|docs|build/(?:gen|musl|setup|lint|zig))[\\w./-]*)`")
+
+// The files a document names exist, so that moving or joining a file cannot leave the docs
+// pointing at nothing.
+func TestPathsTheDocsNameExist(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, rel := range repoFiles(t, root) {
+		if filepath.Ext(rel) != ".md" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			for _, m := range repoPathRE.FindAllStringSubmatch(line, -1) {
+				named++
+				path := strings.TrimRight(m[1], "/.")
+				if _, err := os.Stat(filepath.Join(root, path)); err != nil {
+					t.Errorf("%s:%d: names %s, which does not exist", rel, i+1, m[1])
+				}
+			}
+		}
+	}
+	if named < 50 {
+		t.Fatalf("found only %d paths in the docs: is the pattern right?", named)
+	}
+}
