@@ -6,15 +6,9 @@ package fleet
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +25,7 @@ import (
 
 	stackauth "github.com/stackauth/stack-auth/core"
 	"github.com/stackauth/stack-auth/emulator"
+	"github.com/stackauth/stack-auth/internal/tlscert"
 )
 
 // aclRules is the least a store's user needs (README "Redis"): its commands on its keys.
@@ -55,37 +50,24 @@ type pki struct{ ca, serverCert, serverKey, clientCert, clientKey string }
 func makePKI(t *testing.T) pki {
 	t.Helper()
 	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fleet test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-	write := func(name, kind string, der []byte) string {
+	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600))
+		require.NoError(t, os.WriteFile(p, data, 0o600))
 		return p
 	}
-	leaf := func(name string, serial int64, usage ...x509.ExtKeyUsage) (string, string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := tlscert.Issue("fleet test CA", nil, nil)
+	require.NoError(t, err)
+	leaf := func(name string, usage ...x509.ExtKeyUsage) (string, string) {
+		cert, err := tlscert.Issue(name, ca, usage, "127.0.0.1")
 		require.NoError(t, err)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+		key, err := cert.KeyPEM()
 		require.NoError(t, err)
-		keyDER, err := x509.MarshalECPrivateKey(key)
-		require.NoError(t, err)
-		return write(name+".pem", "CERTIFICATE", der), write(name+".key", "EC PRIVATE KEY", keyDER)
+		return write(name+".pem", cert.PEM()), write(name+".key", key)
 	}
-	p := pki{ca: write("ca.pem", "CERTIFICATE", caDER)}
+	p := pki{ca: write("ca.pem", ca.PEM())}
 	// Redis uses its certificate both ways (cluster bus, replication): allow both.
-	p.serverCert, p.serverKey = leaf("server", 2, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
-	p.clientCert, p.clientKey = leaf("client", 3, x509.ExtKeyUsageClientAuth)
+	p.serverCert, p.serverKey = leaf("server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	p.clientCert, p.clientKey = leaf("client", x509.ExtKeyUsageClientAuth)
 	return p
 }
 
