@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 func TestControlConfigAndState(t *testing.T) {
@@ -84,7 +86,7 @@ func TestControlWorkspacesKeysAndTokens(t *testing.T) {
 	wantStatus(t, r, 200)
 	var ws struct{ WorkspaceID, WorkspaceCrn, AccessKey string }
 	decode(t, r, &ws)
-	if !validWorkspaceID(ws.WorkspaceID) || ws.WorkspaceCrn != "crn:ap-southeast-2.aws:"+ws.WorkspaceID {
+	if !profile.ValidWorkspaceID(ws.WorkspaceID) || ws.WorkspaceCrn != "crn:ap-southeast-2.aws:"+ws.WorkspaceID {
 		t.Fatalf("workspace %+v", ws)
 	}
 	if c := verifyWithJWKS(t, s, authorise(t, s, ws.AccessKey).AccessToken); c["workspace"] != ws.WorkspaceID {

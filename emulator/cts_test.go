@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // verifyWithJWKS checks a token's signature against the published JWKS, as a resource server
@@ -96,7 +98,7 @@ func TestAccessKeyExchangeReturnsAbsoluteExpiryAndAVerifiableJWT(t *testing.T) {
 
 func TestWorkspaceIdentifiers(t *testing.T) {
 	s := start(t, Config{Region: "eu-west-1.aws"})
-	if !validWorkspaceID(s.WorkspaceID()) {
+	if !profile.ValidWorkspaceID(s.WorkspaceID()) {
 		t.Errorf("workspace id %q is not 16 chars of A-Z2-7", s.WorkspaceID())
 	}
 	if s.WorkspaceCRN() != "crn:eu-west-1.aws:"+s.WorkspaceID() {

@@ -15,26 +15,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	stackauth "github.com/stackauth/stack-auth/core"
 )
 
-// fakeClock is a settable clock for device-code expiry, slow_down and token expiry tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newFakeClock is a settable clock for device-code expiry, slow_down and token expiry tests.
+func newFakeClock() *stackauth.ManualClock {
+	return stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
 }
 
 // lockedBuffer is an io.Writer that is safe to share with a logger in other goroutines.
