@@ -4,7 +4,6 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +20,6 @@ import (
 // newFakeClock is a settable clock for device-code expiry, slow_down and token expiry tests.
 func newFakeClock() *stackauth.ManualClock {
 	return stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
-}
-
-// lockedBuffer is an io.Writer that is safe to share with a logger in other goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start runs an emulator on a free loopback port for the duration of the test.
