@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	stackauth "github.com/stackauth/stack-auth/core"
 	"github.com/stackauth/stack-auth/core/profile"
 )
 
@@ -329,7 +330,7 @@ func TestUsageLimitRefusesEveryIssuanceWith402(t *testing.T) {
 }
 
 func TestCreateClient(t *testing.T) {
-	clock := newFakeClock()
+	clock := stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
 	s := start(t, Config{Now: clock.Now})
 	token := authorise(t, s, s.AccessKey()).AccessToken
 	call := func(bearer, body string) response {

@@ -1,5 +1,5 @@
-// Shared test scaffolding: a started emulator on 127.0.0.1, a settable clock, and small HTTP
-// helpers that return status, headers and the raw body for byte-level checks.
+// Shared test scaffolding: a started emulator on 127.0.0.1 and small HTTP helpers that
+// return status, headers and the raw body for byte-level checks.
 
 package emulator
 
@@ -12,15 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	stackauth "github.com/stackauth/stack-auth/core"
 )
-
-// newFakeClock is a settable clock for device-code expiry, slow_down and token expiry tests.
-func newFakeClock() *stackauth.ManualClock {
-	return stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
-}
 
 // start runs an emulator on a free loopback port for the duration of the test.
 func start(t *testing.T, cfg Config) *Server {
