@@ -163,13 +163,11 @@ func runWorkers(t *testing.T, emu *emulator.Server, store string, n int, duratio
 	outs := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			out, err := workerCmd(emu, store, duration).CombinedOutput()
 			outs[i] = string(out)
 			assert.NoError(t, err, "worker %d: %s", i, out)
-		}()
+		})
 	}
 	wg.Wait()
 	return outs
