@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // Region is a CipherStash region such as "ap-southeast-2.aws".
@@ -37,18 +39,9 @@ func (r Region) CTSEndpoint() string {
 	return "https://" + r.Identifier() + ".cts.cipherstashmanaged.net/"
 }
 
-// ValidWorkspaceID reports whether id is 16 characters of the RFC 4648 base32 alphabet.
-func ValidWorkspaceID(id string) bool {
-	if len(id) != 16 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
-}
+// ValidWorkspaceID reports whether id is 16 characters of the RFC 4648 base32 alphabet
+// (the profile directory's rule, which the emulator applies too).
+func ValidWorkspaceID(id string) bool { return profile.ValidWorkspaceID(id) }
 
 // Crn is a workspace CRN: crn:<region>:<workspace-id>[:<service>].
 type Crn struct {

@@ -1,11 +1,8 @@
 package emulator
 
 import (
-	"bufio"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackauth/stack-auth/core/profile"
+	"github.com/stackauth/stack-auth/internal/cmdtest"
 )
 
 func TestControlConfigAndState(t *testing.T) {
@@ -84,7 +84,7 @@ func TestControlWorkspacesKeysAndTokens(t *testing.T) {
 	wantStatus(t, r, 200)
 	var ws struct{ WorkspaceID, WorkspaceCrn, AccessKey string }
 	decode(t, r, &ws)
-	if !validWorkspaceID(ws.WorkspaceID) || ws.WorkspaceCrn != "crn:ap-southeast-2.aws:"+ws.WorkspaceID {
+	if !profile.ValidWorkspaceID(ws.WorkspaceID) || ws.WorkspaceCrn != "crn:ap-southeast-2.aws:"+ws.WorkspaceID {
 		t.Fatalf("workspace %+v", ws)
 	}
 	if c := verifyWithJWKS(t, s, authorise(t, s, ws.AccessKey).AccessToken); c["workspace"] != ws.WorkspaceID {
@@ -109,7 +109,7 @@ func TestControlWorkspacesKeysAndTokens(t *testing.T) {
 
 // Secrets must never reach the request log or the slog output, on success or failure paths.
 func TestNoSecretValueReachesTheRequestLogOrTheLogger(t *testing.T) {
-	var logs lockedBuffer
+	var logs cmdtest.Buffer
 	s := start(t, Config{PollInterval: -1, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	var secrets []string
 	keep := func(v ...string) { secrets = append(secrets, v...) }
@@ -190,41 +190,5 @@ func TestNoSecretValueReachesTheRequestLogOrTheLogger(t *testing.T) {
 	wantStatus(t, request(t, "DELETE", s.URL()+"_emulator/requests", "", ""), 200)
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d requests after clearing", n)
-	}
-}
-
-func TestRunPrintsOneStartLineAndStopsWithTheContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	outR, outW := io.Pipe()
-	var stderr lockedBuffer
-	result := make(chan error, 1)
-	go func() {
-		result <- Run(ctx, Config{Addr: "127.0.0.1:0"}, outW, &stderr)
-		outW.Close()
-	}()
-	line, err := bufio.NewReader(outR).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the start line: %v", err)
-	}
-	if !regexp.MustCompile(`\A\{"url":"http://127\.0\.0\.1:\d+/","workspaceCrn":"crn:ap-southeast-2\.aws:[A-Z2-7]{16}","accessKey":"CSAK[^"]+","zerokmsUrl":"http://127\.0\.0\.1:\d+/zerokms/","addr":"127\.0\.0\.1:\d+"\}\n\z`).MatchString(line) {
-		t.Fatalf("start line %q", line)
-	}
-	var sl StartLine
-	if err := json.Unmarshal([]byte(line), &sl); err != nil {
-		t.Fatal(err)
-	}
-	r := postJSON(t, sl.URL+"api/authorise", mustJSON(t, map[string]string{"accessKey": sl.AccessKey}))
-	wantStatus(t, r, 200)
-	go io.Copy(io.Discard, outR) // nothing else should come, but never block Run
-	cancel()
-	if err := <-result; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if _, err := http.Post(sl.URL+"api/authorise", "application/json", strings.NewReader("{}")); err == nil {
-		t.Error("the emulator still answers after Run returned")
-	}
-	if strings.Contains(stderr.String(), sl.AccessKey) || !strings.Contains(stderr.String(), "emulator listening") {
-		t.Errorf("stderr: %s", stderr.String())
 	}
 }

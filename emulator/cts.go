@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // The cs_code values of a 402 refusal and their default descriptions (docs/protocol.md 2.9).
@@ -81,7 +83,7 @@ func (s *Server) checkAccessKey(key string) (keyID, workspace string, ok bool) {
 }
 
 func (s *Server) authoriseOIDC(w http.ResponseWriter, r *http.Request, req authoriseRequest) {
-	if !validWorkspaceID(req.WorkspaceID) {
+	if !profile.ValidWorkspaceID(req.WorkspaceID) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "workspaceId must be 16 characters of A-Z2-7")
 		return
 	}
@@ -144,18 +146,6 @@ func printableSubject(sub string) bool {
 	}
 	for _, c := range sub {
 		if !unicode.IsPrint(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func validWorkspaceID(id string) bool {
-	if len(id) != 16 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
 			return false
 		}
 	}

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	stackauth "github.com/stackauth/stack-auth/core"
+	"github.com/stackauth/stack-auth/core/profile"
 )
 
 // verifyWithJWKS checks a token's signature against the published JWKS, as a resource server
@@ -96,7 +99,7 @@ func TestAccessKeyExchangeReturnsAbsoluteExpiryAndAVerifiableJWT(t *testing.T) {
 
 func TestWorkspaceIdentifiers(t *testing.T) {
 	s := start(t, Config{Region: "eu-west-1.aws"})
-	if !validWorkspaceID(s.WorkspaceID()) {
+	if !profile.ValidWorkspaceID(s.WorkspaceID()) {
 		t.Errorf("workspace id %q is not 16 chars of A-Z2-7", s.WorkspaceID())
 	}
 	if s.WorkspaceCRN() != "crn:eu-west-1.aws:"+s.WorkspaceID() {
@@ -327,7 +330,7 @@ func TestUsageLimitRefusesEveryIssuanceWith402(t *testing.T) {
 }
 
 func TestCreateClient(t *testing.T) {
-	clock := newFakeClock()
+	clock := stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
 	s := start(t, Config{Now: clock.Now})
 	token := authorise(t, s, s.AccessKey()).AccessToken
 	call := func(bearer, body string) response {

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	stackauth "github.com/stackauth/stack-auth/core"
 )
 
 func TestDeviceFlowHappyPath(t *testing.T) {
-	clock := newFakeClock()
+	clock := stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
 	s := start(t, Config{Now: clock.Now})
 	r := postForm(t, s.URL()+"oauth/device/code", url.Values{
 		"client_id": {"cli"}, "device_instance_id": {"5f0c6c53-2d7e-4b8e-9d0a-7c4f3f1c2b10"}, "device_name": {"laptop"},
@@ -65,7 +67,7 @@ func TestDeviceFlowHappyPath(t *testing.T) {
 }
 
 func TestDeviceFlowErrors(t *testing.T) {
-	clock := newFakeClock()
+	clock := stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
 	s := start(t, Config{Now: clock.Now, PollInterval: -1})
 	newCode := func() deviceCodeResponse {
 		r := postForm(t, s.URL()+"oauth/device/code", url.Values{"client_id": {"cli"}})
@@ -144,7 +146,7 @@ func TestDeviceFlowErrors(t *testing.T) {
 }
 
 func TestPollingFasterThanTheIntervalIsSlowDownAndTheIntervalGrows(t *testing.T) {
-	clock := newFakeClock()
+	clock := stackauth.NewManualClock(time.Unix(1_800_000_000, 0))
 	s := start(t, Config{Now: clock.Now}) // default interval: 5 s
 	r := postForm(t, s.URL()+"oauth/device/code", url.Values{"client_id": {"cli"}})
 	var dc deviceCodeResponse

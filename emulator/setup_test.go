@@ -1,10 +1,9 @@
-// Shared test scaffolding: a started emulator on 127.0.0.1, a settable clock, and small HTTP
-// helpers that return status, headers and the raw body for byte-level checks.
+// Shared test scaffolding: a started emulator on 127.0.0.1 and small HTTP helpers that
+// return status, headers and the raw body for byte-level checks.
 
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,48 +11,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
-
-// fakeClock is a settable clock for device-code expiry, slow_down and token expiry tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// lockedBuffer is an io.Writer that is safe to share with a logger in other goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // start runs an emulator on a free loopback port for the duration of the test.
 func start(t *testing.T, cfg Config) *Server {

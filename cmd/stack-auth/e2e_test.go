@@ -3,12 +3,9 @@ package main
 // End-to-end tests: the real binary, as a subprocess, against an in-process emulator.
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -304,84 +301,10 @@ func TestCommandLineErrors(t *testing.T) {
 	})
 }
 
-// startBinary starts the CLI with its stdout on a pipe, delivered line by line.
-func startBinary(t *testing.T, env testEnv, args ...string) (*exec.Cmd, <-chan string, *lockedBuffer) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = env.list()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 64)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	return cmd, lines, stderr
-}
-
-// waitLine returns the first line satisfying match, failing the test after a timeout.
-func waitLine(t *testing.T, lines <-chan string, match func(string) bool) string {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("stdout closed before the expected line")
-			}
-			if match(l) {
-				return l
-			}
-		case <-timeout:
-			t.Fatal("timed out waiting for a line on stdout")
-		}
-	}
-}
-
-// interruptAndWait sends SIGINT and returns the exit status; a process that does not exit
-// promptly fails the test (and is killed).
-func interruptAndWait(t *testing.T, cmd *exec.Cmd) int {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if _, ok := err.(*exec.ExitError); err != nil && !ok {
-			t.Fatal(err)
-		}
-		return cmd.ProcessState.ExitCode()
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatal("the process did not exit within 10s of SIGINT")
-		return -1
-	}
-}
-
 func TestServe(t *testing.T) {
 	t.Parallel()
-	cmd, lines, stderr := startBinary(t, newTestEnv(t, nil), "serve", "--addr", "127.0.0.1:0", "--auto-approve")
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	first := waitLine(t, lines, func(string) bool { return true })
+	serve := startBinary(t, newTestEnv(t, nil), "serve", "--addr", "127.0.0.1:0", "--auto-approve")
+	first := serve.waitLine(t, func(string) bool { return true })
 	var start map[string]string
 	if err := json.Unmarshal([]byte(first), &start); err != nil {
 		t.Fatalf("first stdout line is not the JSON start line: %v", err)
@@ -412,8 +335,8 @@ func TestServe(t *testing.T) {
 		t.Errorf("login against serve: %v", r)
 	}
 
-	if code := interruptAndWait(t, cmd); code != 0 {
-		t.Errorf("serve exited %d on SIGINT, want 0; stderr:\n%s", code, stderr.String())
+	if code := serve.interrupt(t); code != 0 {
+		t.Errorf("serve exited %d on SIGINT, want 0; stderr:\n%s", code, serve.stderr.String())
 	}
 }
 
@@ -421,21 +344,16 @@ func TestLoginInterrupted(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, false) // nobody approves: login waits until interrupted
 	env := newTestEnv(t, emu)
-	cmd, lines, stderr := startBinary(t, env, "login", "--no-browser")
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	waitLine(t, lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "Code: ") })
+	login := startBinary(t, env, "login", "--no-browser")
+	login.waitLine(t, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "Code: ") })
 
-	if code := interruptAndWait(t, cmd); code != 130 {
-		t.Fatalf("login exited %d on SIGINT, want 130; stderr:\n%s", code, stderr.String())
+	if code := login.interrupt(t); code != 130 {
+		t.Fatalf("login exited %d on SIGINT, want 130; stderr:\n%s", code, login.stderr.String())
 	}
-	assertContains(t, "stderr", stderr.String(), "Login cancelled")
-	if strings.Contains(stderr.String(), "goroutine ") || strings.Contains(stderr.String(), "panic") {
-		t.Errorf("stack trace on stderr:\n%s", stderr.String())
+	stderr := login.stderr.String()
+	assertContains(t, "stderr", stderr, "Login cancelled")
+	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+		t.Errorf("stack trace on stderr:\n%s", stderr)
 	}
 	_ = filepath.WalkDir(env["CS_CONFIG_PATH"], func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Name() == "auth.json" {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stackauth/stack-auth/emulator"
+	"github.com/stackauth/stack-auth/internal/cmdtest"
 )
 
 // binary is the stack-auth executable built once by TestMain for the end-to-end tests.
@@ -126,6 +128,73 @@ func runBinary(t *testing.T, env testEnv, args ...string) result {
 		t.Fatalf("stack-auth %v: %v", args, err)
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// process is the CLI running in the background until the test interrupts it: the built
+// binary (startBinary) or run in-process (startInProcess).
+type process struct {
+	lines  <-chan string // stdout
+	stderr *cmdtest.Buffer
+	signal func() error // what Ctrl-C does: SIGINT, or cancelling run's context
+	exited <-chan int   // the exit status, once it has exited
+}
+
+// startBinary starts the built CLI; the test kills it if it is still running at the end.
+func startBinary(t *testing.T, env testEnv, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env.list()
+	stdout, pw := io.Pipe()
+	p := &process{lines: cmdtest.Lines(stdout), stderr: &cmdtest.Buffer{}}
+	cmd.Stdout, cmd.Stderr = pw, p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited, waited := make(chan int, 1), make(chan struct{})
+	go func() {
+		defer close(waited)
+		_ = cmd.Wait() // the exit status is the test's to judge
+		_ = pw.Close()
+		exited <- cmd.ProcessState.ExitCode()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // os.ErrProcessDone once it has exited
+		<-waited
+	})
+	p.signal = func() error { return cmd.Process.Signal(os.Interrupt) }
+	p.exited = exited
+	return p
+}
+
+// startInProcess calls run in the background, so the race detector sees the CLI's own code.
+func startInProcess(t *testing.T, env testEnv, args ...string) *process {
+	r := cmdtest.Start(t, func(ctx context.Context, stdout, stderr io.Writer) int {
+		return run(ctx, args, strings.NewReader(""), stdout, stderr, env.lookup)
+	})
+	return &process{lines: r.Lines, stderr: r.Stderr, exited: r.Result,
+		signal: func() error { r.Cancel(); return nil }}
+}
+
+// waitLine returns the first stdout line satisfying match (with its "\n").
+func (p *process) waitLine(t *testing.T, match func(string) bool) string {
+	t.Helper()
+	return cmdtest.WaitLine(t, p.lines, match)
+}
+
+// interrupt does what Ctrl-C does and returns the exit status; a CLI that does not exit
+// within 10s fails the test.
+func (p *process) interrupt(t *testing.T) int {
+	t.Helper()
+	if err := p.signal(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-p.exited:
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatal("the CLI did not exit within 10s of the interrupt")
+		return -1
+	}
 }
 
 // runInProcess calls run directly, so the race detector sees the CLI's own code.

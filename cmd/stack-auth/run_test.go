@@ -4,39 +4,16 @@ package main
 // of the test's own.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stackauth/stack-auth/emulator"
 )
-
-// lockedBuffer is a bytes.Buffer safe to write from one goroutine and read from another.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestRunUsage(t *testing.T) {
 	env := newTestEnv(t, nil)
@@ -98,28 +75,6 @@ func TestLoginRegion(t *testing.T) {
 		}
 		if err != nil || got != c.want {
 			t.Errorf("loginRegion(%q) = %q, %v; want %q", c.flag, got, err, c.want)
-		}
-	}
-}
-
-func TestRelativeAndClock(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	for d, want := range map[time.Duration]string{
-		42 * time.Second:                "in 42s",
-		14*time.Minute + 59*time.Second: "in 14m",
-		time.Hour:                       "in 1h",
-		65 * time.Minute:                "in 1h5m",
-		-3 * time.Minute:                "3m ago",
-	} {
-		if got := relative(now.Add(d), now); got != want {
-			t.Errorf("relative(%v) = %q, want %q", d, got, want)
-		}
-	}
-	for d, want := range map[time.Duration]string{
-		-time.Second: "0:00", 65 * time.Second: "1:05", 15 * time.Minute: "15:00", 3723 * time.Second: "1:02:03",
-	} {
-		if got := clockDuration(d); got != want {
-			t.Errorf("clockDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
@@ -233,66 +188,13 @@ func TestLoginInProcess(t *testing.T) {
 
 func TestLoginCancelledInProcess(t *testing.T) {
 	emu, env := emulatorEnv(t, false)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	pr, pw := io.Pipe()
-	var stderr lockedBuffer
-	codeCh := make(chan int, 1)
-	go func() {
-		codeCh <- run(ctx, []string{"login", "--no-browser"}, strings.NewReader(""), pw, &stderr, env.lookup)
-		_ = pw.Close()
-	}()
-	sawCode := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.HasPrefix(strings.TrimSpace(sc.Text()), "Code: ") {
-				once.Do(func() { close(sawCode) })
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-
-	select {
-	case <-sawCode:
-	case <-time.After(30 * time.Second):
-		t.Fatal("login never printed the user code")
+	login := startInProcess(t, env, "login", "--no-browser")
+	login.waitLine(t, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "Code: ") })
+	if code := login.interrupt(t); code != 130 {
+		t.Errorf("exit %d, want 130; stderr:\n%s", code, login.stderr.String())
 	}
-	cancel()
-	select {
-	case code := <-codeCh:
-		if code != 130 {
-			t.Errorf("exit %d, want 130; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("login did not return after cancellation")
-	}
-	assertContains(t, "stderr", stderr.String(), "Login cancelled")
+	assertContains(t, "stderr", login.stderr.String(), "Login cancelled")
 	if _, err := os.Stat(filepath.Join(env["CS_CONFIG_PATH"], "workspaces", emu.WorkspaceID(), "auth.json")); !os.IsNotExist(err) {
 		t.Errorf("auth.json after a cancelled login: %v", err)
-	}
-}
-
-func TestSpinnerStops(t *testing.T) {
-	// /dev/null is a character device, so it gets the animated spinner.
-	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer f.Close()
-	if !isTerminal(f) {
-		t.Skip("os.DevNull is not a character device here")
-	}
-	stop := startWaiting(f, "Waiting…", time.Now().Add(time.Minute))
-	stop()
-	stop() // idempotent
-
-	var b lockedBuffer
-	stop = startWaiting(&b, "Waiting…", time.Now().Add(time.Minute))
-	stop()
-	if got := b.String(); got != "Waiting…\n" {
-		t.Errorf("non-terminal output %q, want one plain line", got)
 	}
 }
