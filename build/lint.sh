@@ -33,7 +33,7 @@ run() {
 }
 
 # The library's packages, and every folder of Go code (emulator/ once it leaves core/).
-library_dirs() { local d; for d in core capi emulator; do [[ -d $d ]] && echo "$d"; done; }
+library_dirs() { local d; for d in core capi emulator internal; do [[ -d $d ]] && echo "$d"; done; }
 library_exits() {
 	local bad
 	# shellcheck disable=SC2046 # one argument per folder
