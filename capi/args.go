@@ -50,6 +50,15 @@ func target[T any, H ~uint64](given bool, name string, h H, kind string) (T, C.s
 	return find[T](h, kind)
 }
 
+// outString starts a constructor from one required C string argument name: out must be given,
+// then the string is copied (goString).
+func outString(given bool, p *C.sa_cchar, name string) (string, C.sa_status) {
+	if !given {
+		return "", invalidArg("out must not be NULL")
+	}
+	return goString(p, name, true)
+}
+
 // strategyWait starts a call that may wait for a token: target's checks for strategy s, then
 // its timeout_ms (0: the strategy's own timeout).
 func strategyWait(given bool, name string, s C.sa_strategy, timeoutMs C.int32_t) (*strategyObj, time.Duration, C.sa_status) {

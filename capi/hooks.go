@@ -192,15 +192,9 @@ const maxHookValue = 16 << 20
 //export sago_request_resolve
 func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if value == nil && length > 0 {
-		return invalidArg("value must not be NULL when len > 0")
-	}
-	req, st := find[*request](r, "request")
+	req, st := answerArg(r, value, length, "value", false, "a transport request is answered with sa_request_respond; the request is still open")
 	if st != saOK {
 		return st
-	}
-	if req.http {
-		return invalidArg("a transport request is answered with sa_request_respond; the request is still open")
 	}
 	if length > maxHookValue {
 		return invalidArg("value is longer than %d bytes", maxHookValue)
@@ -216,6 +210,23 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 		return invalidHandle("request")
 	}
 	return saOK
+}
+
+// answerArg starts sa_request_resolve and sa_request_respond: the answer's bytes (name) must
+// be given when length > 0, then r must be a pending request of the kind the call answers (a
+// transport's when http), else the call fails with wrongKind.
+func answerArg(r C.sa_request, p *C.sa_cchar, length C.size_t, name string, http bool, wrongKind string) (*request, C.sa_status) {
+	if p == nil && length > 0 {
+		return nil, invalidArg("%s must not be NULL when len > 0", name)
+	}
+	req, st := find[*request](r, "request")
+	if st != saOK {
+		return nil, st
+	}
+	if req.http != http {
+		return nil, invalidArg("%s", wrongKind)
+	}
+	return req, saOK
 }
 
 //export sago_request_scope
@@ -476,10 +487,7 @@ func sago_store_memory_new(out *C.sa_store) (status C.sa_status) {
 //export sago_store_open
 func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	u, st := goString(url, "url", true)
+	u, st := outString(out != nil, url, "url")
 	if st != saOK {
 		return st
 	}

@@ -114,10 +114,7 @@ func sago_device_session_strategy_from_profile(out *C.sa_strategy, optionsJSON *
 //export sago_static_token_strategy_new
 func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	t, st := goString(token, "token", true)
+	t, st := outString(out != nil, token, "token")
 	if st != saOK {
 		return st
 	}
@@ -148,10 +145,7 @@ func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData 
 //export sago_oidc_federation_strategy_new
 func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cchar, provider C.sa_get_token_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	crn, st := goString(workspaceCrn, "workspace_crn", true)
+	crn, st := outString(out != nil, workspaceCrn, "workspace_crn")
 	if st != saOK {
 		return st
 	}
@@ -350,22 +344,26 @@ func complete(done C.sa_token_done_fn, userData C.uintptr_t, tok stackauth.Servi
 //export sago_token_value
 func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	o, st := target[*tokenObj](out != nil, "out", t, "token")
-	if st != saOK {
-		return st
-	}
-	o.tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
-	return status
+	return tokenString(t, out, outLen, false)
 }
 
 //export sago_token_json
 func sago_token_json(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
+	return tokenString(t, out, outLen, true)
+}
+
+// tokenString hands token t's bearer value, or its JSON (asJSON), to the host.
+func tokenString(t C.sa_token, out **C.char, outLen *C.size_t, asJSON bool) (status C.sa_status) {
 	o, st := target[*tokenObj](out != nil, "out", t, "token")
 	if st != saOK {
 		return st
 	}
-	return setJSON(out, outLen, o.tok.Result())
+	if asJSON {
+		return setJSON(out, outLen, o.tok.Result())
+	}
+	o.tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
+	return status
 }
 
 //export sago_token_free

@@ -81,15 +81,9 @@ const maxResponseBody = 16 << 20
 //export sago_request_respond
 func sago_request_respond(r C.sa_request, httpStatus C.int32_t, headersJSON *C.sa_cchar, body *C.sa_cchar, length C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if body == nil && length > 0 {
-		return invalidArg("body must not be NULL when len > 0")
-	}
-	req, st := find[*request](r, "request")
+	req, st := answerArg(r, body, length, "body", true, "only a transport request is answered with sa_request_respond; use sa_request_resolve")
 	if st != saOK {
 		return st
-	}
-	if !req.http {
-		return invalidArg("only a transport request is answered with sa_request_respond; use sa_request_resolve")
 	}
 	if httpStatus < 100 || httpStatus > 599 {
 		return invalidArg("status must be an HTTP status (100-599); the request is still open")
