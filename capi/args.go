@@ -43,11 +43,15 @@ func find[T any, H ~uint64](h H, kind string) (T, C.sa_status) {
 // target starts a call that reads handle h: its pointer argument name (out, or done) must be
 // given, then h must be a T.
 func target[T any, H ~uint64](given bool, name string, h H, kind string) (T, C.sa_status) {
+	var none T
 	if !given {
-		var none T
 		return none, invalidArg("%s must not be NULL", name)
 	}
-	return find[T](h, kind)
+	o, ok := lookup[T](uint64(h)) // not find: a call less on the getters' hot path
+	if !ok {
+		return none, invalidHandle(kind)
+	}
+	return o, saOK
 }
 
 // outString starts a constructor from one required C string argument name: out must be given,
@@ -60,11 +64,15 @@ func outString(given bool, p *C.sa_cchar, name string) (string, C.sa_status) {
 }
 
 // strategyWait starts a call that may wait for a token: target's checks for strategy s, then
-// its timeout_ms (0: the strategy's own timeout).
+// its timeout_ms (0: the strategy's own timeout). It is sa_get_token's hot path, so it spells
+// target out rather than call it.
 func strategyWait(given bool, name string, s C.sa_strategy, timeoutMs C.int32_t) (*strategyObj, time.Duration, C.sa_status) {
-	o, st := target[*strategyObj](given, name, s, "strategy")
-	if st != saOK {
-		return nil, 0, st
+	if !given {
+		return nil, 0, invalidArg("%s must not be NULL", name)
+	}
+	o, ok := lookup[*strategyObj](uint64(s))
+	if !ok {
+		return nil, 0, invalidHandle("strategy")
 	}
 	timeout, st := callWait(timeoutMs, o.timeout)
 	return o, timeout, st

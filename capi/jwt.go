@@ -46,18 +46,27 @@ func jwtArg(given bool, name string, s C.sa_strategy, jwt *C.sa_cchar, length C.
 	return o, oidc, stackauth.NewSecretToken(string(v)), saOK
 }
 
+// jwtCall is a checked OIDC call that may wait: get waits for the JWT's token.
+type jwtCall struct {
+	o       *strategyObj
+	oidc    *stackauth.OidcFederationStrategy
+	jwt     stackauth.SecretToken
+	timeout time.Duration
+}
+
+func (c jwtCall) get() (stackauth.ServiceToken, error) {
+	return c.o.tokenForJWT(c.oidc, c.jwt, c.timeout)
+}
+
 // jwtWait starts an OIDC call that may wait: jwtArg's checks, then its timeout_ms (0: the
-// strategy's own timeout). It returns the wait for the JWT's token.
-func jwtWait(given bool, name string, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t) (func() (stackauth.ServiceToken, error), C.sa_status) {
+// strategy's own timeout).
+func jwtWait(given bool, name string, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t) (jwtCall, C.sa_status) {
 	o, oidc, secret, st := jwtArg(given, name, s, jwt, length)
 	if st != saOK {
-		return nil, st
+		return jwtCall{}, st
 	}
 	timeout, st := callWait(timeoutMs, o.timeout)
-	if st != saOK {
-		return nil, st
-	}
-	return func() (stackauth.ServiceToken, error) { return o.tokenForJWT(oidc, secret, timeout) }, saOK
+	return jwtCall{o: o, oidc: oidc, jwt: secret, timeout: timeout}, st
 }
 
 func (o *strategyObj) tokenForJWT(oidc *stackauth.OidcFederationStrategy, jwt stackauth.SecretToken, timeout time.Duration) (stackauth.ServiceToken, error) {
@@ -76,11 +85,11 @@ func (o *strategyObj) tokenForJWT(oidc *stackauth.OidcFederationStrategy, jwt st
 //export sago_oidc_get_token_with_jwt
 func sago_oidc_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t) (status C.sa_status) {
 	defer guard(&status)
-	get, st := jwtWait(out != nil, "out", s, jwt, length, timeoutMs)
+	call, st := jwtWait(out != nil, "out", s, jwt, length, timeoutMs)
 	if st != saOK {
 		return st
 	}
-	tok, err := get()
+	tok, err := call.get()
 	if err != nil {
 		return report(err)
 	}
@@ -107,11 +116,11 @@ func sago_oidc_try_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.s
 //export sago_oidc_get_token_with_jwt_async
 func sago_oidc_get_token_with_jwt_async(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t, done C.sa_token_done_fn, userData C.uintptr_t) (status C.sa_status) {
 	defer guard(&status)
-	get, st := jwtWait(done != nil, "done", s, jwt, length, timeoutMs)
+	call, st := jwtWait(done != nil, "done", s, jwt, length, timeoutMs)
 	if st != saOK {
 		return st
 	}
-	completeAsync(done, userData, get)
+	completeAsync(done, userData, call.get)
 	return saOK
 }
 

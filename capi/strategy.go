@@ -353,11 +353,15 @@ func sago_token_json(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_
 	return tokenString(t, out, outLen, true)
 }
 
-// tokenString hands token t's bearer value, or its JSON (asJSON), to the host.
+// tokenString hands token t's bearer value, or its JSON (asJSON), to the host. Like
+// strategyWait, it spells target out: sa_token_value is on the hot path.
 func tokenString(t C.sa_token, out **C.char, outLen *C.size_t, asJSON bool) (status C.sa_status) {
-	o, st := target[*tokenObj](out != nil, "out", t, "token")
-	if st != saOK {
-		return st
+	if out == nil {
+		return invalidArg("out must not be NULL")
+	}
+	o, ok := lookup[*tokenObj](uint64(t))
+	if !ok {
+		return invalidHandle("token")
 	}
 	if asJSON {
 		return setJSON(out, outLen, o.tok.Result())
@@ -369,5 +373,7 @@ func tokenString(t C.sa_token, out **C.char, outLen *C.size_t, asJSON bool) (sta
 //export sago_token_free
 func sago_token_free(t C.sa_token) {
 	defer func() { recover() }()
-	freeHandle(t, func(*tokenObj) {})
+	if _, ok := lookup[*tokenObj](uint64(t)); ok { // nothing to release: no freeHandle on this hot path
+		handles.remove(uint64(t))
+	}
 }
