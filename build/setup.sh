@@ -9,7 +9,8 @@
 # Groups: c (the C suites), valgrind, rust, node (+ its npm dev dependencies), python (+ the
 # virtualenv build/out/venv with cffi, pytest, mypy), ruby (+ ffi, minitest), dist (packaging),
 # bench, asan (libasan for the Node ASan build), venv (python3 -m venv), platforms (qemu, cross
-# libcs, Wine), lint (make lint: shellcheck, rubocop, ruff, biome, staticcheck).
+# libcs, Wine), lint (make lint: shellcheck, rubocop, ruff, biome, staticcheck), conformance
+# (its orchestrator) and conformance-c (its C testee).
 # Debian packages come from apt-get (as root); the lint tools that Debian lacks or ships too old
 # are pinned below and installed under build/out/tools.
 set -euo pipefail
@@ -66,7 +67,8 @@ group() {
 		python_dev
 		ruby_ffi
 		;;
-	bench) need python3:python3 ;;
+	bench | conformance) need python3:python3 ;;
+	conformance-c) need gcc:gcc /usr/include/stdio.h:libc6-dev /usr/include/cjson/cJSON.h:libcjson-dev ;;
 	asan) [[ $(g++ -print-file-name=libasan.so 2>/dev/null) == /* ]] || need_apt+=(libasan8) ;;
 	venv) python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv) ;;
 	platforms)

@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"context"
-	"encoding/json"
 
 	stackauth "github.com/stackauth/stack-auth/core"
 )
@@ -26,12 +25,8 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 	if out == nil {
 		return invalidArg("out must not be NULL")
 	}
-	r, st := goString(region, "region", true)
-	if st != saOK {
-		return st
-	}
-	id, st := goString(clientID, "client_id", false)
-	if st != saOK {
+	var r, id string
+	if st := goStrings(cString{&r, region, "region", true}, cString{&id, clientID, "client_id", false}); st != saOK {
 		return st
 	}
 	if id == "" {
@@ -58,54 +53,37 @@ func sago_device_code_begin(out *C.sa_device_flow, region, clientID, optionsJSON
 		return report(waitError(ctx, err, "a device code"))
 	}
 	life, end := context.WithCancelCause(context.Background())
-	*out = C.sa_device_flow(handles.add(&flowObj{pending: pending, life: life, end: end, opts: p}))
 	kept = true
-	return saOK
+	return put(out, &flowObj{pending: pending, life: life, end: end, opts: p})
 }
 
 //export sago_device_flow_json
 func sago_device_flow_json(f C.sa_device_flow, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
+	o, st := target[*flowObj](out != nil, "out", f, "device flow")
+	if st != saOK {
+		return st
 	}
-	o, ok := lookup[*flowObj](uint64(f))
-	if !ok {
-		return invalidHandle("device flow")
-	}
-	data, err := json.Marshal(o.pending)
-	if err != nil {
-		return report(err)
-	}
-	return setString(out, outLen, string(data))
+	return setJSON(out, outLen, o.pending)
 }
 
 //export sago_device_flow_open_browser
 func sago_device_flow_open_browser(f C.sa_device_flow, outOpened *C.int32_t) (status C.sa_status) {
 	defer guard(&status)
-	o, ok := lookup[*flowObj](uint64(f))
-	if !ok {
-		return invalidHandle("device flow")
+	o, st := find[*flowObj](f, "device flow")
+	if st != saOK {
+		return st
 	}
-	opened := o.pending.OpenInBrowser()
-	if outOpened != nil {
-		*outOpened = 0
-		if opened {
-			*outOpened = 1
-		}
-	}
+	setBool(outOpened, o.pending.OpenInBrowser())
 	return saOK
 }
 
 //export sago_device_code_poll
 func sago_device_code_poll(f C.sa_device_flow, timeoutMs C.int32_t, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	o, ok := lookup[*flowObj](uint64(f))
-	if !ok {
-		return invalidHandle("device flow")
+	o, st := target[*flowObj](out != nil, "out", f, "device flow")
+	if st != saOK {
+		return st
 	}
 	wait, st := callWait(timeoutMs, 0) // 0: until the code expires
 	if st != saOK {
@@ -120,24 +98,16 @@ func sago_device_code_poll(f C.sa_device_flow, timeoutMs C.int32_t, out **C.char
 	if err != nil {
 		return report(waitError(ctx, err, "device approval"))
 	}
-	data, err := json.Marshal(tok.ServiceToken().Result())
-	if err != nil {
-		return report(err)
-	}
-	defer clear(data)
-	return setString(out, outLen, string(data))
+	return setJSON(out, outLen, tok.ServiceToken().Result())
 }
 
 //export sago_device_flow_free
 func sago_device_flow_free(f C.sa_device_flow) {
 	defer func() { recover() }()
-	if _, ok := lookup[*flowObj](uint64(f)); !ok {
-		return
-	}
-	if v, ok := handles.remove(uint64(f)); ok {
-		v.(*flowObj).end(errHandleFreed)
-		v.(*flowObj).opts.release()
-	}
+	freeHandle(f, func(o *flowObj) {
+		o.end(errHandleFreed)
+		o.opts.release()
+	})
 }
 
 //export sago_bind_client_device

@@ -138,9 +138,9 @@ func eventJSON(ev stackauth.Event, dropped uint64) eventOut {
 //export sago_strategy_set_event_hook
 func sago_strategy_set_event_hook(s C.sa_strategy, fn C.sa_event_fn, userData C.uintptr_t, destroy C.sa_destroy_fn) (status C.sa_status) {
 	defer guard(&status)
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
+	o, st := find[*strategyObj](s, "strategy")
+	if st != saOK {
+		return st
 	}
 	if o.events == nil {
 		return invalidArg("this strategy has no refresh engine, so no events (AuthStrategyFn, StaticTokenStrategy)")

@@ -192,23 +192,14 @@ const maxHookValue = 16 << 20
 //export sago_request_resolve
 func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if value == nil && length > 0 {
-		return invalidArg("value must not be NULL when len > 0")
-	}
-	req, ok := lookup[*request](uint64(r))
-	if !ok {
-		return invalidHandle("request")
-	}
-	if req.http {
-		return invalidArg("a transport request is answered with sa_request_respond; the request is still open")
+	req, st := answerArg(r, value, length, "value", false, "a transport request is answered with sa_request_respond; the request is still open")
+	if st != saOK {
+		return st
 	}
 	if length > maxHookValue {
 		return invalidArg("value is longer than %d bytes", maxHookValue)
 	}
-	var data []byte
-	if length > 0 {
-		data = bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(value)), int(length)))
-	}
+	data := bytes.Clone(cBytes(value, length))
 	if req.check != nil {
 		if problem := req.check(data); problem != "" {
 			clear(data)
@@ -221,15 +212,29 @@ func sago_request_resolve(r C.sa_request, value *C.sa_cchar, length C.size_t) (s
 	return saOK
 }
 
+// answerArg starts sa_request_resolve and sa_request_respond: the answer's bytes (name) must
+// be given when length > 0, then r must be a pending request of the kind the call answers (a
+// transport's when http), else the call fails with wrongKind.
+func answerArg(r C.sa_request, p *C.sa_cchar, length C.size_t, name string, http bool, wrongKind string) (*request, C.sa_status) {
+	if p == nil && length > 0 {
+		return nil, invalidArg("%s must not be NULL when len > 0", name)
+	}
+	req, st := find[*request](r, "request")
+	if st != saOK {
+		return nil, st
+	}
+	if req.http != http {
+		return nil, invalidArg("%s", wrongKind)
+	}
+	return req, saOK
+}
+
 //export sago_request_scope
 func sago_request_scope(r C.sa_request, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	req, ok := lookup[*request](uint64(r))
-	if !ok {
-		return invalidHandle("request")
+	req, st := target[*request](out != nil, "out", r, "request")
+	if st != saOK {
+		return st
 	}
 	if req.scope == "" {
 		return invalidArg("only the request of a store's load or save hook has a scope")
@@ -240,22 +245,27 @@ func sago_request_scope(r C.sa_request, out **C.char, outLen *C.size_t) (status 
 //export sago_request_reject
 func sago_request_reject(r C.sa_request, code, message *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	c, st := goString(code, "code", false)
+	rejection, st := hostRejectionArg(code, message)
 	if st != saOK {
 		return st
 	}
-	m, st := goString(message, "message", false)
+	req, st := find[*request](r, "request")
 	if st != saOK {
 		return st
 	}
-	req, ok := lookup[*request](uint64(r))
-	if !ok {
-		return invalidHandle("request")
-	}
-	if !req.complete(answer{err: hostRejection(c, m)}) {
+	if !req.complete(answer{err: rejection}) {
 		return invalidHandle("request")
 	}
 	return saOK
+}
+
+// hostRejectionArg is hostRejection of a call's code and message arguments (either may be NULL).
+func hostRejectionArg(code, message *C.sa_cchar) (*callbackError, C.sa_status) {
+	var c, m string
+	if st := goStrings(cString{&c, code, "code", false}, cString{&m, message, "message", false}); st != saOK {
+		return nil, st
+	}
+	return hostRejection(c, m), saOK
 }
 
 // hostRejection is the error of a host function that failed with code and message.
@@ -471,17 +481,13 @@ func sago_store_memory_new(out *C.sa_store) (status C.sa_status) {
 	if out == nil {
 		return invalidArg("out must not be NULL")
 	}
-	*out = C.sa_store(handles.add(newStoreObj(stackauth.NewInMemoryTokenStore(), nil)))
-	return saOK
+	return put(out, newStoreObj(stackauth.NewInMemoryTokenStore(), nil))
 }
 
 //export sago_store_open
 func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	u, st := goString(url, "url", true)
+	u, st := outString(out != nil, url, "url")
 	if st != saOK {
 		return st
 	}
@@ -489,48 +495,33 @@ func sago_store_open(out *C.sa_store, url *C.sa_cchar) (status C.sa_status) {
 	if err != nil {
 		return report(err)
 	}
-	*out = C.sa_store(handles.add(newStoreObj(store, nil)))
-	return saOK
+	return put(out, newStoreObj(store, nil))
 }
 
 //export sago_store_fn_new_ex
 func sago_store_fn_new_ex(out *C.sa_store, load C.sa_store_load_fn, save C.sa_store_save_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	if load == nil && save == nil {
-		return invalidArg("a store needs a load or a save hook")
-	}
-	p, st := parseTimeoutOnly(optionsJSON)
+	h, timeout, st := hookArgs(userData, destroy, optionsJSON,
+		check{out == nil, "out must not be NULL"}, check{load == nil && save == nil, "a store needs a load or a save hook"})
 	if st != saOK {
 		return st
 	}
-	h := newHook(userData, destroy)
-	fs := &fnStore{hook: h, load: load, save: save, timeout: p.timeout}
-	*out = C.sa_store(handles.add(newStoreObj(fs, h)))
-	return saOK
+	return put(out, newStoreObj(&fnStore{hook: h, load: load, save: save, timeout: timeout}, h))
 }
 
 //export sago_store_free
 func sago_store_free(st C.sa_store) {
 	defer func() { recover() }()
-	if v, ok := lookup[*storeObj](uint64(st)); ok {
-		if _, removed := handles.remove(uint64(st)); removed {
-			v.release()
-		}
-	}
+	freeHandle(st, (*storeObj).release)
 }
 
 // tokenProblem says why v cannot be a bearer token (it is sent as one HTTP header line), or
 // "". It describes, never quotes, the value.
 func tokenProblem(v []byte) string {
-	switch {
-	case !utf8.Valid(v):
-		return "is not valid UTF-8"
-	case bytes.IndexByte(v, 0) >= 0:
-		return "contains a NUL byte"
-	case bytes.ContainsAny(v, "\r\n"):
+	if problem := storedJSONProblem(v); problem != "" {
+		return problem
+	}
+	if bytes.ContainsAny(v, "\r\n") {
 		return "contains a line break (CR or LF); a token is one line"
 	}
 	return ""

@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unsafe"
 
 	stackauth "github.com/stackauth/stack-auth/core"
 )
@@ -18,32 +17,56 @@ import (
 // result to the engine (docs/architecture.md D4): the caller's OIDC JWT, or the token an AuthStrategyFn
 // returned. The per-JWT cache, single-flight and timeouts stay in core.
 
-// jwtArg checks and copies a (jwt, len) argument and finds the OIDC strategy.
-func jwtArg(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (*strategyObj, *stackauth.OidcFederationStrategy, stackauth.SecretToken, C.sa_status) {
+// jwtArg starts an OIDC call: its pointer argument name (out, or done) must be given, then it
+// checks and copies a (jwt, len) argument and finds the OIDC strategy.
+func jwtArg(given bool, name string, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (*strategyObj, *stackauth.OidcFederationStrategy, stackauth.SecretToken, C.sa_status) {
 	var none stackauth.SecretToken
+	if !given {
+		return nil, nil, none, invalidArg("%s must not be NULL", name)
+	}
 	if jwt == nil && length > 0 {
 		return nil, nil, none, invalidArg("jwt must not be NULL when len > 0")
 	}
 	if length > maxHookValue {
 		return nil, nil, none, invalidArg("jwt is longer than %d bytes", maxHookValue)
 	}
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return nil, nil, none, invalidHandle("strategy")
+	o, st := find[*strategyObj](s, "strategy")
+	if st != saOK {
+		return nil, nil, none, st
 	}
 	oidc, ok := o.s.(*stackauth.OidcFederationStrategy)
 	if !ok {
 		return nil, nil, none, invalidArg("the strategy is not an OidcFederationStrategy")
 	}
-	var v []byte
-	if length > 0 {
-		v = unsafe.Slice((*byte)(unsafe.Pointer(jwt)), int(length))
-	}
+	v := cBytes(jwt, length)
 	// The rule of a provider's JWT (sa_request_resolve); an empty one is sent, as upstream.
 	if problem := tokenProblem(v); problem != "" {
 		return nil, nil, none, invalidArg("jwt %s", problem) // never the value itself
 	}
 	return o, oidc, stackauth.NewSecretToken(string(v)), saOK
+}
+
+// jwtCall is a checked OIDC call that may wait: get waits for the JWT's token.
+type jwtCall struct {
+	o       *strategyObj
+	oidc    *stackauth.OidcFederationStrategy
+	jwt     stackauth.SecretToken
+	timeout time.Duration
+}
+
+func (c jwtCall) get() (stackauth.ServiceToken, error) {
+	return c.o.tokenForJWT(c.oidc, c.jwt, c.timeout)
+}
+
+// jwtWait starts an OIDC call that may wait: jwtArg's checks, then its timeout_ms (0: the
+// strategy's own timeout).
+func jwtWait(given bool, name string, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t) (jwtCall, C.sa_status) {
+	o, oidc, secret, st := jwtArg(given, name, s, jwt, length)
+	if st != saOK {
+		return jwtCall{}, st
+	}
+	timeout, st := callWait(timeoutMs, o.timeout)
+	return jwtCall{o: o, oidc: oidc, jwt: secret, timeout: timeout}, st
 }
 
 func (o *strategyObj) tokenForJWT(oidc *stackauth.OidcFederationStrategy, jwt stackauth.SecretToken, timeout time.Duration) (stackauth.ServiceToken, error) {
@@ -62,32 +85,21 @@ func (o *strategyObj) tokenForJWT(oidc *stackauth.OidcFederationStrategy, jwt st
 //export sago_oidc_get_token_with_jwt
 func sago_oidc_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	o, oidc, secret, st := jwtArg(s, jwt, length)
+	call, st := jwtWait(out != nil, "out", s, jwt, length, timeoutMs)
 	if st != saOK {
 		return st
 	}
-	timeout, st := callWait(timeoutMs, o.timeout)
-	if st != saOK {
-		return st
-	}
-	tok, err := o.tokenForJWT(oidc, secret, timeout)
+	tok, err := call.get()
 	if err != nil {
 		return report(err)
 	}
-	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
-	return saOK
+	return putToken(out, tok)
 }
 
 //export sago_oidc_try_get_token_with_jwt
 func sago_oidc_try_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.sa_cchar, length C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	_, oidc, secret, st := jwtArg(s, jwt, length)
+	_, oidc, secret, st := jwtArg(out != nil, "out", s, jwt, length)
 	if st != saOK {
 		return st
 	}
@@ -98,25 +110,17 @@ func sago_oidc_try_get_token_with_jwt(out *C.sa_token, s C.sa_strategy, jwt *C.s
 	if err != nil {
 		return report(err)
 	}
-	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
-	return saOK
+	return putToken(out, tok)
 }
 
 //export sago_oidc_get_token_with_jwt_async
 func sago_oidc_get_token_with_jwt_async(s C.sa_strategy, jwt *C.sa_cchar, length C.size_t, timeoutMs C.int32_t, done C.sa_token_done_fn, userData C.uintptr_t) (status C.sa_status) {
 	defer guard(&status)
-	if done == nil {
-		return invalidArg("done must not be NULL")
-	}
-	o, oidc, secret, st := jwtArg(s, jwt, length)
+	call, st := jwtWait(done != nil, "done", s, jwt, length, timeoutMs)
 	if st != saOK {
 		return st
 	}
-	timeout, st := callWait(timeoutMs, o.timeout)
-	if st != saOK {
-		return st
-	}
-	completeAsync(done, userData, func() (stackauth.ServiceToken, error) { return o.tokenForJWT(oidc, secret, timeout) })
+	completeAsync(done, userData, call.get)
 	return saOK
 }
 
@@ -148,28 +152,19 @@ func sago_token_from_value(out *C.sa_token, value *C.sa_cchar, length C.size_t) 
 	if length > maxHookValue {
 		return report(&callbackError{err: stackauth.NewCustomError(fmt.Sprintf("the token function returned a value too long (over %d bytes)", maxHookValue))})
 	}
-	var v string
-	if length > 0 {
-		v = string(unsafe.Slice((*byte)(unsafe.Pointer(value)), int(length)))
-	}
-	tok, err := stackauth.ServiceTokenFromValue(v)
+	tok, err := stackauth.ServiceTokenFromValue(string(cBytes(value, length)))
 	if err != nil {
 		return report(&callbackError{err: stackauth.AsAuthError(err)})
 	}
-	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
-	return saOK
+	return putToken(out, tok)
 }
 
 //export sago_callback_error
 func sago_callback_error(code, message *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	c, st := goString(code, "code", false)
+	rejection, st := hostRejectionArg(code, message)
 	if st != saOK {
 		return st
 	}
-	m, st := goString(message, "message", false)
-	if st != saOK {
-		return st
-	}
-	return report(hostRejection(c, m))
+	return report(rejection)
 }

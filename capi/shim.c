@@ -87,22 +87,23 @@ static void clear_error(void) {
 	tl_status = SA_OK;
 }
 
-static void set_error_c(sa_status status, const char *code, const char *message, const char *json) {
+/* Makes this thread's last error status with code, message and json (malloc'd copies it now
+   owns). */
+static void set_error_owned(sa_status status, char *code, char *message, char *json) {
 	clear_error();
 	pthread_setspecific(tl_key, (void *)1);
 	tl_status = status;
-	tl_code = strdup(code);
-	tl_message = strdup(message);
-	tl_json = strdup(json);
+	tl_code = code;
+	tl_message = message;
+	tl_json = json;
+}
+
+static void set_error_c(sa_status status, const char *code, const char *message, const char *json) {
+	set_error_owned(status, strdup(code), strdup(message), strdup(json));
 }
 
 void sashim_set_error(sa_status status, _GoString_ code, _GoString_ message, _GoString_ json) {
-	clear_error();
-	pthread_setspecific(tl_key, (void *)1);
-	tl_status = status;
-	tl_code = dup_go(code);
-	tl_message = dup_go(message);
-	tl_json = dup_go(json);
+	set_error_owned(status, dup_go(code), dup_go(message), dup_go(json));
 }
 
 /* The per-thread warning of the last call (an ignored option key): like the last error, but

@@ -7,9 +7,7 @@ import "C"
 
 import (
 	"context"
-	"encoding/json"
 	"time"
-	"unsafe"
 
 	stackauth "github.com/stackauth/stack-auth/core"
 )
@@ -82,8 +80,7 @@ func build[S stackauth.AuthStrategy](out *C.sa_strategy, optionsJSON *C.sa_cchar
 		p.release()
 		return report(err)
 	}
-	*out = C.sa_strategy(handles.add(newStrategy(s, p)))
-	return saOK
+	return put(out, newStrategy(s, p))
 }
 
 //export sago_auto_strategy_detect
@@ -97,12 +94,8 @@ func sago_auto_strategy_detect(out *C.sa_strategy, optionsJSON *C.sa_cchar) (sta
 //export sago_access_key_strategy_new
 func sago_access_key_strategy_new(out *C.sa_strategy, workspaceCrn, accessKey, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	crn, st := goString(workspaceCrn, "workspace_crn", true)
-	if st != saOK {
-		return st
-	}
-	key, st := goString(accessKey, "access_key", true)
-	if st != saOK {
+	var crn, key string
+	if st := goStrings(cString{&crn, workspaceCrn, "workspace_crn", true}, cString{&key, accessKey, "access_key", true}); st != saOK {
 		return st
 	}
 	return build(out, optionsJSON, func(o []stackauth.Option) (*stackauth.AccessKeyStrategy, error) {
@@ -121,10 +114,7 @@ func sago_device_session_strategy_from_profile(out *C.sa_strategy, optionsJSON *
 //export sago_static_token_strategy_new
 func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	t, st := goString(token, "token", true)
+	t, st := outString(out != nil, token, "token")
 	if st != saOK {
 		return st
 	}
@@ -134,37 +124,28 @@ func sago_static_token_strategy_new(out *C.sa_strategy, token *C.sa_cchar) (stat
 	if problem := tokenProblem([]byte(t)); problem != "" {
 		return invalidArg("token %s", problem)
 	}
-	*out = C.sa_strategy(handles.add(newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: stackauth.DefaultWait})))
-	return saOK
+	return put(out, newStrategy(stackauth.NewStaticTokenStrategy(t), &parsed{timeout: stackauth.DefaultWait}))
 }
 
 //export sago_strategy_fn_new_ex
 func sago_strategy_fn_new_ex(out *C.sa_strategy, fn C.sa_get_token_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil || fn == nil {
-		return invalidArg("out and fn must not be NULL")
-	}
-	p, st := parseTimeoutOnly(optionsJSON)
+	h, timeout, st := hookArgs(userData, destroy, optionsJSON, check{out == nil || fn == nil, "out and fn must not be NULL"})
 	if st != saOK {
 		return st
 	}
-	th := &tokenHook{hook: newHook(userData, destroy), fn: fn, timeout: p.timeout}
-	o := newStrategy(hookStrategy{th}, p)
-	o.events = nil // no refresh engine, so no events
+	th := &tokenHook{hook: h, fn: fn, timeout: timeout}
+	o := newStrategy(hookStrategy{th}, &parsed{timeout: timeout}) // no refresh engine, so no events
 	o.fn = th
 	th.life = o.life
 	o.owned = append(o.owned, th.hook)
-	*out = C.sa_strategy(handles.add(o))
-	return saOK
+	return put(out, o)
 }
 
 //export sago_oidc_federation_strategy_new
 func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cchar, provider C.sa_get_token_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	crn, st := goString(workspaceCrn, "workspace_crn", true)
+	crn, st := outString(out != nil, workspaceCrn, "workspace_crn")
 	if st != saOK {
 		return st
 	}
@@ -192,31 +173,25 @@ func sago_oidc_federation_strategy_new(out *C.sa_strategy, workspaceCrn *C.sa_cc
 	} else {
 		o.owned = append(o.owned, newHook(userData, destroy)) // destroy still runs once, at free
 	}
-	*out = C.sa_strategy(handles.add(o))
-	return saOK
+	return put(out, o)
 }
 
 //export sago_strategy_free
 func sago_strategy_free(s C.sa_strategy) {
 	defer func() { recover() }()
-	if _, ok := lookup[*strategyObj](uint64(s)); !ok {
-		return
-	}
-	if v, ok := handles.remove(uint64(s)); ok {
-		v.(*strategyObj).close()
-	}
+	freeHandle(s, (*strategyObj).close)
 }
 
 //export sago_strategy_invalidate
 func sago_strategy_invalidate(s C.sa_strategy, token C.sa_token, outRefreshing *C.int32_t) (status C.sa_status) {
 	defer guard(&status)
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
+	o, st := find[*strategyObj](s, "strategy")
+	if st != saOK {
+		return st
 	}
-	t, ok := lookup[*tokenObj](uint64(token))
-	if !ok {
-		return invalidHandle("token")
+	t, st := find[*tokenObj](token, "token")
+	if st != saOK {
+		return st
 	}
 	return o.invalidate(t.tok.Token(), outRefreshing)
 }
@@ -227,11 +202,11 @@ func sago_strategy_invalidate_value(s C.sa_strategy, token *C.sa_cchar, length C
 	if token == nil || length == 0 || length > maxHookValue {
 		return invalidArg("token must be a non-empty string of at most %d bytes", maxHookValue)
 	}
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
+	o, st := find[*strategyObj](s, "strategy")
+	if st != saOK {
+		return st
 	}
-	value := stackauth.NewSecretToken(string(unsafe.Slice((*byte)(unsafe.Pointer(token)), int(length))))
+	value := stackauth.NewSecretToken(string(cBytes(token, length)))
 	defer value.Zero()
 	return o.invalidate(value, outRefreshing)
 }
@@ -242,12 +217,7 @@ func (o *strategyObj) invalidate(token stackauth.SecretToken, outRefreshing *C.i
 	if c, ok := o.s.(stackauth.Invalidator); ok {
 		refreshing = c.Invalidate(token)
 	}
-	if outRefreshing != nil {
-		*outRefreshing = 0
-		if refreshing {
-			*outRefreshing = 1
-		}
-	}
+	setBool(outRefreshing, refreshing)
 	return saOK
 }
 
@@ -294,41 +264,25 @@ func (o *strategyObj) getToken(timeout time.Duration) (stackauth.ServiceToken, e
 //export sago_get_token
 func sago_get_token(out *C.sa_token, s C.sa_strategy, timeoutMs C.int32_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
-	}
-	timeout, st := callWait(timeoutMs, o.timeout)
+	o, timeout, st := strategyWait(out != nil, "out", s, timeoutMs)
 	if st != saOK {
 		return st
 	}
 	// A cached token needs no deadline: a context per call was most of this call's cost.
 	if tok, err, ready := o.ready(); ready && err == nil {
-		*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
-		return saOK
+		return putToken(out, tok)
 	}
 	tok, err := o.getToken(timeout)
 	if err != nil {
 		return report(err)
 	}
-	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
-	return saOK
+	return putToken(out, tok)
 }
 
 //export sago_get_token_value
 func sago_get_token_value(s C.sa_strategy, timeoutMs C.int32_t, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
-	}
-	timeout, st := callWait(timeoutMs, o.timeout)
+	o, timeout, st := strategyWait(out != nil, "out", s, timeoutMs)
 	if st != saOK {
 		return st
 	}
@@ -345,12 +299,9 @@ func sago_get_token_value(s C.sa_strategy, timeoutMs C.int32_t, out **C.char, ou
 //export sago_try_get_token
 func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil {
-		return invalidArg("out must not be NULL")
-	}
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
+	o, st := target[*strategyObj](out != nil, "out", s, "strategy")
+	if st != saOK {
+		return st
 	}
 	tok, err, ready := o.ready()
 	if !ready {
@@ -362,21 +313,13 @@ func sago_try_get_token(out *C.sa_token, s C.sa_strategy) (status C.sa_status) {
 		}
 		return report(err)
 	}
-	*out = C.sa_token(handles.add(&tokenObj{tok: tok}))
-	return saOK
+	return putToken(out, tok)
 }
 
 //export sago_get_token_async
 func sago_get_token_async(s C.sa_strategy, timeoutMs C.int32_t, done C.sa_token_done_fn, userData C.uintptr_t) (status C.sa_status) {
 	defer guard(&status)
-	if done == nil {
-		return invalidArg("done must not be NULL")
-	}
-	o, ok := lookup[*strategyObj](uint64(s))
-	if !ok {
-		return invalidHandle("strategy")
-	}
-	timeout, st := callWait(timeoutMs, o.timeout)
+	o, timeout, st := strategyWait(done != nil, "done", s, timeoutMs)
 	if st != saOK {
 		return st
 	}
@@ -398,48 +341,39 @@ func complete(done C.sa_token_done_fn, userData C.uintptr_t, tok stackauth.Servi
 	C.sashim_call_done(done, userData, saOK, h, nil)
 }
 
-// tokenArg checks the arguments of a token getter.
-func tokenArg(t C.sa_token, out **C.char) (*tokenObj, C.sa_status) {
-	if out == nil {
-		return nil, invalidArg("out must not be NULL")
-	}
-	o, ok := lookup[*tokenObj](uint64(t))
-	if !ok {
-		return nil, invalidHandle("token")
-	}
-	return o, saOK
-}
-
 //export sago_token_value
 func sago_token_value(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	o, st := tokenArg(t, out)
-	if st != saOK {
-		return st
-	}
-	o.tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
-	return status
+	return tokenString(t, out, outLen, false)
 }
 
 //export sago_token_json
 func sago_token_json(t C.sa_token, out **C.char, outLen *C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	o, st := tokenArg(t, out)
-	if st != saOK {
-		return st
+	return tokenString(t, out, outLen, true)
+}
+
+// tokenString hands token t's bearer value, or its JSON (asJSON), to the host. Like
+// strategyWait, it spells target out: sa_token_value is on the hot path.
+func tokenString(t C.sa_token, out **C.char, outLen *C.size_t, asJSON bool) (status C.sa_status) {
+	if out == nil {
+		return invalidArg("out must not be NULL")
 	}
-	data, err := json.Marshal(o.tok.Result())
-	if err != nil {
-		return report(err)
+	o, ok := lookup[*tokenObj](uint64(t))
+	if !ok {
+		return invalidHandle("token")
 	}
-	defer clear(data)
-	return setString(out, outLen, string(data))
+	if asJSON {
+		return setJSON(out, outLen, o.tok.Result())
+	}
+	o.tok.Token().Use(func(secret string) { status = setString(out, outLen, secret) })
+	return status
 }
 
 //export sago_token_free
 func sago_token_free(t C.sa_token) {
 	defer func() { recover() }()
-	if _, ok := lookup[*tokenObj](uint64(t)); ok {
+	if _, ok := lookup[*tokenObj](uint64(t)); ok { // nothing to release: no freeHandle on this hot path
 		handles.remove(uint64(t))
 	}
 }

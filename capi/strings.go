@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"encoding/json"
 	"unicode/utf8"
 	"unsafe"
 
@@ -33,4 +34,24 @@ func setString(out **C.char, outLen *C.size_t, s string) C.sa_status {
 		return fail(saEInternal, stackauth.CodeInternal, "out of memory")
 	}
 	return saOK
+}
+
+// setJSON hands v's JSON to the host as a library-owned string, and zeroes the Go copy (it may
+// hold a token).
+func setJSON(out **C.char, outLen *C.size_t, v any) C.sa_status {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return report(err)
+	}
+	defer clear(data)
+	return setString(out, outLen, string(data))
+}
+
+// cBytes is a (pointer, length) argument as a Go slice borrowing the host's memory: nil when
+// length is 0. Callers copy what they keep past the call.
+func cBytes(p *C.sa_cchar, length C.size_t) []byte {
+	if length == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(length))
 }

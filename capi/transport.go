@@ -62,25 +62,17 @@ func retainTransport(h uint64) (*transportObj, bool) {
 //export sago_transport_new
 func sago_transport_new(out *C.sa_transport, send C.sa_http_send_fn, userData C.uintptr_t, destroy C.sa_destroy_fn, optionsJSON *C.sa_cchar) (status C.sa_status) {
 	defer guard(&status)
-	if out == nil || send == nil {
-		return invalidArg("out and send must not be NULL")
-	}
-	p, st := parseTimeoutOnly(optionsJSON)
+	h, timeout, st := hookArgs(userData, destroy, optionsJSON, check{out == nil || send == nil, "out and send must not be NULL"})
 	if st != saOK {
 		return st
 	}
-	*out = C.sa_transport(handles.add(&transportObj{hook: newHook(userData, destroy), send: send, timeout: p.timeout}))
-	return saOK
+	return put(out, &transportObj{hook: h, send: send, timeout: timeout})
 }
 
 //export sago_transport_free
 func sago_transport_free(t C.sa_transport) {
 	defer func() { recover() }()
-	if v, ok := lookup[*transportObj](uint64(t)); ok {
-		if _, removed := handles.remove(uint64(t)); removed {
-			v.release()
-		}
-	}
+	freeHandle(t, (*transportObj).release)
 }
 
 // maxResponseBody bounds a transport's answer, as the bundled client bounds a server's.
@@ -89,15 +81,9 @@ const maxResponseBody = 16 << 20
 //export sago_request_respond
 func sago_request_respond(r C.sa_request, httpStatus C.int32_t, headersJSON *C.sa_cchar, body *C.sa_cchar, length C.size_t) (status C.sa_status) {
 	defer guard(&status)
-	if body == nil && length > 0 {
-		return invalidArg("body must not be NULL when len > 0")
-	}
-	req, ok := lookup[*request](uint64(r))
-	if !ok {
-		return invalidHandle("request")
-	}
-	if !req.http {
-		return invalidArg("only a transport request is answered with sa_request_respond; use sa_request_resolve")
+	req, st := answerArg(r, body, length, "body", true, "only a transport request is answered with sa_request_respond; use sa_request_resolve")
+	if st != saOK {
+		return st
 	}
 	if httpStatus < 100 || httpStatus > 599 {
 		return invalidArg("status must be an HTTP status (100-599); the request is still open")
@@ -112,10 +98,7 @@ func sago_request_respond(r C.sa_request, httpStatus C.int32_t, headersJSON *C.s
 			return invalidArg(`headers_json must be [["name","value"], ...] or NULL; the request is still open`)
 		}
 	}
-	var data []byte
-	if length > 0 {
-		data = bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(body)), int(length)))
-	}
+	data := bytes.Clone(cBytes(body, length))
 	if !req.complete(answer{resp: &stackauth.HTTPResponse{Status: int(httpStatus), Headers: headers, Body: data}}) {
 		return invalidHandle("request")
 	}

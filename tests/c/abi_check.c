@@ -59,56 +59,31 @@
 SA_ABI_LIST(SA_CHECK_ONE)
 
 /* Functions whose user_data travels through Go as uintptr_t (capi/shim.h says why): the Go
-   export takes the public parameters with uintptr_t in place of void *. Both sides are pinned
-   (SA_UD_LIST, parsed by run.sh like SA_ABI_LIST). */
+   export takes the public parameters with uintptr_t in place of void *. Each entry gives the
+   public parameters with UD for user_data; both sides are pinned from it, UD being void * for
+   sa_X and uintptr_t for sago_X (SA_UD_LIST, parsed by run.sh like SA_ABI_LIST). */
 #define SA_UD_LIST(X)                                                                              \
-	X(strategy_fn_new_ex)                                                                          \
-	X(oidc_federation_strategy_new)                                                                \
-	X(store_fn_new_ex)                                                                             \
-	X(oidc_get_token_with_jwt_async)                                                               \
-	X(strategy_set_event_hook)                                                                     \
-	X(set_log_handler)                                                                             \
-	X(transport_new)
-_Static_assert(SA_SAME_TYPE(&sa_set_log_handler, sa_status (*)(sa_log_fn, int32_t, void *)),
-               "sa_set_log_handler drifted");
-_Static_assert(SA_SAME_TYPE(&sago_set_log_handler, sa_status (*)(sa_log_fn, int32_t, uintptr_t)),
-               "sago_set_log_handler drifted");
-_Static_assert(SA_SAME_TYPE(&sa_strategy_set_event_hook,
-                            sa_status (*)(sa_strategy, sa_event_fn, void *, sa_destroy_fn)),
-               "sa_strategy_set_event_hook drifted");
-_Static_assert(SA_SAME_TYPE(&sago_strategy_set_event_hook,
-                            sa_status (*)(sa_strategy, sa_event_fn, uintptr_t, sa_destroy_fn)),
-               "sago_strategy_set_event_hook drifted");
-_Static_assert(SA_SAME_TYPE(&sa_oidc_get_token_with_jwt_async,
-                            sa_status (*)(sa_strategy, const char *, size_t, int32_t, sa_token_done_fn, void *)),
-               "sa_oidc_get_token_with_jwt_async drifted");
-_Static_assert(SA_SAME_TYPE(&sago_oidc_get_token_with_jwt_async,
-                            sa_status (*)(sa_strategy, sa_cchar *, size_t, int32_t, sa_token_done_fn, uintptr_t)),
-               "sago_oidc_get_token_with_jwt_async drifted");
-_Static_assert(SA_SAME_TYPE(&sa_transport_new,
-                            sa_status (*)(sa_transport *, sa_http_send_fn, void *, sa_destroy_fn, const char *)),
-               "sa_transport_new drifted");
-_Static_assert(SA_SAME_TYPE(&sago_transport_new,
-                            sa_status (*)(sa_transport *, sa_http_send_fn, uintptr_t, sa_destroy_fn, sa_cchar *)),
-               "sago_transport_new drifted");
-_Static_assert(SA_SAME_TYPE(&sa_strategy_fn_new_ex,
-                            sa_status (*)(sa_strategy *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
-               "sa_strategy_fn_new_ex drifted");
-_Static_assert(SA_SAME_TYPE(&sago_strategy_fn_new_ex,
-                            sa_status (*)(sa_strategy *, sa_get_token_fn, uintptr_t, sa_destroy_fn, sa_cchar *)),
-               "sago_strategy_fn_new_ex drifted");
-_Static_assert(SA_SAME_TYPE(&sa_oidc_federation_strategy_new,
-                            sa_status (*)(sa_strategy *, const char *, sa_get_token_fn, void *, sa_destroy_fn, const char *)),
-               "sa_oidc_federation_strategy_new drifted");
-_Static_assert(SA_SAME_TYPE(&sago_oidc_federation_strategy_new,
-                            sa_status (*)(sa_strategy *, sa_cchar *, sa_get_token_fn, uintptr_t, sa_destroy_fn, sa_cchar *)),
-               "sago_oidc_federation_strategy_new drifted");
-_Static_assert(SA_SAME_TYPE(&sa_store_fn_new_ex, sa_status (*)(sa_store *, sa_store_load_fn, sa_store_save_fn, void *,
-                                                               sa_destroy_fn, const char *)),
-               "sa_store_fn_new_ex drifted");
-_Static_assert(SA_SAME_TYPE(&sago_store_fn_new_ex, sa_status (*)(sa_store *, sa_store_load_fn, sa_store_save_fn,
-                                                                 uintptr_t, sa_destroy_fn, sa_cchar *)),
-               "sago_store_fn_new_ex drifted");
+	X(strategy_fn_new_ex, (sa_strategy *, sa_get_token_fn, UD, sa_destroy_fn, const char *))       \
+	X(oidc_federation_strategy_new,                                                                \
+	  (sa_strategy *, const char *, sa_get_token_fn, UD, sa_destroy_fn, const char *))              \
+	X(store_fn_new_ex, (sa_store *, sa_store_load_fn, sa_store_save_fn, UD, sa_destroy_fn, const char *)) \
+	X(oidc_get_token_with_jwt_async, (sa_strategy, const char *, size_t, int32_t, sa_token_done_fn, UD)) \
+	X(strategy_set_event_hook, (sa_strategy, sa_event_fn, UD, sa_destroy_fn))                      \
+	X(set_log_handler, (sa_log_fn, int32_t, UD))                                                   \
+	X(transport_new, (sa_transport *, sa_http_send_fn, UD, sa_destroy_fn, const char *))
+
+/* The list's arguments are expanded where it is used, so UD takes each definition in turn
+   (sa_cchar is const char: the Go side's const strings need no second spelling). */
+#define UD void *
+#define SA_CHECK_PUBLIC(name, params)                                                              \
+	_Static_assert(SA_SAME_TYPE(&sa_##name, sa_status(*) params), "sa_" #name " drifted");
+SA_UD_LIST(SA_CHECK_PUBLIC)
+#undef UD
+#define UD uintptr_t
+#define SA_CHECK_GO(name, params)                                                                  \
+	_Static_assert(SA_SAME_TYPE(&sago_##name, sa_status(*) params), "sago_" #name " drifted");
+SA_UD_LIST(SA_CHECK_GO)
+#undef UD
 
 /* Functions implemented in C only (capi/shim.c), or wrappers that call a Go export with extra
    arguments; the C compiler checks those calls when it builds shim.c (SA_SHIM_ONLY, parsed by

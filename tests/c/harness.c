@@ -488,18 +488,35 @@ static void test_device_session(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
+/* A call's status and this thread's last error code after it ("-" when none): what a test
+   reads back from a call made on another thread. */
 typedef struct {
-	sa_device_flow f;
 	sa_status st;
 	char code[64];
-} poller;
+} outcome;
 
-static void *device_poll_main(void *arg) {
-	poller *p = arg;
-	char *out = NULL;
-	p->st = sa_device_code_poll(p->f, 10000, &out, NULL);
-	snprintf(p->code, sizeof p->code, "%s", sa_last_error_code() ? sa_last_error_code() : "");
-	if (p->st == SA_OK) sa_free(out);
+static void outcome_set(outcome *o, sa_status st) {
+	o->st = st;
+	snprintf(o->code, sizeof o->code, "%s", sa_last_error_code() ? sa_last_error_code() : "-");
+}
+
+/* A call that blocks (10 s at most) on another thread while the test frees its handle:
+   sa_device_code_poll on f when f is set, else sa_get_token on s. */
+typedef struct {
+	sa_strategy s;
+	sa_device_flow f;
+	outcome out;
+	double returned_at;
+} blocked_call;
+
+static void *blocked_call_main(void *p) {
+	blocked_call *b = p;
+	sa_token t = 0;
+	char *json = NULL;
+	sa_status st = b->f ? sa_device_code_poll(b->f, 10000, &json, NULL) : sa_get_token(&t, b->s, 10000);
+	b->returned_at = now_ms();
+	outcome_set(&b->out, st);
+	sa_free(json), sa_token_free(t); /* NULL and 0 unless the call succeeded */
 	return NULL;
 }
 
@@ -537,15 +554,15 @@ static void test_device_pending(void) {
 
 	/* Freed while another thread polls. */
 	CHECK_OK(sa_device_code_begin(&f, EMU.region, NULL, opts));
-	poller p = {.f = f};
+	blocked_call p = {.f = f};
 	pthread_t th;
-	pthread_create(&th, NULL, device_poll_main, &p);
+	pthread_create(&th, NULL, blocked_call_main, &p);
 	sleep_ms(300);
 	t0 = now_ms();
 	sa_device_flow_free(f);
 	pthread_join(th, NULL);
-	CHECK_ST(p.st, SA_E_CANCELLED);
-	CHECK_STREQ(p.code, "CANCELLED");
+	CHECK_ST(p.out.st, SA_E_CANCELLED);
+	CHECK_STREQ(p.out.code, "CANCELLED");
 	CHECK(now_ms() - t0 < 1000);
 
 	emu_http("POST", "/_emulator/config", "{\"autoApprove\":true}", NULL);
@@ -572,23 +589,6 @@ static void test_static_token(void) {
 	CHECK_ST(sa_static_token_strategy_new(&s, NULL), SA_E_INVALID_ARG);
 	CHECK(s == 0xABCD);
 	CHECK_NO_LIVE_OBJECTS();
-}
-
-typedef struct {
-	sa_strategy s;
-	sa_status st;
-	double returned_at;
-	char code[64];
-} waiter;
-
-static void *waiter_main(void *p) {
-	waiter *w = p;
-	sa_token t = 0;
-	w->st = sa_get_token(&t, w->s, 10000);
-	w->returned_at = now_ms();
-	snprintf(w->code, sizeof w->code, "%s", sa_last_error_code() ? sa_last_error_code() : "");
-	if (w->st == SA_OK) sa_token_free(t);
-	return NULL;
 }
 
 /* ---- AuthStrategyFn ------------------------------------------------------------------- */
@@ -735,20 +735,48 @@ static void test_fn_thread(void) {
 	free_last_fn_strategy(s, &c);
 }
 
+/* Many callers of one strategy s, from threads (fanin_thread) or async calls (fanin_done):
+   how many completed, how many got a token, and whether every token had the same value. */
 typedef struct {
-	sa_strategy s;
-	atomic_int ok;
-} par_arg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, ok, mismatched;
+	char value[4096];
+	sa_strategy s; /* fanin_thread's */
+} fanin;
 
-static void *par_get(void *p) {
-	par_arg *a = p;
-	sa_token t = 0;
-	if (sa_get_token(&t, a->s, 5000) == SA_OK) {
-		char *v = token_value(t, NULL);
-		if (v && strcmp(v, "tok-late") == 0) atomic_fetch_add(&a->ok, 1);
-		free(v);
-		sa_token_free(t);
+static void fanin_init(fanin *f, sa_strategy s) {
+	memset(f, 0, sizeof *f);
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->s = s;
+}
+
+static void fanin_record(fanin *f, sa_status st, sa_token t) {
+	char *v = st == SA_OK ? token_value(t, NULL) : NULL;
+	if (st == SA_OK) sa_token_free(t);
+	pthread_mutex_lock(&f->mu);
+	f->done++;
+	if (v) {
+		f->ok++;
+		if (!f->value[0]) snprintf(f->value, sizeof f->value, "%s", v);
+		else if (strcmp(f->value, v) != 0) f->mismatched++;
 	}
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	free(v);
+}
+
+static void fanin_done(void *ud, sa_status st, sa_token t, const char *err) {
+	(void)err;
+	fanin_record(ud, st, t);
+}
+
+static void *fanin_thread(void *p) {
+	fanin *f = p;
+	sa_token t = 0;
+	sa_status st = sa_get_token(&t, f->s, 15000);
+	fanin_record(f, st, t);
 	return NULL;
 }
 
@@ -762,11 +790,13 @@ static void test_fn_late(void) {
 
 	/* Concurrent callers share one request (single flight). */
 	atomic_store(&c.calls, 0);
-	par_arg a = {.s = s};
+	fanin f;
+	fanin_init(&f, s);
 	pthread_t th[8];
-	for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, par_get, &a);
+	for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, fanin_thread, &f);
 	for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
-	CHECK(atomic_load(&a.ok) == 8);
+	CHECK(f.ok == 8 && f.mismatched == 0);
+	CHECK_STREQ(f.value, "tok-late");
 	CHECK(atomic_load(&c.calls) == 1);
 	free_last_fn_strategy(s, &c);
 }
@@ -833,16 +863,16 @@ static void test_fn_destroy_order(void) {
 	sa_strategy s = new_fn_strategy(&c, M_SLOW_RETURN, "tok-slow");
 	/* The hook runs on the asking thread: ask from another one, and free while the hook,
 	   having resolved, still sleeps. */
-	waiter w = {.s = s};
+	blocked_call w = {.s = s};
 	pthread_t th;
-	pthread_create(&th, NULL, waiter_main, &w);
+	pthread_create(&th, NULL, blocked_call_main, &w);
 	CHECK(WAIT_UNTIL(atomic_load(&c.st1) == SA_OK, 3000));
 	CHECK(atomic_load(&c.in_hook) == 1);
 	sa_strategy_free(s);
 	CHECK(atomic_load(&c.destroys) == 0); /* the hook is still running */
 	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
 	pthread_join(th, NULL);
-	CHECK(w.st == SA_OK || w.st == SA_E_CANCELLED);
+	CHECK(w.out.st == SA_OK || w.out.st == SA_E_CANCELLED);
 	CHECK(atomic_load(&c.destroy_during_hook) == 0);
 	sleep_ms(20);
 	CHECK(atomic_load(&c.destroys) == 1);
@@ -871,9 +901,9 @@ static void test_fn_destroy_order(void) {
 static void test_fn_free_while_waiting(void) {
 	fnctx c;
 	sa_strategy s = new_fn_strategy(&c, M_NEVER, NULL);
-	waiter w = {.s = s};
+	blocked_call w = {.s = s};
 	pthread_t th;
-	pthread_create(&th, NULL, waiter_main, &w);
+	pthread_create(&th, NULL, blocked_call_main, &w);
 	CHECK(WAIT_UNTIL(atomic_load(&c.stash) != 0, 3000)); /* the hook holds a request */
 	sleep_ms(20);
 	double t0 = now_ms();
@@ -881,8 +911,8 @@ static void test_fn_free_while_waiting(void) {
 	double free_ms = now_ms() - t0;
 	pthread_join(th, NULL);
 	CHECK(free_ms < 1000); /* it would be the 30 s hook timeout if free waited */
-	CHECK_ST(w.st, SA_E_CANCELLED);
-	CHECK_STREQ(w.code, "CANCELLED");
+	CHECK_ST(w.out.st, SA_E_CANCELLED);
+	CHECK_STREQ(w.out.code, "CANCELLED");
 	CHECK(w.returned_at - t0 < 1000);
 	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000));
 	CHECK_NO_LIVE_OBJECTS();
@@ -917,16 +947,16 @@ static void test_fn_free_while_waiting_race(void) {
 			wrong++;
 			continue;
 		}
-		waiter w = {.s = s};
+		blocked_call w = {.s = s};
 		pthread_t th;
-		pthread_create(&th, NULL, waiter_main, &w);
+		pthread_create(&th, NULL, blocked_call_main, &w);
 		WAIT_UNTIL(atomic_load(&c.stash) != 0, 3000);
 		sleep_ms(2);
 		sa_strategy_free(s);
 		pthread_join(th, NULL);
 		WAIT_UNTIL(atomic_load(&c.destroys) == 1, 3000);
-		if (w.st != SA_E_CANCELLED && !wrong++)
-			snprintf(first, sizeof first, "round %d: %s (%d) with code %s", i, status_name(w.st), w.st, w.code);
+		if (w.out.st != SA_E_CANCELLED && !wrong++)
+			snprintf(first, sizeof first, "round %d: %s (%d) with code %s", i, status_name(w.out.st), w.out.st, w.out.code);
 	}
 	atomic_store(&g_spin_stop, 1);
 	for (int k = 0; k < 2; k++) pthread_join(spinners[k], NULL);
@@ -975,15 +1005,6 @@ static void test_fn_free_inside_hook(void) {
 }
 
 /* docs/c-abi.md P18: 1,000 concurrent async calls on a slow hook: one hook call, and no thread per call. */
-static void fanin_done(void *ud, sa_status st, sa_token t, const char *err);
-
-typedef struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done, ok, mismatched;
-	char value[4096];
-} fanin;
-
 static void test_async_thread_count(void) {
 	enum { N = 1000 };
 	fnctx c;
@@ -991,9 +1012,7 @@ static void test_async_thread_count(void) {
 	sa_strategy s = 0;
 	CHECK_OK(sa_strategy_fn_new(&s, fn_hook, &c, fn_destroy));
 	fanin f;
-	memset(&f, 0, sizeof f);
-	pthread_mutex_init(&f.mu, NULL);
-	pthread_cond_init(&f.cv, NULL);
+	fanin_init(&f, s);
 	int base = thread_count(), peak = base, started = 0;
 	for (int i = 0; i < N; i++) started += sa_get_token_async(s, fanin_done, &f) == SA_OK;
 	CHECK(started == N);
@@ -1021,13 +1040,20 @@ static void test_async_thread_count(void) {
 
 /* ---- OIDC federation -------------------------------------------------------------------- */
 
+/* An OIDC strategy on the emulator whose provider (fn_hook, in c) answers jwt at once; the
+   request log is cleared first. */
+static sa_strategy new_oidc(fnctx *c, const char *jwt) {
+	fnctx_init(c, M_SYNC, jwt);
+	emu_clear_requests();
+	sa_strategy s = 0;
+	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, c, fn_destroy, OPTS_BASE));
+	return s;
+}
+
 static void test_oidc(void) {
 	/* The emulator accepts any three-segment JWT as the provider's token. */
 	fnctx c;
-	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWhhcm5lc3MifQ.c2ln");
-	emu_clear_requests();
-	sa_strategy s = 0;
-	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_strategy s = new_oidc(&c, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWhhcm5lc3MifQ.c2ln");
 	sa_token t = get_emu_token(s);
 	char *v = token_value(t, NULL);
 	CHECK(v && count_substr(v, ".") == 2 && strcmp(v, c.value) != 0); /* a CTS token, not the JWT */
@@ -1058,10 +1084,7 @@ static void test_oidc(void) {
    nothing (fn is asked on every call anyway). */
 static void test_invalidate_every_strategy(void) {
 	fnctx c;
-	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWludmFsaWRhdGUifQ.c2ln");
-	emu_clear_requests();
-	sa_strategy s = 0;
-	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_strategy s = new_oidc(&c, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjLWludmFsaWRhdGUifQ.c2ln");
 	sa_token t1 = 0, t2 = 0, t3 = 0;
 	CHECK_OK(sa_get_token(&t1, s, 10000));
 	int32_t refreshing = -1;
@@ -1250,12 +1273,9 @@ static void test_transport(void) {
 static void test_store_fn(void) {
 	storectx c;
 	sa_store st = new_store_fn(&c, store_destroy);
-	char opts[1024];
-	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
 	emu_clear_requests();
 
-	sa_strategy s1 = 0, s2 = 0;
-	CHECK_OK(sa_access_key_strategy_new(&s1, EMU.crn, EMU.key, opts));
+	sa_strategy s1 = store_strategy(st);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s1, 10000));
 	char *v1 = token_value(t, NULL);
@@ -1266,7 +1286,7 @@ static void test_store_fn(void) {
 	CHECK(c.saved && v1 && strstr(c.saved, v1) != NULL); /* save got the token JSON */
 
 	/* A second strategy with the same store: loaded, not minted. */
-	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, opts));
+	sa_strategy s2 = store_strategy(st);
 	CHECK_OK(sa_get_token(&t, s2, 10000));
 	char *v2 = token_value(t, NULL);
 	sa_token_free(t);
@@ -1297,6 +1317,7 @@ static void test_store_fn(void) {
 	sa_store_free(st);
 	CHECK(WAIT_UNTIL(atomic_load(&c.destroys) == 2, 3000));
 	/* A freed store handle in options is an invalid handle. */
+	char opts[1024];
 	snprintf(opts, sizeof opts, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st);
 	sa_strategy s3 = 0xABCD;
 	CHECK_ST(sa_access_key_strategy_new(&s3, EMU.crn, EMU.key, opts), SA_E_INVALID_HANDLE);
@@ -1461,19 +1482,15 @@ static void test_store_file(void) {
 	sa_store st1 = 0, st2 = 0;
 	CHECK_OK(sa_store_open(&st1, url));
 	CHECK_OK(sa_store_open(&st2, url)); /* a second handle: as another process would */
-	char o1[1024], o2[1024];
-	snprintf(o1, sizeof o1, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st1);
-	snprintf(o2, sizeof o2, "{\"baseUrl\":\"%s\",\"store\":%llu}", EMU.url, (unsigned long long)st2);
 	emu_clear_requests();
-	sa_strategy s1 = 0, s2 = 0;
-	CHECK_OK(sa_access_key_strategy_new(&s1, EMU.crn, EMU.key, o1));
+	sa_strategy s1 = store_strategy(st1);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s1, 10000));
 	sa_token_free(t);
 	CHECK_OK(sa_flush(5000)); /* the save follows the caller's wake-up */
 	struct stat sb;
 	CHECK(stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
-	CHECK_OK(sa_access_key_strategy_new(&s2, EMU.crn, EMU.key, o2));
+	sa_strategy s2 = store_strategy(st2);
 	CHECK_OK(sa_get_token(&t, s2, 10000));
 	sa_token_free(t);
 	CHECK(emu_count_requests("/api/authorise") == 1);
@@ -1900,12 +1917,18 @@ static void async_done(void *ud, sa_status status, sa_token token, const char *e
 	pthread_mutex_unlock(&a->mu);
 }
 
-static int async_wait(asyncctx *a, int ms) {
+/* The CLOCK_REALTIME instant ms from now: a pthread_cond_timedwait deadline. */
+static struct timespec deadline_in(int ms) {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+	return until;
+}
+
+static int async_wait(asyncctx *a, int ms) {
+	struct timespec until = deadline_in(ms);
 	pthread_mutex_lock(&a->mu);
 	while (a->calls == 0)
 		if (pthread_cond_timedwait(&a->cv, &a->mu, &until) != 0) break;
@@ -1920,6 +1943,17 @@ static void asyncctx_init(asyncctx *a) {
 	pthread_cond_init(&a->cv, NULL);
 }
 
+/* Starts sa_get_token_async on s into a, waits for done, and returns holding a->mu once a
+   second call had 50 ms to show up (the caller unlocks). */
+static void async_get_locked(asyncctx *a, sa_strategy s) {
+	asyncctx_init(a);
+	CHECK_OK(sa_get_token_async(s, async_done, a));
+	CHECK(async_wait(a, 10000) == 1);
+	sleep_ms(50);
+	pthread_mutex_lock(&a->mu);
+	CHECK(a->calls == 1);
+}
+
 static void test_try_and_async(void) {
 	sa_strategy s = 0;
 	CHECK_OK(new_ak(&s));
@@ -1929,12 +1963,7 @@ static void test_try_and_async(void) {
 	CHECK(t == 0xABCD);
 
 	asyncctx a;
-	asyncctx_init(&a);
-	CHECK_OK(sa_get_token_async(s, async_done, &a));
-	CHECK(async_wait(&a, 10000) == 1);
-	sleep_ms(50);
-	pthread_mutex_lock(&a.mu);
-	CHECK(a.calls == 1);
+	async_get_locked(&a, s);
 	CHECK(!pthread_equal(a.thread, pthread_self()));
 	CHECK(a.status == SA_OK && a.token != 0 && !a.had_error_json);
 	sa_token at = a.token;
@@ -1954,12 +1983,7 @@ static void test_try_and_async(void) {
 	emu_fault("/api/authorise", 401, 0, 1);
 	CHECK_OK(new_ak(&s));
 	asyncctx b;
-	asyncctx_init(&b);
-	CHECK_OK(sa_get_token_async(s, async_done, &b));
-	CHECK(async_wait(&b, 10000) == 1);
-	sleep_ms(50);
-	pthread_mutex_lock(&b.mu);
-	CHECK(b.calls == 1);
+	async_get_locked(&b, s);
 	CHECK(b.status == SA_E_AUTH);
 	CHECK(b.token == 0);
 	CHECK(b.had_error_json && json_has_key(b.error_json, "type") && json_has_key(b.error_json, "message"));
@@ -1985,10 +2009,7 @@ static void test_oidc_with_jwt(void) {
 	static const char jwt_a[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZW5hbnQtYSJ9.c2ln";
 	static const char jwt_b[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZW5hbnQtYiJ9.c2ln";
 	fnctx c;
-	fnctx_init(&c, M_SYNC, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwcm92aWRlciJ9.c2ln");
-	emu_clear_requests();
-	sa_strategy s = 0;
-	CHECK_OK(sa_oidc_federation_strategy_new(&s, EMU.crn, fn_hook, &c, fn_destroy, OPTS_BASE));
+	sa_strategy s = new_oidc(&c, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwcm92aWRlciJ9.c2ln");
 	sa_token t = 0xABCD;
 	CHECK_ST(sa_oidc_try_get_token_with_jwt(&t, s, jwt_a, strlen(jwt_a)), SA_E_WOULD_BLOCK);
 	CHECK(t == 0xABCD);
@@ -2128,11 +2149,7 @@ static void ev_destroy(void *ud) {
 
 /* Waits until the log holds want (a substring), at most ms. */
 static int ev_wait(evctx *e, const char *want, int ms) {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+	struct timespec until = deadline_in(ms);
 	pthread_mutex_lock(&e->mu);
 	int rc = 0;
 	while (!strstr(e->log, want) && rc == 0) rc = pthread_cond_timedwait(&e->cv, &e->mu, &until);
@@ -2383,15 +2400,15 @@ static void test_cancelled(void) {
 	emu_fault("/api/authorise", 0, 3000, 1);
 	sa_strategy s = 0;
 	CHECK_OK(new_ak(&s));
-	waiter w = {.s = s};
+	blocked_call w = {.s = s};
 	pthread_t th;
-	pthread_create(&th, NULL, waiter_main, &w);
+	pthread_create(&th, NULL, blocked_call_main, &w);
 	sleep_ms(300); /* let it block on the delayed emulator */
 	double freed_at = now_ms();
 	sa_strategy_free(s);
 	pthread_join(th, NULL);
-	CHECK_ST(w.st, SA_E_CANCELLED);
-	CHECK_STREQ(w.code, "CANCELLED");
+	CHECK_ST(w.out.st, SA_E_CANCELLED);
+	CHECK_STREQ(w.out.code, "CANCELLED");
 	CHECK(w.returned_at - freed_at < 1000);
 
 	/* An async call pending when its strategy is freed completes once, with SA_E_CANCELLED. */
@@ -2644,39 +2661,6 @@ static void test_get_token_value(void) {
 	CHECK_NO_LIVE_OBJECTS();
 }
 
-static void fanin_record(fanin *f, sa_status st, sa_token t) {
-	char *v = st == SA_OK ? token_value(t, NULL) : NULL;
-	if (st == SA_OK) sa_token_free(t);
-	pthread_mutex_lock(&f->mu);
-	f->done++;
-	if (v) {
-		f->ok++;
-		if (!f->value[0]) snprintf(f->value, sizeof f->value, "%s", v);
-		else if (strcmp(f->value, v) != 0) f->mismatched++;
-	}
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	free(v);
-}
-
-static void fanin_done(void *ud, sa_status st, sa_token t, const char *err) {
-	(void)err;
-	fanin_record(ud, st, t);
-}
-
-typedef struct {
-	fanin *f;
-	sa_strategy s;
-} fanin_arg;
-
-static void *fanin_thread(void *p) {
-	fanin_arg *a = p;
-	sa_token t = 0;
-	sa_status st = sa_get_token(&t, a->s, 15000);
-	fanin_record(a->f, st, t);
-	return NULL;
-}
-
 /* 1,000 async calls + 100 blocked threads on an EXPIRED token: one upstream request. */
 static void test_expired_single_flight(void) {
 	enum { N_ASYNC = 1000, N_THREADS = 100 };
@@ -2700,19 +2684,14 @@ static void test_expired_single_flight(void) {
 	emu_fault("/api/authorise", 0, 300, 0); /* delay only, so every caller arrives in time */
 
 	fanin f;
-	memset(&f, 0, sizeof f);
-	pthread_mutex_init(&f.mu, NULL);
-	pthread_cond_init(&f.cv, NULL);
-	fanin_arg fa = {&f, s};
+	fanin_init(&f, s);
 	pthread_t th[N_THREADS];
-	for (int i = 0; i < N_THREADS; i++) pthread_create(&th[i], NULL, fanin_thread, &fa);
+	for (int i = 0; i < N_THREADS; i++) pthread_create(&th[i], NULL, fanin_thread, &f);
 	int started = 0;
 	for (int i = 0; i < N_ASYNC; i++) started += sa_get_token_async(s, fanin_done, &f) == SA_OK;
 	CHECK(started == N_ASYNC);
 	for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 15;
+	struct timespec until = deadline_in(15000);
 	pthread_mutex_lock(&f.mu);
 	while (f.done < N_ASYNC + N_THREADS)
 		if (pthread_cond_timedwait(&f.cv, &f.mu, &until) != 0) break;
@@ -3089,8 +3068,7 @@ typedef struct {
 	sa_strategy s;
 	atomic_int *stop;
 	int other;
-	sa_status first_other;
-	char code[64];
+	outcome first_other;
 } tryspin;
 
 static void *tryspin_main(void *p) {
@@ -3100,10 +3078,7 @@ static void *tryspin_main(void *p) {
 		sa_status st = sa_try_get_token(&t, a->s);
 		if (st == SA_OK) sa_token_free(t);
 		else if (st == SA_E_INVALID_HANDLE) break;
-		else if (st != SA_E_CANCELLED && !a->other++) {
-			a->first_other = st;
-			snprintf(a->code, sizeof a->code, "%s", sa_last_error_code() ? sa_last_error_code() : "-");
-		}
+		else if (st != SA_E_CANCELLED && !a->other++) outcome_set(&a->first_other, st);
 	}
 	return NULL;
 }
@@ -3133,8 +3108,8 @@ static void test_try_vs_free(void) {
 		for (int k = 0; k < SPINNERS; k++) {
 			pthread_join(th[k], NULL);
 			if (a[k].other && !other)
-				snprintf(first, sizeof first, "round %d: %s (%d) %s", i, status_name(a[k].first_other),
-				         a[k].first_other, a[k].code);
+				snprintf(first, sizeof first, "round %d: %s (%d) %s", i, status_name(a[k].first_other.st),
+				         a[k].first_other.st, a[k].first_other.code);
 			other += a[k].other;
 		}
 	}

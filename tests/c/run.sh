@@ -72,14 +72,14 @@ if [[ $mode == normal ]]; then
 		gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$OUT/include" -Icapi -I"$OUT/gen" tests/c/abi_check.c
 	abi_missing() {
 		local listed
-		listed=$( { sed -n 's/^[[:space:]]*X(\([a-z0-9_]*\)).*/sa_\1/p' tests/c/abi_check.c
+		listed=$( { sed -n 's/^[[:space:]]*X(\([a-z0-9_]*\)[,)].*/sa_\1/p' tests/c/abi_check.c
 			sed -n 's/.*SA_SHIM_ONLY: //p' tests/c/abi_check.c | tr ' ' '\n' | sed '/^$/d; s/^/sa_/'; } | sort -u)
 		local missing
 		missing=$(comm -23 <(header_functions) <(printf '%s\n' "$listed"))
 		[[ -z $missing ]] || { echo "abi_check.c does not cover: $missing"; return 1; }
 		# Every 1:1 entry must really have a Go export (else the list is stale).
 		local stale
-		stale=$(sed -n 's/^[[:space:]]*X(\([a-z0-9_]*\)).*/\1/p' tests/c/abi_check.c | while read -r f; do
+		stale=$(sed -n 's/^[[:space:]]*X(\([a-z0-9_]*\)[,)].*/\1/p' tests/c/abi_check.c | while read -r f; do
 			grep -q "sago_$f(" "$OUT/gen/libstack_auth_cgo.h" || echo "sa_$f"; done)
 		[[ -z $stale ]] || { echo "no Go export for: $stale"; return 1; }
 	}

@@ -30,17 +30,6 @@ for a in "$@"; do
 done
 ((${#langs[@]})) || langs=(c python ruby node)
 
-apt_install() {
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "run.sh: missing Debian packages: $* (run as root or install them)" >&2
-		return 1
-	fi
-	echo "run.sh: installing $* (apt)" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
 mkdir -p "$RES"
 rm -f "$RES"/*.jsonl "$RES"/*.log
 declare -A cmd=([c]="$OUT/tests-conformance/testee" [python]="$OUT/venv/bin/python $HERE/testee.py"
@@ -49,13 +38,13 @@ if ((build)); then
 	echo "== build: make lib cli"
 	make -C "$ROOT" --no-print-directory lib cli
 fi
-command -v python3 >/dev/null || apt_install python3
+setup=(conformance) # python3 for the orchestrator; the C testee's compiler and cJSON
+if [[ " ${langs[*]} " == *" c "* ]]; then setup+=(conformance-c); fi
+bash "$ROOT/build/setup.sh" "${setup[@]}"
 testees=() unbuilt=()
 for l in "${langs[@]}"; do
 	ok=1
 	if [[ $l == c ]]; then
-		command -v gcc >/dev/null || apt_install gcc libc6-dev
-		[[ -e /usr/include/cjson/cJSON.h ]] || apt_install libcjson-dev
 		mkdir -p "$OUT/tests-conformance"
 		gcc -std=c11 -Wall -Wextra -Werror -g -O1 -pthread -I"$OUT/include" "$HERE/testee.c" \
 			-o "$OUT/tests-conformance/testee" -L"$OUT/lib" -lstack_auth -lcjson -Wl,-rpath,"$OUT/lib" \
