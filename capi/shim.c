@@ -524,6 +524,11 @@ sa_status sa_bind_client_device(const char *options_json) {
 	return sago_bind_client_device(options_json);
 }
 
+sa_status sa_check_timeout(int32_t timeout_ms) {
+	SA_ENTER();
+	return sago_check_timeout(timeout_ms);
+}
+
 sa_status sa_flush(int32_t timeout_ms) {
 	SA_ENTER();
 	return sago_flush(timeout_ms);

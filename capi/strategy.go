@@ -231,6 +231,15 @@ func callWait(timeoutMs C.int32_t, fallback time.Duration) (time.Duration, C.sa_
 	return d, saOK
 }
 
+// sago_check_timeout answers as callWait does, for a host's fast path that takes no timeout.
+//
+//export sago_check_timeout
+func sago_check_timeout(timeoutMs C.int32_t) (status C.sa_status) {
+	defer guard(&status)
+	_, status = callWait(timeoutMs, 0)
+	return status
+}
+
 // ready returns a token (or a settled error) available without waiting: a cached one, or
 // a static one. ok is false when only waiting (a refresh, a host hook) would give one.
 func (o *strategyObj) ready() (tok stackauth.ServiceToken, err error, ok bool) {

@@ -274,6 +274,11 @@ SA_API sa_status sa_get_token(sa_token *out, sa_strategy s, int32_t timeout_ms);
    token, ALREADY_CONSUMED once the strategy is closed), or SA_E_WOULD_BLOCK when only
    waiting would give one; use sa_get_token_async then. */
 SA_API sa_status sa_try_get_token(sa_token *out, sa_strategy s);
+/* Checks a call's timeout_ms as every call that takes one does: SA_OK for 0 or 1 to 86400000,
+   else SA_E_INVALID_ARG (INVALID_ARGUMENT, help in the host language's words). For a host
+   that tries first (sa_try_get_token takes no timeout) and waits second: checking first
+   gives a bad timeout the same answer whether or not a token is cached. */
+SA_API sa_status sa_check_timeout(int32_t timeout_ms);
 /* Starts getting a token and returns at once; done is called exactly once, on a library
    thread, within the strategy's timeoutMs. Returns an error (and never calls done) only when
    it could not start.

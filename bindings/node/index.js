@@ -300,6 +300,10 @@ class Strategy {
   // would give one; [st, json]: a failure). Else startAsync gets one on a library thread and
   // the answer comes back through the addon's thread-safe function.
   [kGet](timeoutMs, tryGet, startAsync) {
+    if (timeoutMs !== 0) {
+      const bad = native.checkTimeout(timeoutMs); // the library's rule, cached token or not
+      if (bad !== undefined) return Promise.resolve(failure(bad[0], bad[1]));
+    }
     const r = tryGet(this.#last !== undefined);
     if (r === true) return Promise.resolve({ data: copyToken(this.#last) });
     if (typeof r === 'string') {

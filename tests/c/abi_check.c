@@ -29,6 +29,7 @@
 	X(get_token)                                                                                   \
 	X(get_token_value)                                                                              \
 	X(try_get_token)                                                                               \
+	X(check_timeout)                                                                               \
 	X(token_value)                                                                                 \
 	X(token_json)                                                                                  \
 	X(token_free)                                                                                  \

@@ -243,7 +243,12 @@ static void test_call_timeout_checked(void) {
 		CHECK_ST(sa_get_token_async_ex(s, bad[i], never_done, NULL), SA_E_INVALID_ARG);
 		CHECK_ST(sa_flush(bad[i]), SA_E_INVALID_ARG);
 		CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
+		CHECK_ST(sa_check_timeout(bad[i]), SA_E_INVALID_ARG);
+		CHECK_STREQ(sa_last_error_code(), "INVALID_ARGUMENT");
 	}
+	CHECK_OK(sa_check_timeout(0));
+	CHECK_OK(sa_check_timeout(1));
+	CHECK_OK(sa_check_timeout(86400000));
 	CHECK(emu_count_requests("/api/authorise") == 0);
 	sa_token t = 0;
 	CHECK_OK(sa_get_token(&t, s, 86400000));

@@ -847,6 +847,17 @@ napi_value TryGetToken(napi_env env, napi_callback_info info) {
   return try_result(env, b, st, t, have_last);
 }
 
+// checkTimeout(timeoutMs): undefined, or [st, json] when the library refuses the timeout.
+// getToken asks first, so its cached fast path (which takes no timeout) refuses it too.
+napi_value CheckTimeout(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!args(env, info, argv)) return nullptr;
+  int32_t timeout_ms = 0;
+  napi_get_value_int32(env, argv[0], &timeout_ms);
+  sa_status st = sa_check_timeout(timeout_ms);
+  return st == SA_OK ? js_undefined(env) : fail_array(env, st);
+}
+
 // The answer of a never-blocking getter, as TryGetToken documents.
 napi_value try_result(napi_env env, Box *b, sa_status st, sa_token t, bool have_last) {
   if (st == SA_E_WOULD_BLOCK) return js_null(env);
@@ -1333,6 +1344,7 @@ NAPI_MODULE_INIT() {
       {"oidcNew", OidcNew},
       {"strategyFree", FreeBox<K_STRATEGY>},
       {"tryGetToken", TryGetToken},
+      {"checkTimeout", CheckTimeout},
       {"getTokenAsync", GetTokenAsync},
       {"oidcTryGetTokenWithJwt", OidcTryGetTokenWithJwt},
       {"oidcGetTokenWithJwtAsync", OidcGetTokenWithJwtAsync},

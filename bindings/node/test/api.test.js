@@ -399,6 +399,9 @@ test('getToken({ timeoutMs }) out of range: INVALID_ARGUMENT in the library\'s w
   }
   assert.equal((await emu.requests('/api/authorise')).length, 0);
   assert.ok((await s.getToken({ timeoutMs: 86400000 })).data);
+  // The same answer with a token cached (the fast path takes no timeout).
+  const r = await s.getToken({ timeoutMs: -1 });
+  assert.equal(r.failure && r.failure.code, 'INVALID_ARGUMENT', 'cached token, bad timeout');
   s.close();
 });
 

@@ -345,6 +345,7 @@ class AuthStrategy:
     def get_token(self, timeout: Optional[float] = None) -> ServiceToken:
         """A usable token: the cached one at once, else waits (at most ``timeout`` seconds;
         None: the strategy's timeout). Ctrl-C interrupts the wait."""
+        ms = _rt.checked_wait_ms(timeout)
         try:
             out = _tls.out
         except AttributeError:
@@ -358,7 +359,7 @@ class AuthStrategy:
         if status != SA_E_WOULD_BLOCK:
             raise _rt.last_error(status)
         waiter = _rt.SyncWaiter()
-        _rt.start_async(self._h, waiter, _rt.wait_ms(timeout))
+        _rt.start_async(self._h, waiter, ms)
         return _wait(waiter)
 
     async def get_token_async(self) -> ServiceToken:
@@ -735,6 +736,7 @@ class AuthStrategyFn(AuthStrategy):
         fn = self._fn
         if fn is None or self._pending.value is not None:  # closed, or a pending call to join
             return AuthStrategy.get_token(self, timeout)
+        _rt.checked_wait_ms(timeout)  # refused before fn is called, as the library would
         v = _call_user(fn)
         if _ready(v):
             return _token_from_value(v)
@@ -823,6 +825,7 @@ class OidcFederationStrategy(AuthStrategy):
             )
 
     def get_token(self, timeout: Optional[float] = None, *, jwt: Optional[str] = None) -> ServiceToken:
+        ms = _rt.checked_wait_ms(timeout)
         if jwt is None:
             get_jwt = self._get_jwt
             if get_jwt is None or self._pending.value is not None or self.closed:
@@ -843,7 +846,7 @@ class OidcFederationStrategy(AuthStrategy):
         if status != SA_E_WOULD_BLOCK:
             raise _rt.last_error(status)
         waiter = _rt.SyncWaiter()
-        _rt.start_async_jwt(self._h, b, waiter, _rt.wait_ms(timeout))
+        _rt.start_async_jwt(self._h, b, waiter, ms)
         return _wait(waiter)
 
     async def get_token_async(self, *, jwt: Optional[str] = None) -> ServiceToken:

@@ -115,6 +115,15 @@ def wait_ms(timeout: Optional[float]) -> int:
     return 0 if timeout is None else cast(int, timeout_ms(timeout))
 
 
+def checked_wait_ms(timeout: Optional[float]) -> int:
+    """wait_ms, refused by the library's rule (sa_check_timeout) before a cached fast path
+    that takes no timeout, so a bad timeout fails whether or not a token is cached."""
+    ms = wait_ms(timeout)
+    if ms:
+        raise_for(lib.sa_check_timeout(ms))
+    return ms
+
+
 def take_string(pp: Any, plen: Any) -> str:
     """Copies a library-owned string and frees it (sa_free zeroes it)."""
     try:

@@ -224,4 +224,12 @@ def test_call_timeout_out_of_range_is_the_librarys_invalid_argument(emu: Emulato
     assert emu.requests("/api/authorise") == []
     assert s.get_token(timeout=86_400).token  # a day is allowed; 0.0001 s rounds up to 1 ms
     assert s.get_token(timeout=0.0001).token
-    s.close()
+    # The same answer with a token cached (the fast path takes no timeout), for every kind.
+    fn = sa.AuthStrategyFn(lambda: "a.b.c")
+    jwt = emu.mint(subject="timeout-user")["accessToken"]
+    oidc = sa.OidcFederationStrategy(emu.crn, lambda: jwt, base_url=emu.url)
+    oidc.get_token()
+    for cached in (s, fn, oidc, sa.StaticTokenStrategy("a.b.c")):
+        with pytest.raises(sa.InvalidArgument, match="the call's timeout must be"):
+            cached.get_token(timeout=bad)
+        cached.close()

@@ -153,6 +153,7 @@ extern "C" {
     ) -> sa_status;
     pub fn sa_request_scope(r: sa_request, out: *mut *mut c_char, out_len: *mut usize) -> sa_status;
     pub fn sa_device_flow_open_browser(f: sa_device_flow, out_opened: *mut i32) -> sa_status;
+    pub fn sa_check_timeout(timeout_ms: i32) -> sa_status;
     pub fn sa_flush(timeout_ms: i32) -> sa_status;
 
     pub fn sa_last_warning() -> *const c_char;
