@@ -17,7 +17,7 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -399,4 +399,66 @@ pub fn build_info() -> String {
 /// refresh token rotation); true when nothing is pending.
 pub fn flush(timeout: Duration) -> bool {
     unsafe { sys::sa_flush(timeout_ms(Some(timeout))) == sys::SA_OK }
+}
+
+/// A log line's level (the header's `SA_LOG_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    fn raw(self) -> i32 {
+        match self {
+            LogLevel::Debug => sys::SA_LOG_DEBUG,
+            LogLevel::Info => sys::SA_LOG_INFO,
+            LogLevel::Warn => sys::SA_LOG_WARN,
+            LogLevel::Error => sys::SA_LOG_ERROR,
+        }
+    }
+
+    fn from_raw(level: i32) -> LogLevel {
+        match level {
+            l if l >= sys::SA_LOG_ERROR => LogLevel::Error,
+            l if l >= sys::SA_LOG_WARN => LogLevel::Warn,
+            l if l >= sys::SA_LOG_INFO => LogLevel::Info,
+            _ => LogLevel::Debug,
+        }
+    }
+}
+
+type LogHandler = Box<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+// The library holds one handler per process; this is it (the trampoline reads it per line).
+static LOG_HANDLER: RwLock<Option<LogHandler>> = RwLock::new(None);
+
+/// Sends the library's log lines at `min_level` and above to `handler`, in the library's words
+/// ("token store save failed error=...", never a secret), on one library thread, in order.
+/// Replaces the previous handler. `handler` must return promptly (lines that queue up past 256
+/// are dropped and counted) and should hand them to the host's logger (`log`, `tracing`).
+pub fn set_log_handler<F>(min_level: LogLevel, handler: F)
+where
+    F: Fn(LogLevel, &str) + Send + Sync + 'static,
+{
+    *LOG_HANDLER.write().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(handler));
+    unsafe { sys::sa_set_log_handler(Some(log_trampoline), min_level.raw(), std::ptr::null_mut()) };
+}
+
+/// Stops the library's log lines; once this returns, the handler is never called again.
+pub fn clear_log_handler() {
+    unsafe { sys::sa_set_log_handler(None, 0, std::ptr::null_mut()) };
+    LOG_HANDLER.write().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+unsafe extern "C" fn log_trampoline(_: *mut c_void, level: i32, message: *const c_char, len: usize) {
+    // A panicking handler must not unwind into the library (that aborts the process).
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let bytes = if message.is_null() { &[][..] } else { std::slice::from_raw_parts(message as *const u8, len) };
+        if let Some(handler) = LOG_HANDLER.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            handler(LogLevel::from_raw(level), &String::from_utf8_lossy(bytes));
+        }
+    }));
 }

@@ -1,13 +1,15 @@
 //! The safe API against the emulator that tests/rust/run.sh starts (SA_EMU_URL, SA_EMU_CRN,
 //! SA_EMU_KEY). Run with --test-threads=1: the request counts read the emulator's one log.
 
-use stack_auth::{Error, Strategy, Token};
+use stack_auth::{Error, LogLevel, Strategy, Token};
+use std::ffi::CString;
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
@@ -173,4 +175,35 @@ fn closure_strategy_errors_and_panics_become_callback_errors() {
 fn version_is_the_crates() {
     assert_eq!(stack_auth::version(), env!("CARGO_PKG_VERSION"));
     assert!(stack_auth::build_info().starts_with(&format!("stack-auth {} (go", env!("CARGO_PKG_VERSION"))));
+}
+
+/// Core's log lines reach the handler in core's words, and never carry a secret: a file store
+/// in a folder that cannot be created fails its save, which the library logs at WARN.
+#[test]
+fn log_lines_reach_the_handler() {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    stack_auth::set_log_handler(LogLevel::Info, move |level, line| {
+        let _ = tx.lock().unwrap().send((level, line.to_string()));
+    });
+    let mut store = 0;
+    let url = CString::new("file:///proc/stack-auth-cannot-create/tokens.json").unwrap();
+    assert_eq!(unsafe { stack_auth_sys::sa_store_open(&mut store, url.as_ptr()) }, stack_auth_sys::SA_OK);
+    let options = format!(r#"{{"baseUrl":"{}","store":{store}}}"#, env("SA_EMU_URL"));
+    let s = Strategy::access_key(&env("SA_EMU_CRN"), &env("SA_EMU_KEY"), Some(&options)).expect("strategy");
+    unsafe { stack_auth_sys::sa_store_free(store) };
+    let token = s.get_token().expect("token").value().expect("value");
+    let mut lines = Vec::new();
+    let level = loop {
+        let (level, line) = rx.recv_timeout(Duration::from_secs(10)).expect("the save failure was logged");
+        let found = line.starts_with("token store save failed error=");
+        lines.push(line);
+        if found {
+            break level;
+        }
+    };
+    stack_auth::clear_log_handler();
+    assert_eq!(level, LogLevel::Warn);
+    let key_secret = env("SA_EMU_KEY").split_once('.').map(|(_, s)| s.to_string()).unwrap();
+    assert!(lines.iter().all(|l| !l.contains(&token) && !l.contains(&key_secret)), "no secret in a log line");
 }
