@@ -126,3 +126,20 @@ func BenchmarkStaleGetToken(b *testing.B) {
 	b.StopTimer()
 	close(r.block)
 }
+
+// The cached per-JWT OIDC path (every language's cached OIDC call ends here): the JWT's
+// digest and the cache lookup, then the engine's cached token.
+func BenchmarkCachedTryGetTokenForJWT(b *testing.B) {
+	s, err := NewOidcFederationStrategy("crn:ap-southeast-2.aws:"+testWS, NoOidcProvider, emptyEnv())
+	if err != nil {
+		b.Fatal(err)
+	}
+	jwt := NewSecretToken(makeJWT(b, map[string]any{"sub": "bench-oidc", "iss": "https://idp.example"}))
+	s.cache.put(JWTDigest(jwt.Reveal()), cachedEngine(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err, ok := s.TryGetTokenForJWT(jwt); !ok || err != nil {
+			b.Fatal("not cached", err)
+		}
+	}
+}

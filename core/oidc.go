@@ -67,6 +67,16 @@ func JWTDigest(jwt string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// jwtDigest is JWTDigest of a secret JWT, in an array: a cached lookup allocates nothing and
+// leaves no copy of the JWT behind.
+type jwtDigest [2 * sha256.Size]byte
+
+func digestOf(jwt SecretToken) (d jwtDigest) {
+	sum := jwt.sum256()
+	hex.Encode(d[:], sum[:])
+	return d
+}
+
 // NoOidcProvider is the provider of a strategy whose callers always pass their JWT
 // (GetTokenForJWT): the bindings call their user's provider in the user's own language.
 func NoOidcProvider(context.Context) (SecretToken, error) {
@@ -86,9 +96,9 @@ func (s *OidcFederationStrategy) GetToken(ctx context.Context) (ServiceToken, er
 // (a stale one starts a background refresh), a remembered refusal, or ok=false when only
 // waiting (an exchange) would give one.
 func (s *OidcFederationStrategy) TryGetTokenForJWT(jwt SecretToken) (tok ServiceToken, err error, ok bool) {
-	digest := JWTDigest(jwt.Reveal())
+	digest := digestOf(jwt)
 	s.mu.Lock()
-	eng, cached := s.cache.get(digest)
+	eng, cached := s.cache.getDigest(&digest)
 	s.mu.Unlock()
 	if !cached {
 		return ServiceToken{}, nil, false
@@ -113,7 +123,8 @@ func (s *OidcFederationStrategy) GetTokenForJWT(ctx context.Context, jwt SecretT
 // exchange is the one path of every caller: the per-JWT engine (cached or pending, shared
 // by concurrent callers of the same JWT) and its workspace check.
 func (s *OidcFederationStrategy) exchange(ctx context.Context, jwt SecretToken) (ServiceToken, error) {
-	digest := JWTDigest(jwt.Reveal())
+	d := digestOf(jwt)
+	digest := string(d[:])
 
 	s.mu.Lock()
 	eng, cached := s.cache.get(digest)
@@ -249,9 +260,13 @@ func newLRUCache(capacity int) *lruCache {
 	return &lruCache{capacity: capacity, order: list.New(), items: map[string]*list.Element{}}
 }
 
-func (c *lruCache) get(key string) (*Engine, bool) {
-	el, ok := c.items[key]
-	if !ok {
+func (c *lruCache) get(key string) (*Engine, bool) { return c.touch(c.items[key]) }
+
+// getDigest is get for a digest in an array: the map lookup converts it without allocating.
+func (c *lruCache) getDigest(d *jwtDigest) (*Engine, bool) { return c.touch(c.items[string(d[:])]) }
+
+func (c *lruCache) touch(el *list.Element) (*Engine, bool) {
+	if el == nil {
 		return nil, false
 	}
 	c.order.MoveToFront(el)

@@ -898,3 +898,19 @@ func TestOIDCCache_RemoveIfDropsOnlyTheHandleItIsShown(t *testing.T) {
 	c.removeIf("zzz", h[0])
 	assert.Equal(t, 1, c.len(), "an absent digest is a no-op")
 }
+
+// A cached per-JWT lookup copies nothing: no allocation, so no copy of the JWT is left on the
+// heap unwiped, and the digest is the one the store scope and JWTDigest use.
+func TestCachedJWTLookupCopiesNothing(t *testing.T) {
+	s, err := NewOidcFederationStrategy("crn:ap-southeast-2.aws:"+testWS, NoOidcProvider, emptyEnv())
+	require.NoError(t, err)
+	jwt := NewSecretToken("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln")
+	s.cache.put(JWTDigest(jwt.Reveal()), &Engine{})
+	allocs := testing.AllocsPerRun(100, func() {
+		d := digestOf(jwt)
+		if _, ok := s.cache.getDigest(&d); !ok {
+			t.Fatal("the digest differs from JWTDigest's")
+		}
+	})
+	assert.Zero(t, allocs)
+}

@@ -1,6 +1,7 @@
 package stackauth
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -41,6 +42,14 @@ func (s SecretToken) Use(f func(secret string)) {
 		return
 	}
 	f(unsafe.String(&(*s.b)[0], len(*s.b)))
+}
+
+// sum256 is the secret's SHA-256, read in place: no copy of the secret is left behind.
+func (s SecretToken) sum256() [sha256.Size]byte {
+	if s.b == nil {
+		return sha256.Sum256(nil)
+	}
+	return sha256.Sum256(*s.b)
 }
 
 // IsEmpty reports whether the secret is absent or the empty string.

@@ -53,6 +53,7 @@ function setLogHandler(fn) {
 const kCreate = Symbol('stack-auth.create');
 const kGet = Symbol('stack-auth.get');
 const kBox = Symbol('stack-auth.box');
+const kAnswer = Symbol('stack-auth.answer');
 
 // ---- a rotated refresh token is saved before the process ends (docs/architecture.md D1) ---------------
 
@@ -300,19 +301,26 @@ class Strategy {
   // would give one; [st, json]: a failure). Else startAsync gets one on a library thread and
   // the answer comes back through the addon's thread-safe function.
   [kGet](timeoutMs, tryGet, startAsync) {
+    const a = this[kAnswer](timeoutMs, tryGet, startAsync);
+    return a instanceof Promise ? a : Promise.resolve(a);
+  }
+
+  // kGet's answer: the result itself when it is at hand, else a promise of it. A .then
+  // callback returns it as is, sparing the extra ticks of adopting a promise.
+  [kAnswer](timeoutMs, tryGet, startAsync) {
     if (timeoutMs !== 0) {
       const bad = native.checkTimeout(timeoutMs); // the library's rule, cached token or not
-      if (bad !== undefined) return Promise.resolve(failure(bad[0], bad[1]));
+      if (bad !== undefined) return failure(bad[0], bad[1]);
     }
     const r = tryGet(this.#last !== undefined);
-    if (r === true) return Promise.resolve({ data: copyToken(this.#last) });
+    if (r === true) return { data: copyToken(this.#last) };
     if (typeof r === 'string') {
       const t = parseToken(r);
       this.#last = t;
-      return Promise.resolve({ data: copyToken(t) });
+      return { data: copyToken(t) };
     }
     if (r === null) return this.#wait(startAsync, timeoutMs);
-    return Promise.resolve(failure(r[0], r[1]));
+    return failure(r[0], r[1]);
   }
 
   [kBox]() {
@@ -509,21 +517,28 @@ class OidcFederationStrategy extends Strategy {
     if (typeof r.then === 'function') {
       return Promise.resolve(r.value).then((j) => this.#fromGetJwt(j, timeoutMs), getJwtFailure);
     }
-    return this.#fromGetJwt(r.value, timeoutMs);
+    const a = this.#fromGetJwt(r.value, timeoutMs);
+    return a instanceof Promise ? a : Promise.resolve(a);
   }
 
   // As upstream, a getJwt that does not give a string is a SERVER_ERROR, and nothing is sent.
+  // The answer as kAnswer gives it.
   #fromGetJwt(jwt, timeoutMs) {
-    if (typeof jwt !== 'string') return Promise.resolve(getJwtFailure(undefined));
-    return this.#withJwt(jwt, timeoutMs);
+    if (typeof jwt !== 'string') return getJwtFailure(undefined);
+    return this.#answerWithJwt(jwt, timeoutMs);
   }
 
   #withJwt(jwt, timeoutMs) {
+    const a = this.#answerWithJwt(jwt, timeoutMs);
+    return a instanceof Promise ? a : Promise.resolve(a);
+  }
+
+  #answerWithJwt(jwt, timeoutMs) {
     // An empty JWT goes to the library, which sends it (as upstream does).
-    if (typeof jwt !== 'string') return Promise.resolve(notAToken(jwt));
-    if (jwt.includes('\0')) return Promise.resolve(nulArgument(jwt));
+    if (typeof jwt !== 'string') return notAToken(jwt);
+    if (jwt.includes('\0')) return nulArgument(jwt);
     const box = this[kBox]();
-    return this[kGet](
+    return this[kAnswer](
       timeoutMs,
       (haveLast) => native.oidcTryGetTokenWithJwt(box, jwt, haveLast),
       (cb, t) => native.oidcGetTokenWithJwtAsync(box, jwt, cb, t),
