@@ -345,7 +345,7 @@ class AuthStrategy:
     def get_token(self, timeout: Optional[float] = None) -> ServiceToken:
         """A usable token: the cached one at once, else waits (at most ``timeout`` seconds;
         None: the strategy's timeout). Ctrl-C interrupts the wait."""
-        ms = _rt.checked_wait_ms(timeout)
+        ms = 0 if timeout is None else _rt.checked_wait_ms(timeout)  # no call on the hot path
         try:
             out = _tls.out
         except AttributeError:
@@ -736,7 +736,8 @@ class AuthStrategyFn(AuthStrategy):
         fn = self._fn
         if fn is None or self._pending.value is not None:  # closed, or a pending call to join
             return AuthStrategy.get_token(self, timeout)
-        _rt.checked_wait_ms(timeout)  # refused before fn is called, as the library would
+        if timeout is not None:
+            _rt.checked_wait_ms(timeout)  # refused before fn is called, as the library would
         v = _call_user(fn)
         if _ready(v):
             return _token_from_value(v)
@@ -825,7 +826,7 @@ class OidcFederationStrategy(AuthStrategy):
             )
 
     def get_token(self, timeout: Optional[float] = None, *, jwt: Optional[str] = None) -> ServiceToken:
-        ms = _rt.checked_wait_ms(timeout)
+        ms = 0 if timeout is None else _rt.checked_wait_ms(timeout)  # no call on the hot path
         if jwt is None:
             get_jwt = self._get_jwt
             if get_jwt is None or self._pending.value is not None or self.closed:
