@@ -353,7 +353,7 @@ func (t *tokenHook) finish(c *tokenCall, value []byte, err error) {
 	case len(value) == 0 && !t.sendEmpty:
 		c.Finish(stackauth.SecretToken{}, &callbackError{err: stackauth.NewCustomError("the host hook resolved with an empty token")})
 	default:
-		c.Finish(stackauth.NewSecretToken(string(value)), nil)
+		c.Finish(stackauth.NewSecretTokenBytes(value), nil)
 	}
 }
 

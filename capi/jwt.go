@@ -43,7 +43,7 @@ func jwtArg(given bool, name string, s C.sa_strategy, jwt *C.sa_cchar, length C.
 	if problem := tokenProblem(v); problem != "" {
 		return nil, nil, none, invalidArg("jwt %s", problem) // never the value itself
 	}
-	return o, oidc, stackauth.NewSecretToken(string(v)), saOK
+	return o, oidc, stackauth.NewSecretTokenBytes(v), saOK
 }
 
 // jwtCall is a checked OIDC call that may wait: get waits for the JWT's token.

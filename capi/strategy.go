@@ -206,7 +206,7 @@ func sago_strategy_invalidate_value(s C.sa_strategy, token *C.sa_cchar, length C
 	if st != saOK {
 		return st
 	}
-	value := stackauth.NewSecretToken(string(cBytes(token, length)))
+	value := stackauth.NewSecretTokenBytes(cBytes(token, length))
 	defer value.Zero()
 	return o.invalidate(value, outRefreshing)
 }

@@ -26,6 +26,13 @@ func NewSecretToken(value string) SecretToken {
 	return SecretToken{b: &b}
 }
 
+// NewSecretTokenBytes wraps a copy of value: the one copy, which Zero wipes (a string
+// conversion on the way would leave another copy that nothing wipes).
+func NewSecretTokenBytes(value []byte) SecretToken {
+	b := append([]byte{}, value...)
+	return SecretToken{b: &b}
+}
+
 // Reveal returns the secret. Callers must not log it.
 func (s SecretToken) Reveal() string {
 	if s.b == nil {

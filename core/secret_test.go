@@ -133,3 +133,17 @@ func TestSecretHygiene_EqualComparesValues(t *testing.T) {
 	assert.False(t, NewSecretToken("a").Equal(NewSecretToken("b")))
 	assert.True(t, SecretToken{}.Equal(NewSecretToken("")))
 }
+
+// NewSecretTokenBytes keeps its own copy: the caller's buffer can be wiped (the C ABI clears
+// what a hook resolved with) and the secret stays; Zero wipes the one copy it made.
+func TestSecretHygiene_FromBytesCopiesOnce(t *testing.T) {
+	in := []byte("sekrit-bytes")
+	s := NewSecretTokenBytes(in)
+	clear(in)
+	assert.Equal(t, "sekrit-bytes", s.Reveal())
+	assert.False(t, s.IsZero(), "an empty value is empty, not absent")
+	assert.True(t, NewSecretTokenBytes(nil).IsEmpty())
+	assert.False(t, NewSecretTokenBytes(nil).IsZero())
+	s.Zero()
+	assert.True(t, s.IsEmpty())
+}
