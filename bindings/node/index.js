@@ -301,8 +301,7 @@ class Strategy {
   // would give one; [st, json]: a failure). Else startAsync gets one on a library thread and
   // the answer comes back through the addon's thread-safe function.
   [kGet](timeoutMs, tryGet, startAsync) {
-    const a = this[kAnswer](timeoutMs, tryGet, startAsync);
-    return a instanceof Promise ? a : Promise.resolve(a);
+    return promised(this[kAnswer](timeoutMs, tryGet, startAsync));
   }
 
   // kGet's answer: the result itself when it is at hand, else a promise of it. A .then
@@ -517,8 +516,7 @@ class OidcFederationStrategy extends Strategy {
     if (typeof r.then === 'function') {
       return Promise.resolve(r.value).then((j) => this.#fromGetJwt(j, timeoutMs), getJwtFailure);
     }
-    const a = this.#fromGetJwt(r.value, timeoutMs);
-    return a instanceof Promise ? a : Promise.resolve(a);
+    return promised(this.#fromGetJwt(r.value, timeoutMs));
   }
 
   // As upstream, a getJwt that does not give a string is a SERVER_ERROR, and nothing is sent.
@@ -529,8 +527,7 @@ class OidcFederationStrategy extends Strategy {
   }
 
   #withJwt(jwt, timeoutMs) {
-    const a = this.#answerWithJwt(jwt, timeoutMs);
-    return a instanceof Promise ? a : Promise.resolve(a);
+    return promised(this.#answerWithJwt(jwt, timeoutMs));
   }
 
   #answerWithJwt(jwt, timeoutMs) {
@@ -625,6 +622,11 @@ class AuthStrategyFn extends Strategy {
     this.#lastValue = this.#lastToken = undefined;
     super.close();
   }
+}
+
+// An answer (kAnswer's: a result, or a promise of one) as the promise getToken returns.
+function promised(answer) {
+  return answer instanceof Promise ? answer : Promise.resolve(answer);
 }
 
 // Calls a user function (getJwt, an AuthStrategyFn's fn) once: { value, then } (then: a
